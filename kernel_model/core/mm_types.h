@@ -1,0 +1,126 @@
+/*
+ * mm_types.h - constants and data structures of the modelled memory subsystem.
+ *
+ * Freestanding C99: only <stdint.h> and <stddef.h>, no libc, no malloc. Every
+ * structure lives in memory the caller hands in, so the same code runs in the
+ * host model (memory owned by numpy) and in the guest kernel (real RAM).
+ * Names follow Linux mm (include/linux/mmzone.h, mm/page_alloc.c, 6.1).
+ */
+#ifndef MM_TYPES_H
+#define MM_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (1u << PAGE_SHIFT)
+#define MAX_PAGE_ORDER 10                    /* inclusive: 11 orders */
+#define NR_PAGE_ORDERS (MAX_PAGE_ORDER + 1)
+#define PAGEBLOCK_ORDER 9
+#define PAGEBLOCK_NR_PAGES (1u << PAGEBLOCK_ORDER)
+#define PAGE_ALLOC_COSTLY_ORDER 3            /* highest order kept on pcp lists */
+
+#define MM_MAX_NODES 64
+#define MM_MAX_CPUS 256
+#define PFN_NONE 0xffffffffu                 /* "no page" and list terminator */
+
+/* Migratetypes as in a kernel with CONFIG_MEMORY_ISOLATION and no CMA. */
+enum migratetype {
+	MIGRATE_UNMOVABLE,
+	MIGRATE_MOVABLE,
+	MIGRATE_RECLAIMABLE,
+	MIGRATE_PCPTYPES,                    /* number of types on pcp lists */
+	MIGRATE_HIGHATOMIC = MIGRATE_PCPTYPES,
+	MIGRATE_ISOLATE,
+	MIGRATE_TYPES
+};
+
+#define NR_PCP_LISTS (MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1))
+
+/* struct page flags */
+#define PG_buddy 0x01u   /* head of a free block on a buddy free list */
+#define PG_pcp 0x02u     /* head of a block on a per-CPU list */
+#define PG_head 0x04u    /* head of an allocated block */
+
+/*
+ * One descriptor per modelled 4 KiB page: 16 bytes, so a 1 TiB model needs
+ * 4 GiB of descriptors. Only block heads are ever written: tail pages keep
+ * the zero fill of freshly mapped memory, so untouched memory costs nothing.
+ * List links are pfns, not pointers: the layout is identical in the 32-bit
+ * guest and on the 64-bit host.
+ */
+struct page {
+	uint32_t next;          /* free_list / pcp list link, PFN_NONE at the end */
+	uint32_t prev;
+	uint32_t private_;      /* owner data for allocated blocks (trace id, slab) */
+	uint8_t order;          /* block order (heads only) */
+	uint8_t flags;          /* PG_* */
+	uint8_t migratetype;    /* free list / pcp migratetype, or the requested one */
+	uint8_t pad;
+};
+
+struct mm_list {
+	uint32_t head;
+	uint32_t tail;
+};
+
+struct free_area {
+	struct mm_list free_list[MIGRATE_TYPES];
+	uint32_t nr_free;                     /* blocks of this order, all types */
+	uint32_t nr_free_mt[MIGRATE_TYPES];   /* blocks per migratetype */
+};
+
+struct per_cpu_pages {
+	int32_t count;          /* pages on all lists */
+	int32_t high;           /* free to the buddy lists when count >= high */
+	int32_t batch;          /* refill / free chunk */
+	int32_t free_factor;    /* 6.1: grows while freeing without allocating */
+	struct mm_list lists[NR_PCP_LISTS];
+};
+
+enum zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
+
+/* Per-zone event counters (vmstat-like). */
+enum zone_stat_item {
+	ZS_PGALLOC,            /* pages allocated */
+	ZS_PGFREE,             /* pages freed */
+	ZS_ALLOC_SUCCESS,      /* successful allocation calls served by this zone */
+	ZS_ALLOC_FAIL,         /* failed allocation calls that preferred this zone */
+	ZS_EXTFRAG,            /* migratetype fallbacks (mm_page_alloc_extfrag) */
+	ZS_PCP_REFILL,         /* blocks moved buddy -> pcp */
+	ZS_PCP_DRAIN,          /* blocks moved pcp -> buddy */
+	ZS_WMARK_LOW_FAIL,     /* allocations that fell past the low watermark */
+	NR_ZONE_STAT_ITEMS
+};
+
+struct zone {
+	uint32_t node;
+	uint32_t zone_start_pfn;
+	uint32_t spanned_pages;
+	uint32_t present_pages;
+	uint32_t managed_pages;
+	uint32_t nr_free_pages;               /* NR_FREE_PAGES: buddy lists only */
+	uint32_t watermark[NR_WMARK];
+	uint32_t no_mobility_grouping;        /* page_group_by_mobility_disabled */
+	struct page *pages;                   /* spanned_pages descriptors */
+	uint8_t *pageblock_mt;                /* one migratetype per pageblock */
+	struct per_cpu_pages *pcp;            /* nr_cpus entries, this zone's pcp per CPU */
+	struct free_area free_area[NR_PAGE_ORDERS];
+	uint64_t stat[NR_ZONE_STAT_ITEMS];
+};
+
+/* mm_machine flags */
+#define MM_PCP 0x1u                  /* per-CPU page lists enabled */
+#define MM_NO_MOBILITY_GROUPING 0x2u /* page_group_by_mobility_disabled */
+
+struct mm_machine {
+	uint32_t nr_nodes;
+	uint32_t nr_cpus;
+	uint32_t flags;
+	uint32_t min_free_kbytes;
+	uint8_t cpu_to_node[MM_MAX_CPUS];
+	uint8_t zonelist[MM_MAX_NODES][MM_MAX_NODES];   /* node order, nr_nodes each */
+	struct zone zones[MM_MAX_NODES];
+};
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * replay.h - run an op stream against a machine, in C.
+ *
+ * Trace ids map to model objects through a caller-owned table. Bad records
+ * (double free, unknown id, wrong order, bad arguments) are counted, the first
+ * ones logged with their record index, and skipped: they never touch the model.
+ */
+#ifndef MM_REPLAY_H
+#define MM_REPLAY_H
+
+#include "page_alloc.h"
+#include "trace_ops.h"
+
+enum mm_id_state {
+	ID_UNUSED = 0,     /* never allocated */
+	ID_PAGE,           /* live page allocation: value = pfn */
+	ID_FREED,          /* allocated once, freed since */
+	ID_FAILED,         /* its allocation failed: its free is skipped, not an error */
+};
+
+struct mm_id {
+	uint64_t value;    /* pfn (pages) */
+	uint32_t aux;
+	uint8_t state;     /* enum mm_id_state */
+	uint8_t order;
+	uint16_t pad;
+};
+
+enum mm_replay_error {
+	RE_NONE = 0,
+	RE_BAD_OP,         /* op code outside the format */
+	RE_UNSUPPORTED,    /* reserved op this model does not replay yet */
+	RE_BAD_ARG,        /* order, migratetype, cpu or node out of range */
+	RE_ID_RANGE,       /* id >= nr_ids */
+	RE_ID_LIVE,        /* allocation into an id that is still live */
+	RE_UNKNOWN_ID,     /* free of an id never allocated */
+	RE_DOUBLE_FREE,    /* free of an id already freed */
+	RE_WRONG_ORDER,    /* free with another order than allocated */
+	RE_WRONG_KIND,     /* free through the wrong interface */
+	NR_REPLAY_ERRORS
+};
+
+struct mm_replay_error_rec {
+	uint64_t record;
+	uint32_t code;
+	uint32_t id;
+};
+
+/* Per-record result values written to the optional results array. */
+#define MM_RESULT_NONE 0ull                       /* op with no result */
+#define MM_RESULT_FAILED 0xffffffffffffffffull    /* allocation failed */
+#define MM_RESULT_ERROR 0xfffffffffffffffeull     /* record rejected */
+
+struct mm_replay {
+	struct mm_id *ids;
+	uint32_t nr_ids;
+	uint32_t max_errors;              /* capacity of errors[] */
+	struct mm_replay_error_rec *errors;
+	uint64_t *results;                /* optional: one per record of the current call */
+	uint64_t nr_logged;               /* entries used in errors[] */
+	uint64_t nr_records;              /* records replayed so far */
+	uint64_t op_count[NR_OPS];
+	uint64_t error_count[NR_REPLAY_ERRORS];
+	uint64_t alloc_failed;
+	uint64_t free_skipped;            /* frees of ids whose allocation failed */
+};
+
+/* Replay ops[first .. first+n); record indices count from `first`. */
+void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op *ops, uint64_t first, uint64_t n);
+
+#endif

@@ -1,0 +1,131 @@
+# Declarations of the freestanding C core (kernel_model/core/*.h) for the Cython layer (_core.pyx).
+from libc.stdint cimport int32_t, uint8_t, uint16_t, uint32_t, uint64_t
+
+cdef extern from "core/mm_types.h":
+    enum:
+        PAGE_SHIFT
+        MAX_PAGE_ORDER
+        NR_PAGE_ORDERS
+        PAGEBLOCK_ORDER
+        PAGEBLOCK_NR_PAGES
+        PAGE_ALLOC_COSTLY_ORDER
+        MM_MAX_NODES
+        MM_MAX_CPUS
+        MIGRATE_PCPTYPES
+        MIGRATE_TYPES
+        NR_PCP_LISTS
+        NR_WMARK
+        NR_ZONE_STAT_ITEMS
+        PG_buddy
+        PG_pcp
+        PG_head
+        MM_PCP
+        MM_NO_MOBILITY_GROUPING
+    uint32_t PFN_NONE
+
+    struct page:
+        uint32_t next
+        uint32_t prev
+        uint32_t private_
+        uint8_t order
+        uint8_t flags
+        uint8_t migratetype
+
+    struct mm_list:
+        uint32_t head
+        uint32_t tail
+
+    struct free_area:
+        mm_list free_list[MIGRATE_TYPES]
+        uint32_t nr_free
+        uint32_t nr_free_mt[MIGRATE_TYPES]
+
+    struct per_cpu_pages:
+        int32_t count
+        int32_t high
+        int32_t batch
+        int32_t free_factor
+        mm_list lists[NR_PCP_LISTS]
+
+    struct zone:
+        uint32_t node
+        uint32_t zone_start_pfn
+        uint32_t spanned_pages
+        uint32_t present_pages
+        uint32_t managed_pages
+        uint32_t nr_free_pages
+        uint32_t watermark[NR_WMARK]
+        page *pages
+        uint8_t *pageblock_mt
+        per_cpu_pages *pcp
+        free_area free_area[NR_PAGE_ORDERS]
+        uint64_t stat[NR_ZONE_STAT_ITEMS]
+
+    struct mm_machine:
+        uint32_t nr_nodes
+        uint32_t nr_cpus
+        uint32_t flags
+        uint32_t min_free_kbytes
+        uint8_t cpu_to_node[MM_MAX_CPUS]
+        uint8_t zonelist[MM_MAX_NODES][MM_MAX_NODES]
+        zone zones[MM_MAX_NODES]
+
+cdef extern from "core/page_alloc.h":
+    void mm_machine_init(mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, uint32_t flags)
+    void mm_zone_init(mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t spanned_pages,
+                      page *pages, uint8_t *pageblock_mt, per_cpu_pages *pcp)
+    void mm_zone_free_range(mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t end_pfn)
+    void mm_setup_watermarks(mm_machine *m, uint32_t min_free_kbytes)
+    void mm_setup_pcp(mm_machine *m)
+    uint32_t mm_alloc_pages(mm_machine *m, uint32_t order, uint32_t migratetype, uint32_t cpu,
+                            int32_t nid) nogil
+    int mm_free_pages(mm_machine *m, uint32_t pfn, uint32_t order, uint32_t cpu) nogil
+    void mm_drain_all_pages(mm_machine *m) nogil
+    int32_t mm_pfn_to_nid(mm_machine *m, uint32_t pfn)
+    int mm_zone_watermark_ok(const zone *z, uint32_t order, uint32_t mark)
+
+cdef extern from "core/vmstat.h":
+    int32_t mm_extfrag_index(const uint64_t *nr_free, uint32_t order)
+    int32_t mm_unusable_free_index(const uint64_t *nr_free, uint32_t order)
+
+cdef extern from "core/trace_ops.h":
+    struct mm_op:
+        uint8_t op
+        uint8_t flags
+        uint16_t cpu
+        uint32_t site
+        uint32_t id
+        uint32_t arg0
+        uint64_t arg1
+    enum:
+        NR_OPS
+
+cdef extern from "core/replay.h":
+    enum:
+        NR_REPLAY_ERRORS
+
+    struct mm_id:
+        uint64_t value
+        uint32_t aux
+        uint8_t state
+        uint8_t order
+
+    struct mm_replay_error_rec:
+        uint64_t record
+        uint32_t code
+        uint32_t id
+
+    struct mm_replay:
+        mm_id *ids
+        uint32_t nr_ids
+        uint32_t max_errors
+        mm_replay_error_rec *errors
+        uint64_t *results
+        uint64_t nr_logged
+        uint64_t nr_records
+        uint64_t op_count[NR_OPS]
+        uint64_t error_count[NR_REPLAY_ERRORS]
+        uint64_t alloc_failed
+        uint64_t free_skipped
+
+    void mm_replay_run(mm_machine *m, mm_replay *r, const mm_op *ops, uint64_t first, uint64_t n) nogil

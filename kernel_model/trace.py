@@ -1,0 +1,145 @@
+"""The op-stream trace format (docs/trace-format.md): numpy dtype, op codes, save and load.
+
+A trace file is a 64-byte header, the 24-byte records, and a string table of
+call-site names. Records are identical on the host and in the guest.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MAGIC = b"MEMSIMTR"
+VERSION = 1
+HEADER = struct.Struct("<8sHHIQIIQQI12x")  # magic, version, header_size, record_size, nr_records,
+#                                         nr_ids, nr_sites, strtab_offset, strtab_size, flags
+HEADER_SIZE = 64
+assert HEADER.size == HEADER_SIZE
+
+OP_DTYPE = np.dtype({
+    "names": ["op", "flags", "cpu", "site", "id", "arg0", "arg1"],
+    "formats": ["u1", "u1", "<u2", "<u4", "<u4", "<u4", "<u8"],
+    "offsets": [0, 1, 2, 4, 8, 12, 16],
+    "itemsize": 24,
+})
+
+NO_ID = 0xFFFFFFFF
+NO_NODE = 0xFFFFFFFFFFFFFFFF
+
+
+class Op(enum.IntEnum):
+    """Op codes; all reserved now, the replayer implements a growing subset."""
+
+    NOP = 0
+    PAGE_ALLOC = 1
+    PAGE_FREE = 2
+    KMALLOC = 3
+    KFREE = 4
+    CACHE_CREATE = 5
+    CACHE_ALLOC = 6
+    CACHE_FREE = 7
+    LOAD = 8
+    STORE = 9
+    MODIFY = 10
+    IFETCH = 11
+    CALL = 12
+    RET = 13
+    REF_SET = 14
+    REF_CLEAR = 15
+    ROOT_ADD = 16
+    ROOT_DEL = 17
+    TIME = 18
+    MEMPOLICY = 19
+    MEMPOLICY_WEIGHT = 20
+    PHASE = 21
+
+
+class TraceFormatError(ValueError):
+    """A trace file that cannot be read; the message names the file and what is wrong."""
+
+
+@dataclass
+class Trace:
+    """Records plus the call-site string table; nr_ids bounds the trace-level object ids."""
+
+    records: np.ndarray
+    sites: list[str] = field(default_factory=lambda: [""])
+    nr_ids: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.records.dtype != OP_DTYPE:
+            raise TypeError("Trace.records must have dtype kernel_model.trace.OP_DTYPE")
+        if self.nr_ids is None:
+            self.nr_ids = infer_nr_ids(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+def empty(n: int) -> np.ndarray:
+    """A zeroed record array of n records."""
+    return np.zeros(n, OP_DTYPE)
+
+
+def infer_nr_ids(records: np.ndarray) -> int:
+    ids = records["id"]
+    ids = ids[ids != NO_ID]
+    return int(ids.max()) + 1 if len(ids) else 0
+
+
+def save(path: str | os.PathLike, trace: Trace) -> None:
+    """Write a trace file (little-endian, version VERSION)."""
+    records = np.ascontiguousarray(trace.records, dtype=OP_DTYPE)
+    strtab = b"".join(s.encode("utf-8") + b"\0" for s in trace.sites)
+    strtab_offset = HEADER_SIZE + records.nbytes
+    header = HEADER.pack(MAGIC, VERSION, HEADER_SIZE, OP_DTYPE.itemsize, len(records),
+                         trace.nr_ids or 0, len(trace.sites), strtab_offset, len(strtab), 0)
+    with open(path, "wb") as f:
+        f.write(header)
+        f.write(records.tobytes())
+        f.write(strtab)
+
+
+def load(path: str | os.PathLike, mmap: bool = False) -> Trace:
+    """Read a trace file; with mmap=True the records stay on disk (read-only memmap)."""
+    path = os.fspath(path)
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            raw = f.read(HEADER_SIZE)
+            if len(raw) < HEADER_SIZE:
+                raise TraceFormatError(f"{path}: truncated header ({len(raw)} of {HEADER_SIZE} bytes)")
+            (magic, version, header_size, record_size, nr_records, nr_ids, nr_sites,
+             strtab_offset, strtab_size, _flags) = HEADER.unpack(raw)
+            if magic != MAGIC:
+                raise TraceFormatError(f"{path}: not a memsim trace (bad magic {magic!r})")
+            if version != VERSION:
+                raise TraceFormatError(f"{path}: trace format version {version}, this memsim reads {VERSION}")
+            if header_size != HEADER_SIZE or record_size != OP_DTYPE.itemsize:
+                raise TraceFormatError(f"{path}: header size {header_size} / record size {record_size} "
+                                       f"do not match version {VERSION} ({HEADER_SIZE} / {OP_DTYPE.itemsize})")
+            end = HEADER_SIZE + nr_records * record_size
+            if strtab_offset != end or strtab_offset + strtab_size != size:
+                raise TraceFormatError(f"{path}: truncated or inconsistent: header promises {nr_records} records "
+                                       f"and a {strtab_size}-byte string table, file has {size} bytes")
+            f.seek(strtab_offset)
+            strtab = f.read(strtab_size)
+        if mmap:
+            records = np.memmap(path, OP_DTYPE, "r", HEADER_SIZE, (nr_records,))
+        else:
+            records = np.fromfile(path, OP_DTYPE, nr_records, offset=HEADER_SIZE)
+    except OSError as e:
+        raise TraceFormatError(f"{path}: {e.strerror or e}") from None
+    if strtab and not strtab.endswith(b"\0"):
+        raise TraceFormatError(f"{path}: string table is not NUL-terminated")
+    try:
+        sites = strtab.decode("utf-8").split("\0")[:-1] if strtab else []
+    except UnicodeDecodeError as e:
+        raise TraceFormatError(f"{path}: string table byte {e.start} is not UTF-8") from None
+    if len(sites) != nr_sites:
+        raise TraceFormatError(f"{path}: header says {nr_sites} call sites, string table holds {len(sites)}")
+    return Trace(records, sites, nr_ids)

@@ -1,0 +1,15 @@
+"""Builds kernel_model._core: the Cython layer plus the freestanding C core."""
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+CORE = ["page_alloc.c", "replay.c", "vmstat.c"]
+
+ext = Extension(
+    "kernel_model._core",
+    sources=["kernel_model/_core.pyx"] + [f"kernel_model/core/{f}" for f in CORE],
+    include_dirs=["kernel_model"],
+    extra_compile_args=["-O2", "-Wall", "-Wno-unused-function"],
+)
+
+setup(ext_modules=cythonize([ext], compiler_directives={"language_level": "3"}))
