@@ -577,7 +577,8 @@ static int32_t zone_batchsize(const struct zone *z)
 	batch += batch / 2;
 	while (r * 2 <= batch)   /* rounddown_pow_of_two */
 		r *= 2;
-	return (int32_t)r - 1;
+	/* zone_set_pageset_high_and_batch: max(1, zone_batchsize()) */
+	return r > 1 ? (int32_t)r - 1 : 1;
 }
 
 void mm_setup_pcp(struct mm_machine *m)

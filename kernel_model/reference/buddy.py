@@ -361,7 +361,7 @@ class RefMachine:
     def setup_pcp(self) -> None:
         for z in self.zones:
             batch = max(min(z.managed >> 10, 256) // 4, 1)
-            batch = (1 << ((batch + batch // 2).bit_length() - 1)) - 1
+            batch = max((1 << ((batch + batch // 2).bit_length() - 1)) - 1, 1)
             cpus = sum(1 for n in self.cpu_to_node if n == z.node) or len(self.cpu_to_node)
             high = max(z.wmark[1] // cpus, batch << 2)
             for p in z.pcp:
