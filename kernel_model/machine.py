@@ -168,8 +168,8 @@ class Machine:
         out = np.empty(len(records), np.uint64) if results else None
         self._core.replay(records.view(np.uint8).reshape(-1), len(records), nr_ids, out)
         after = self._core.replay_state()
-        ops_done = [a - b for a, b in zip(after["op_count"], before["op_count"])]
-        errs = [a - b for a, b in zip(after["error_count"], before["error_count"])]
+        ops_done = [a - b for a, b in zip(after["op_count"], before["op_count"], strict=False)]
+        errs = [a - b for a, b in zip(after["error_count"], before["error_count"], strict=False)]
         return ReplayResult(
             records=len(records),
             op_counts={Op(i).name.lower(): n for i, n in enumerate(ops_done) if n},
@@ -211,7 +211,7 @@ class Machine:
 
     def zone_stats(self) -> dict[int, dict[str, int]]:
         """Event counters per node (pages allocated/freed, failures, fallbacks, pcp traffic)."""
-        return {n: dict(zip(ZONE_STATS, self._core.zone(n)["stat"])) for n in range(self.nodes)}
+        return {n: dict(zip(ZONE_STATS, self._core.zone(n)["stat"], strict=False)) for n in range(self.nodes)}
 
     def pageblock_counts(self, node: int) -> list[int]:
         """Pageblocks per migratetype on a node."""

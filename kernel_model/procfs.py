@@ -150,7 +150,8 @@ def parse_pagetypeinfo(text: str) -> list[ZoneFreeState]:
                 zone = head.split("zone")[1].strip()
                 fields = rest.split()
                 mt = MIGRATETYPE_NAMES.index(fields[0])
-                z = zones.setdefault((node, zone), ZoneFreeState(node, zone, [[0] * NR_PAGE_ORDERS for _ in MIGRATETYPE_NAMES], [0] * len(MIGRATETYPE_NAMES)))
+                empty = [[0] * NR_PAGE_ORDERS for _ in MIGRATETYPE_NAMES]
+                z = zones.setdefault((node, zone), ZoneFreeState(node, zone, empty, [0] * len(MIGRATETYPE_NAMES)))
                 z.nr_free[mt] = [int(x.lstrip(">")) for x in fields[1:]]
             elif line.startswith("Node ") and ", zone" in line:
                 head, rest = line.split(", zone")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 
 import pytest
+from buddy_invariants import check_invariants
 from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from buddy_invariants import check_invariants
 from kernel_model import Machine
 from kernel_model.mm import MAX_PAGE_ORDER, MIGRATE_TYPES
 from kernel_model.reference.buddy import RefMachine

@@ -58,8 +58,8 @@ def test_fragmentation_indices_match_the_kernel(linux_capture, when):
     real = _index_rows((linux_capture / when / "unusable_index.txt").read_text())
     ours = _index_rows(format_unusable_index(states))
     assert [r[:2] for r in ours] == [r[:2] for r in real]
-    for (_, _, mine), (_, _, theirs) in zip(ours, real):
-        assert all(abs(_thousandths_value(a) - _thousandths_value(b)) <= 3 for a, b in zip(mine, theirs))
+    for (_, _, mine), (_, _, theirs) in zip(ours, real, strict=False):
+        assert all(abs(_thousandths_value(a) - _thousandths_value(b)) <= 3 for a, b in zip(mine, theirs, strict=False))
         assert all(_thousandths(_thousandths_value(t), 0) == t for t in theirs)   # same printing
 
 

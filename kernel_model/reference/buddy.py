@@ -425,7 +425,7 @@ class RefMachine:
         out: list[int | None] = []
         for op, mt, cpu, ident, order, node in zip(records["op"].tolist(), records["flags"].tolist(),
                                                    records["cpu"].tolist(), records["id"].tolist(),
-                                                   records["arg0"].tolist(), records["arg1"].tolist()):
+                                                   records["arg0"].tolist(), records["arg1"].tolist(), strict=False):
             if op == Op.PAGE_ALLOC:
                 pfn = self.alloc_pages(order, mt, cpu, None if node == NO_NODE else node)
                 if pfn is not None:
