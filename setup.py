@@ -9,7 +9,8 @@ ext = Extension(
     "kernel_model._core",
     sources=["kernel_model/_core.pyx"] + [f"kernel_model/core/{f}" for f in CORE],
     include_dirs=["kernel_model"],
-    extra_compile_args=["-O2", "-Wall", "-Wno-unused-function"],
+    extra_compile_args=["-O3", "-flto", "-Wall", "-Wno-unused-function"],
+    extra_link_args=["-O3", "-flto"],
 )
 
 setup(ext_modules=cythonize([ext], compiler_directives={"language_level": "3"}))

@@ -105,8 +105,8 @@ cdef extern from "core/replay.h":
         NR_REPLAY_ERRORS
 
     struct mm_id:
-        uint64_t value
-        uint32_t aux
+        uint32_t pfn
+        uint16_t offset
         uint8_t state
         uint8_t order
 

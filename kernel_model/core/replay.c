@@ -38,7 +38,8 @@ static uint32_t page_alloc(struct mm_machine *m, struct mm_replay *r, const stru
 		return RE_NONE;
 	}
 	e->state = ID_PAGE;
-	e->value = pfn;
+	e->pfn = pfn;
+	e->offset = 0;
 	e->order = (uint8_t)op->arg0;
 	*result = pfn;
 	return RE_NONE;
@@ -69,11 +70,17 @@ static uint32_t page_free(struct mm_machine *m, struct mm_replay *r, const struc
 	}
 	if (op->arg0 != e->order)
 		return RE_WRONG_ORDER;
-	if (mm_free_pages(m, (uint32_t)e->value, e->order, op->cpu) != MM_FREE_OK)
+	if (mm_free_pages(m, e->pfn, e->order, op->cpu) != MM_FREE_OK)
 		return RE_WRONG_KIND;   /* the model disagrees: never corrupt it */
 	e->state = ID_FREED;
 	return RE_NONE;
 }
+
+/*
+ * Replay is bound by cache misses on the id map: a free looks up an id allocated
+ * long before. Prefetching the entries of coming records hides that latency.
+ */
+#define PREFETCH_IDS 16
 
 void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op *ops, uint64_t first, uint64_t n)
 {
@@ -84,6 +91,8 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 		uint64_t result = MM_RESULT_NONE;
 		uint32_t err;
 
+		if (i + PREFETCH_IDS < n && ops[i + PREFETCH_IDS].id < r->nr_ids)
+			__builtin_prefetch(&r->ids[ops[i + PREFETCH_IDS].id], 1);
 		switch (op->op) {
 		case OP_NOP:
 		case OP_PHASE:

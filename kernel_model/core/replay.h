@@ -18,12 +18,12 @@ enum mm_id_state {
 	ID_FAILED,         /* its allocation failed: its free is skipped, not an error */
 };
 
+/* 8 bytes: the id map is the replayer's main cache footprint. */
 struct mm_id {
-	uint64_t value;    /* pfn (pages) */
-	uint32_t aux;
+	uint32_t pfn;      /* first page of the object's block */
+	uint16_t offset;   /* byte offset within the block (slab objects) */
 	uint8_t state;     /* enum mm_id_state */
 	uint8_t order;
-	uint16_t pad;
 };
 
 enum mm_replay_error {
