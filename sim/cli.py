@@ -1,16 +1,148 @@
-"""The `memsim` command line."""
+"""The `memsim` command line: wiring only; the work happens in kernel_model and sim."""
 
 from __future__ import annotations
 
-import argparse
-import sys
+import os
+
+# memsim does no BLAS work; OpenBLAS's spinning idle threads would steal a core from replay.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+
+from kernel_model import Machine, Op, trace  # noqa: E402
+from kernel_model.trace import TraceFormatError  # noqa: E402
+
+
+class UserError(Exception):
+    """A mistake in the user's input: reported as one line, exit status 2."""
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from sim.bench import run_benchmarks
+
+    def progress(name: str) -> None:
+        if not args.json:
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+
+    try:
+        results = run_benchmarks(args.names, quick=args.quick, progress=progress)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(f"{'benchmark':<10} {'ops/s':>14} {'baseline ops/s':>16} {'ratio':>8}  baseline")
+    for name, r in results.items():
+        base = r.get("baseline_ops_per_s")
+        print(f"{name:<10} {r['ops_per_s']:>14,} {base if base is not None else '-':>16,} "
+              f"{r.get('ratio', '-'):>8}  {r.get('baseline', '')}")
+    return 0
+
+
+def _load(path: str) -> trace.Trace:
+    try:
+        return trace.load(path, mmap=True)
+    except TraceFormatError as e:
+        raise UserError(str(e)) from None
+
+
+def cmd_trace_info(args: argparse.Namespace) -> int:
+    t = _load(args.file)
+    counts = {Op(int(op)).name.lower() if op < len(Op) else f"op{int(op)}": int(n)
+              for op, n in zip(*_unique_counts(t.records["op"]), strict=True)}
+    info = {"file": args.file, "version": trace.VERSION, "records": len(t), "nr_ids": t.nr_ids,
+            "call_sites": len(t.sites), "cpus": int(t.records["cpu"].max()) + 1 if len(t) else 0, "ops": counts}
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for k, v in info.items():
+            if k != "ops":
+                print(f"{k:<11} {v}")
+        for name, n in counts.items():
+            print(f"  {name:<16} {n:>12,}")
+    return 0
+
+
+def _unique_counts(values):
+    import numpy as np
+
+    return np.unique(np.asarray(values), return_counts=True)
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    t = _load(args.file)
+    try:
+        m = Machine(nodes=args.nodes, node_mem=args.node_mem, cpus_per_node=args.cpus_per_node,
+                    pcp=not args.no_pcp, mobility_grouping=not args.no_mobility_grouping)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    if len(t) and int(t.records["cpu"].max()) >= len(m.cpu_to_node):
+        print(f"memsim: warning: {args.file} uses CPUs up to {int(t.records['cpu'].max())}, the machine has "
+              f"{len(m.cpu_to_node)}; those records will be rejected", file=sys.stderr)
+    res = m.replay(t)
+    summary = {"records": res.records, "ops": res.op_counts, "alloc_failed": res.alloc_failed,
+               "free_skipped": res.free_skipped, "errors": res.error_counts,
+               "first_errors": [str(e) for e in res.errors[:20]], "nr_free_pages": m.nr_free_pages(),
+               "zone_stats": m.zone_stats()}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"replayed {res.records:,} records: {res.op_counts}")
+        print(f"allocation failures {res.alloc_failed:,}, frees of failed allocations skipped {res.free_skipped:,}")
+        print(f"rejected records {res.nr_errors:,} {res.error_counts if res.error_counts else ''}")
+        for e in res.errors[:20]:
+            print(f"  {args.file}: {e}")
+        print(m.buddyinfo(), end="")
+    return 1 if res.nr_errors else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="memsim", description="memsim: a testbed for kernel memory subsystems.")
+    p.add_argument("--version", action="version", version="memsim 0.1.0")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = sub.add_parser("bench", help="run benchmarks against their baselines",
+                       description="Run benchmarks; each prints ops/s and the ratio to its baseline, "
+                                   "measured in the same run.")
+    b.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
+    b.add_argument("--json", action="store_true", help="print one JSON object, an entry per benchmark")
+    b.add_argument("--quick", action="store_true", help="smaller inputs, for a fast check")
+    b.set_defaults(func=cmd_bench)
+
+    t = sub.add_parser("trace", help="inspect trace files", description="Inspect memsim trace files.")
+    tsub = t.add_subparsers(dest="trace_command", required=True, metavar="SUBCOMMAND")
+    ti = tsub.add_parser("info", help="header and op counts of a trace file",
+                         description="Print a trace file's header and its op counts.")
+    ti.add_argument("file", help="a memsim trace file")
+    ti.add_argument("--json", action="store_true", help="print JSON")
+    ti.set_defaults(func=cmd_trace_info)
+
+    r = sub.add_parser("replay", help="replay a trace file against a machine",
+                       description="Replay a trace file against a modelled machine and print what happened. "
+                                   "Exit status 1 if any record was rejected.")
+    r.add_argument("file", help="a memsim trace file")
+    r.add_argument("--nodes", type=int, default=2, help="NUMA nodes (default 2)")
+    r.add_argument("--node-mem", default="256M", help="memory per node, e.g. 256M (default)")
+    r.add_argument("--cpus-per-node", type=int, default=1, help="CPUs per node (default 1)")
+    r.add_argument("--no-pcp", action="store_true", help="switch the per-CPU page lists off")
+    r.add_argument("--no-mobility-grouping", action="store_true", help="page_group_by_mobility_disabled")
+    r.add_argument("--json", action="store_true", help="print JSON")
+    r.set_defaults(func=cmd_replay)
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="memsim", description="memsim: a testbed for kernel memory subsystems.")
-    parser.add_argument("--version", action="version", version="memsim 0.1.0")
-    parser.parse_args(argv)
-    return 0
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as e:
+        print(f"memsim: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("memsim: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

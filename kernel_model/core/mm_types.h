@@ -103,6 +103,7 @@ struct zone {
 	uint32_t watermark[NR_WMARK];
 	uint32_t no_mobility_grouping;        /* page_group_by_mobility_disabled */
 	struct page *pages;                   /* spanned_pages descriptors */
+	uintptr_t mem_map;                    /* address of pfn 0's descriptor: pages - zone_start_pfn */
 	uint8_t *pageblock_mt;                /* one migratetype per pageblock */
 	struct per_cpu_pages *pcp;            /* nr_cpus entries, this zone's pcp per CPU */
 	struct free_area free_area[NR_PAGE_ORDERS];

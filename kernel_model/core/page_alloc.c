@@ -48,9 +48,10 @@ uint64_t mm_div_u64(uint64_t n, uint64_t d)
 	return q;
 }
 
+/* mem_map is pages - zone_start_pfn, kept as an integer so the arithmetic is defined. */
 static inline struct page *pfn_to_page(struct zone *z, uint32_t pfn)
 {
-	return &z->pages[pfn - z->zone_start_pfn];
+	return (struct page *)(z->mem_map + (uintptr_t)pfn * sizeof(struct page));
 }
 
 static inline int zone_spans_pfn(const struct zone *z, uint32_t pfn)
@@ -498,6 +499,7 @@ void mm_zone_init(struct mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32
 	z->zone_start_pfn = start_pfn;
 	z->spanned_pages = spanned_pages;
 	z->pages = pages;
+	z->mem_map = (uintptr_t)pages - (uintptr_t)start_pfn * sizeof(struct page);
 	z->pageblock_mt = pageblock_mt;
 	z->pcp = pcp;
 	for (o = 0; o < NR_PAGE_ORDERS; o++)
@@ -609,13 +611,12 @@ void mm_setup_pcp(struct mm_machine *m)
 
 int mm_zone_watermark_ok(const struct zone *z, uint32_t order, uint32_t mark)
 {
-	int64_t free_pages = (int64_t)z->nr_free_pages - ((1 << order) - 1);
 	uint32_t o, t;
 
-	if (free_pages <= (int64_t)mark)
-		return 0;
 	if (!order)
-		return 1;
+		return z->nr_free_pages > mark;
+	if ((int64_t)z->nr_free_pages - ((1 << order) - 1) <= (int64_t)mark)
+		return 0;
 	for (o = order; o <= MAX_PAGE_ORDER; o++) {
 		if (!z->free_area[o].nr_free)
 			continue;
