@@ -1,0 +1,75 @@
+"""The memsim command line: output, JSON, and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from kernel_model import Op, trace
+from sim.cli import main
+from sim.workloads import page_churn
+
+
+@pytest.fixture
+def churn_file(tmp_path):
+    path = tmp_path / "churn.mtr"
+    trace.save(path, page_churn(5000, 2000, cpus=2, seed=3))
+    return path
+
+
+def test_trace_info(churn_file, capsys):
+    assert main(["trace", "info", str(churn_file), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["records"] == 5000 and info["cpus"] == 2
+    assert info["ops"]["page_alloc"] + info["ops"]["page_free"] == 5000
+
+
+def test_replay_clean_trace(churn_file, capsys):
+    assert main(["replay", str(churn_file), "--nodes", "2", "--node-mem", "16M", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["errors"] == {} and out["records"] == 5000
+
+
+def test_replay_reports_bad_records_with_their_index(tmp_path, capsys):
+    recs = trace.empty(3)
+    recs[0] = (Op.PAGE_ALLOC, 1, 0, 0, 0, 0, trace.NO_NODE)
+    recs[1] = (Op.PAGE_FREE, 0, 0, 0, 0, 0, 0)
+    recs[2] = (Op.PAGE_FREE, 0, 0, 0, 0, 0, 0)
+    path = tmp_path / "bad.mtr"
+    trace.save(path, trace.Trace(recs))
+    assert main(["replay", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}: record 2: free of an id that is already free (id 0)" in out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["trace", "info", "{missing}"], "No such file"),
+    (["replay", "{garbage}"], "bad magic"),
+    (["replay", "{churn}", "--node-mem", "12Q"], "invalid size"),
+    (["bench", "nosuch"], "unknown benchmark nosuch"),
+])
+def test_user_errors_are_one_line_and_exit_2(tmp_path, churn_file, capsys, args, message):
+    garbage = tmp_path / "garbage.mtr"
+    garbage.write_bytes(b"\0" * 100)
+    args = [a.format(missing=tmp_path / "nope.mtr", garbage=garbage, churn=churn_file) for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("memsim: error: ") and message in err
+
+
+def test_bench_json_quick(capsys):
+    assert main(["bench", "buddy", "--quick", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    entry = result["buddy"]
+    assert set(entry) >= {"ops_per_s", "baseline_ops_per_s", "ratio"}
+    assert entry["agrees_with_baseline"] is True
+
+
+def test_console_script_help():
+    for args in ([], ["bench"], ["trace", "info"], ["replay"]):
+        r = subprocess.run([sys.executable, "-m", "sim.cli", *args, "--help"], capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0 and "usage: memsim" in r.stdout
