@@ -4,7 +4,10 @@
  * free, migratetype fallback with pageblock stealing, watermarks and per-CPU
  * page lists. What Linux has and this model leaves out: highatomic reserves,
  * CMA, watermark boosting (it needs kswapd), page shuffling, compaction and
- * reclaim. Freestanding: no libc, no allocation, no 64-bit division.
+ * reclaim, and ALLOC_NOFRAGMENT (Linux sets it only when a DMA32 zone exists).
+ * An allocation tries the zonelist at the low watermark, then (the slow path,
+ * where Linux would reclaim) at the min watermark, then fails.
+ * Freestanding: no libc, no allocation, no 64-bit division.
  */
 #include "page_alloc.h"
 
