@@ -4,8 +4,10 @@
 Everything here is mechanism; argument parsing, names and text formats live in
 the Python modules (machine.py, procfs.py, trace.py).
 """
-from libc.stdint cimport int32_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, uint8_t, uint32_t, uint64_t, uintptr_t
 from libc.string cimport memset
+
+from posix.mman cimport MAP_ANONYMOUS, MAP_FAILED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE, mmap, munmap
 
 import numpy as np
 
@@ -19,23 +21,34 @@ NR_ZONE_STATS = NR_ZONE_STAT_ITEMS
 MAX_NODES = MM_MAX_NODES
 MAX_CPUS = MM_MAX_CPUS
 NO_PFN = PFN_NONE
+NR_KMALLOC = NR_KMALLOC_CACHES
+KMALLOC_MAX_SIZE = KMALLOC_MAX_CACHE_SIZE
+FLAG_HWCACHE_ALIGN = SLAB_HWCACHE_ALIGN
+FLAG_RECLAIM_ACCOUNT = SLAB_RECLAIM_ACCOUNT
+FLAG_KMALLOC = SLAB_KMALLOC
+
 
 
 cdef class MachineCore:
     """The C machine plus the buffers it lives in: one zone per node."""
 
     cdef mm_machine *m
+    cdef mm_slab sl
+    cdef void *_memory[MM_MAX_NODES]     # each zone's page bytes (mmap), unmapped in __dealloc__
+    cdef size_t _memory_bytes[MM_MAX_NODES]
     cdef object _buffers
     cdef mm_replay rp
     cdef object _ids
     cdef object _errors
 
     def __init__(self, list zone_ranges, list cpu_to_node, list zonelists, bint pcp,
-                 bint mobility_grouping, uint32_t min_free_kbytes, uint32_t max_errors=1000):
+                 bint mobility_grouping, uint32_t min_free_kbytes, uint32_t max_errors=1000,
+                 uint32_t max_caches=256):
         """zone_ranges: per node, (start_pfn, spanned_pages, [(start, end) usable ...])."""
         cdef uint32_t nr_nodes = len(zone_ranges), nr_cpus = len(cpu_to_node), nid, cpu, i
         cdef uint32_t start, spanned, nblocks
         cdef uint8_t[::1] mbuf, pbuf, bbuf, cbuf
+        cdef uintptr_t base
         flags = (MM_PCP if pcp else 0) | (0 if mobility_grouping else MM_NO_MOBILITY_GROUPING)
         self._buffers = []
         mbuf = self._buffer(sizeof(mm_machine))
@@ -52,17 +65,46 @@ cdef class MachineCore:
             pbuf = self._buffer(max(spanned, 1) * sizeof(page))
             bbuf = self._buffer(max(nblocks, 1))
             cbuf = self._buffer(nr_cpus * sizeof(per_cpu_pages))
+            base = 0
+            if spanned:
+                base = self._map_zone_memory(nid, <size_t>spanned << PAGE_SHIFT)
             mm_zone_init(self.m, nid, start, spanned, <page *>&pbuf[0], &bbuf[0],
-                         <per_cpu_pages *>&cbuf[0])
+                         <per_cpu_pages *>&cbuf[0], base)
             for lo, hi in usable:
                 mm_zone_free_range(self.m, nid, lo, hi)
         mm_setup_watermarks(self.m, min_free_kbytes)
         mm_setup_pcp(self.m)
+        caches = self._buffer(max_caches * sizeof(kmem_cache))
+        ccpu = self._buffer(max_caches * nr_cpus * sizeof(kmem_cache_cpu))
+        cnode = self._buffer(max_caches * nr_nodes * sizeof(kmem_cache_node))
+        if mm_slab_init(&self.sl, self.m, <kmem_cache *>self._address(caches),
+                        <kmem_cache_cpu *>self._address(ccpu), <kmem_cache_node *>self._address(cnode),
+                        max_caches) != 0:
+            raise ValueError(f"cannot set up the slab allocator (the kmalloc caches need max_caches >= {NR_KMALLOC_CACHES})")
         memset(&self.rp, 0, sizeof(mm_replay))
         self._ids = self._buffer(0)
         self._errors = np.zeros(max(max_errors, 1) * sizeof(mm_replay_error_rec), np.uint8)
         self.rp.max_errors = max_errors
         self.rp.errors = <mm_replay_error_rec *>self._address(self._errors)
+
+    def __cinit__(self):
+        memset(self._memory, 0, sizeof(self._memory))
+
+    def __dealloc__(self):
+        cdef int i
+        for i in range(MM_MAX_NODES):
+            if self._memory[i] != NULL:
+                munmap(self._memory[i], self._memory_bytes[i])
+
+    cdef uintptr_t _map_zone_memory(self, uint32_t nid, size_t nbytes) except 0:
+        """The zone's page bytes, reserved but not committed: only pages used as slabs are
+        touched, so a large model costs what its slabs use."""
+        cdef void *p = mmap(NULL, nbytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        if p == MAP_FAILED:
+            raise MemoryError(f"cannot reserve {nbytes} bytes of address space for node {nid}")
+        self._memory[nid] = p
+        self._memory_bytes[nid] = nbytes
+        return <uintptr_t>p
 
     def _buffer(self, size_t nbytes):
         # np.zeros is calloc: untouched page descriptors cost no host memory.
@@ -91,6 +133,127 @@ cdef class MachineCore:
 
     def watermark_ok(self, uint32_t nid, uint32_t order, uint32_t mark):
         return bool(mm_zone_watermark_ok(&self.m.zones[nid], order, mark))
+
+    # -- slab allocator -----------------------------------------------------
+    def kmalloc(self, uint64_t size, uint32_t cpu, int32_t nid):
+        cdef uint64_t addr = mm_kmalloc(&self.sl, size, cpu, nid, NULL)
+        return addr if addr else None
+
+    def kfree(self, uint64_t addr, uint32_t cpu):
+        """0, or the core's error code (1 not an object, 2 already free, 4 a page allocation)."""
+        return mm_kfree(&self.sl, addr, cpu)
+
+    def kmem_cache_create(self, uint32_t size, uint32_t align, uint32_t flags, uint32_t name_id):
+        cdef uint32_t idx = mm_kmem_cache_create(&self.sl, size, align, flags, name_id)
+        return None if idx == MM_NO_CACHE else idx
+
+    def kmem_cache_alloc(self, uint32_t cache, uint32_t cpu, int32_t nid):
+        cdef uint64_t addr = mm_kmem_cache_alloc(&self.sl, cache, cpu, nid, NULL)
+        return addr if addr else None
+
+    def kmem_cache_free(self, uint32_t cache, uint64_t addr, uint32_t cpu):
+        """0, or the core's error code (1 not an object, 2 already free, 3 other cache, 4 page)."""
+        return mm_kmem_cache_free(&self.sl, cache, addr, cpu)
+
+    @property
+    def nr_caches(self):
+        return self.sl.nr_caches
+
+    def kmalloc_cache(self, uint64_t size):
+        """Index of the kmalloc cache serving size (1..8192 bytes)."""
+        return self.sl.kmalloc_caches[mm_kmalloc_index(size)]
+
+    def large_kmalloc(self):
+        return {"calls": self.sl.large_kmalloc_calls, "requested": self.sl.large_kmalloc_requested,
+                "allocated": self.sl.large_kmalloc_allocated}
+
+    def cache(self, uint32_t idx):
+        """A kmem_cache's parameters, counters and list state (as /sys/kernel/slab shows them)."""
+        cdef kmem_cache *s = &self.sl.caches[idx]
+        cdef kmem_cache_node *n
+        cdef kmem_cache_cpu *c
+        cdef zone *z
+        cdef uint32_t nid, cpu, pfn, objects
+        nodes = []
+        for nid in range(self.m.nr_nodes):
+            n = &self.sl.node[idx * self.m.nr_nodes + nid]
+            z = &self.m.zones[nid]
+            partial_free = partial_inuse = partial_total = 0
+            pfn = n.partial.head
+            while pfn != PFN_NONE:
+                objects = (4096 << z.pages[pfn - z.zone_start_pfn].order) // s.size
+                partial_inuse += z.pages[pfn - z.zone_start_pfn].inuse
+                partial_total += objects
+                pfn = z.pages[pfn - z.zone_start_pfn].next
+            nodes.append({"nr_slabs": n.nr_slabs, "total_objects": n.total_objects, "nr_partial": n.nr_partial,
+                          "partial_inuse": partial_inuse, "partial_total": partial_total})
+        cpus = []
+        for cpu in range(self.m.nr_cpus):
+            c = &self.sl.cpu_slab[idx * self.m.nr_cpus + cpu]
+            cpus.append({"slab": None if c.slab == PFN_NONE else c.slab,
+                         "partial_slabs": c.partial_slabs})
+        return {
+            "object_size": s.object_size, "size": s.size, "align": s.align, "offset": s.offset,
+            "flags": s.flags, "name_id": s.name_id, "order": s.order, "min_order": s.min_order,
+            "objects": s.objects, "min_partial": s.min_partial, "cpu_partial": s.cpu_partial,
+            "cpu_partial_slabs": s.cpu_partial_slabs, "stat": [s.stat[i] for i in range(NR_SLUB_STAT_ITEMS)],
+            "kmalloc_calls": s.kmalloc_calls, "kmalloc_requested": s.kmalloc_requested,
+            "nodes": nodes, "cpus": cpus,
+        }
+
+    def slabs(self, uint32_t nid):
+        """Every slab on a node: (pfn, cache, order, inuse, frozen, free object indices on the slab's list)."""
+        cdef zone *z = &self.m.zones[nid]
+        cdef uint32_t pfn = z.zone_start_pfn, end = z.zone_start_pfn + z.spanned_pages, it
+        cdef page *p
+        cdef kmem_cache *s
+        out = []
+        while pfn < end:
+            p = &z.pages[pfn - z.zone_start_pfn]
+            if not p.flags:
+                pfn += 1
+                continue
+            if p.flags & PG_slab:
+                s = &self.sl.caches[p.info]
+                free = []
+                it = p.freelist
+                while it != SLAB_NO_OBJ:
+                    free.append(it)
+                    it = (<uint16_t *>(z.direct_map + (<uintptr_t>pfn << PAGE_SHIFT) + it * s.size + s.offset))[0]
+                out.append((pfn, p.info, p.order, p.inuse, bool(p.flags & PG_frozen), free))
+            pfn += 1 << p.order
+        return out
+
+    def cpu_freelist(self, uint32_t cache, uint32_t cpu):
+        """(active slab pfn or None, object indices on the CPU's lockless freelist, partial slab pfns)."""
+        cdef kmem_cache_cpu *c = &self.sl.cpu_slab[cache * self.m.nr_cpus + cpu]
+        cdef kmem_cache *s = &self.sl.caches[cache]
+        cdef zone *z
+        cdef uint32_t it = c.freelist, pfn
+        free = []
+        if c.slab != PFN_NONE:
+            z = &self.m.zones[mm_pfn_to_nid(self.m, c.slab)]
+            while it != SLAB_NO_OBJ:
+                free.append(it)
+                it = (<uint16_t *>(z.direct_map + (<uintptr_t>c.slab << PAGE_SHIFT) + it * s.size + s.offset))[0]
+        partial = []
+        pfn = c.partial
+        while pfn != PFN_NONE:
+            partial.append(pfn)
+            z = &self.m.zones[mm_pfn_to_nid(self.m, pfn)]
+            pfn = z.pages[pfn - z.zone_start_pfn].next
+        return (None if c.slab == PFN_NONE else c.slab), free, partial
+
+    def node_partial(self, uint32_t cache, uint32_t nid):
+        """pfns of a cache's slabs on a node's partial list, in list order."""
+        cdef kmem_cache_node *n = &self.sl.node[cache * self.m.nr_nodes + nid]
+        cdef zone *z = &self.m.zones[nid]
+        cdef uint32_t pfn = n.partial.head
+        out = []
+        while pfn != PFN_NONE:
+            out.append(pfn)
+            pfn = z.pages[pfn - z.zone_start_pfn].next
+        return out
 
     # -- state --------------------------------------------------------------
     @property
@@ -203,6 +366,10 @@ cdef class MachineCore:
             "alloc_failed": self.rp.alloc_failed,
             "free_skipped": self.rp.free_skipped,
         }
+
+
+def slab_calculate_order(uint32_t size, uint32_t nr_cpus):
+    return mm_slab_calculate_order(size, nr_cpus)
 
 
 def extfrag_index(const uint64_t[::1] nr_free, uint32_t order):

@@ -25,13 +25,14 @@ from kernel_model.procfs import (
     format_pagetypeinfo,
     format_zoneinfo,
 )
+from kernel_model.slabinfo import KmemCache, cache_stats, format_slabinfo, slab_waste
 from kernel_model.trace import OP_DTYPE, Op, Trace, infer_nr_ids
 from kernel_model.units import parse_size
 from kernel_model.zonelist import build_zonelists
 
 # Replay error codes, in the order of enum mm_replay_error (core/replay.h).
 REPLAY_ERRORS = ("none", "bad_op", "unsupported_op", "bad_arg", "id_range", "id_live",
-                 "unknown_id", "double_free", "wrong_order", "wrong_kind")
+                 "unknown_id", "double_free", "wrong_order", "wrong_kind", "wrong_cache", "unknown_cache")
 _REPLAY_ERROR_TEXT = {
     "bad_op": "op code outside the trace format",
     "unsupported_op": "op not replayed by this model yet",
@@ -42,12 +43,19 @@ _REPLAY_ERROR_TEXT = {
     "double_free": "free of an id that is already free",
     "wrong_order": "free with another order than allocated",
     "wrong_kind": "free through the wrong interface",
+    "wrong_cache": "kmem_cache_free to another cache than the object's",
+    "unknown_cache": "cache id that names no kmem_cache",
 }
 # Zone counters, in the order of enum zone_stat_item (core/mm_types.h).
 ZONE_STATS = ("pgalloc", "pgfree", "alloc_success", "alloc_fail", "extfrag", "pcp_refill",
               "pcp_drain", "wmark_low_fail")
 _FREE_ERRORS = {1: "pfn {pfn} is outside every zone", 2: "pfn {pfn} is not the head of an allocated block",
-                3: "pfn {pfn} was not allocated with order {order}"}
+                3: "pfn {pfn} was not allocated with order {order}",
+                4: "pfn {pfn} is a slab or a kmalloc() allocation: free it with kfree()"}
+_SLAB_ERRORS = {1: "{addr:#x} is not an allocated object", 2: "{addr:#x} is already free (double free)",
+                3: "{addr:#x} belongs to another cache than {cache}",
+                4: "{addr:#x} is a page allocation made by alloc_pages(): free it with free_pages()"}
+BASE_PFN = 1 << 20  # memory starts at 4 GiB: one Normal zone per node, and NULL / ZERO_SIZE_PTR are never objects
 MAX_IDS = 1 << 28  # 4 GiB of id map
 
 
@@ -89,13 +97,16 @@ class Machine:
     """A NUMA machine's page allocator: buddy lists per node, pcp lists per CPU.
 
     Sizes are bytes or strings such as "256M"; node_mem is one size for every node
-    or one per node. Nodes are laid out contiguously from pfn 0, CPUs are numbered
-    node by node (cpus_per_node each).
+    or one per node. Nodes are laid out contiguously from 4 GiB (pfn 0x100000), as
+    on a 64-bit machine whose memory is all in ZONE_NORMAL; CPUs are numbered node
+    by node (cpus_per_node each). Addresses of slab objects are model physical
+    addresses: pfn << 12 plus the offset in the slab.
     """
 
     def __init__(self, nodes: int = 2, node_mem: int | str | Sequence[int | str] = "256M",
                  cpus_per_node: int = 1, pcp: bool = True, mobility_grouping: bool = True,
-                 min_free_kbytes: int | None = None, max_logged_errors: int = 1000) -> None:
+                 min_free_kbytes: int | None = None, max_logged_errors: int = 1000,
+                 max_caches: int = 256) -> None:
         if not 1 <= nodes <= _core.MAX_NODES:
             raise ValueError(f"nodes must be 1..{_core.MAX_NODES}, got {nodes}")
         if cpus_per_node < 0 or nodes * cpus_per_node > _core.MAX_CPUS or nodes * cpus_per_node == 0:
@@ -109,9 +120,9 @@ class Machine:
             if nbytes % PAGE_SIZE:
                 raise ValueError(f"node {nid} memory {size!r} is not a multiple of the {PAGE_SIZE}-byte page")
             pages.append(nbytes >> PAGE_SHIFT)
-        if sum(pages) >= 1 << 32:
-            raise ValueError("total memory must stay below 16 TiB (32-bit pfns)")
-        ranges, start = [], 0
+        if BASE_PFN + sum(pages) >= 1 << 32:
+            raise ValueError("total memory must stay below 16 TiB - 4 GiB (32-bit pfns from 4 GiB)")
+        ranges, start = [], BASE_PFN
         for n in pages:
             ranges.append((start, n, [(start, start + n)] if n else []))
             start += n
@@ -120,13 +131,18 @@ class Machine:
         self.pcp = pcp
         self.mobility_grouping = mobility_grouping
         self.node_pages = pages
+        self.base_pfn = BASE_PFN
         self.cpu_to_node = [cpu // cpus_per_node for cpu in range(nodes * cpus_per_node)]
         distance = [[LOCAL_DISTANCE if i == j else REMOTE_DISTANCE for j in range(nodes)] for i in range(nodes)]
         has_cpus = [cpus_per_node > 0] * nodes
         self._zonelists = build_zonelists(distance, has_cpus, [n > 0 for n in pages])
         padded = [zl + [n for n in range(nodes) if n not in zl] for zl in self._zonelists]
         self._core = _core.MachineCore(ranges, self.cpu_to_node, padded, pcp, mobility_grouping,
-                                       min_free_kbytes or 0, max_logged_errors)
+                                       min_free_kbytes or 0, max_logged_errors, max_caches)
+        self._cache_names: dict[int, str] = {}
+        for i in range(_core.NR_KMALLOC):
+            size = self._core.cache(i)["object_size"]
+            self._cache_names[i] = f"kmalloc-{size // 1024}k" if size >= 1024 else f"kmalloc-{size}"
 
     # -- allocation ---------------------------------------------------------
     def alloc_pages(self, order: int, migratetype: int | str = "movable", cpu: int = 0,
@@ -134,9 +150,7 @@ class Machine:
         """Allocate 2^order pages; returns the first pfn, or None when no zone can serve it."""
         self._check_order(order)
         self._check_cpu(cpu)
-        if node is not None and not 0 <= node < self.nodes:
-            raise ValueError(f"node {node} out of range 0..{self.nodes - 1}")
-        return self._core.alloc_pages(order, migratetype_of(migratetype), cpu, -1 if node is None else node)
+        return self._core.alloc_pages(order, migratetype_of(migratetype), cpu, self._node_arg(node))
 
     def free_pages(self, pfn: int, order: int, cpu: int = 0) -> None:
         """Free a block returned by alloc_pages; raises ValueError if it is not one."""
@@ -147,6 +161,87 @@ class Machine:
         err = self._core.free_pages(pfn, order, cpu)
         if err:
             raise ValueError(_FREE_ERRORS[err].format(pfn=pfn, order=order))
+
+    # -- slab allocator -------------------------------------------------------
+    def kmalloc(self, size: int, cpu: int = 0, node: int | None = None) -> int | None:
+        """kmalloc(size): an object address, ZERO_SIZE_PTR (16) for size 0, None on failure.
+        Sizes up to 8 KiB come from the kmalloc-N caches, larger ones from the page allocator."""
+        self._check_cpu(cpu)
+        if size < 0:
+            raise ValueError(f"size {size} is negative")
+        return self._core.kmalloc(size, cpu, self._node_arg(node))
+
+    def kfree(self, addr: int, cpu: int = 0) -> None:
+        """kfree(addr); raises ValueError for anything that is not a live kmalloc/slab object."""
+        self._check_cpu(cpu)
+        err = self._core.kfree(addr, cpu) if 0 <= addr < 1 << 64 else 1
+        if err:
+            raise ValueError(_SLAB_ERRORS[err].format(addr=addr, cache=""))
+
+    def kmem_cache_create(self, name: str, size: int, align: int = 8, reclaimable: bool = False,
+                          hwcache_align: bool = False) -> KmemCache:
+        """A new kmem_cache (never merged with another, as with slab_nomerge)."""
+        if not 0 < size <= 4 << 20:
+            raise ValueError(f"kmem_cache {name!r}: object size {size} out of range 1..4M")
+        if align <= 0 or align & (align - 1) or align > 4 << 20:
+            raise ValueError(f"kmem_cache {name!r}: align {align} is not a power of two up to 4M")
+        flags = (_core.FLAG_RECLAIM_ACCOUNT if reclaimable else 0) | (_core.FLAG_HWCACHE_ALIGN if hwcache_align else 0)
+        idx = self._core.kmem_cache_create(size, align, flags, 0xFFFFFFFF)
+        if idx is None:
+            raise ValueError(f"kmem_cache {name!r}: no room for another cache (max_caches)")
+        self._cache_names[idx] = name
+        return KmemCache(idx, name)
+
+    def kmem_cache_alloc(self, cache: KmemCache, cpu: int = 0, node: int | None = None) -> int | None:
+        self._check_cpu(cpu)
+        return self._core.kmem_cache_alloc(self._cache_index(cache), cpu, self._node_arg(node))
+
+    def kmem_cache_free(self, cache: KmemCache, addr: int, cpu: int = 0) -> None:
+        self._check_cpu(cpu)
+        idx = self._cache_index(cache)
+        err = self._core.kmem_cache_free(idx, addr, cpu) if 0 <= addr < 1 << 64 else 1
+        if err:
+            raise ValueError(_SLAB_ERRORS[err].format(addr=addr, cache=self._cache_names[idx]))
+
+    def caches(self) -> list[KmemCache]:
+        """Every kmem_cache, oldest first (the kmalloc caches come first)."""
+        return [KmemCache(i, self._cache_names.get(i, f"cache-{i}")) for i in range(self._core.nr_caches)]
+
+    def kmalloc_cache(self, size: int) -> KmemCache:
+        """The kmalloc cache serving a request of size bytes (1..8192)."""
+        if not 0 < size <= _core.KMALLOC_MAX_SIZE:
+            raise ValueError(f"kmalloc size {size} is not served by a kmalloc cache (1..{_core.KMALLOC_MAX_SIZE})")
+        idx = self._core.kmalloc_cache(size)
+        return KmemCache(idx, self._cache_names[idx])
+
+    def slab_stats(self, cache: KmemCache | str) -> dict:
+        """A cache's /sys/kernel/slab/<cache>/ values (see kernel_model.slabinfo)."""
+        idx = self._cache_index(cache)
+        return cache_stats(self._core.cache(idx))
+
+    def slabinfo(self) -> str:
+        """/proc/slabinfo (version 2.1), newest cache first as the kernel lists them."""
+        return format_slabinfo([(c.name, self._core.cache(c.index)) for c in reversed(self.caches())])
+
+    def slab_waste(self) -> dict:
+        """Memory lost to slab layout and size rounding, per cache and in total (bytes)."""
+        return slab_waste([(c.name, self._core.cache(c.index)) for c in self.caches()], self._core.large_kmalloc())
+
+    def _cache_index(self, cache: KmemCache | str) -> int:
+        if isinstance(cache, KmemCache):
+            idx = cache.index
+        else:
+            idx = next((i for i, n in self._cache_names.items() if n == cache), -1)
+        if not 0 <= idx < self._core.nr_caches:
+            raise ValueError(f"no kmem_cache {cache!r}")
+        return idx
+
+    def _node_arg(self, node: int | None) -> int:
+        if node is None:
+            return -1
+        if not 0 <= node < self.nodes:
+            raise ValueError(f"node {node} out of range 0..{self.nodes - 1}")
+        return node
 
     def drain_pcp(self) -> None:
         """Empty every per-CPU list back to the buddy lists (drain_all_pages)."""
@@ -168,6 +263,8 @@ class Machine:
         out = np.empty(len(records), np.uint64) if results else None
         self._core.replay(records.view(np.uint8).reshape(-1), len(records), nr_ids, out)
         after = self._core.replay_state()
+        if isinstance(ops, Trace):
+            self._name_trace_caches(ops.sites)
         ops_done = [a - b for a, b in zip(after["op_count"], before["op_count"], strict=False)]
         errs = [a - b for a, b in zip(after["error_count"], before["error_count"], strict=False)]
         return ReplayResult(
@@ -180,6 +277,12 @@ class Machine:
                     for rec, code, id_ in after["errors"][len(before["errors"]):]],
             results=out,
         )
+
+    def _name_trace_caches(self, sites: list[str]) -> None:
+        for i in range(self._core.nr_caches):
+            if i not in self._cache_names:
+                site = self._core.cache(i)["name_id"]
+                self._cache_names[i] = sites[site] if site < len(sites) and sites[site] else f"cache-{i}"
 
     # -- state --------------------------------------------------------------
     def nr_free(self) -> np.ndarray:

@@ -1,7 +1,9 @@
 # Declarations of the freestanding C core (kernel_model/core/*.h) for the Cython layer (_core.pyx).
-from libc.stdint cimport int32_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, uintptr_t
 
 cdef extern from "core/mm_types.h":
+    struct mm_slab
+
     enum:
         PAGE_SHIFT
         MAX_PAGE_ORDER
@@ -19,6 +21,9 @@ cdef extern from "core/mm_types.h":
         PG_buddy
         PG_pcp
         PG_head
+        PG_slab
+        PG_frozen
+        PG_large_kmalloc
         MM_PCP
         MM_NO_MOBILITY_GROUPING
     uint32_t PFN_NONE
@@ -26,10 +31,11 @@ cdef extern from "core/mm_types.h":
     struct page:
         uint32_t next
         uint32_t prev
-        uint32_t private_
+        uint16_t freelist
+        uint16_t inuse
         uint8_t order
         uint8_t flags
-        uint8_t migratetype
+        uint16_t info
 
     struct mm_list:
         uint32_t head
@@ -56,12 +62,14 @@ cdef extern from "core/mm_types.h":
         uint32_t nr_free_pages
         uint32_t watermark[NR_WMARK]
         page *pages
+        uintptr_t direct_map
         uint8_t *pageblock_mt
         per_cpu_pages *pcp
         free_area free_area[NR_PAGE_ORDERS]
         uint64_t stat[NR_ZONE_STAT_ITEMS]
 
     struct mm_machine:
+        mm_slab *slab
         uint32_t nr_nodes
         uint32_t nr_cpus
         uint32_t flags
@@ -73,7 +81,7 @@ cdef extern from "core/mm_types.h":
 cdef extern from "core/page_alloc.h":
     void mm_machine_init(mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, uint32_t flags)
     void mm_zone_init(mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t spanned_pages,
-                      page *pages, uint8_t *pageblock_mt, per_cpu_pages *pcp)
+                      page *pages, uint8_t *pageblock_mt, per_cpu_pages *pcp, uintptr_t memory)
     void mm_zone_free_range(mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t end_pfn)
     void mm_setup_watermarks(mm_machine *m, uint32_t min_free_kbytes)
     void mm_setup_pcp(mm_machine *m)
@@ -87,6 +95,69 @@ cdef extern from "core/page_alloc.h":
 cdef extern from "core/vmstat.h":
     int32_t mm_extfrag_index(const uint64_t *nr_free, uint32_t order)
     int32_t mm_unusable_free_index(const uint64_t *nr_free, uint32_t order)
+
+cdef extern from "core/slab.h":
+    enum:
+        SLAB_NO_OBJ
+        NR_KMALLOC_CACHES
+        NR_SLUB_STAT_ITEMS
+        SLAB_HWCACHE_ALIGN
+        SLAB_RECLAIM_ACCOUNT
+        SLAB_KMALLOC
+        KMALLOC_MAX_CACHE_SIZE
+    uint32_t MM_NO_CACHE
+
+    struct kmem_cache:
+        uint32_t object_size
+        uint32_t size
+        uint32_t align
+        uint32_t offset
+        uint32_t flags
+        uint32_t name_id
+        uint8_t order
+        uint8_t min_order
+        uint16_t objects
+        uint32_t min_partial
+        uint32_t cpu_partial
+        uint32_t cpu_partial_slabs
+        uint64_t stat[NR_SLUB_STAT_ITEMS]
+        uint64_t kmalloc_calls
+        uint64_t kmalloc_requested
+
+    struct kmem_cache_cpu:
+        uint32_t slab
+        uint32_t partial
+        uint16_t freelist
+        uint16_t partial_slabs
+
+    struct kmem_cache_node:
+        mm_list partial
+        uint32_t nr_partial
+        uint32_t nr_slabs
+        uint64_t total_objects
+
+    struct mm_slab:
+        mm_machine *m
+        uint32_t nr_caches
+        uint32_t max_caches
+        kmem_cache *caches
+        kmem_cache_cpu *cpu_slab
+        kmem_cache_node *node
+        uint32_t kmalloc_caches[NR_KMALLOC_CACHES]
+        uint64_t large_kmalloc_calls
+        uint64_t large_kmalloc_requested
+        uint64_t large_kmalloc_allocated
+
+    int mm_slab_init(mm_slab *sl, mm_machine *m, kmem_cache *caches, kmem_cache_cpu *cpu,
+                     kmem_cache_node *node, uint32_t max_caches)
+    uint32_t mm_kmem_cache_create(mm_slab *sl, uint32_t size, uint32_t align, uint32_t flags, uint32_t name_id)
+    uint32_t mm_slab_calculate_order(uint32_t size, uint32_t nr_cpus)
+    uint32_t mm_kmalloc_index(uint64_t size)
+    uint64_t mm_kmem_cache_alloc(mm_slab *sl, uint32_t cache, uint32_t cpu, int32_t nid, uint32_t *block)
+    uint64_t mm_kmalloc(mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid, uint32_t *block)
+    int mm_kmem_cache_free(mm_slab *sl, uint32_t cache, uint64_t addr, uint32_t cpu)
+    int mm_kfree(mm_slab *sl, uint64_t addr, uint32_t cpu)
+    uint32_t mm_block_head(mm_machine *m, uint32_t pfn, zone **zp)
 
 cdef extern from "core/trace_ops.h":
     struct mm_op:
@@ -103,6 +174,9 @@ cdef extern from "core/trace_ops.h":
 cdef extern from "core/replay.h":
     enum:
         NR_REPLAY_ERRORS
+
+    enum:
+        ID_OBJECT
 
     struct mm_id:
         uint32_t pfn

@@ -9,7 +9,7 @@ from kernel_model.mm import MAX_PAGE_ORDER, MIGRATE_PCPTYPES, PAGEBLOCK_ORDER
 def check_invariants(m: Machine, live: dict[int, int]) -> None:
     """live: pfn -> order of every block the caller holds."""
     nr_free = m.nr_free()
-    starts = [sum(m.node_pages[:n]) for n in range(m.nodes)]
+    starts = [m.base_pfn + sum(m.node_pages[:n]) for n in range(m.nodes)]
     owner: dict[int, str] = {}
 
     def claim(pfn: int, order: int, what: str, node: int) -> None:

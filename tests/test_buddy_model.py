@@ -62,8 +62,9 @@ class BuddyVersusReference(RuleBasedStateMachine):
         self.m.free_pages(pfn, order, cpu=cpu % self.ncpus)
         self.ref.free_pages(pfn, order, cpu % self.ncpus)
 
-    @rule(pfn=st.integers(0, 8000), order=st.integers(0, MAX_PAGE_ORDER))
+    @rule(pfn=st.integers(-100, 8000), order=st.integers(0, MAX_PAGE_ORDER))
     def bad_free_is_rejected(self, pfn, order):
+        pfn += self.m.base_pfn
         assume(self.live.get(pfn) != order)
         with pytest.raises(ValueError):
             self.m.free_pages(pfn, order)
@@ -123,12 +124,13 @@ def test_long_random_churn_matches_reference(pcp, mobility_grouping):
 def test_split_and_merge_follow_linux():
     """expand() keeps the low half; freeing merges back to one order-10 block."""
     m = Machine(nodes=1, node_mem="4M", pcp=False)
+    base = m.base_pfn
     assert m.nr_free()[0, 1].tolist() == [0] * 10 + [1]
     pfn = m.alloc_pages(0)
-    assert pfn == 0
+    assert pfn == base
     # upper halves of orders 9..0 went back to the movable lists
     assert m.nr_free()[0, 1].tolist() == [1] * 10 + [0]
-    assert m.free_lists(0)[(0, 1)] == [1] and m.free_lists(0)[(9, 1)] == [512]
+    assert m.free_lists(0)[(0, 1)] == [base + 1] and m.free_lists(0)[(9, 1)] == [base + 512]
     m.free_pages(pfn, 0)
     assert m.nr_free()[0, 1].tolist() == [0] * 10 + [1]
 
@@ -192,4 +194,6 @@ def test_api_argument_errors():
     with pytest.raises(ValueError, match="cpu"):
         m.alloc_pages(0, cpu=1)
     with pytest.raises(ValueError, match="outside"):
-        m.free_pages(1 << 20, 0)
+        m.free_pages(m.base_pfn - 1, 0)
+    with pytest.raises(ValueError, match="kfree"):
+        m.free_pages(m.kmalloc(64) >> 12, 0)

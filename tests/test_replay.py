@@ -44,9 +44,11 @@ def test_replay_allocates_and_frees_like_the_api():
     ((A, 9, 0, 3), "bad_arg"),            # highatomic is not requestable
     ((A, 9, 0, 1, 7), "bad_arg"),         # no such CPU
     ((A, 9, 0, 1, 0, 5), "bad_arg"),      # no such node
-    ((Op.KMALLOC, 9, 64), "unsupported_op"),
+    ((Op.LOAD, 9, 64), "unsupported_op"),
     ((200, 9, 0), "bad_op"),
-    ((Op.KFREE, 0, 0), "unsupported_op"),
+    ((Op.CALL, 0, 0), "unsupported_op"),
+    ((Op.KFREE, 0, 0), "wrong_kind"),      # kfree of an alloc_pages() allocation
+    ((Op.CACHE_ALLOC, 9, 0, 0, 0, 1), "unknown_cache"),
 ])
 def test_bad_records_are_reported_and_never_touch_the_model(bad, kind):
     good_before, good_after = [(A, 0, 0), (A, 1, 2)], [(F, 1, 2), (A, 2, 1)]
@@ -74,7 +76,7 @@ def test_failed_allocation_then_free_is_skipped_not_an_error():
     res = m.replay(ops(*rows), results=True)
     # two order-10 blocks, but the watermark refuses to hand out the last one
     assert res.ok and res.alloc_failed == 2 and res.free_skipped == 2
-    assert res.results[0] == 0 and res.results[1] == res.FAILED
+    assert res.results[0] == m.base_pfn and res.results[1] == res.FAILED
 
 
 def test_errors_log_is_bounded_but_counts_are_exact():

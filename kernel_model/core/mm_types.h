@@ -41,6 +41,9 @@ enum migratetype {
 #define PG_buddy 0x01u   /* head of a free block on a buddy free list */
 #define PG_pcp 0x02u     /* head of a block on a per-CPU list */
 #define PG_head 0x04u    /* head of an allocated block */
+#define PG_slab 0x08u    /* allocated block used as a slab (with PG_head) */
+#define PG_frozen 0x10u  /* slab owned by a CPU: its active slab or on its partial list */
+#define PG_large_kmalloc 0x20u /* allocated block backing a kmalloc() larger than 8 KiB */
 
 /*
  * One descriptor per modelled 4 KiB page: 16 bytes, so a 1 TiB model needs
@@ -50,13 +53,14 @@ enum migratetype {
  * guest and on the 64-bit host.
  */
 struct page {
-	uint32_t next;          /* free_list / pcp list link, PFN_NONE at the end */
+	uint32_t next;          /* free_list / pcp / slab partial list link, PFN_NONE at the end */
 	uint32_t prev;
-	uint32_t private_;      /* owner data for allocated blocks (trace id, slab) */
+	uint16_t freelist;      /* slab: index of the first free object, SLAB_NO_OBJ if none */
+	uint16_t inuse;         /* slab: objects not on the slab's freelist */
 	uint8_t order;          /* block order (heads only) */
 	uint8_t flags;          /* PG_* */
-	uint8_t migratetype;    /* free list / pcp migratetype, or the requested one */
-	uint8_t pad;
+	uint16_t info;          /* buddy / pcp: migratetype; allocated: requested migratetype;
+				   slab: kmem_cache index */
 };
 
 struct mm_list {
@@ -104,6 +108,7 @@ struct zone {
 	uint32_t no_mobility_grouping;        /* page_group_by_mobility_disabled */
 	struct page *pages;                   /* spanned_pages descriptors */
 	uintptr_t mem_map;                    /* address of pfn 0's descriptor: pages - zone_start_pfn */
+	uintptr_t direct_map;                 /* address of pfn 0's memory (slab objects live there) */
 	uint8_t *pageblock_mt;                /* one migratetype per pageblock */
 	struct per_cpu_pages *pcp;            /* nr_cpus entries, this zone's pcp per CPU */
 	struct free_area free_area[NR_PAGE_ORDERS];
@@ -114,7 +119,10 @@ struct zone {
 #define MM_PCP 0x1u                  /* per-CPU page lists enabled */
 #define MM_NO_MOBILITY_GROUPING 0x2u /* page_group_by_mobility_disabled */
 
+struct mm_slab;
+
 struct mm_machine {
+	struct mm_slab *slab;                 /* the slab allocator on top, or 0 */
 	uint32_t nr_nodes;
 	uint32_t nr_cpus;
 	uint32_t flags;

@@ -51,17 +51,6 @@ uint64_t mm_div_u64(uint64_t n, uint64_t d)
 	return q;
 }
 
-/* mem_map is pages - zone_start_pfn, kept as an integer so the arithmetic is defined. */
-static inline struct page *pfn_to_page(struct zone *z, uint32_t pfn)
-{
-	return (struct page *)(z->mem_map + (uintptr_t)pfn * sizeof(struct page));
-}
-
-static inline int zone_spans_pfn(const struct zone *z, uint32_t pfn)
-{
-	return pfn >= z->zone_start_pfn && pfn - z->zone_start_pfn < z->spanned_pages;
-}
-
 static inline uint32_t get_pageblock_migratetype(const struct zone *z, uint32_t pfn)
 {
 	return z->pageblock_mt[(pfn - (z->zone_start_pfn & ~(PAGEBLOCK_NR_PAGES - 1))) >> PAGEBLOCK_ORDER];
@@ -74,42 +63,6 @@ static void set_pageblock_migratetype(struct zone *z, uint32_t pfn, uint32_t mt)
 	z->pageblock_mt[(pfn - (z->zone_start_pfn & ~(PAGEBLOCK_NR_PAGES - 1))) >> PAGEBLOCK_ORDER] = (uint8_t)mt;
 }
 
-/* ---- pfn-linked lists ---------------------------------------------------- */
-
-static void list_add(struct zone *z, struct mm_list *l, uint32_t pfn, int tail)
-{
-	struct page *p = pfn_to_page(z, pfn);
-
-	if (l->head == PFN_NONE) {
-		p->next = p->prev = PFN_NONE;
-		l->head = l->tail = pfn;
-	} else if (tail) {
-		p->next = PFN_NONE;
-		p->prev = l->tail;
-		pfn_to_page(z, l->tail)->next = pfn;
-		l->tail = pfn;
-	} else {
-		p->prev = PFN_NONE;
-		p->next = l->head;
-		pfn_to_page(z, l->head)->prev = pfn;
-		l->head = pfn;
-	}
-}
-
-static void list_del(struct zone *z, struct mm_list *l, uint32_t pfn)
-{
-	struct page *p = pfn_to_page(z, pfn);
-
-	if (p->prev == PFN_NONE)
-		l->head = p->next;
-	else
-		pfn_to_page(z, p->prev)->next = p->next;
-	if (p->next == PFN_NONE)
-		l->tail = p->prev;
-	else
-		pfn_to_page(z, p->next)->prev = p->prev;
-}
-
 /* ---- free lists ---------------------------------------------------------- */
 
 static void add_to_free_list(struct zone *z, uint32_t pfn, uint32_t order, uint32_t mt, int tail)
@@ -119,8 +72,8 @@ static void add_to_free_list(struct zone *z, uint32_t pfn, uint32_t order, uint3
 
 	p->flags = PG_buddy;
 	p->order = (uint8_t)order;
-	p->migratetype = (uint8_t)mt;
-	list_add(z, &area->free_list[mt], pfn, tail);
+	p->info = (uint16_t)mt;
+	mm_list_add(z, &area->free_list[mt], pfn, tail);
 	area->nr_free++;
 	area->nr_free_mt[mt]++;
 	z->nr_free_pages += 1u << order;
@@ -130,9 +83,9 @@ static void del_page_from_free_list(struct zone *z, uint32_t pfn, uint32_t order
 {
 	struct page *p = pfn_to_page(z, pfn);
 	struct free_area *area = &z->free_area[order];
-	uint32_t mt = p->migratetype;
+	uint32_t mt = p->info;
 
-	list_del(z, &area->free_list[mt], pfn);
+	mm_list_del(z, &area->free_list[mt], pfn);
 	p->flags = 0;
 	area->nr_free--;
 	area->nr_free_mt[mt]--;
@@ -221,7 +174,7 @@ static uint32_t rmqueue_smallest(struct zone *z, uint32_t order, uint32_t mt)
 			continue;
 		del_page_from_free_list(z, pfn, o);
 		expand(z, pfn, order, o, mt);
-		pfn_to_page(z, pfn)->migratetype = (uint8_t)mt;   /* set_pcppage_migratetype */
+		pfn_to_page(z, pfn)->info = (uint16_t)mt;   /* set_pcppage_migratetype */
 		return pfn;
 	}
 	return PFN_NONE;
@@ -280,7 +233,7 @@ static uint32_t move_freepages_block(struct zone *z, uint32_t pfn, uint32_t mt, 
 			moved += n;
 		} else if (p->flags & PG_head) {
 			/* an allocated block: movable allocations count as movable pages */
-			if (p->migratetype == MIGRATE_MOVABLE)
+			if (!(p->flags & PG_slab) && p->info == MIGRATE_MOVABLE)
 				*movable += n;
 		} else if (!(p->flags & PG_pcp)) {
 			n = 1;   /* a hole or a tail page */
@@ -396,12 +349,12 @@ static void free_pcppages_bulk(struct zone *z, int32_t count, struct per_cpu_pag
 			uint32_t pfn = list->tail;
 			struct page *p = pfn_to_page(z, pfn);
 
-			list_del(z, list, pfn);
+			mm_list_del(z, list, pfn);
 			p->flags = 0;
 			count -= 1 << order;
 			pcp->count -= 1 << order;
 			z->stat[ZS_PCP_DRAIN]++;
-			free_one_page(z, pfn, order, p->migratetype, 0);
+			free_one_page(z, pfn, order, p->info, 0);
 		} while (count > 0 && list->head != PFN_NONE);
 	}
 }
@@ -426,7 +379,7 @@ static uint32_t rmqueue_pcplist(struct zone *z, struct per_cpu_pages *pcp, uint3
 				break;
 			pfn_to_page(z, pfn)->flags = PG_pcp;
 			pfn_to_page(z, pfn)->order = (uint8_t)order;
-			list_add(z, list, pfn, 1);
+			mm_list_add(z, list, pfn, 1);
 			z->stat[ZS_PCP_REFILL]++;
 		}
 		pcp->count += i << order;
@@ -434,7 +387,7 @@ static uint32_t rmqueue_pcplist(struct zone *z, struct per_cpu_pages *pcp, uint3
 			return PFN_NONE;
 	}
 	pfn = list->head;
-	list_del(z, list, pfn);
+	mm_list_del(z, list, pfn);
 	pcp->count -= 1 << order;
 	return pfn;
 }
@@ -467,7 +420,7 @@ static void free_unref_page_commit(struct zone *z, struct per_cpu_pages *pcp, ui
 	int32_t high;
 
 	pfn_to_page(z, pfn)->flags = PG_pcp;
-	list_add(z, &pcp->lists[pindex], pfn, 0);
+	mm_list_add(z, &pcp->lists[pindex], pfn, 0);
 	pcp->count += 1 << order;
 	free_high = pcp->free_factor && order && order <= PAGE_ALLOC_COSTLY_ORDER;
 	high = free_high ? 0 : pcp->high;
@@ -493,7 +446,7 @@ void mm_machine_init(struct mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, 
 }
 
 void mm_zone_init(struct mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t spanned_pages,
-		  struct page *pages, uint8_t *pageblock_mt, struct per_cpu_pages *pcp)
+		  struct page *pages, uint8_t *pageblock_mt, struct per_cpu_pages *pcp, uintptr_t memory)
 {
 	struct zone *z = &m->zones[nid];
 	uint32_t o, t, cpu, pfn;
@@ -503,6 +456,7 @@ void mm_zone_init(struct mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32
 	z->spanned_pages = spanned_pages;
 	z->pages = pages;
 	z->mem_map = (uintptr_t)pages - (uintptr_t)start_pfn * sizeof(struct page);
+	z->direct_map = memory ? memory - ((uintptr_t)start_pfn << PAGE_SHIFT) : 0;
 	z->pageblock_mt = pageblock_mt;
 	z->pcp = pcp;
 	for (o = 0; o < NR_PAGE_ORDERS; o++)
@@ -655,7 +609,7 @@ uint32_t mm_alloc_pages(struct mm_machine *m, uint32_t order, uint32_t mt, uint3
 
 				p->flags = PG_head;
 				p->order = (uint8_t)order;
-				p->migratetype = (uint8_t)mt;
+				p->info = (uint16_t)mt;
 			}
 			z->stat[ZS_PGALLOC] += 1u << order;
 			z->stat[ZS_ALLOC_SUCCESS]++;
@@ -687,23 +641,15 @@ int32_t mm_pfn_to_nid(struct mm_machine *m, uint32_t pfn)
 	return z ? (int32_t)z->node : -1;
 }
 
-enum mm_free_error mm_free_pages(struct mm_machine *m, uint32_t pfn, uint32_t order, uint32_t cpu)
+void mm_free_block(struct mm_machine *m, struct zone *z, uint32_t pfn, uint32_t order, uint32_t cpu)
 {
-	struct zone *z = mm_pfn_zone(m, pfn);
-	struct page *p;
+	struct page *p = pfn_to_page(z, pfn);
 	uint32_t mt;
 
-	if (!z)
-		return MM_FREE_BAD_PFN;
-	p = pfn_to_page(z, pfn);
-	if (!(p->flags & PG_head))
-		return MM_FREE_NOT_ALLOCATED;
-	if (p->order != order)
-		return MM_FREE_BAD_ORDER;
 	p->flags = 0;
 	z->stat[ZS_PGFREE] += 1u << order;
 	mt = get_pageblock_migratetype(z, pfn);
-	p->migratetype = (uint8_t)mt;     /* free_unref_page_prepare */
+	p->info = (uint16_t)mt;     /* free_unref_page_prepare */
 	if ((m->flags & MM_PCP) && order <= PAGE_ALLOC_COSTLY_ORDER && mt != MIGRATE_ISOLATE) {
 		if (mt >= MIGRATE_PCPTYPES)
 			mt = MIGRATE_MOVABLE;     /* highatomic pages sit on the movable list */
@@ -711,6 +657,23 @@ enum mm_free_error mm_free_pages(struct mm_machine *m, uint32_t pfn, uint32_t or
 	} else {
 		free_one_page(z, pfn, order, mt, 0);
 	}
+}
+
+enum mm_free_error mm_free_pages(struct mm_machine *m, uint32_t pfn, uint32_t order, uint32_t cpu)
+{
+	struct zone *z = mm_pfn_zone(m, pfn);
+	struct page *p;
+
+	if (!z)
+		return MM_FREE_BAD_PFN;
+	p = pfn_to_page(z, pfn);
+	if (!(p->flags & PG_head))
+		return MM_FREE_NOT_ALLOCATED;
+	if (p->flags & (PG_slab | PG_large_kmalloc))
+		return MM_FREE_WRONG_KIND;
+	if (p->order != order)
+		return MM_FREE_BAD_ORDER;
+	mm_free_block(m, z, pfn, order, cpu);
 	return MM_FREE_OK;
 }
 

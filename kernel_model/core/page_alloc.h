@@ -9,17 +9,71 @@
 
 #include "mm_types.h"
 
+/* mem_map is pages - zone_start_pfn, kept as an integer so the arithmetic is defined. */
+static inline struct page *pfn_to_page(const struct zone *z, uint32_t pfn)
+{
+	return (struct page *)(z->mem_map + (uintptr_t)pfn * sizeof(struct page));
+}
+
+static inline int zone_spans_pfn(const struct zone *z, uint32_t pfn)
+{
+	return pfn >= z->zone_start_pfn && pfn - z->zone_start_pfn < z->spanned_pages;
+}
+
+/* Doubly linked lists of pfns through struct page next/prev (one zone per list). */
+static inline void mm_list_add(struct zone *z, struct mm_list *l, uint32_t pfn, int tail)
+{
+	struct page *p = pfn_to_page(z, pfn);
+
+	if (l->head == PFN_NONE) {
+		p->next = p->prev = PFN_NONE;
+		l->head = l->tail = pfn;
+	} else if (tail) {
+		p->next = PFN_NONE;
+		p->prev = l->tail;
+		pfn_to_page(z, l->tail)->next = pfn;
+		l->tail = pfn;
+	} else {
+		p->prev = PFN_NONE;
+		p->next = l->head;
+		pfn_to_page(z, l->head)->prev = pfn;
+		l->head = pfn;
+	}
+}
+
+static inline void mm_list_del(struct zone *z, struct mm_list *l, uint32_t pfn)
+{
+	struct page *p = pfn_to_page(z, pfn);
+
+	if (p->prev == PFN_NONE)
+		l->head = p->next;
+	else
+		pfn_to_page(z, p->prev)->next = p->next;
+	if (p->next == PFN_NONE)
+		l->tail = p->prev;
+	else
+		pfn_to_page(z, p->next)->prev = p->prev;
+}
+
+/* The bytes of a page: the model's direct map (real memory on the host and in the guest). */
+static inline uint8_t *page_address(const struct zone *z, uint32_t pfn)
+{
+	return (uint8_t *)(z->direct_map + ((uintptr_t)pfn << PAGE_SHIFT));
+}
+
 /* Error codes of mm_free_pages_checked. */
 enum mm_free_error {
 	MM_FREE_OK = 0,
 	MM_FREE_BAD_PFN,     /* pfn outside every zone */
 	MM_FREE_NOT_ALLOCATED, /* not the head of an allocated block */
 	MM_FREE_BAD_ORDER,   /* allocated with another order */
+	MM_FREE_WRONG_KIND,  /* a slab or a large kmalloc: freed through the slab allocator */
 };
 
 void mm_machine_init(struct mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, uint32_t flags);
+/* memory: address where the zone's first page's bytes live (slab objects need it), or 0. */
 void mm_zone_init(struct mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t spanned_pages,
-		  struct page *pages, uint8_t *pageblock_mt, struct per_cpu_pages *pcp);
+		  struct page *pages, uint8_t *pageblock_mt, struct per_cpu_pages *pcp, uintptr_t memory);
 /* Hand [start_pfn, end_pfn) of a zone to the allocator, as memblock_free_all does at boot. */
 void mm_zone_free_range(struct mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t end_pfn);
 /* min_free_kbytes == 0: derive it as init_per_zone_wmark_min does. */
@@ -30,6 +84,8 @@ void mm_setup_pcp(struct mm_machine *m);
 uint32_t mm_alloc_pages(struct mm_machine *m, uint32_t order, uint32_t migratetype, uint32_t cpu, int32_t nid);
 /* Free a block allocated by mm_alloc_pages, freed through CPU cpu's pcp lists. */
 enum mm_free_error mm_free_pages(struct mm_machine *m, uint32_t pfn, uint32_t order, uint32_t cpu);
+/* Free an allocated block without checking what it is (the slab allocator's path). */
+void mm_free_block(struct mm_machine *m, struct zone *z, uint32_t pfn, uint32_t order, uint32_t cpu);
 /* drain_all_pages: every pcp list of every CPU back to the buddy lists. */
 void mm_drain_all_pages(struct mm_machine *m);
 

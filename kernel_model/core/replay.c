@@ -12,31 +12,77 @@ static void reject(struct mm_replay *r, uint64_t rec, uint32_t code, uint32_t id
 	}
 }
 
+static inline int id_live(uint8_t state)
+{
+	return state == ID_PAGE || state >= ID_OBJECT;
+}
+
+/* Checks shared by every op that creates an object in id op->id; nid (if asked) from arg1. */
+static uint32_t check_new_id(const struct mm_machine *m, const struct mm_replay *r, const struct mm_op *op,
+			     int32_t *nid)
+{
+	if (op->id >= r->nr_ids)
+		return RE_ID_RANGE;
+	if (op->cpu >= m->nr_cpus)
+		return RE_BAD_ARG;
+	if (nid)
+		*nid = -1;
+	if (nid && op->arg1 != MM_NO_NODE) {
+		if (op->arg1 >= m->nr_nodes)
+			return RE_BAD_ARG;
+		*nid = (int32_t)op->arg1;
+	}
+	return id_live(r->ids[op->id].state) ? RE_ID_LIVE : RE_NONE;
+}
+
+/* The id of a free: RE_NONE and *e when it names a live object; frees of failed allocations are skipped. */
+static uint32_t check_free_id(const struct mm_machine *m, struct mm_replay *r, const struct mm_op *op,
+			      struct mm_id **e, int *skip)
+{
+	*skip = 0;
+	if (op->id >= r->nr_ids)
+		return RE_ID_RANGE;
+	if (op->cpu >= m->nr_cpus)
+		return RE_BAD_ARG;
+	*e = &r->ids[op->id];
+	switch ((*e)->state) {
+	case ID_UNUSED:
+		return RE_UNKNOWN_ID;
+	case ID_FREED:
+		return RE_DOUBLE_FREE;
+	case ID_FAILED:
+		r->free_skipped++;
+		(*e)->state = ID_FREED;
+		*skip = 1;
+		return RE_NONE;
+	default:
+		return RE_NONE;
+	}
+}
+
+static uint32_t alloc_failed(struct mm_replay *r, struct mm_id *e, uint64_t *result)
+{
+	e->state = ID_FAILED;
+	r->alloc_failed++;
+	*result = MM_RESULT_FAILED;
+	return RE_NONE;
+}
+
 static uint32_t page_alloc(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op, uint64_t *result)
 {
 	struct mm_id *e;
 	uint32_t pfn;
-	int32_t nid = -1;
+	int32_t nid;
+	uint32_t err = check_new_id(m, r, op, &nid);
 
-	if (op->id >= r->nr_ids)
-		return RE_ID_RANGE;
-	if (op->arg0 > MAX_PAGE_ORDER || op->flags >= MIGRATE_PCPTYPES || op->cpu >= m->nr_cpus)
+	if (err)
+		return err;
+	if (op->arg0 > MAX_PAGE_ORDER || op->flags >= MIGRATE_PCPTYPES)
 		return RE_BAD_ARG;
-	if (op->arg1 != MM_NO_NODE) {
-		if (op->arg1 >= m->nr_nodes)
-			return RE_BAD_ARG;
-		nid = (int32_t)op->arg1;
-	}
 	e = &r->ids[op->id];
-	if (e->state == ID_PAGE)
-		return RE_ID_LIVE;
 	pfn = mm_alloc_pages(m, op->arg0, op->flags, op->cpu, nid);
-	if (pfn == PFN_NONE) {
-		e->state = ID_FAILED;
-		r->alloc_failed++;
-		*result = MM_RESULT_FAILED;
-		return RE_NONE;
-	}
+	if (pfn == PFN_NONE)
+		return alloc_failed(r, e, result);
 	e->state = ID_PAGE;
 	e->pfn = pfn;
 	e->offset = 0;
@@ -48,31 +94,126 @@ static uint32_t page_alloc(struct mm_machine *m, struct mm_replay *r, const stru
 static uint32_t page_free(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op)
 {
 	struct mm_id *e;
+	int skip;
+	uint32_t err = check_free_id(m, r, op, &e, &skip);
 
-	if (op->id >= r->nr_ids)
-		return RE_ID_RANGE;
-	if (op->cpu >= m->nr_cpus)
-		return RE_BAD_ARG;
-	e = &r->ids[op->id];
-	switch (e->state) {
-	case ID_UNUSED:
-		return RE_UNKNOWN_ID;
-	case ID_FREED:
-		return RE_DOUBLE_FREE;
-	case ID_FAILED:
-		r->free_skipped++;
-		e->state = ID_FREED;
-		return RE_NONE;
-	case ID_PAGE:
-		break;
-	default:
+	if (err || skip)
+		return err;
+	if (e->state != ID_PAGE)
 		return RE_WRONG_KIND;
-	}
 	if (op->arg0 != e->order)
 		return RE_WRONG_ORDER;
 	if (mm_free_pages(m, e->pfn, e->order, op->cpu) != MM_FREE_OK)
 		return RE_WRONG_KIND;   /* the model disagrees: never corrupt it */
 	e->state = ID_FREED;
+	return RE_NONE;
+}
+
+static uint32_t kmalloc_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op, uint64_t *result)
+{
+	struct mm_id *e;
+	int32_t nid;
+	uint32_t block, err = check_new_id(m, r, op, &nid);
+	uint64_t addr;
+
+	if (err)
+		return err;
+	e = &r->ids[op->id];
+	addr = mm_kmalloc(m->slab, op->arg0, op->cpu, nid, &block);
+	if (!addr)
+		return alloc_failed(r, e, result);
+	*result = addr;
+	if (addr == ZERO_SIZE_PTR) {
+		e->state = ID_ZERO;
+		return RE_NONE;
+	}
+	e->pfn = block;
+	e->offset = (uint16_t)(addr - ((uint64_t)block << PAGE_SHIFT));
+	if (op->arg0 > KMALLOC_MAX_CACHE_SIZE) {
+		struct zone *z = mm_pfn_zone(m, block);
+
+		e->state = ID_LARGE;
+		e->order = pfn_to_page(z, block)->order;
+	} else {
+		e->state = ID_OBJECT;
+	}
+	return RE_NONE;
+}
+
+/* kfree, kmem_cache_free (cache >= 0) and free of an object id. */
+static uint32_t object_free_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op, int64_t cache)
+{
+	struct mm_id *e;
+	int skip;
+	uint32_t err = check_free_id(m, r, op, &e, &skip);
+
+	if (err || skip)
+		return err;
+	switch (e->state) {
+	case ID_OBJECT:
+		if (cache >= 0 && pfn_to_page(mm_pfn_zone(m, e->pfn), e->pfn)->info != cache)
+			return RE_WRONG_CACHE;
+		mm_slab_free_object(m->slab, e->pfn, e->offset, op->cpu);
+		break;
+	case ID_LARGE:
+		if (cache >= 0)
+			return RE_WRONG_CACHE;
+		mm_free_block(m, mm_pfn_zone(m, e->pfn), e->pfn, e->order, op->cpu);
+		break;
+	case ID_ZERO:
+		if (cache >= 0)
+			return RE_WRONG_CACHE;
+		break;
+	default:
+		return RE_WRONG_KIND;
+	}
+	e->state = ID_FREED;
+	return RE_NONE;
+}
+
+/* The kmem_cache index named by trace id `id`, or -1. */
+static int64_t cache_of(const struct mm_replay *r, uint64_t id)
+{
+	if (id >= r->nr_ids || r->ids[id].state != ID_CACHE)
+		return -1;
+	return r->ids[id].pfn;
+}
+
+static uint32_t cache_create_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op, uint64_t *result)
+{
+	uint32_t err = check_new_id(m, r, op, 0), cache;
+
+	if (err)
+		return err;
+	cache = mm_kmem_cache_create(m->slab, op->arg0, (uint32_t)op->arg1, (uint32_t)(op->arg1 >> 32) &
+				     (SLAB_HWCACHE_ALIGN | SLAB_RECLAIM_ACCOUNT), op->site);
+	if (cache == MM_NO_CACHE)
+		return RE_BAD_ARG;
+	r->ids[op->id].state = ID_CACHE;
+	r->ids[op->id].pfn = cache;
+	*result = cache;
+	return RE_NONE;
+}
+
+static uint32_t cache_alloc_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op, uint64_t *result)
+{
+	int64_t cache = cache_of(r, op->arg1);
+	uint32_t err = check_new_id(m, r, op, 0), block;
+	struct mm_id *e;
+	uint64_t addr;
+
+	if (err)
+		return err;
+	if (cache < 0)
+		return RE_UNKNOWN_CACHE;
+	e = &r->ids[op->id];
+	addr = mm_kmem_cache_alloc(m->slab, (uint32_t)cache, op->cpu, -1, &block);
+	if (!addr)
+		return alloc_failed(r, e, result);
+	e->state = ID_OBJECT;
+	e->pfn = block;
+	e->offset = (uint16_t)(addr - ((uint64_t)block << PAGE_SHIFT));
+	*result = addr;
 	return RE_NONE;
 }
 
@@ -104,6 +245,26 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 			break;
 		case OP_PAGE_FREE:
 			err = page_free(m, r, op);
+			break;
+		case OP_KMALLOC:
+			err = m->slab ? kmalloc_op(m, r, op, &result) : RE_UNSUPPORTED;
+			break;
+		case OP_KFREE:
+			err = m->slab ? object_free_op(m, r, op, -1) : RE_UNSUPPORTED;
+			break;
+		case OP_CACHE_CREATE:
+			err = m->slab ? cache_create_op(m, r, op, &result) : RE_UNSUPPORTED;
+			break;
+		case OP_CACHE_ALLOC:
+			err = m->slab ? cache_alloc_op(m, r, op, &result) : RE_UNSUPPORTED;
+			break;
+		case OP_CACHE_FREE:
+			if (!m->slab)
+				err = RE_UNSUPPORTED;
+			else if (cache_of(r, op->arg1) < 0)
+				err = RE_UNKNOWN_CACHE;
+			else
+				err = object_free_op(m, r, op, cache_of(r, op->arg1));
 			break;
 		default:
 			err = op->op < NR_OPS ? RE_UNSUPPORTED : RE_BAD_OP;

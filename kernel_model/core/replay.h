@@ -9,6 +9,7 @@
 #define MM_REPLAY_H
 
 #include "page_alloc.h"
+#include "slab.h"
 #include "trace_ops.h"
 
 enum mm_id_state {
@@ -16,6 +17,10 @@ enum mm_id_state {
 	ID_PAGE,           /* live page allocation: value = pfn */
 	ID_FREED,          /* allocated once, freed since */
 	ID_FAILED,         /* its allocation failed: its free is skipped, not an error */
+	ID_OBJECT,         /* live slab object: pfn = slab, offset = byte offset in the slab */
+	ID_LARGE,          /* live kmalloc() larger than 8 KiB: pfn, order of its pages */
+	ID_ZERO,           /* kmalloc(0): ZERO_SIZE_PTR, nothing allocated */
+	ID_CACHE,          /* a kmem_cache: pfn = cache index */
 };
 
 /* 8 bytes: the id map is the replayer's main cache footprint. */
@@ -37,6 +42,8 @@ enum mm_replay_error {
 	RE_DOUBLE_FREE,    /* free of an id already freed */
 	RE_WRONG_ORDER,    /* free with another order than allocated */
 	RE_WRONG_KIND,     /* free through the wrong interface */
+	RE_WRONG_CACHE,    /* kmem_cache_free to another cache than the object's */
+	RE_UNKNOWN_CACHE,  /* cache id that names no kmem_cache */
 	NR_REPLAY_ERRORS
 };
 

@@ -313,13 +313,14 @@ class RefMachine:
     """Same contract as the C core's Machine for page allocation; see kernel_model.Machine."""
 
     def __init__(self, node_pages: list[int], cpu_to_node: list[int], zonelists: list[list[int]],
-                 pcp: bool = True, mobility_grouping: bool = True, min_free_kbytes: int | None = None) -> None:
+                 pcp: bool = True, mobility_grouping: bool = True, min_free_kbytes: int | None = None,
+                 base_pfn: int = 0) -> None:
         self.cpu_to_node = list(cpu_to_node)
         self.zonelists = zonelists
         self.pcp = pcp
         self.no_mobility = not mobility_grouping
         self.zones = []
-        start = 0
+        start = base_pfn
         for nid, n in enumerate(node_pages):
             self.zones.append(Zone(nid, start, n, len(cpu_to_node), self.no_mobility))
             self.free_range(nid, start, start + n)
@@ -331,7 +332,7 @@ class RefMachine:
     def like(cls, machine) -> RefMachine:
         """A reference machine configured like a kernel_model.Machine."""
         return cls(machine.node_pages, machine.cpu_to_node, [machine.zonelist(n) for n in range(machine.nodes)],
-                   machine.pcp, machine.mobility_grouping, machine.min_free_kbytes)
+                   machine.pcp, machine.mobility_grouping, machine.min_free_kbytes, machine.base_pfn)
 
     def free_range(self, nid: int, start: int, end: int) -> None:
         z = self.zones[nid]
@@ -393,6 +394,12 @@ class RefMachine:
         b = z.blocks.get(pfn) if z else None
         if b is None or b.state != ALLOCATED or b.order != order:
             raise ValueError(f"pfn {pfn} is not an allocated order-{order} block")
+        self.free_block(pfn, order, cpu)
+
+    def free_block(self, pfn: int, order: int, cpu: int) -> None:
+        """Free an allocated block (also the slab allocator's path)."""
+        z = self.zone_of(pfn)
+        b = z.blocks[pfn]
         mt = z.get_pageblock(pfn)
         b.mt = mt
         if self.pcp and order <= PAGE_ALLOC_COSTLY_ORDER and mt != MIGRATE_ISOLATE:

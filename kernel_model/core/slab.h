@@ -1,0 +1,117 @@
+/*
+ * slab.h - a SLUB-style slab allocator on top of the buddy allocator, after
+ * Linux 6.1 mm/slub.c and mm/slab_common.c.
+ *
+ * Objects live in the slab pages' real bytes (the zone's direct map); a free
+ * object holds the index of the next free object at the cache's free pointer
+ * offset, as SLUB keeps its freelist inside free objects. Slab metadata lives
+ * in the head page's struct page. Left out: debugging, cache merging,
+ * freelist randomisation, memcg, and taking partial slabs from remote nodes.
+ */
+#ifndef MM_SLAB_H
+#define MM_SLAB_H
+
+#include "page_alloc.h"
+
+#define SLAB_NO_OBJ 0xffffu
+#define MAX_OBJS_PER_PAGE 32767
+#define SLUB_MAX_ORDER 3
+#define KMALLOC_SHIFT_LOW 3
+#define KMALLOC_SHIFT_HIGH 13                    /* kmalloc-8k: larger goes to the page allocator */
+#define KMALLOC_MAX_CACHE_SIZE (1u << KMALLOC_SHIFT_HIGH)
+#define NR_KMALLOC_CACHES 13                     /* 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k */
+#define ZERO_SIZE_PTR 16ull                      /* what kmalloc(0) returns */
+#define MM_NO_CACHE 0xffffffffu
+
+/* kmem_cache flags */
+#define SLAB_HWCACHE_ALIGN 0x1u
+#define SLAB_RECLAIM_ACCOUNT 0x2u   /* slabs are MIGRATE_RECLAIMABLE */
+#define SLAB_KMALLOC 0x4u
+
+/* SLUB_STATS counters (include/linux/slub_def.h enum stat_item, the ones modelled). */
+enum slub_stat_item {
+	ALLOC_FASTPATH, ALLOC_SLOWPATH, FREE_FASTPATH, FREE_SLOWPATH, FREE_FROZEN,
+	FREE_ADD_PARTIAL, FREE_REMOVE_PARTIAL, ALLOC_FROM_PARTIAL, ALLOC_SLAB, ALLOC_REFILL,
+	ALLOC_NODE_MISMATCH, FREE_SLAB, CPUSLAB_FLUSH, DEACTIVATE_FULL, DEACTIVATE_EMPTY,
+	DEACTIVATE_TO_HEAD, DEACTIVATE_TO_TAIL, DEACTIVATE_REMOTE_FREES, DEACTIVATE_BYPASS,
+	ORDER_FALLBACK, CPU_PARTIAL_ALLOC, CPU_PARTIAL_FREE, CPU_PARTIAL_NODE, CPU_PARTIAL_DRAIN,
+	NR_SLUB_STAT_ITEMS
+};
+
+struct kmem_cache {
+	uint32_t object_size;       /* what the user asked for */
+	uint32_t size;              /* slot size: ALIGN(ALIGN(object_size, 8), align) */
+	uint32_t align;
+	uint32_t offset;            /* free pointer offset within a free object */
+	uint32_t flags;             /* SLAB_* */
+	uint32_t name_id;           /* opaque to the core: the caller's name for it */
+	uint8_t order;              /* oo: preferred slab order */
+	uint8_t min_order;          /* s->min: fallback order */
+	uint16_t objects;           /* objects per slab of `order` */
+	uint32_t min_partial;       /* node partial slabs kept before freeing empty ones */
+	uint32_t cpu_partial;       /* objects on a CPU's partial list (sysfs cpu_partial) */
+	uint32_t cpu_partial_slabs; /* the limit actually applied, in slabs */
+	uint64_t stat[NR_SLUB_STAT_ITEMS];
+	uint64_t kmalloc_calls;     /* kmalloc() calls served (kmalloc caches) */
+	uint64_t kmalloc_requested; /* bytes asked for by those calls */
+};
+
+struct kmem_cache_cpu {
+	uint32_t slab;              /* pfn of the active slab, PFN_NONE if none */
+	uint32_t partial;           /* pfn of the first slab on the partial list (linked by next) */
+	uint16_t freelist;          /* lockless freelist of the active slab */
+	uint16_t partial_slabs;     /* slabs on the partial list */
+};
+
+struct kmem_cache_node {
+	struct mm_list partial;
+	uint32_t nr_partial;
+	uint32_t nr_slabs;
+	uint64_t total_objects;
+};
+
+struct mm_slab {
+	struct mm_machine *m;
+	uint32_t nr_caches;
+	uint32_t max_caches;
+	struct kmem_cache *caches;          /* max_caches */
+	struct kmem_cache_cpu *cpu_slab;    /* max_caches * nr_cpus */
+	struct kmem_cache_node *node;       /* max_caches * nr_nodes */
+	uint32_t kmalloc_caches[NR_KMALLOC_CACHES];  /* cache index per kmalloc_index */
+	uint64_t large_kmalloc_calls;
+	uint64_t large_kmalloc_requested;
+	uint64_t large_kmalloc_allocated;
+};
+
+/* Reasons a free is refused (the model is never changed by a refused free). */
+enum mm_slab_error {
+	SLAB_OK = 0,
+	SLAB_ENOTOBJ,       /* address is not an allocated object of a slab or a large kmalloc */
+	SLAB_EDOUBLE,       /* the object is already free */
+	SLAB_EWRONG_CACHE,  /* kmem_cache_free to another cache than the object's */
+	SLAB_EPAGE,         /* the address is a page allocation made by alloc_pages */
+};
+
+/* Set up the slab allocator and the kmalloc caches. Returns 0, or -1 if caches do not fit. */
+int mm_slab_init(struct mm_slab *sl, struct mm_machine *m, struct kmem_cache *caches,
+		 struct kmem_cache_cpu *cpu_slab, struct kmem_cache_node *node, uint32_t max_caches);
+/* kmem_cache_create: returns the cache index or MM_NO_CACHE. */
+uint32_t mm_kmem_cache_create(struct mm_slab *sl, uint32_t size, uint32_t align, uint32_t flags, uint32_t name_id);
+/* calculate_order for an object slot size on a machine with nr_cpus CPUs. */
+uint32_t mm_slab_calculate_order(uint32_t size, uint32_t nr_cpus);
+uint32_t mm_kmalloc_index(uint64_t size);   /* index into kmalloc_caches, for size <= 8 KiB */
+
+/* Allocation returns a model physical address (pfn << PAGE_SHIFT | offset), or 0 (memory starts
+ * above 4 GiB, so 0 and ZERO_SIZE_PTR are never objects). nid < 0: any node. */
+/* block (may be 0) receives the pfn of the slab or large-kmalloc block holding the object. */
+uint64_t mm_kmem_cache_alloc(struct mm_slab *sl, uint32_t cache, uint32_t cpu, int32_t nid, uint32_t *block);
+uint64_t mm_kmalloc(struct mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid, uint32_t *block);
+enum mm_slab_error mm_kmem_cache_free(struct mm_slab *sl, uint32_t cache, uint64_t addr, uint32_t cpu);
+enum mm_slab_error mm_kfree(struct mm_slab *sl, uint64_t addr, uint32_t cpu);
+
+/* Free an object known to be allocated (the replayer's checked path): the slab's head pfn and offset. */
+void mm_slab_free_object(struct mm_slab *sl, uint32_t slab_pfn, uint32_t offset, uint32_t cpu);
+/* Find the allocated block containing pfn; returns its head pfn or PFN_NONE. */
+uint32_t mm_block_head(struct mm_machine *m, uint32_t pfn, struct zone **zp);
+
+#endif
