@@ -21,11 +21,11 @@ def check_slab_invariants(m: Machine, live: dict[int, int]) -> None:
             assert len(mine) == info["nodes"][nid]["nr_slabs"], "nr_slabs disagrees with the slabs"
             assert sum((4096 << s[2]) // info["size"] for s in mine) == info["nodes"][nid]["total_objects"]
             for pfn in partial:
-                _, c, _, inuse, frozen, free = slabs[pfn]
+                _, c, _, _, frozen, free = slabs[pfn]
                 assert c == cache and not frozen and free, "node partial slab is frozen or full"
                 on_node_partial[pfn] = cache
     owned = {}   # slab pfn -> ("cpu", cpu) | ("cpu_partial", cpu)
-    for (cache, cpu), (active, free, partial) in cpu_state.items():
+    for (cache, cpu), (active, _free, partial) in cpu_state.items():
         if active is not None:
             assert slabs[active][1] == cache and slabs[active][4], "active slab not frozen"
             owned[active] = ("cpu", cpu)
@@ -41,8 +41,9 @@ def check_slab_invariants(m: Machine, live: dict[int, int]) -> None:
         free_objects[pfn] = set(free)
         if not frozen:
             assert pfn not in owned
-            assert (pfn in on_node_partial) == bool(free) or (not free and pfn not in on_node_partial)
-    for (cache, cpu), (active, free, _) in cpu_state.items():
+            # an unfrozen slab is on its node's partial list exactly when it has free objects
+            assert (pfn in on_node_partial) == bool(free), f"slab {pfn}: partial list membership wrong"
+    for active, free, _ in cpu_state.values():
         if active is not None:
             assert not (set(free) & free_objects[active]), "object on two freelists"
             free_objects[active] |= set(free)

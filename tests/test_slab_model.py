@@ -8,13 +8,12 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, rule
+from slab_invariants import check_slab_invariants
+from test_buddy_model import assert_same_state
 
-from buddy_invariants import check_invariants
 from kernel_model import Machine
 from kernel_model.reference.buddy import RefMachine
 from kernel_model.reference.slab import RefSlabAllocator, get_order
-from slab_invariants import check_slab_invariants
-from test_buddy_model import assert_same_state
 
 sizes = st.one_of(st.sampled_from([8, 16, 24, 64, 96, 100, 192, 200, 512, 700, 2048, 4096, 8192]),
                   st.integers(0, 9000), st.integers(8193, 70000))
@@ -132,7 +131,7 @@ def test_long_slab_churn_matches_reference():
     pages = RefMachine.like(m)
     ref = RefSlabAllocator(pages, 2)
     live = []
-    for phase in range(4):
+    for _phase in range(4):
         for _ in range(3000):
             size, cpu = rng.choice([8, 32, 64, 96, 128, 192, 256, 512, 1024, 3000, 12000]), rng.randrange(4)
             node = rng.choice([None, None, None, 0, 1])

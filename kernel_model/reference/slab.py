@@ -185,7 +185,7 @@ class RefSlabAllocator:
 
     # allocation and free
     def alloc(self, cache: int, cpu: int, nid: int | None = None) -> int | None:
-        s, c = self.caches[cache], self.cpu[cache][cpu]
+        c = self.cpu[cache][cpu]
         if nid is not None and not self.pages.zones[nid].managed:
             nid = None
         if c.freelist and (nid is None or c.slab.node == nid):
