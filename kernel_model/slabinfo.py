@@ -60,14 +60,20 @@ def cache_stats(c: dict) -> dict:
     return out
 
 
+def format_slabinfo_row(name: str, active_objs: int, num_objs: int, objsize: int, objperslab: int,
+                        pagesperslab: int, slabs: int) -> str:
+    """One slabinfo_show line (SLUB: no tunables, active_slabs == num_slabs, sharedavail 0)."""
+    return (f"{name:<17} {active_objs:6d} {num_objs:6d} {objsize:6d} {objperslab:4d} {pagesperslab:4d}"
+            f" : tunables {0:4d} {0:4d} {0:4d} : slabdata {slabs:6d} {slabs:6d} {0:6d}\n")
+
+
 def format_slabinfo(caches: Iterable[tuple[str, dict]]) -> str:
     """slabinfo_show for each (name, cache) in the order given (the kernel lists newest first)."""
     lines = [SLABINFO_HEADER]
     for name, c in caches:
         st = cache_stats(c)
-        lines.append(f"{name:<17} {st['objects']:6d} {st['total_objects']:6d} {c['size']:6d} {c['objects']:4d} "
-                     f"{1 << c['order']:4d} : tunables {0:4d} {0:4d} {0:4d} : slabdata {st['slabs']:6d} "
-                     f"{st['slabs']:6d} {0:6d}\n")
+        lines.append(format_slabinfo_row(name, st["objects"], st["total_objects"], c["size"], c["objects"],
+                                         1 << c["order"], st["slabs"]))
     return "".join(lines)
 
 

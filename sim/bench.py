@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from kernel_model import Machine
+from kernel_model import Machine, Op
 from kernel_model.reference.buddy import RefMachine
-from sim.workloads import page_churn
+from kernel_model.reference.slab import RefSlabAllocator
+from sim.workloads import kmalloc_churn, page_churn
 
 Benchmark = Callable[[bool], dict]
 BENCHMARKS: dict[str, Benchmark] = {}
@@ -35,48 +36,59 @@ def _best_time(fn: Callable[[], object], repeats: int = REPEATS) -> tuple[float,
     return min(times), times
 
 
-@benchmark("buddy")
-def bench_buddy(quick: bool = False) -> dict:
-    """Replay of an alloc/free trace (orders 0-3, ~50% occupancy, 2 nodes) vs the Python reference."""
-    n_ops = 1_000_000 if quick else 10_000_000
-    n_slice = 20_000 if quick else 100_000
-    config = dict(nodes=2, node_mem="256M", cpus_per_node=1, pcp=True)
-    total_pages = 2 * (256 << 20) // 4096
-    trace = page_churn(n_ops, total_pages // 2, cpus=2, seed=1)
-
+def _replay_vs_reference(trace, config: dict, n_slice: int, alloc_op: int,
+                         reference: Callable[[Machine], Callable]) -> dict:
+    """Replay `trace` in C (best of REPEATS) and its first n_slice records in the pure-Python
+    reference; check both returned the same results for the slice."""
     results = []
-
-    def run() -> None:
-        results.append(Machine(**config).replay(trace))
-
-    best, times = _best_time(run)
+    best, times = _best_time(lambda: results.append(Machine(**config).replay(trace)))
     if not results[-1].ok:
-        raise RuntimeError(f"buddy benchmark trace replayed with errors: {results[-1].error_counts}")
-
+        raise RuntimeError(f"benchmark trace replayed with errors: {results[-1].error_counts}")
     head = trace.records[:n_slice]
-    ref = RefMachine.like(Machine(**config))
+    replay_ref = reference(Machine(**config))
     t0 = time.perf_counter()
-    ref_pfns = ref.replay_pages(head)
+    ref_out = replay_ref(head)
     ref_time = time.perf_counter() - t0
     ours = Machine(**config).replay(head, results=True)
-    ours_pfns = ours.results[head["op"] == 1].tolist()
-    agrees = [p if p is not None else ours.FAILED for p in ref_pfns] == ours_pfns
-
-    ops_per_s = n_ops / best
+    expected = [r if r is not None else ours.FAILED for r in ref_out]
+    agrees = expected == ours.results[head["op"] == alloc_op].tolist()
+    ops_per_s = len(trace) / best
     baseline = n_slice / ref_time
     return {
-        "ops": n_ops,
+        "ops": len(trace),
         "seconds": round(best, 4),
         "ops_per_s": round(ops_per_s),
-        "runs_ops_per_s": [round(n_ops / t) for t in times],
-        "baseline": "pure-Python reference (kernel_model.reference.buddy)",
+        "runs_ops_per_s": [round(len(trace) / t) for t in times],
         "baseline_ops": n_slice,
         "baseline_ops_per_s": round(baseline),
         "ratio": round(ops_per_s / baseline, 1),
         "agrees_with_baseline": agrees,
-        "target_ops_per_s": 20_000_000,
-        "config": dict(config, occupancy="50%", orders="0-3", pcp_lists=True),
     }
+
+
+@benchmark("buddy")
+def bench_buddy(quick: bool = False) -> dict:
+    """Replay of an alloc/free trace (orders 0-3, ~50% occupancy, 2 nodes) vs the Python reference."""
+    config = dict(nodes=2, node_mem="256M", cpus_per_node=1, pcp=True)
+    total_pages = 2 * (256 << 20) // 4096
+    trace = page_churn(1_000_000 if quick else 10_000_000, total_pages // 2, cpus=2, seed=1)
+    out = _replay_vs_reference(trace, config, 20_000 if quick else 100_000, Op.PAGE_ALLOC,
+                               lambda m: RefMachine.like(m).replay_pages)
+    out.update(baseline="pure-Python reference (kernel_model.reference.buddy)", target_ops_per_s=20_000_000,
+               config=dict(config, occupancy="50%", orders="0-3"))
+    return out
+
+
+@benchmark("slab")
+def bench_slab(quick: bool = False) -> dict:
+    """kmalloc/kfree replay with Linux's measured size mix vs the Python reference SLUB."""
+    config = dict(nodes=2, node_mem="256M", cpus_per_node=1, pcp=True)
+    trace = kmalloc_churn(1_000_000 if quick else 10_000_000, 50_000, cpus=2, seed=1)
+    out = _replay_vs_reference(trace, config, 10_000 if quick else 50_000, Op.KMALLOC,
+                               lambda m: RefSlabAllocator(RefMachine.like(m), m.nodes).replay_kmalloc)
+    out.update(baseline="pure-Python reference (kernel_model.reference.slab)", target_ops_per_s=10_000_000,
+               config=dict(config, live_objects=50_000, size_mix="Linux 6.1 capture kmalloc bytes_req"))
+    return out
 
 
 def run_benchmarks(names: list[str], quick: bool = False,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from kernel_model.mm import MAX_PAGE_ORDER, MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE, PAGE_SHIFT, PAGE_SIZE
 from kernel_model.reference.buddy import RefMachine
+from kernel_model.trace import NO_NODE, Op
 
 KMALLOC_SIZES = (8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192)
 SLUB_MAX_ORDER = 3
@@ -252,6 +253,15 @@ class RefSlabAllocator:
             return None if pfn is None else pfn << PAGE_SHIFT
         return self.alloc(self.kmalloc_cache(size), cpu, nid)
 
+    def slab_of(self, addr: int) -> RefSlab:
+        """The slab holding addr: slabs are naturally aligned blocks, so try each alignment."""
+        pfn = addr >> PAGE_SHIFT
+        for k in range(MAX_PAGE_ORDER + 1):
+            slab = self.slabs.get(pfn & ~((1 << k) - 1))
+            if slab is not None and slab.order >= k:
+                return slab
+        raise KeyError(f"{addr:#x} is in no slab")
+
     def free_addr(self, addr: int, cpu: int, large_order: int | None = None) -> None:
         """Free a live object (or, with large_order, a large kmalloc) by address."""
         if addr == ZERO_SIZE_PTR:
@@ -259,6 +269,22 @@ class RefSlabAllocator:
         if large_order is not None:
             self.pages.free_block(addr >> PAGE_SHIFT, large_order, cpu)
             return
-        slab = next(sl for pfn, sl in self.slabs.items()
-                    if pfn << PAGE_SHIFT <= addr < (pfn << PAGE_SHIFT) + (PAGE_SIZE << sl.order))
+        slab = self.slab_of(addr)
         self.free(slab.pfn, (addr - (slab.pfn << PAGE_SHIFT)) // self.caches[slab.cache].size, cpu)
+
+    def replay_kmalloc(self, records) -> list[int | None]:
+        """Replay well-formed KMALLOC / KFREE records; returns the address of every KMALLOC."""
+        live: dict[int, tuple[int, int | None]] = {}
+        out: list[int | None] = []
+        for op, cpu, ident, size, node in zip(records["op"].tolist(), records["cpu"].tolist(),
+                                              records["id"].tolist(), records["arg0"].tolist(),
+                                              records["arg1"].tolist(), strict=True):
+            if op == Op.KMALLOC:
+                addr = self.kmalloc_alloc(size, cpu, None if node == NO_NODE else node)
+                if addr is not None:
+                    live[ident] = (addr, get_order(size) if size > KMALLOC_SIZES[-1] else None)
+                out.append(addr)
+            elif op == Op.KFREE and ident in live:
+                addr, large = live.pop(ident)
+                self.free_addr(addr, cpu, large)
+        return out
