@@ -85,7 +85,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     summary = {"records": res.records, "ops": res.op_counts, "alloc_failed": res.alloc_failed,
                "free_skipped": res.free_skipped, "errors": res.error_counts,
                "first_errors": [str(e) for e in res.errors[:20]], "nr_free_pages": m.nr_free_pages(),
-               "zone_stats": m.zone_stats()}
+               "zone_stats": m.zone_stats(), "slab_waste": m.slab_waste()}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -95,6 +95,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         for e in res.errors[:20]:
             print(f"  {args.file}: {e}")
         print(m.buddyinfo(), end="")
+        used = [line for line in m.slabinfo().splitlines()[2:] if line.split()[2] != "0"]
+        if used:
+            print(*m.slabinfo().splitlines()[:2], *used, sep="\n")
     return 1 if res.nr_errors else 0
 
 
