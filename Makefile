@@ -6,11 +6,22 @@ INSTALLED := $(VENV)/.installed
 BUILT := $(VENV)/.built
 CORE_SOURCES := $(wildcard kernel_model/core/*.c kernel_model/core/*.h kernel_model/*.pyx kernel_model/*.pxd) setup.py
 
-.PHONY: install build test lint bench scenario clean
+.PHONY: install system-deps build test lint bench scenario clean
 
 install: $(INSTALLED)
 
-$(INSTALLED): pyproject.toml setup.py
+# Debian packages the tests use: valgrind (cachegrind/lackey), setarch, a static libc.
+system-deps:
+	@missing=""; \
+	command -v valgrind >/dev/null || missing="$$missing valgrind"; \
+	command -v setarch >/dev/null || missing="$$missing util-linux"; \
+	[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing="$$missing libc6-dev"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+$(INSTALLED): pyproject.toml setup.py | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -23,7 +34,7 @@ $(BUILT): $(INSTALLED) $(CORE_SOURCES)
 	$(BIN)/python setup.py --quiet build_ext --inplace
 	touch $@
 
-test: build
+test: system-deps build
 	$(BIN)/ruff check kernel_model sim tests
 	$(BIN)/python -m pytest
 

@@ -3,7 +3,7 @@
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-CORE = ["page_alloc.c", "slab.c", "replay.c", "vmstat.c"]
+CORE = ["page_alloc.c", "slab.c", "replay.c", "vmstat.c", "cachegrind.c", "lackey.c"]
 
 ext = Extension(
     "kernel_model._core",

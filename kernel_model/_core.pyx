@@ -378,3 +378,69 @@ def extfrag_index(const uint64_t[::1] nr_free, uint32_t order):
 
 def unusable_free_index(const uint64_t[::1] nr_free, uint32_t order):
     return mm_unusable_free_index(&nr_free[0], order)
+
+
+CG_EVENTS = ("Ir", "I1mr", "ILmr", "Dr", "D1mr", "DLmr", "Dw", "D1mw", "DLmw")
+
+
+cdef class CachegrindSim:
+    """cachegrind's I1/D1/LL simulation (core/cachegrind.h), fed by lackey text or arrays."""
+
+    cdef cg_sim s
+    cdef lackey_parser p
+    cdef object _tags
+
+    def __init__(self, tuple I1, tuple D1, tuple LL):
+        memset(&self.s, 0, sizeof(cg_sim))
+        memset(&self.p, 0, sizeof(lackey_parser))
+        self._tags = []
+        self._init(&self.s.I1, "I1", I1)
+        self._init(&self.s.D1, "D1", D1)
+        self._init(&self.s.LL, "LL", LL)
+
+    cdef _init(self, cg_cache *c, str name, tuple spec):
+        cdef uint64_t[::1] view
+        size, assoc, line = spec
+        n = cg_cache_tags_needed(size, assoc, line)
+        if n == 0:
+            raise ValueError(f"{name} cache {size},{assoc},{line}: cachegrind needs a power-of-two line size "
+                             f"and set count, and size = sets * assoc * line size")
+        tags = np.zeros(n, np.uint64)
+        self._tags.append(tags)
+        view = tags
+        cg_cache_init(c, size, assoc, line, &view[0])
+
+    def feed_lackey(self, const uint8_t[::1] buf, bint final=False):
+        """Parse and simulate the complete lines of buf; returns the bytes consumed."""
+        cdef size_t n = buf.shape[0], used
+        if n == 0:
+            return 0
+        with nogil:
+            used = lackey_feed(&self.p, &self.s, <const char *>&buf[0], n, final)
+        return used
+
+    @property
+    def lines(self):
+        return self.p.line
+
+    @property
+    def error(self):
+        """(line, column) of the first malformed line, or None."""
+        return (self.p.error_line, self.p.error_column) if self.p.error_line else None
+
+    def access(self, const uint8_t[::1] kinds, const uint64_t[::1] addrs, const uint8_t[::1] sizes):
+        """Simulate arrays of accesses; kinds: 0 instruction, 1 read (or modify), 2 write."""
+        cdef Py_ssize_t i, n = kinds.shape[0]
+        if addrs.shape[0] != n or sizes.shape[0] != n:
+            raise ValueError("kinds, addrs and sizes must have the same length")
+        with nogil:
+            for i in range(n):
+                if kinds[i] == 0:
+                    cg_instr(&self.s, addrs[i], sizes[i])
+                elif kinds[i] == 1:
+                    cg_read(&self.s, addrs[i], sizes[i])
+                else:
+                    cg_write(&self.s, addrs[i], sizes[i])
+
+    def events(self):
+        return {name: self.s.ev[i] for i, name in enumerate(CG_EVENTS)}

@@ -203,3 +203,32 @@ cdef extern from "core/replay.h":
         uint64_t free_skipped
 
     void mm_replay_run(mm_machine *m, mm_replay *r, const mm_op *ops, uint64_t first, uint64_t n) nogil
+
+cdef extern from "core/cachegrind.h":
+    enum:
+        NR_CG_EVENTS
+
+    struct cg_cache:
+        uint32_t sets
+        uint32_t assoc
+        uint32_t line_size
+
+    struct cg_sim:
+        cg_cache I1
+        cg_cache D1
+        cg_cache LL
+        uint64_t ev[NR_CG_EVENTS]
+
+    uint64_t cg_cache_tags_needed(uint32_t size, uint32_t assoc, uint32_t line_size)
+    void cg_cache_init(cg_cache *c, uint32_t size, uint32_t assoc, uint32_t line_size, uint64_t *tags)
+    void cg_instr(cg_sim *s, uint64_t addr, uint32_t size) nogil
+    void cg_read(cg_sim *s, uint64_t addr, uint32_t size) nogil
+    void cg_write(cg_sim *s, uint64_t addr, uint32_t size) nogil
+
+cdef extern from "core/lackey.h":
+    struct lackey_parser:
+        uint64_t line
+        uint64_t error_line
+        uint32_t error_column
+
+    size_t lackey_feed(lackey_parser *p, cg_sim *s, const char *buf, size_t len, int final) nogil

@@ -1,0 +1,98 @@
+"""Cachegrind-compatible simulation: `valgrind --tool=lackey --trace-mem=yes` logs in,
+cachegrind's event counts (Ir I1mr ILmr Dr D1mr DLmr Dw D1mw DLmw) out.
+
+The log is read in fixed-size chunks and parsed in C, so memory stays bounded
+whatever the log's size.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from kernel_model._core import CG_EVENTS, CachegrindSim
+
+CHUNK = 8 << 20
+
+CacheSpec = tuple[int, int, int]   # size, associativity, line size (cachegrind's --I1=S,A,L)
+
+
+class LackeyFormatError(ValueError):
+    """A lackey log that cannot be read; the message names the file and line."""
+
+
+def parse_cache_spec(text: str) -> CacheSpec:
+    """'32768,8,64' -> (32768, 8, 64), as cachegrind's --I1/--D1/--LL take them."""
+    parts = text.split(",")
+    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"cache spec {text!r}: expected SIZE,ASSOC,LINE_SIZE (e.g. 32768,8,64)")
+    size, assoc, line = (int(p) for p in parts)
+    return size, assoc, line
+
+
+def simulate_lackey(path: str | os.PathLike, I1: CacheSpec, D1: CacheSpec, LL: CacheSpec,
+                    chunk: int = CHUNK) -> dict[str, int]:
+    """Replay a lackey log through cachegrind's simulation; returns its event counts."""
+    sim = CachegrindSim(I1, D1, LL)
+    path = os.fspath(path)
+    carry = b""
+    try:
+        with open(path, "rb") as f:
+            while True:
+                data = f.read(chunk)
+                buf = carry + data if carry else data
+                final = not data
+                used = sim.feed_lackey(buf, final)
+                if sim.error:
+                    line, col = sim.error
+                    bad = buf[used:buf.find(b"\n", used) if b"\n" in buf[used:] else len(buf)]
+                    raise LackeyFormatError(f"{path}:{line}:{col}: not a lackey trace line: "
+                                            f"{bad[:80].decode('utf-8', 'replace')!r}")
+                carry = buf[used:]
+                if final:
+                    break
+                if len(carry) > 1 << 20:
+                    raise LackeyFormatError(f"{path}:{sim.lines + 1}: line longer than 1 MiB")
+    except OSError as e:
+        raise LackeyFormatError(f"{path}: {e.strerror or e}") from None
+    return sim.events()
+
+
+def read_cachegrind_out(path: str | os.PathLike) -> dict[str, int]:
+    """The summary counts of a cachegrind.out file."""
+    text = open(path).read()
+    events = re.search(r"^events: (.*)$", text, re.M)
+    summary = re.search(r"^summary: (.*)$", text, re.M)
+    if not events or not summary:
+        raise ValueError(f"{path}: no events/summary lines: not a cachegrind.out file")
+    return dict(zip(events.group(1).split(), (int(x) for x in summary.group(1).split()), strict=True))
+
+
+def format_summary(ev: dict[str, int]) -> str:
+    """The counts in cachegrind's summary layout."""
+    def pct(a: int, b: int) -> str:
+        return f"{100 * a / b:.1f}%" if b else "0.0%"
+
+    d_refs, d1, dl = ev["Dr"] + ev["Dw"], ev["D1mr"] + ev["D1mw"], ev["DLmr"] + ev["DLmw"]
+    ll_refs = ev["I1mr"] + d1
+    ll_miss = ev["ILmr"] + dl
+    rows = [
+        f"I   refs:      {ev['Ir']:,}",
+        f"I1  misses:    {ev['I1mr']:,}",
+        f"LLi misses:    {ev['ILmr']:,}",
+        f"I1  miss rate: {pct(ev['I1mr'], ev['Ir'])}",
+        "",
+        f"D   refs:      {d_refs:,}  ({ev['Dr']:,} rd + {ev['Dw']:,} wr)",
+        f"D1  misses:    {d1:,}  ({ev['D1mr']:,} rd + {ev['D1mw']:,} wr)",
+        f"LLd misses:    {dl:,}  ({ev['DLmr']:,} rd + {ev['DLmw']:,} wr)",
+        f"D1  miss rate: {pct(d1, d_refs)}",
+        "",
+        f"LL refs:       {ll_refs:,}",
+        f"LL misses:     {ll_miss:,}",
+        f"LL miss rate:  {pct(ll_miss, ev['Ir'] + d_refs)}",
+    ]
+    return "\n".join(rows) + "\n"
+
+
+__all__ = ["CG_EVENTS", "CachegrindSim", "LackeyFormatError", "format_summary", "parse_cache_spec",
+           "read_cachegrind_out", "simulate_lackey"]

@@ -1,0 +1,105 @@
+/* cachegrind.c - cachegrind-compatible cache simulation (see cachegrind.h). */
+#include "cachegrind.h"
+
+static uint32_t log2_exact(uint32_t x)
+{
+	uint32_t r = 0;
+
+	while ((1u << r) < x)
+		r++;
+	return (1u << r) == x ? r : 0xffffffffu;
+}
+
+uint64_t cg_cache_tags_needed(uint32_t size, uint32_t assoc, uint32_t line_size)
+{
+	uint32_t sets;
+
+	if (!assoc || !line_size || log2_exact(line_size) == 0xffffffffu || size % (line_size * assoc))
+		return 0;
+	sets = size / line_size / assoc;
+	if (!sets || log2_exact(sets) == 0xffffffffu)
+		return 0;
+	return (uint64_t)sets * assoc;
+}
+
+void cg_cache_init(struct cg_cache *c, uint32_t size, uint32_t assoc, uint32_t line_size, uint64_t *tags)
+{
+	uint64_t i, n;
+
+	c->assoc = assoc;
+	c->line_size = line_size;
+	c->sets = size / line_size / assoc;
+	c->line_size_bits = log2_exact(line_size);
+	c->tags = tags;
+	n = (uint64_t)c->sets * assoc;
+	for (i = 0; i < n; i++)
+		c->tags[i] = 0;   /* cachegrind's tags start at zero, not invalid */
+}
+
+/* Look up one line; move it to the front (MRU). Returns 1 on a miss. */
+static inline int setref_is_miss(struct cg_cache *c, uint32_t set_no, uint64_t tag)
+{
+	uint64_t *set = &c->tags[(uint64_t)set_no * c->assoc];
+	uint32_t i, j;
+
+	if (tag == set[0])
+		return 0;
+	for (i = 1; i < c->assoc; i++) {
+		if (tag == set[i]) {
+			for (j = i; j > 0; j--)
+				set[j] = set[j - 1];
+			set[0] = tag;
+			return 0;
+		}
+	}
+	for (j = c->assoc - 1; j > 0; j--)
+		set[j] = set[j - 1];
+	set[0] = tag;
+	return 1;
+}
+
+/* One access: both lines when it straddles two, one miss at most. */
+static inline int ref_is_miss(struct cg_cache *c, uint64_t a, uint32_t size)
+{
+	uint64_t block1 = a >> c->line_size_bits;
+	uint64_t block2 = (a + size - 1) >> c->line_size_bits;
+	uint32_t set1 = (uint32_t)block1 & (c->sets - 1);
+
+	if (block1 == block2)
+		return setref_is_miss(c, set1, block1);
+	if (setref_is_miss(c, set1, block1)) {
+		setref_is_miss(c, (uint32_t)block2 & (c->sets - 1), block2);
+		return 1;
+	}
+	return setref_is_miss(c, (uint32_t)block2 & (c->sets - 1), block2);
+}
+
+void cg_instr(struct cg_sim *s, uint64_t addr, uint32_t size)
+{
+	s->ev[CG_Ir]++;
+	if (ref_is_miss(&s->I1, addr, size)) {
+		s->ev[CG_I1mr]++;
+		if (ref_is_miss(&s->LL, addr, size))
+			s->ev[CG_ILmr]++;
+	}
+}
+
+void cg_read(struct cg_sim *s, uint64_t addr, uint32_t size)
+{
+	s->ev[CG_Dr]++;
+	if (ref_is_miss(&s->D1, addr, size)) {
+		s->ev[CG_D1mr]++;
+		if (ref_is_miss(&s->LL, addr, size))
+			s->ev[CG_DLmr]++;
+	}
+}
+
+void cg_write(struct cg_sim *s, uint64_t addr, uint32_t size)
+{
+	s->ev[CG_Dw]++;
+	if (ref_is_miss(&s->D1, addr, size)) {
+		s->ev[CG_D1mw]++;
+		if (ref_is_miss(&s->LL, addr, size))
+			s->ev[CG_DLmw]++;
+	}
+}

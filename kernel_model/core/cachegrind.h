@@ -1,0 +1,41 @@
+/*
+ * cachegrind.h - a cache simulator that reproduces valgrind 3.19 cachegrind's
+ * I1/D1/LL counts (cachegrind/cg_sim.c) from a trace of the same run:
+ * split I1 and D1, unified LL looked up only on an L1 miss; set = block &
+ * (sets - 1) with the block number as tag; tags start at zero; LRU kept as
+ * move-to-front with the MRU way checked first; writes behave like reads (no
+ * dirty state); an access straddling two lines looks up both but counts one
+ * access and at most one miss; a modify counts as one read.
+ */
+#ifndef MM_CACHEGRIND_H
+#define MM_CACHEGRIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cg_cache {
+	uint32_t sets;
+	uint32_t assoc;
+	uint32_t line_size;
+	uint32_t line_size_bits;
+	uint64_t *tags;            /* sets * assoc, MRU first within a set */
+};
+
+/* Cachegrind's event names, in its order. */
+enum cg_event { CG_Ir, CG_I1mr, CG_ILmr, CG_Dr, CG_D1mr, CG_DLmr, CG_Dw, CG_D1mw, CG_DLmw, NR_CG_EVENTS };
+
+struct cg_sim {
+	struct cg_cache I1, D1, LL;
+	uint64_t ev[NR_CG_EVENTS];
+};
+
+/* Tags needed by a cache of this geometry, or 0 if cachegrind would refuse it
+ * (line size or set count not a power of two, size not sets * assoc * line). */
+uint64_t cg_cache_tags_needed(uint32_t size, uint32_t assoc, uint32_t line_size);
+void cg_cache_init(struct cg_cache *c, uint32_t size, uint32_t assoc, uint32_t line_size, uint64_t *tags);
+
+void cg_instr(struct cg_sim *s, uint64_t addr, uint32_t size);
+void cg_read(struct cg_sim *s, uint64_t addr, uint32_t size);
+void cg_write(struct cg_sim *s, uint64_t addr, uint32_t size);
+
+#endif
