@@ -29,6 +29,16 @@ FLAG_KMALLOC = SLAB_KMALLOC
 
 
 
+cdef list _freelist(zone *z, kmem_cache *s, uint32_t slab, uint32_t first):
+    """Object indices on a freelist that starts at `first` in `slab`: each free object holds
+    the next index at the cache's free pointer offset."""
+    out = []
+    while first != SLAB_NO_OBJ:
+        out.append(first)
+        first = (<uint16_t *>(z.direct_map + (<uintptr_t>slab << PAGE_SHIFT) + first * s.size + s.offset))[0]
+    return out
+
+
 cdef class MachineCore:
     """The C machine plus the buffers it lives in: one zone per node."""
 
@@ -204,9 +214,8 @@ cdef class MachineCore:
     def slabs(self, uint32_t nid):
         """Every slab on a node: (pfn, cache, order, inuse, frozen, free object indices on the slab's list)."""
         cdef zone *z = &self.m.zones[nid]
-        cdef uint32_t pfn = z.zone_start_pfn, end = z.zone_start_pfn + z.spanned_pages, it
+        cdef uint32_t pfn = z.zone_start_pfn, end = z.zone_start_pfn + z.spanned_pages
         cdef page *p
-        cdef kmem_cache *s
         out = []
         while pfn < end:
             p = &z.pages[pfn - z.zone_start_pfn]
@@ -214,12 +223,7 @@ cdef class MachineCore:
                 pfn += 1
                 continue
             if p.flags & PG_slab:
-                s = &self.sl.caches[p.info]
-                free = []
-                it = p.freelist
-                while it != SLAB_NO_OBJ:
-                    free.append(it)
-                    it = (<uint16_t *>(z.direct_map + (<uintptr_t>pfn << PAGE_SHIFT) + it * s.size + s.offset))[0]
+                free = _freelist(z, &self.sl.caches[p.info], pfn, p.freelist)
                 out.append((pfn, p.info, p.order, p.inuse, bool(p.flags & PG_frozen), free))
             pfn += 1 << p.order
         return out
@@ -227,15 +231,12 @@ cdef class MachineCore:
     def cpu_freelist(self, uint32_t cache, uint32_t cpu):
         """(active slab pfn or None, object indices on the CPU's lockless freelist, partial slab pfns)."""
         cdef kmem_cache_cpu *c = &self.sl.cpu_slab[cache * self.m.nr_cpus + cpu]
-        cdef kmem_cache *s = &self.sl.caches[cache]
         cdef zone *z
-        cdef uint32_t it = c.freelist, pfn
+        cdef uint32_t pfn
         free = []
         if c.slab != PFN_NONE:
             z = &self.m.zones[mm_pfn_to_nid(self.m, c.slab)]
-            while it != SLAB_NO_OBJ:
-                free.append(it)
-                it = (<uint16_t *>(z.direct_map + (<uintptr_t>c.slab << PAGE_SHIFT) + it * s.size + s.offset))[0]
+            free = _freelist(z, &self.sl.caches[cache], c.slab, c.freelist)
         partial = []
         pfn = c.partial
         while pfn != PFN_NONE:

@@ -11,6 +11,8 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 
+import numpy as np  # noqa: E402
+
 from kernel_model import Machine, Op, trace  # noqa: E402
 from kernel_model.trace import TraceFormatError  # noqa: E402
 
@@ -50,8 +52,9 @@ def _load(path: str) -> trace.Trace:
 
 def cmd_trace_info(args: argparse.Namespace) -> int:
     t = _load(args.file)
-    counts = {Op(int(op)).name.lower() if op < len(Op) else f"op{int(op)}": int(n)
-              for op, n in zip(*_unique_counts(t.records["op"]), strict=True)}
+    codes, n = np.unique(np.asarray(t.records["op"]), return_counts=True)
+    counts = {Op(int(op)).name.lower() if op < len(Op) else f"op{int(op)}": int(k)
+              for op, k in zip(codes, n, strict=True)}
     info = {"file": args.file, "version": trace.VERSION, "records": len(t), "nr_ids": t.nr_ids,
             "call_sites": len(t.sites), "cpus": int(t.records["cpu"].max()) + 1 if len(t) else 0, "ops": counts}
     if args.json:
@@ -63,12 +66,6 @@ def cmd_trace_info(args: argparse.Namespace) -> int:
         for name, n in counts.items():
             print(f"  {name:<16} {n:>12,}")
     return 0
-
-
-def _unique_counts(values):
-    import numpy as np
-
-    return np.unique(np.asarray(values), return_counts=True)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

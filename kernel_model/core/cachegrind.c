@@ -74,32 +74,29 @@ static inline int ref_is_miss(struct cg_cache *c, uint64_t a, uint32_t size)
 	return setref_is_miss(c, (uint32_t)block2 & (c->sets - 1), block2);
 }
 
+/* One reference through an L1 and then LL; ev is the first of three events
+ * (refs, L1 misses, LL misses), which cachegrind keeps side by side. */
+static inline void doref(struct cg_sim *s, struct cg_cache *l1, enum cg_event ev, uint64_t addr, uint32_t size)
+{
+	s->ev[ev]++;
+	if (ref_is_miss(l1, addr, size)) {
+		s->ev[ev + 1]++;
+		if (ref_is_miss(&s->LL, addr, size))
+			s->ev[ev + 2]++;
+	}
+}
+
 void cg_instr(struct cg_sim *s, uint64_t addr, uint32_t size)
 {
-	s->ev[CG_Ir]++;
-	if (ref_is_miss(&s->I1, addr, size)) {
-		s->ev[CG_I1mr]++;
-		if (ref_is_miss(&s->LL, addr, size))
-			s->ev[CG_ILmr]++;
-	}
+	doref(s, &s->I1, CG_Ir, addr, size);
 }
 
 void cg_read(struct cg_sim *s, uint64_t addr, uint32_t size)
 {
-	s->ev[CG_Dr]++;
-	if (ref_is_miss(&s->D1, addr, size)) {
-		s->ev[CG_D1mr]++;
-		if (ref_is_miss(&s->LL, addr, size))
-			s->ev[CG_DLmr]++;
-	}
+	doref(s, &s->D1, CG_Dr, addr, size);
 }
 
 void cg_write(struct cg_sim *s, uint64_t addr, uint32_t size)
 {
-	s->ev[CG_Dw]++;
-	if (ref_is_miss(&s->D1, addr, size)) {
-		s->ev[CG_D1mw]++;
-		if (ref_is_miss(&s->LL, addr, size))
-			s->ev[CG_DLmw]++;
-	}
+	doref(s, &s->D1, CG_Dw, addr, size);
 }
