@@ -29,6 +29,17 @@ FLAG_KMALLOC = SLAB_KMALLOC
 
 
 
+cdef list _pfn_list(mm_machine *m, uint32_t head):
+    """The pfns of a list linked through struct page next (free, pcp and slab lists), in order."""
+    cdef zone *z
+    out = []
+    while head != PFN_NONE:
+        out.append(head)
+        z = mm_pfn_zone(m, head)
+        head = z.pages[head - z.zone_start_pfn].next
+    return out
+
+
 cdef list _freelist(zone *z, kmem_cache *s, uint32_t slab, uint32_t first):
     """Object indices on a freelist that starts at `first` in `slab`: each free object holds
     the next index at the cache's free pointer offset."""
@@ -183,18 +194,15 @@ cdef class MachineCore:
         cdef kmem_cache_node *n
         cdef kmem_cache_cpu *c
         cdef zone *z
-        cdef uint32_t nid, cpu, pfn, objects
+        cdef uint32_t nid, cpu, pfn
         nodes = []
         for nid in range(self.m.nr_nodes):
             n = &self.sl.node[idx * self.m.nr_nodes + nid]
             z = &self.m.zones[nid]
-            partial_free = partial_inuse = partial_total = 0
-            pfn = n.partial.head
-            while pfn != PFN_NONE:
-                objects = (4096 << z.pages[pfn - z.zone_start_pfn].order) // s.size
+            partial_inuse = partial_total = 0
+            for pfn in _pfn_list(self.m, n.partial.head):
                 partial_inuse += z.pages[pfn - z.zone_start_pfn].inuse
-                partial_total += objects
-                pfn = z.pages[pfn - z.zone_start_pfn].next
+                partial_total += (4096 << z.pages[pfn - z.zone_start_pfn].order) // s.size
             nodes.append({"nr_slabs": n.nr_slabs, "total_objects": n.total_objects, "nr_partial": n.nr_partial,
                           "partial_inuse": partial_inuse, "partial_total": partial_total})
         cpus = []
@@ -232,29 +240,15 @@ cdef class MachineCore:
         """(active slab pfn or None, object indices on the CPU's lockless freelist, partial slab pfns)."""
         cdef kmem_cache_cpu *c = &self.sl.cpu_slab[cache * self.m.nr_cpus + cpu]
         cdef zone *z
-        cdef uint32_t pfn
         free = []
         if c.slab != PFN_NONE:
             z = &self.m.zones[mm_pfn_to_nid(self.m, c.slab)]
             free = _freelist(z, &self.sl.caches[cache], c.slab, c.freelist)
-        partial = []
-        pfn = c.partial
-        while pfn != PFN_NONE:
-            partial.append(pfn)
-            z = &self.m.zones[mm_pfn_to_nid(self.m, pfn)]
-            pfn = z.pages[pfn - z.zone_start_pfn].next
-        return (None if c.slab == PFN_NONE else c.slab), free, partial
+        return (None if c.slab == PFN_NONE else c.slab), free, _pfn_list(self.m, c.partial)
 
     def node_partial(self, uint32_t cache, uint32_t nid):
         """pfns of a cache's slabs on a node's partial list, in list order."""
-        cdef kmem_cache_node *n = &self.sl.node[cache * self.m.nr_nodes + nid]
-        cdef zone *z = &self.m.zones[nid]
-        cdef uint32_t pfn = n.partial.head
-        out = []
-        while pfn != PFN_NONE:
-            out.append(pfn)
-            pfn = z.pages[pfn - z.zone_start_pfn].next
-        return out
+        return _pfn_list(self.m, self.sl.node[cache * self.m.nr_nodes + nid].partial.head)
 
     # -- state --------------------------------------------------------------
     @property
@@ -309,31 +303,16 @@ cdef class MachineCore:
     def free_lists(self, uint32_t nid):
         """Every buddy free list in list order: {(order, migratetype): [pfn, ...]}."""
         cdef zone *z = &self.m.zones[nid]
-        cdef uint32_t o, t, pfn
-        out = {}
-        for o in range(NR_PAGE_ORDERS):
-            for t in range(MIGRATE_TYPES):
-                pfns = []
-                pfn = z.free_area[o].free_list[t].head
-                while pfn != PFN_NONE:
-                    pfns.append(pfn)
-                    pfn = z.pages[pfn - z.zone_start_pfn].next
-                out[(o, t)] = pfns
-        return out
+        cdef uint32_t o, t
+        return {(o, t): _pfn_list(self.m, z.free_area[o].free_list[t].head)
+                for o in range(NR_PAGE_ORDERS) for t in range(MIGRATE_TYPES)}
 
     def pcp_lists(self, uint32_t nid, uint32_t cpu):
         """One CPU's pcp lists for a zone, in list order: {(order, migratetype): [pfn, ...]}."""
         cdef zone *z = &self.m.zones[nid]
-        cdef uint32_t i, pfn
-        out = {}
-        for i in range(NR_PCP_LISTS):
-            pfns = []
-            pfn = z.pcp[cpu].lists[i].head
-            while pfn != PFN_NONE:
-                pfns.append(pfn)
-                pfn = z.pages[pfn - z.zone_start_pfn].next
-            out[(i // MIGRATE_PCPTYPES, i % MIGRATE_PCPTYPES)] = pfns
-        return out
+        cdef uint32_t i
+        return {(i // MIGRATE_PCPTYPES, i % MIGRATE_PCPTYPES): _pfn_list(self.m, z.pcp[cpu].lists[i].head)
+                for i in range(NR_PCP_LISTS)}
 
     # -- replay -------------------------------------------------------------
     def replay(self, const uint8_t[::1] raw, uint64_t nrec, uint32_t nr_ids, results=None):

@@ -90,6 +90,7 @@ cdef extern from "core/page_alloc.h":
     int mm_free_pages(mm_machine *m, uint32_t pfn, uint32_t order, uint32_t cpu) nogil
     void mm_drain_all_pages(mm_machine *m) nogil
     int32_t mm_pfn_to_nid(mm_machine *m, uint32_t pfn)
+    zone *mm_pfn_zone(mm_machine *m, uint32_t pfn)
     int mm_zone_watermark_ok(const zone *z, uint32_t order, uint32_t mark)
 
 cdef extern from "core/vmstat.h":
