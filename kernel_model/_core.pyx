@@ -424,3 +424,134 @@ cdef class CachegrindSim:
 
     def events(self):
         return {name: self.s.ev[i] for i, name in enumerate(CG_EVENTS)}
+
+
+CACHE_STATS = ("load_hits", "load_misses", "store_hits", "store_misses", "evictions", "writebacks",
+               "back_invalidations", "compulsory", "capacity", "conflict")
+MAX_CACHE_LEVELS = 16
+
+
+def _pow2_at_least(uint64_t n):
+    cdef uint64_t p = 1
+    while p < n:
+        p <<= 1
+    return p
+
+
+cdef class CacheCore:
+    """Up to 16 caches (levels and TLBs) wired into one CPU's hierarchy (core/cache.h)."""
+
+    cdef cache caches[16]
+    cdef cache_shadow shadows[16]
+    cdef cache_hierarchy h
+    cdef uint32_t n
+    cdef object _buffers
+
+    def __cinit__(self):
+        memset(&self.h, 0, sizeof(cache_hierarchy))
+        self.n = 0
+        self._buffers = []
+
+    cdef void *_alloc(self, size_t nbytes, dtype):
+        arr = np.zeros(max(nbytes // np.dtype(dtype).itemsize, 1), dtype)
+        self._buffers.append(arr)
+        cdef uint8_t[::1] view = arr.view(np.uint8)
+        return <void *>&view[0]
+
+    def add(self, uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t policy, bint write_back,
+            bint write_allocate, uint32_t inclusion, uint64_t seed, bint classify):
+        """A new cache; returns its index."""
+        cdef uint32_t i = self.n
+        cdef uint64_t lines = <uint64_t>sets * ways
+        cdef cache *c
+        if i >= MAX_CACHE_LEVELS:
+            raise ValueError(f"at most {MAX_CACHE_LEVELS} caches and TLBs per hierarchy")
+        if not cache_geometry_ok(sets, ways, line_size, policy):
+            raise ValueError(f"cache geometry {sets} sets x {ways} ways x {line_size} B is not supported "
+                             "(line size a power of two; PLRU needs power-of-two ways <= 64)")
+        c = &self.caches[i]
+        cache_init(c, sets, ways, line_size, policy, write_back, write_allocate, inclusion, seed,
+                   <uint64_t *>self._alloc(lines * 8, np.uint64), <uint64_t *>self._alloc(sets * 8, np.uint64))
+        if classify:
+            index_size = _pow2_at_least(2 * lines)
+            seen_size = _pow2_at_least(4 * lines)
+            cache_shadow_init(c, &self.shadows[i], lines, <uint64_t *>self._alloc(lines * 8, np.uint64),
+                              <uint32_t *>self._alloc(lines * 4, np.uint32),
+                              <uint32_t *>self._alloc(lines * 4, np.uint32),
+                              <uint32_t *>self._alloc(index_size * 4, np.uint32), index_size,
+                              <uint64_t *>self._alloc(seen_size * 8, np.uint64), seen_size)
+        self.h.levels[self.h.nr_levels] = c
+        self.h.nr_levels += 1
+        self.n += 1
+        return i
+
+    def link(self, uint32_t upper, uint32_t lower):
+        cache_link(&self.caches[upper], &self.caches[lower])
+
+    def set_store_updates_recency(self, uint32_t i, bint value):
+        self.caches[i].store_updates_recency = value
+        cache_hierarchy_prepare(&self.h)
+
+    def wire(self, int i1, int d1, int itlb=-1, int dtlb=-1, int itlb_huge=-1, int dtlb_huge=-1):
+        """Which caches the CPU's instruction and data accesses (and translations) go to first."""
+        self.h.i1 = &self.caches[i1]
+        self.h.d1 = &self.caches[d1]
+        self.h.itlb = &self.caches[itlb] if itlb >= 0 else NULL
+        self.h.dtlb = &self.caches[dtlb] if dtlb >= 0 else NULL
+        self.h.itlb_huge = &self.caches[itlb_huge] if itlb_huge >= 0 else NULL
+        self.h.dtlb_huge = &self.caches[dtlb_huge] if dtlb_huge >= 0 else NULL
+        cache_hierarchy_prepare(&self.h)
+
+    def set_huge_ranges(self, list ranges):
+        if len(ranges) > CACHE_MAX_HUGE:
+            raise ValueError(f"at most {CACHE_MAX_HUGE} huge-page ranges")
+        for i, (start, end) in enumerate(ranges):
+            self.h.huge_start[i] = start
+            self.h.huge_end[i] = end
+        self.h.nr_huge = len(ranges)
+
+    cdef void _grow_seen(self, uint32_t i):
+        cdef cache_shadow *sh = &self.shadows[i]
+        cdef uint64_t old_size = sh.seen_mask + 1, j
+        cdef uint64_t *old = sh.seen
+        cdef uint64_t *new = <uint64_t *>self._alloc(old_size * 2 * 8, np.uint64)
+        sh.seen = new
+        sh.seen_mask = old_size * 2 - 1
+        sh.seen_count = 0
+        for j in range(old_size):
+            if old[j]:
+                cache_shadow_insert_seen(sh, old[j] - 1)
+
+    def replay(self, const uint64_t[::1] addr, const uint32_t[::1] size, const uint8_t[::1] kind):
+        cdef uint64_t n = addr.shape[0], done = 0, step
+        cdef uint32_t i
+        if size.shape[0] != n or kind.shape[0] != n:
+            raise ValueError("addresses, sizes and kinds must have the same length")
+        if self.h.i1 == NULL:
+            raise ValueError("hierarchy not wired")
+        while done < n:
+            with nogil:
+                step = cache_replay(&self.h, &addr[done], &size[done], &kind[done], n - done)
+            done += step
+            for i in range(self.n):
+                if self.caches[i].shadow != NULL and self.shadows[i].seen_count * 2 >= self.shadows[i].seen_mask:
+                    self._grow_seen(i)
+
+    def access(self, uint64_t addr, uint32_t size, uint32_t kind):
+        cache_hierarchy_access(&self.h, addr, size, kind)
+
+    def contains(self, uint32_t i, uint64_t addr):
+        return bool(cache_contains(&self.caches[i], addr))
+
+    def flush(self, uint32_t i):
+        cache_flush(&self.caches[i])
+
+    def stats(self, uint32_t i):
+        cdef cache_stats *st = &self.caches[i].st
+        return dict(zip(CACHE_STATS, (st.load_hits, st.load_misses, st.store_hits, st.store_misses,
+                                      st.evictions, st.writebacks, st.back_invalidations, st.compulsory,
+                                      st.capacity, st.conflict), strict=True))
+
+    @property
+    def page_walks(self):
+        return self.h.page_walks

@@ -233,3 +233,53 @@ cdef extern from "core/lackey.h":
         uint32_t error_column
 
     size_t lackey_feed(lackey_parser *p, cg_sim *s, const char *buf, size_t len, int final) nogil
+
+cdef extern from "core/cache.h":
+    enum:
+        CACHE_MAX_HUGE
+        NR_CACHE_POLICIES
+
+    struct cache_stats:
+        uint64_t load_hits, load_misses, store_hits, store_misses
+        uint64_t evictions, writebacks, back_invalidations
+        uint64_t compulsory, capacity, conflict
+
+    struct cache_shadow:
+        uint64_t *seen
+        uint64_t seen_mask, seen_count
+
+    struct cache:
+        uint32_t sets, ways, line_bits
+        uint8_t store_updates_recency
+        cache_shadow *shadow
+        cache_stats st
+
+    struct cache_hierarchy:
+        cache *i1
+        cache *d1
+        cache *itlb
+        cache *dtlb
+        cache *itlb_huge
+        cache *dtlb_huge
+        uint64_t huge_start[CACHE_MAX_HUGE]
+        uint64_t huge_end[CACHE_MAX_HUGE]
+        uint32_t nr_huge
+        uint64_t page_walks
+        cache *levels[16]
+        uint32_t nr_levels
+
+    int cache_geometry_ok(uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t policy)
+    void cache_init(cache *c, uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t policy,
+                    uint32_t write_back, uint32_t write_allocate, uint32_t inclusion, uint64_t seed,
+                    uint64_t *tags, uint64_t *plru)
+    void cache_link(cache *upper, cache *lower)
+    void cache_shadow_init(cache *c, cache_shadow *sh, uint32_t capacity, uint64_t *block,
+                           uint32_t *prev, uint32_t *next, uint32_t *index, uint32_t index_size,
+                           uint64_t *seen, uint64_t seen_size)
+    void cache_shadow_insert_seen(cache_shadow *sh, uint64_t block)
+    int cache_contains(const cache *c, uint64_t addr)
+    void cache_flush(cache *c)
+    uint64_t cache_replay(cache_hierarchy *h, const uint64_t *addr, const uint32_t *size,
+                          const uint8_t *kind, uint64_t n) nogil
+    void cache_hierarchy_access(cache_hierarchy *h, uint64_t addr, uint32_t size, uint32_t kind)
+    void cache_hierarchy_prepare(cache_hierarchy *h)

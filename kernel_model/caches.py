@@ -1,0 +1,220 @@
+"""CacheHierarchy: one CPU's caches and TLBs, built from a dict or TOML, replayed from numpy arrays.
+
+Config (sizes as bytes or "32K"; every key but size and ways is optional):
+
+    {"levels": [
+        {"name": "L1i", "size": "32K", "ways": 8},
+        {"name": "L1d", "size": "32K", "ways": 8, "policy": "plru"},
+        {"name": "L2", "size": "1M", "ways": 16, "inclusion": "inclusive"},
+        {"name": "L3", "size": "8M", "ways": 16, "policy": "srrip", "classify_3c": true}],
+     "tlb": {"itlb": {"entries": 128, "ways": 8}, "dtlb": {"entries": 64, "ways": 4},
+             "stlb": {"entries": 1536, "ways": 12},
+             "itlb_huge": {"entries": 8, "ways": 8}, "dtlb_huge": {"entries": 32, "ways": 4}}}
+
+Levels go from the CPU towards memory. Two first levels named L1i and L1d make a
+split L1; otherwise the first level is unified. Per level: line_size (64),
+policy (lru, fifo, random, plru, srrip), write ("back" or "through"), allocate
+(true: write-allocate), inclusion towards the levels above (nine, inclusive,
+exclusive), seed (random policy), classify_3c.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import tomllib
+
+from kernel_model._core import CacheCore, CachegrindSim
+from kernel_model.units import parse_size
+
+POLICIES = ("lru", "fifo", "random", "plru", "srrip")
+INCLUSION = ("nine", "inclusive", "exclusive")
+KINDS = {"I": 0, "L": 1, "S": 2, "M": 3}   # instruction fetch, load, store, modify (load then store)
+PAGE_4K, PAGE_2M = 4096, 2 << 20
+
+
+class CacheConfigError(ValueError):
+    """A cache configuration that cannot be built; the message names the level and key."""
+
+
+@dataclass(frozen=True)
+class LevelSpec:
+    name: str
+    size: int
+    ways: int
+    line_size: int = 64
+    policy: str = "lru"
+    write_back: bool = True
+    write_allocate: bool = True
+    inclusion: str = "nine"
+    seed: int = 0
+    classify_3c: bool = False
+
+    @property
+    def sets(self) -> int:
+        return self.size // (self.ways * self.line_size)
+
+
+def _level(d: Mapping, where: str, default_name: str, line_size: int | None = None) -> LevelSpec:
+    known = {"name", "size", "ways", "line_size", "policy", "write", "allocate", "inclusion", "seed",
+             "classify_3c", "entries"}
+    unknown = set(d) - known
+    if unknown:
+        raise CacheConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+    try:
+        ways = int(d["ways"])
+        if line_size is not None:   # a TLB: entries of one page each
+            size = int(d["entries"]) * line_size
+        else:
+            line_size = int(d.get("line_size", 64))
+            size = parse_size(d["size"])
+    except KeyError as e:
+        raise CacheConfigError(f"{where}: missing key {e.args[0]!r}") from None
+    except (TypeError, ValueError) as e:
+        raise CacheConfigError(f"{where}: {e}") from None
+    policy = str(d.get("policy", "lru")).lower()
+    if policy not in POLICIES:
+        raise CacheConfigError(f"{where}.policy: {policy!r} is not one of {', '.join(POLICIES)}")
+    inclusion = str(d.get("inclusion", "nine")).lower()
+    if inclusion not in INCLUSION:
+        raise CacheConfigError(f"{where}.inclusion: {inclusion!r} is not one of {', '.join(INCLUSION)}")
+    write = str(d.get("write", "back")).lower()
+    if write not in ("back", "through"):
+        raise CacheConfigError(f"{where}.write: {write!r} is not 'back' or 'through'")
+    if ways <= 0 or line_size <= 0 or size <= 0 or size % (ways * line_size):
+        raise CacheConfigError(f"{where}: size {size} is not a multiple of ways x line size ({ways} x {line_size})")
+    return LevelSpec(str(d.get("name", default_name)), size, ways, line_size, policy, write == "back",
+                     bool(d.get("allocate", True)), inclusion, int(d.get("seed", 0)), bool(d.get("classify_3c", False)))
+
+
+class CacheHierarchy:
+    """One CPU's cache hierarchy (and optional TLBs), simulated in C."""
+
+    def __init__(self, config: Mapping) -> None:
+        levels = config.get("levels")
+        if not levels:
+            raise CacheConfigError("cache config: 'levels' must list at least one level")
+        self.levels = [_level(d, f"levels[{i}]", f"L{i + 1}") for i, d in enumerate(levels)]
+        names = [lv.name for lv in self.levels]
+        if len(set(names)) != len(names):
+            raise CacheConfigError("cache config: level names must be unique")
+        self.split_l1 = names[:2] == ["L1i", "L1d"] or names[:2] == ["L1d", "L1i"]
+        self._core = CacheCore()
+        self._index: dict[str, int] = {}
+        for lv in self.levels:
+            self._index[lv.name] = self._core.add(lv.sets, lv.ways, lv.line_size, POLICIES.index(lv.policy),
+                                                  lv.write_back, lv.write_allocate, INCLUSION.index(lv.inclusion),
+                                                  lv.seed, lv.classify_3c)
+        first = 2 if self.split_l1 else 1
+        chain = [names[:first]] + [[n] for n in names[first:]]
+        for uppers, (lower,) in zip(chain, chain[1:], strict=False):
+            spec = self.levels[names.index(lower)]
+            for upper in uppers:
+                up = self.levels[names.index(upper)]
+                if spec.inclusion == "exclusive" and (up.line_size != spec.line_size or not up.write_back
+                                                      or not up.write_allocate):
+                    raise CacheConfigError(f"{lower}: an exclusive level needs write-back, write-allocate "
+                                           f"levels above it with the same line size ({upper} is not)")
+                self._core.link(self._index[upper], self._index[lower])
+        i1 = self._index["L1i" if self.split_l1 else names[0]]
+        d1 = self._index["L1d" if self.split_l1 else names[0]]
+        tlb = self._build_tlb(config.get("tlb") or {})
+        self._core.wire(i1, d1, *tlb)
+        self.huge_ranges: list[tuple[int, int]] = []
+
+    def _build_tlb(self, t: Mapping) -> tuple[int, int, int, int]:
+        unknown = set(t) - {"itlb", "dtlb", "stlb", "itlb_huge", "dtlb_huge", "stlb_huge"}
+        if unknown:
+            raise CacheConfigError(f"tlb: unknown key {sorted(unknown)[0]!r}")
+        idx = {}
+        for key in ("itlb", "dtlb", "stlb", "itlb_huge", "dtlb_huge", "stlb_huge"):
+            if key in t:
+                spec = _level(t[key], f"tlb.{key}", key, PAGE_2M if key.endswith("huge") else PAGE_4K)
+                idx[key] = self._core.add(spec.sets, spec.ways, spec.line_size, POLICIES.index(spec.policy),
+                                          True, True, 0, spec.seed, False)
+                self._index[key] = idx[key]
+        for first, shared in (("itlb", "stlb"), ("dtlb", "stlb"), ("itlb_huge", "stlb_huge"),
+                              ("dtlb_huge", "stlb_huge")):
+            if first in idx and shared in idx:
+                self._core.link(idx[first], idx[shared])
+        return tuple(idx.get(k, -1) for k in ("itlb", "dtlb", "itlb_huge", "dtlb_huge"))
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> CacheHierarchy:
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except OSError as e:
+            raise CacheConfigError(f"{path}: {e.strerror or e}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise CacheConfigError(f"{path}: {e}") from None
+        return cls(data.get("cache", data))
+
+    @staticmethod
+    def cachegrind(I1: tuple[int, int, int], D1: tuple[int, int, int], LL: tuple[int, int, int]) -> CachegrindHierarchy:
+        """cachegrind's I1/D1/LL model (its exact rules; see kernel_model.cachegrind)."""
+        return CachegrindHierarchy(I1, D1, LL)
+
+    def set_huge_pages(self, ranges: list[tuple[int, int]]) -> None:
+        """Address ranges mapped with 2 MiB pages (translated by the *_huge TLBs)."""
+        self.huge_ranges = list(ranges)
+        self._core.set_huge_ranges(self.huge_ranges)
+
+    def replay(self, addresses, sizes, kinds) -> None:
+        """Replay accesses: numpy arrays of addresses, sizes in bytes and kinds (I/L/S/M or 0..3)."""
+        addr, size, kind = _arrays(addresses, sizes, kinds)
+        self._core.replay(addr, size, kind)
+
+    def access(self, addr: int, size: int, kind: str = "L") -> None:
+        self._core.access(addr, size, KINDS[kind])
+
+    def contains(self, level: str, addr: int) -> bool:
+        return self._core.contains(self._index[level], addr)
+
+    def flush(self) -> None:
+        """Write every dirty line back, first levels first."""
+        for lv in self.levels:
+            self._core.flush(self._index[lv.name])
+
+    def stats(self) -> dict:
+        """Per level: accesses, hits and misses (read/write), evictions, write-backs, 3C; plus TLBs."""
+        out = {}
+        for name, i in self._index.items():
+            st = self._core.stats(i)
+            st["hits"] = st["load_hits"] + st["store_hits"]
+            st["misses"] = st["load_misses"] + st["store_misses"]
+            st["accesses"] = st["hits"] + st["misses"]
+            out[name] = st
+        out["page_walks"] = self._core.page_walks
+        return out
+
+
+def _arrays(addresses, sizes, kinds):
+    addr = np.ascontiguousarray(addresses, dtype=np.uint64)
+    size = np.ascontiguousarray(np.broadcast_to(sizes, addr.shape), dtype=np.uint32)
+    kinds = np.asarray(kinds)
+    if kinds.dtype.kind in "US":
+        kinds = np.vectorize(KINDS.__getitem__, otypes=[np.uint8])(kinds)
+    kind = np.ascontiguousarray(np.broadcast_to(kinds, addr.shape), dtype=np.uint8)
+    if kind.size and kind.max() > 3:
+        raise ValueError("kinds must be I, L, S, M (or 0..3)")
+    return addr, size, kind
+
+
+class CachegrindHierarchy:
+    """The cachegrind-compatible model behind the CacheHierarchy interface."""
+
+    def __init__(self, I1, D1, LL) -> None:
+        self._sim = CachegrindSim(tuple(I1), tuple(D1), tuple(LL))
+
+    def replay(self, addresses, sizes, kinds) -> None:
+        addr, size, kind = _arrays(addresses, sizes, kinds)
+        # cachegrind counts a modify as one read
+        kind = np.where(kind == 0, 0, np.where(kind == 2, 2, 1)).astype(np.uint8)
+        self._sim.access(kind, addr, np.minimum(size, 255).astype(np.uint8))
+
+    def stats(self) -> dict:
+        return self._sim.events()

@@ -1,0 +1,786 @@
+/* cache.c - set-associative caches, hierarchies and TLBs (see cache.h). */
+#include "cache.h"
+
+/*
+ * A line is one 64-bit word: the block number in the low 61 bits, the dirty bit
+ * at 63 and SRRIP's 2-bit re-reference prediction at 61-62. An invalid line holds
+ * LINE_INVALID, a block number no address can have.
+ */
+#define LINE_BLOCK_MASK ((1ull << 61) - 1)
+#define LINE_INVALID LINE_BLOCK_MASK
+#define LINE_DIRTY (1ull << 63)
+#define RRPV_SHIFT 61
+#define RRPV_MASK (3ull << RRPV_SHIFT)
+#define RRPV_INSERT 2ull
+#define RRPV_MAX 3ull
+#define line_block(w) ((w) & LINE_BLOCK_MASK)
+
+/* 64-bit remainder by shift and subtract: no libgcc in 32-bit guests. */
+static uint32_t mod64(uint64_t n, uint32_t d)
+{
+	uint64_t r = 0;
+	int i;
+
+	for (i = 63; i >= 0; i--) {
+		r = (r << 1) | ((n >> i) & 1);
+		if (r >= d)
+			r -= d;
+	}
+	return (uint32_t)r;
+}
+
+static inline uint32_t set_of(const struct cache *c, uint64_t block)
+{
+	return c->set_mask || c->sets == 1 ? (uint32_t)block & c->set_mask : mod64(block, c->sets);
+}
+
+static uint32_t log2u(uint32_t x)
+{
+	uint32_t r = 0;
+
+	while ((1u << r) < x)
+		r++;
+	return r;
+}
+
+int cache_geometry_ok(uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t policy)
+{
+	if (!sets || !ways || !line_size || (line_size & (line_size - 1)) || policy >= NR_CACHE_POLICIES)
+		return 0;
+	if (policy == CACHE_PLRU && ((ways & (ways - 1)) || ways > 64))
+		return 0;
+	return 1;
+}
+
+void cache_init(struct cache *c, uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t policy,
+		uint32_t write_back, uint32_t write_allocate, uint32_t inclusion, uint64_t seed,
+		uint64_t *tags, uint64_t *plru)
+{
+	uint64_t i, n = (uint64_t)sets * ways;
+	uint8_t *b = (uint8_t *)c;
+
+	for (i = 0; i < sizeof(*c); i++)
+		b[i] = 0;
+	c->sets = sets;
+	c->ways = ways;
+	c->line_bits = log2u(line_size);
+	c->set_mask = (sets & (sets - 1)) ? 0 : sets - 1;
+	c->policy = (uint8_t)policy;
+	c->write_back = (uint8_t)write_back;
+	c->write_allocate = (uint8_t)write_allocate;
+	c->inclusion = (uint8_t)inclusion;
+	c->store_updates_recency = 1;
+	c->rng = seed ? seed : 0x9e3779b97f4a7c15ull;
+	c->tags = tags;
+	c->plru = plru;
+	for (i = 0; i < n; i++)
+		tags[i] = LINE_INVALID;
+	if (plru)
+		for (i = 0; i < sets; i++)
+			plru[i] = 0;
+}
+
+void cache_link(struct cache *upper, struct cache *lower)
+{
+	upper->next = lower;
+	if (lower->nr_upper < CACHE_MAX_UPPER)
+		lower->upper[lower->nr_upper++] = upper;
+}
+
+/* ---- 3C: a fully associative LRU shadow and the set of blocks seen ------ */
+
+static inline uint32_t hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return (uint32_t)x;
+}
+
+void cache_shadow_init(struct cache *c, struct cache_shadow *sh, uint32_t capacity, uint64_t *block,
+		       uint32_t *prev, uint32_t *next, uint32_t *index, uint32_t index_size,
+		       uint64_t *seen, uint64_t seen_size)
+{
+	uint64_t i;
+
+	sh->capacity = capacity;
+	sh->used = 0;
+	sh->head = sh->tail = CACHE_NONE;
+	sh->block = block;
+	sh->prev = prev;
+	sh->next = next;
+	sh->index = index;
+	sh->index_mask = index_size - 1;
+	for (i = 0; i < index_size; i++)
+		index[i] = 0;
+	sh->seen = seen;
+	sh->seen_mask = seen_size - 1;
+	sh->seen_count = 0;
+	for (i = 0; i < seen_size; i++)
+		seen[i] = 0;
+	c->shadow = sh;
+}
+
+int cache_shadow_needs_grow(const struct cache *c)
+{
+	return c->shadow && c->shadow->seen_count * 2 >= c->shadow->seen_mask;
+}
+
+/* Returns 1 if block was already in the set. */
+static int seen_insert(struct cache_shadow *sh, uint64_t block)
+{
+	uint64_t i = hash64(block) & sh->seen_mask;
+
+	while (sh->seen[i]) {
+		if (sh->seen[i] == block + 1)
+			return 1;
+		i = (i + 1) & sh->seen_mask;
+	}
+	sh->seen[i] = block + 1;
+	sh->seen_count++;
+	return 0;
+}
+
+void cache_shadow_insert_seen(struct cache_shadow *sh, uint64_t block)
+{
+	seen_insert(sh, block);
+}
+
+static uint32_t index_find(const struct cache_shadow *sh, uint64_t block)
+{
+	uint32_t i = hash64(block) & sh->index_mask;
+
+	while (sh->index[i] && sh->block[sh->index[i] - 1] != block)
+		i = (i + 1) & sh->index_mask;
+	return i;
+}
+
+/* Backward-shift deletion keeps linear probing without tombstones. */
+static void index_remove(struct cache_shadow *sh, uint32_t slot)
+{
+	uint32_t j = slot;
+
+	for (;;) {
+		uint32_t home;
+
+		j = (j + 1) & sh->index_mask;
+		if (!sh->index[j])
+			break;
+		home = hash64(sh->block[sh->index[j] - 1]) & sh->index_mask;
+		if ((j > slot && (home <= slot || home > j)) || (j < slot && home <= slot && home > j)) {
+			sh->index[slot] = sh->index[j];
+			slot = j;
+		}
+	}
+	sh->index[slot] = 0;
+}
+
+static void lru_unlink(struct cache_shadow *sh, uint32_t n)
+{
+	if (sh->prev[n] != CACHE_NONE)
+		sh->next[sh->prev[n]] = sh->next[n];
+	else
+		sh->head = sh->next[n];
+	if (sh->next[n] != CACHE_NONE)
+		sh->prev[sh->next[n]] = sh->prev[n];
+	else
+		sh->tail = sh->prev[n];
+}
+
+static void lru_push_front(struct cache_shadow *sh, uint32_t n)
+{
+	sh->prev[n] = CACHE_NONE;
+	sh->next[n] = sh->head;
+	if (sh->head != CACHE_NONE)
+		sh->prev[sh->head] = n;
+	sh->head = n;
+	if (sh->tail == CACHE_NONE)
+		sh->tail = n;
+}
+
+/* Access the shadow; returns 1 on a hit. */
+static int shadow_access(struct cache_shadow *sh, uint64_t block)
+{
+	uint32_t slot = index_find(sh, block), n;
+
+	if (sh->index[slot]) {
+		n = sh->index[slot] - 1;
+		lru_unlink(sh, n);
+		lru_push_front(sh, n);
+		return 1;
+	}
+	if (sh->used < sh->capacity) {
+		n = sh->used++;
+	} else {
+		n = sh->tail;
+		lru_unlink(sh, n);
+		index_remove(sh, index_find(sh, sh->block[n]));
+		slot = index_find(sh, block);
+	}
+	sh->block[n] = block;
+	sh->index[slot] = n + 1;
+	lru_push_front(sh, n);
+	return 0;
+}
+
+static void classify_3c(struct cache *c, uint64_t block, int miss)
+{
+	int seen, shadow_hit;
+
+	seen = seen_insert(c->shadow, block);
+	shadow_hit = shadow_access(c->shadow, block);
+	if (!miss)
+		return;
+	if (!seen)
+		c->st.compulsory++;
+	else if (shadow_hit)
+		c->st.conflict++;
+	else
+		c->st.capacity++;
+}
+
+static inline void classify(struct cache *c, uint64_t block, int miss)
+{
+	if (c->shadow)
+		classify_3c(c, block, miss);
+}
+
+/* ---- replacement ------------------------------------------------------ */
+
+static inline uint32_t find_way(const struct cache *c, uint64_t base, uint64_t block)
+{
+	const uint64_t *set = &c->tags[base];
+	uint32_t w;
+
+	for (w = 0; w < c->ways; w++)
+		if (line_block(set[w]) == block)
+			return w;
+	return CACHE_NONE;
+}
+
+static inline int ordered(const struct cache *c)
+{
+	return c->policy == CACHE_LRU || c->policy == CACHE_FIFO;
+}
+
+static void plru_touch(struct cache *c, uint32_t set, uint32_t w)
+{
+	uint32_t levels = log2u(c->ways), node = 1, l;
+
+	for (l = 0; l < levels; l++) {
+		uint32_t bit = (w >> (levels - 1 - l)) & 1;
+
+		/* point the node away from the way just used */
+		if (bit)
+			c->plru[set] &= ~(1ull << node);
+		else
+			c->plru[set] |= 1ull << node;
+		node = 2 * node + bit;
+	}
+}
+
+static uint32_t plru_victim(const struct cache *c, uint32_t set)
+{
+	uint32_t levels = log2u(c->ways), node = 1, w = 0, l;
+
+	for (l = 0; l < levels; l++) {
+		uint32_t bit = (uint32_t)(c->plru[set] >> node) & 1;
+
+		w = (w << 1) | bit;
+		node = 2 * node + bit;
+	}
+	return w;
+}
+
+/* A hit: update the policy's state. */
+static void touch(struct cache *c, uint32_t set, uint64_t base, uint32_t w)
+{
+	uint64_t *s = &c->tags[base], line;
+
+	switch (c->policy) {
+	case CACHE_LRU:
+		line = s[w];
+		for (; w > 0; w--)
+			s[w] = s[w - 1];
+		s[0] = line;
+		return;
+	case CACHE_PLRU:
+		plru_touch(c, set, w);
+		return;
+	case CACHE_SRRIP:
+		s[w] &= ~RRPV_MASK;
+		return;
+	default:   /* FIFO and random keep no recency */
+		return;
+	}
+}
+
+static uint32_t pick_victim(struct cache *c, uint32_t set, uint64_t base)
+{
+	uint64_t *s = &c->tags[base];
+	uint32_t w;
+
+	for (w = 0; w < c->ways; w++)
+		if (s[w] == LINE_INVALID)
+			return w;
+	switch (c->policy) {
+	case CACHE_RANDOM:
+		c->rng ^= c->rng << 13;
+		c->rng ^= c->rng >> 7;
+		c->rng ^= c->rng << 17;
+		return (uint32_t)(c->rng >> 32) % c->ways;
+	case CACHE_PLRU:
+		return plru_victim(c, set);
+	default:   /* SRRIP: the first distant line, ageing all until one is */
+		for (;;) {
+			for (w = 0; w < c->ways; w++)
+				if ((s[w] & RRPV_MASK) >> RRPV_SHIFT == RRPV_MAX)
+					return w;
+			for (w = 0; w < c->ways; w++)
+				s[w] += 1ull << RRPV_SHIFT;
+		}
+	}
+}
+
+/* Remove a line, keeping LRU/FIFO order with invalid lines at the back. Returns its dirty bit. */
+static int remove_line(struct cache *c, uint64_t base, uint32_t w)
+{
+	uint64_t *s = &c->tags[base];
+	int dirty = !!(s[w] & LINE_DIRTY);
+
+	if (ordered(c))
+		for (; w + 1 < c->ways; w++)
+			s[w] = s[w + 1];
+	s[w] = LINE_INVALID;
+	return dirty;
+}
+
+/* Back-invalidation: drop [start, end) from c and everything above it. Returns 1 if a
+ * dropped copy was dirty; *removed counts the lines dropped. */
+static int invalidate_up(struct cache *c, uint64_t start, uint64_t end, uint64_t *removed)
+{
+	uint64_t block;
+	uint32_t i;
+	int dirty = 0;
+
+	for (i = 0; i < c->nr_upper; i++)
+		dirty |= invalidate_up(c->upper[i], start, end, removed);
+	for (block = start >> c->line_bits; block <= (end - 1) >> c->line_bits; block++) {
+		uint64_t base = (uint64_t)set_of(c, block) * c->ways;
+		uint32_t w = find_way(c, base, block);
+
+		if (w != CACHE_NONE) {
+			dirty |= remove_line(c, base, w);
+			(*removed)++;
+		}
+	}
+	return dirty;
+}
+
+static void install(struct cache *c, uint64_t block, int dirty);
+
+/* A valid line leaves c: inclusion, write-back, or the exclusive lower level takes it. */
+static void evict(struct cache *c, uint64_t victim, int dirty)
+{
+	uint32_t i;
+
+	c->st.evictions++;
+	if (c->inclusion == CACHE_INCLUSIVE)
+		for (i = 0; i < c->nr_upper; i++)
+			dirty |= invalidate_up(c->upper[i], victim << c->line_bits, (victim + 1) << c->line_bits,
+					       &c->st.back_invalidations);
+	if (c->next && c->next->inclusion == CACHE_EXCLUSIVE) {
+		install(c->next, victim, dirty);   /* the victim cache takes every line we drop (same line size) */
+		return;
+	}
+	if (dirty) {
+		c->st.writebacks++;
+		if (c->next)
+			cache_access(c->next, victim << c->line_bits, 1u << c->line_bits, 1);
+	}
+}
+
+static void install(struct cache *c, uint64_t block, int dirty)
+{
+	uint32_t set = set_of(c, block), w;
+	uint64_t *s = &c->tags[(uint64_t)set * c->ways], victim;
+
+	if (ordered(c)) {
+		w = c->ways - 1;
+		victim = s[w];
+		for (; w > 0; w--)
+			s[w] = s[w - 1];
+	} else {
+		w = pick_victim(c, set, (uint64_t)set * c->ways);
+		victim = s[w];
+	}
+	s[w] = block | (dirty ? LINE_DIRTY : 0);
+	if (c->policy == CACHE_PLRU)
+		plru_touch(c, set, w);
+	else if (c->policy == CACHE_SRRIP)
+		s[w] |= RRPV_INSERT << RRPV_SHIFT;
+	if (victim != LINE_INVALID)
+		evict(c, line_block(victim), !!(victim & LINE_DIRTY));
+}
+
+/* Bring block into c from below; returns the dirty bit an exclusive lower level handed up. */
+static int fetch(struct cache *c, uint64_t block)
+{
+	struct cache *x = c->next;
+	uint64_t base;
+	uint32_t w;
+
+	if (!x)
+		return 0;
+	if (x->inclusion != CACHE_EXCLUSIVE) {
+		cache_access(x, block << c->line_bits, 1u << c->line_bits, 0);   /* the whole line, in x's lines */
+		return 0;
+	}
+	/* exclusive: a hit moves the line up, a miss goes further down without filling x */
+	base = (uint64_t)set_of(x, block) * x->ways;
+	w = find_way(x, base, block);
+	classify(x, block, w == CACHE_NONE);
+	if (w != CACHE_NONE) {
+		x->st.load_hits++;
+		return remove_line(x, base, w);
+	}
+	x->st.load_misses++;
+	return fetch(x, block);
+}
+
+/*
+ * LRU in one pass: look block up while shifting the set right, as move-to-front
+ * does. On a hit the line ends at the front; on a miss every line has moved down
+ * one way, the front is free and *victim is the line that fell off the end.
+ * Only used when no level below is inclusive (so none can back-invalidate this
+ * one while it fetches), since the front stays empty until install.
+ */
+static inline int lru_lookup(uint64_t *s, uint32_t ways, uint64_t block, uint64_t *victim)
+{
+	uint64_t prev = s[0], cur;
+	uint32_t w;
+
+	if (line_block(prev) == block)
+		return 1;
+	for (w = 1; w < ways; w++) {
+		cur = s[w];
+		s[w] = prev;
+		if (line_block(cur) == block) {
+			s[0] = cur;
+			return 1;
+		}
+		prev = cur;
+	}
+	*victim = prev;
+	s[0] = LINE_INVALID;
+	return 0;
+}
+
+static inline int fast_lru(const struct cache *c)
+{
+	return c->fast;
+}
+
+/* Finish a fast-LRU miss: the new line at the front, then the victim leaves. */
+static inline void lru_fill(struct cache *c, uint64_t *s, uint64_t block, int dirty, uint64_t victim)
+{
+	s[0] = block | (dirty ? LINE_DIRTY : 0);
+	if (victim == LINE_INVALID)
+		return;
+	if (!(victim & LINE_DIRTY) && c->inclusion != CACHE_INCLUSIVE &&
+	    (!c->next || c->next->inclusion != CACHE_EXCLUSIVE))
+		c->st.evictions++;   /* a clean line simply goes */
+	else
+		evict(c, line_block(victim), !!(victim & LINE_DIRTY));
+}
+
+static void load_line(struct cache *c, uint64_t block)
+{
+	uint32_t set = set_of(c, block);
+	uint64_t base = (uint64_t)set * c->ways, victim;
+	uint32_t w;
+
+	if (fast_lru(c)) {
+		uint64_t *s = &c->tags[base];
+
+		if (lru_lookup(s, c->ways, block, &victim)) {
+			c->st.load_hits++;
+			return;
+		}
+		c->st.load_misses++;
+		lru_fill(c, s, block, fetch(c, block), victim);
+		return;
+	}
+	w = find_way(c, base, block);
+	classify(c, block, w == CACHE_NONE);
+	if (w != CACHE_NONE) {
+		c->st.load_hits++;
+		touch(c, set, base, w);
+		return;
+	}
+	c->st.load_misses++;
+	install(c, block, fetch(c, block));
+}
+
+/* Write-through or no-write-allocate: the store goes on to the next level. */
+static void store_through(struct cache *c, uint64_t block)
+{
+	if (c->next)
+		cache_access(c->next, block << c->line_bits, 1u << c->line_bits, 1);
+}
+
+static void store_line(struct cache *c, uint64_t block)
+{
+	uint32_t set = set_of(c, block);
+	uint64_t base = (uint64_t)set * c->ways, victim;
+	uint32_t w;
+
+	if (fast_lru(c) && c->store_updates_recency && c->write_allocate) {
+		uint64_t *s = &c->tags[base];
+
+		if (lru_lookup(s, c->ways, block, &victim)) {
+			c->st.store_hits++;
+			if (c->write_back)
+				s[0] |= LINE_DIRTY;
+			else
+				store_through(c, block);
+			return;
+		}
+		c->st.store_misses++;
+		lru_fill(c, s, block, fetch(c, block) | c->write_back, victim);
+		if (!c->write_back)
+			store_through(c, block);
+		return;
+	}
+	w = find_way(c, base, block);
+	classify(c, block, w == CACHE_NONE);
+	if (w != CACHE_NONE) {
+		c->st.store_hits++;
+		if (c->store_updates_recency) {
+			touch(c, set, base, w);
+			if (c->policy == CACHE_LRU)
+				w = 0;
+		}
+		if (c->write_back)
+			c->tags[base + w] |= LINE_DIRTY;
+		else
+			store_through(c, block);
+		return;
+	}
+	c->st.store_misses++;
+	if (!c->write_allocate) {
+		store_through(c, block);
+		return;
+	}
+	install(c, block, fetch(c, block) | c->write_back);
+	if (!c->write_back)
+		store_through(c, block);
+}
+
+uint32_t cache_access(struct cache *c, uint64_t addr, uint32_t size, int is_store)
+{
+	uint64_t block = addr >> c->line_bits, last = (addr + (size ? size : 1) - 1) >> c->line_bits;
+	uint64_t before = c->st.load_misses + c->st.store_misses;
+
+	for (; block <= last; block++) {
+		if (is_store)
+			store_line(c, block);
+		else
+			load_line(c, block);
+	}
+	return (uint32_t)(c->st.load_misses + c->st.store_misses - before);
+}
+
+int cache_contains(const struct cache *c, uint64_t addr)
+{
+	uint64_t block = addr >> c->line_bits;
+
+	return find_way(c, (uint64_t)set_of(c, block) * c->ways, block) != CACHE_NONE;
+}
+
+void cache_flush(struct cache *c)
+{
+	uint64_t i, n = (uint64_t)c->sets * c->ways;
+
+	for (i = 0; i < n; i++) {
+		if (c->tags[i] & LINE_DIRTY) {
+			c->tags[i] &= ~LINE_DIRTY;
+			c->st.writebacks++;
+			if (c->next)
+				cache_access(c->next, line_block(c->tags[i]) << c->line_bits, 1u << c->line_bits, 1);
+		}
+	}
+}
+
+/* ---- hierarchy ---------------------------------------------------------- */
+
+/*
+ * The iterative walk: every level of the chain non-inclusive LRU without 3C,
+ * write-back and write-allocate with stores updating recency, and lines that do
+ * not get smaller going down (one lookup per level). It does what the recursive
+ * path does, in the same order: look up level by level until a hit, then fill
+ * the missing levels from the deepest up, each writing its victim back below.
+ */
+#define MAX_CHAIN 8
+
+static int chain_is_fast(const struct cache *c)
+{
+	uint32_t depth = 0;
+
+	for (; c; c = c->next) {
+		if (c->policy != CACHE_LRU || c->inclusion != CACHE_NINE || c->shadow || !c->write_back ||
+		    !c->write_allocate || !c->store_updates_recency || ++depth > MAX_CHAIN)
+			return 0;
+		if (c->next && (c->next->line_bits < c->line_bits || c->next->inclusion != CACHE_NINE))
+			return 0;
+	}
+	return 1;
+}
+
+static void chain_access_line(struct cache *c, uint64_t addr, int store)
+{
+	struct cache *lv[MAX_CHAIN];
+	uint64_t *set[MAX_CHAIN], victim[MAX_CHAIN], block;
+	int n = 0, i, is_store = store;
+
+	for (; c; c = c->next, is_store = 0) {   /* below the first level, a fetch is a load */
+		uint64_t *s;
+
+		block = addr >> c->line_bits;
+		s = &c->tags[(uint64_t)set_of(c, block) * c->ways];
+		if (lru_lookup(s, c->ways, block, &victim[n])) {
+			if (is_store) {
+				c->st.store_hits++;
+				s[0] |= LINE_DIRTY;
+			} else {
+				c->st.load_hits++;
+			}
+			break;
+		}
+		if (is_store)
+			c->st.store_misses++;
+		else
+			c->st.load_misses++;
+		lv[n] = c;
+		set[n++] = s;
+	}
+	for (i = n - 1; i >= 0; i--)
+		lru_fill(lv[i], set[i], addr >> lv[i]->line_bits, i == 0 && store, victim[i]);
+}
+
+/* cache_access for a fast chain: the lines of one access, each walked down. */
+static void chain_access(struct cache *c, uint64_t addr, uint32_t size, int store)
+{
+	uint64_t block = addr >> c->line_bits, last = (addr + (size ? size : 1) - 1) >> c->line_bits;
+
+	for (; block <= last; block++)
+		chain_access_line(c, block << c->line_bits, store);
+}
+
+/* One-pass LRU needs LRU, no 3C, and no inclusive level anywhere below. */
+static int lru_is_fast(const struct cache *c)
+{
+	const struct cache *x;
+
+	if (c->policy != CACHE_LRU || c->shadow)
+		return 0;
+	for (x = c->next; x; x = x->next)
+		if (x->inclusion == CACHE_INCLUSIVE)
+			return 0;
+	return 1;
+}
+
+void cache_hierarchy_prepare(struct cache_hierarchy *h)
+{
+	uint32_t l;
+
+	for (l = 0; l < h->nr_levels; l++)
+		h->levels[l]->fast = (uint8_t)lru_is_fast(h->levels[l]);
+	h->fast_i = h->i1 && chain_is_fast(h->i1);
+	h->fast_d = h->d1 && chain_is_fast(h->d1);
+}
+
+static void translate(struct cache_hierarchy *h, uint64_t addr, int ifetch)
+{
+	struct cache *tlb = ifetch ? h->itlb : h->dtlb, *last;
+	uint64_t before;
+	uint32_t i;
+
+	if (!tlb && !h->nr_huge)
+		return;
+	for (i = 0; i < h->nr_huge; i++) {
+		if (addr >= h->huge_start[i] && addr < h->huge_end[i]) {
+			tlb = ifetch ? h->itlb_huge : h->dtlb_huge;
+			break;
+		}
+	}
+	if (!tlb)
+		return;
+	for (last = tlb; last->next; last = last->next)
+		;
+	before = last->st.load_misses;
+	cache_access(tlb, addr, 1, 0);
+	h->page_walks += last->st.load_misses - before;   /* the walk follows a miss in the last TLB level */
+}
+
+static inline void first_level(struct cache_hierarchy *h, int ifetch, uint64_t addr, uint32_t size, int store)
+{
+	if (ifetch ? h->fast_i : h->fast_d)
+		chain_access(ifetch ? h->i1 : h->d1, addr, size, store);
+	else
+		cache_access(ifetch ? h->i1 : h->d1, addr, size, store);
+}
+
+void cache_hierarchy_access(struct cache_hierarchy *h, uint64_t addr, uint32_t size, uint32_t kind)
+{
+	translate(h, addr, kind == ACCESS_IFETCH);
+	switch (kind) {
+	case ACCESS_IFETCH:
+		first_level(h, 1, addr, size, 0);
+		break;
+	case ACCESS_LOAD:
+		first_level(h, 0, addr, size, 0);
+		break;
+	case ACCESS_STORE:
+		first_level(h, 0, addr, size, 1);
+		break;
+	default:   /* modify: a load, then a store */
+		first_level(h, 0, addr, size, 0);
+		first_level(h, 0, addr, size, 1);
+		break;
+	}
+}
+
+/* Start loading the sets an access will look up below the first level. */
+static inline void prefetch_sets(const struct cache *c, uint64_t addr)
+{
+	for (c = c->next; c; c = c->next) {
+		const uint64_t *s = &c->tags[(uint64_t)set_of(c, addr >> c->line_bits) * c->ways];
+
+		__builtin_prefetch(s);
+		if (c->ways > 8)
+			__builtin_prefetch(s + 8);
+	}
+}
+
+#define PREFETCH_AHEAD 8
+
+uint64_t cache_replay(struct cache_hierarchy *h, const uint64_t *addr, const uint32_t *size,
+		      const uint8_t *kind, uint64_t n)
+{
+	uint64_t i;
+	uint32_t l, classified = 0;
+
+	for (l = 0; l < h->nr_levels; l++)
+		classified |= h->levels[l]->shadow != 0;
+	for (i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n)
+			prefetch_sets(kind[i + PREFETCH_AHEAD] == ACCESS_IFETCH ? h->i1 : h->d1, addr[i + PREFETCH_AHEAD]);
+		if (classified)
+			for (l = 0; l < h->nr_levels; l++)
+				if (cache_shadow_needs_grow(h->levels[l]))
+					return i;
+		cache_hierarchy_access(h, addr[i], size[i], kind[i]);
+	}
+	return n;
+}

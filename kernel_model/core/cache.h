@@ -1,0 +1,113 @@
+/*
+ * cache.h - set-associative caches, chained into hierarchies, and TLBs built from
+ * the same parts.
+ *
+ * A level has sets x ways lines, a replacement policy (LRU, FIFO, random with a
+ * seed, tree-PLRU, SRRIP), write-back or write-through, write-allocate or not,
+ * and an inclusion policy towards the levels above it: non-inclusive
+ * (independent), inclusive (evicting a line invalidates it above) or exclusive
+ * (a victim cache: the upper level's victims fill it, a hit moves the line up).
+ * A miss fetches from the next level first, then installs the line and writes a
+ * dirty victim back to the next level. Optionally each level classifies its
+ * misses (3C): compulsory (block never seen), conflict (a fully associative LRU
+ * shadow of the same size would hit) or capacity.
+ */
+#ifndef MM_CACHE_H
+#define MM_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CACHE_NONE 0xffffffffu
+#define CACHE_MAX_UPPER 4
+
+enum cache_policy { CACHE_LRU, CACHE_FIFO, CACHE_RANDOM, CACHE_PLRU, CACHE_SRRIP, NR_CACHE_POLICIES };
+enum cache_inclusion { CACHE_NINE, CACHE_INCLUSIVE, CACHE_EXCLUSIVE };
+enum cache_kind { ACCESS_IFETCH, ACCESS_LOAD, ACCESS_STORE, ACCESS_MODIFY };
+
+struct cache_stats {
+	uint64_t load_hits, load_misses, store_hits, store_misses;
+	uint64_t evictions;            /* valid lines replaced */
+	uint64_t writebacks;           /* dirty lines written to the next level */
+	uint64_t back_invalidations;   /* lines removed from upper levels (inclusive) */
+	uint64_t compulsory, capacity, conflict;   /* 3C of all misses, when classified */
+};
+
+/* Fully associative LRU shadow of the same capacity and the set of blocks ever seen. */
+struct cache_shadow {
+	uint32_t capacity, used, head, tail;       /* head = MRU */
+	uint64_t *block;                           /* capacity entries */
+	uint32_t *prev, *next;                     /* capacity entries */
+	uint32_t *index;                           /* open addressing: node + 1, 0 empty */
+	uint32_t index_mask;                       /* index size - 1, size >= 2 * capacity */
+	uint64_t *seen;                            /* open addressing: block + 1, 0 empty */
+	uint64_t seen_mask, seen_count;
+};
+
+struct cache {
+	uint32_t sets, ways, line_bits, set_mask;  /* set_mask: sets - 1 when sets is a power of two, else 0 */
+	uint8_t policy, write_back, write_allocate, inclusion;
+	uint8_t store_updates_recency;             /* 0 as in pycachesim, where store hits keep the order */
+	uint8_t fast;                              /* one-pass LRU lookup is safe (cache_hierarchy_prepare) */
+	uint64_t *tags;                            /* sets * ways lines (block, dirty, RRPV); LRU/FIFO keep
+						      MRU/newest first */
+	uint64_t *plru;                            /* sets: tree bits */
+	uint64_t rng;
+	struct cache *next;                        /* towards memory; 0 is memory */
+	struct cache *upper[CACHE_MAX_UPPER];
+	uint32_t nr_upper;
+	struct cache_shadow *shadow;               /* 0: no 3C classification */
+	struct cache_stats st;
+};
+
+/* Geometry check: ways >= 1, power-of-two line size, PLRU needs power-of-two ways <= 64. */
+int cache_geometry_ok(uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t policy);
+void cache_init(struct cache *c, uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t policy,
+		uint32_t write_back, uint32_t write_allocate, uint32_t inclusion, uint64_t seed,
+		uint64_t *tags, uint64_t *plru);
+/* upper's misses go to lower; lower learns about upper for inclusion. */
+void cache_link(struct cache *upper, struct cache *lower);
+void cache_shadow_init(struct cache *c, struct cache_shadow *sh, uint32_t capacity, uint64_t *block,
+		       uint32_t *prev, uint32_t *next, uint32_t *index, uint32_t index_size,
+		       uint64_t *seen, uint64_t seen_size);
+/* 1 when the shadow's seen-set is half full: grow it before more accesses. */
+int cache_shadow_needs_grow(const struct cache *c);
+void cache_shadow_insert_seen(struct cache_shadow *sh, uint64_t block);
+
+/* One access of size bytes at addr (split into lines); returns the line misses at this level. */
+uint32_t cache_access(struct cache *c, uint64_t addr, uint32_t size, int is_store);
+/* Write every dirty line back (towards memory), as at the end of a run. */
+void cache_flush(struct cache *c);
+/* Is the line holding addr in c (1) or not (0)? No side effects. */
+int cache_contains(const struct cache *c, uint64_t addr);
+
+/*
+ * What one CPU sees: first-level caches for instructions and data (the same level
+ * for a unified L1), and TLBs looked up with the page number (line size = page
+ * size): 4 KiB pages everywhere except the huge (2 MiB) regions listed. A page
+ * walk is a miss in the last TLB level.
+ */
+#define CACHE_MAX_HUGE 64
+struct cache_hierarchy {
+	struct cache *i1, *d1;
+	struct cache *itlb, *dtlb;          /* 4 KiB pages, or 0 for no TLB model */
+	struct cache *itlb_huge, *dtlb_huge; /* 2 MiB pages, or 0 */
+	uint64_t huge_start[CACHE_MAX_HUGE], huge_end[CACHE_MAX_HUGE];
+	uint32_t nr_huge;
+	uint64_t page_walks;
+	struct cache *levels[16];            /* every level and TLB, for the grow check */
+	uint32_t nr_levels;
+	uint8_t fast_i, fast_d;              /* the i1 / d1 chains take the iterative LRU walk */
+};
+
+/* Call after wiring or changing a hierarchy: picks the fast path where it applies. */
+void cache_hierarchy_prepare(struct cache_hierarchy *h);
+
+/* Replay arrays of accesses (kind: enum cache_kind; a modify is a load then a store).
+ * Stops early, returning the number of accesses done, when a level's 3C seen-set
+ * must grow; otherwise returns n. */
+uint64_t cache_replay(struct cache_hierarchy *h, const uint64_t *addr, const uint32_t *size,
+		      const uint8_t *kind, uint64_t n);
+void cache_hierarchy_access(struct cache_hierarchy *h, uint64_t addr, uint32_t size, uint32_t kind);
+
+#endif
