@@ -764,22 +764,55 @@ static inline void prefetch_sets(const struct cache *c, uint64_t addr)
 }
 
 #define PREFETCH_AHEAD 8
+#define CACHE_INVALID_BLOCK 0xffffffffffffffffull
+
+/* An access within one line that hits the MRU way of a fast first level: nothing
+ * moves, only the counters (and the dirty bit) change. Returns 1 if it was one. */
+static inline int mru_hit(struct cache *c, uint64_t addr, uint32_t size, uint32_t kind)
+{
+	uint64_t block = addr >> c->line_bits;
+	uint64_t *s;
+
+	if (((addr + (size ? size : 1) - 1) >> c->line_bits) != block || kind == ACCESS_MODIFY)
+		return 0;
+	s = &c->tags[(uint64_t)set_of(c, block) * c->ways];
+	if (line_block(s[0]) != block)
+		return 0;
+	if (kind == ACCESS_STORE) {
+		c->st.store_hits++;
+		s[0] |= LINE_DIRTY;
+	} else {
+		c->st.load_hits++;
+	}
+	return 1;
+}
 
 uint64_t cache_replay(struct cache_hierarchy *h, const uint64_t *addr, const uint32_t *size,
 		      const uint8_t *kind, uint64_t n)
 {
-	uint64_t i;
+	uint64_t i, last_prefetch = CACHE_INVALID_BLOCK;
 	uint32_t l, classified = 0;
+	int shortcut = !h->itlb && !h->dtlb && !h->nr_huge;
 
 	for (l = 0; l < h->nr_levels; l++)
 		classified |= h->levels[l]->shadow != 0;
 	for (i = 0; i < n; i++) {
-		if (i + PREFETCH_AHEAD < n)
-			prefetch_sets(kind[i + PREFETCH_AHEAD] == ACCESS_IFETCH ? h->i1 : h->d1, addr[i + PREFETCH_AHEAD]);
+		if (i + PREFETCH_AHEAD < n) {
+			const struct cache *first = kind[i + PREFETCH_AHEAD] == ACCESS_IFETCH ? h->i1 : h->d1;
+			uint64_t block = addr[i + PREFETCH_AHEAD] >> first->line_bits;
+
+			if (block != last_prefetch) {
+				prefetch_sets(first, addr[i + PREFETCH_AHEAD]);
+				last_prefetch = block;
+			}
+		}
 		if (classified)
 			for (l = 0; l < h->nr_levels; l++)
 				if (cache_shadow_needs_grow(h->levels[l]))
 					return i;
+		if (shortcut && (kind[i] == ACCESS_IFETCH ? h->fast_i : h->fast_d) &&
+		    mru_hit(kind[i] == ACCESS_IFETCH ? h->i1 : h->d1, addr[i], size[i], kind[i]))
+			continue;
 		cache_hierarchy_access(h, addr[i], size[i], kind[i]);
 	}
 	return n;
