@@ -15,6 +15,62 @@
 #define RRPV_MAX 3ull
 #define line_block(w) ((w) & LINE_BLOCK_MASK)
 
+/*
+ * LRU and FIFO sets of up to 16 ways keep their lines in fixed ways and the
+ * recency (or age) order in one word: position k (bits 4k..4k+3) holds the way at
+ * rank k, rank 0 the most recent. Invalid lines are always at the back.
+ */
+#define ORDER_MAX_WAYS 16
+
+static inline uint64_t low_nibbles(uint32_t k)
+{
+	return k >= 16 ? ~0ull : (1ull << (4 * k)) - 1;
+}
+
+/* The rank of way w: the lowest nibble equal to w (exact for the lowest match). */
+static inline uint32_t order_rank(uint64_t o, uint32_t w)
+{
+	uint64_t x = o ^ (0x1111111111111111ull * w);
+	uint64_t zero = (x - 0x1111111111111111ull) & ~x & 0x8888888888888888ull;
+
+	/* ctz of 64 bits from 32-bit halves: no libgcc helper in 32-bit guests */
+	return ((uint32_t)zero ? (uint32_t)__builtin_ctz((uint32_t)zero) :
+		32 + (uint32_t)__builtin_ctz((uint32_t)(zero >> 32))) >> 2;
+}
+
+/* Move the way at rank p to the front. */
+static inline uint64_t order_to_front(uint64_t o, uint32_t p)
+{
+	uint64_t w = (o >> (4 * p)) & 15;
+
+	return (o & ~low_nibbles(p + 1)) | ((o & low_nibbles(p)) << 4) | w;
+}
+
+/* Move the way at rank p to the back of `ways` ranks. */
+static inline uint64_t order_to_back(uint64_t o, uint32_t p, uint32_t ways)
+{
+	uint64_t w = (o >> (4 * p)) & 15, keep = o & low_nibbles(p);
+	uint64_t above = (o >> 4) & ~low_nibbles(p) & low_nibbles(ways - 1);
+
+	return keep | above | (w << (4 * (ways - 1)));
+}
+
+static inline uint32_t order_back(uint64_t o, uint32_t ways)
+{
+	return (uint32_t)(o >> (4 * (ways - 1))) & 15;
+}
+
+static inline int ordered(const struct cache *c)
+{
+	return c->policy == CACHE_LRU || c->policy == CACHE_FIFO;
+}
+
+/* Ordered by an order word (up to 16 ways) rather than by shifting the lines. */
+static inline int order_word(const struct cache *c)
+{
+	return ordered(c) && c->ways <= ORDER_MAX_WAYS;
+}
+
 /* 64-bit remainder by shift and subtract: no libgcc in 32-bit guests. */
 static uint32_t mod64(uint64_t n, uint32_t d)
 {
@@ -75,9 +131,14 @@ void cache_init(struct cache *c, uint32_t sets, uint32_t ways, uint32_t line_siz
 	c->plru = plru;
 	for (i = 0; i < n; i++)
 		tags[i] = LINE_INVALID;
-	if (plru)
+	if (plru) {
+		uint64_t identity = 0;
+
+		for (i = 0; i < ways && i < ORDER_MAX_WAYS; i++)
+			identity |= i << (4 * i);
 		for (i = 0; i < sets; i++)
-			plru[i] = 0;
+			plru[i] = order_word(c) ? identity : 0;
+	}
 }
 
 void cache_link(struct cache *upper, struct cache *lower)
@@ -258,10 +319,6 @@ static inline uint32_t find_way(const struct cache *c, uint64_t base, uint64_t b
 	return CACHE_NONE;
 }
 
-static inline int ordered(const struct cache *c)
-{
-	return c->policy == CACHE_LRU || c->policy == CACHE_FIFO;
-}
 
 static void plru_touch(struct cache *c, uint32_t set, uint32_t w)
 {
@@ -292,26 +349,30 @@ static uint32_t plru_victim(const struct cache *c, uint32_t set)
 	return w;
 }
 
-/* A hit: update the policy's state. */
-static void touch(struct cache *c, uint32_t set, uint64_t base, uint32_t w)
+/* A hit: update the policy's state. Returns the way the line is in afterwards. */
+static uint32_t touch(struct cache *c, uint32_t set, uint64_t base, uint32_t w)
 {
 	uint64_t *s = &c->tags[base], line;
 
 	switch (c->policy) {
 	case CACHE_LRU:
+		if (c->ways <= ORDER_MAX_WAYS) {
+			c->plru[set] = order_to_front(c->plru[set], order_rank(c->plru[set], w));
+			return w;
+		}
 		line = s[w];
 		for (; w > 0; w--)
 			s[w] = s[w - 1];
 		s[0] = line;
-		return;
+		return 0;
 	case CACHE_PLRU:
 		plru_touch(c, set, w);
-		return;
+		return w;
 	case CACHE_SRRIP:
 		s[w] &= ~RRPV_MASK;
-		return;
+		return w;
 	default:   /* FIFO and random keep no recency */
-		return;
+		return w;
 	}
 }
 
@@ -343,12 +404,14 @@ static uint32_t pick_victim(struct cache *c, uint32_t set, uint64_t base)
 }
 
 /* Remove a line, keeping LRU/FIFO order with invalid lines at the back. Returns its dirty bit. */
-static int remove_line(struct cache *c, uint64_t base, uint32_t w)
+static int remove_line(struct cache *c, uint32_t set, uint32_t w)
 {
-	uint64_t *s = &c->tags[base];
+	uint64_t *s = &c->tags[(uint64_t)set * c->ways];
 	int dirty = !!(s[w] & LINE_DIRTY);
 
-	if (ordered(c))
+	if (order_word(c))
+		c->plru[set] = order_to_back(c->plru[set], order_rank(c->plru[set], w), c->ways);
+	else if (ordered(c))
 		for (; w + 1 < c->ways; w++)
 			s[w] = s[w + 1];
 	s[w] = LINE_INVALID;
@@ -366,11 +429,11 @@ static int invalidate_up(struct cache *c, uint64_t start, uint64_t end, uint64_t
 	for (i = 0; i < c->nr_upper; i++)
 		dirty |= invalidate_up(c->upper[i], start, end, removed);
 	for (block = start >> c->line_bits; block <= (end - 1) >> c->line_bits; block++) {
-		uint64_t base = (uint64_t)set_of(c, block) * c->ways;
-		uint32_t w = find_way(c, base, block);
+		uint32_t set = set_of(c, block);
+		uint32_t w = find_way(c, (uint64_t)set * c->ways, block);
 
 		if (w != CACHE_NONE) {
-			dirty |= remove_line(c, base, w);
+			dirty |= remove_line(c, set, w);
 			(*removed)++;
 		}
 	}
@@ -405,7 +468,11 @@ static void install(struct cache *c, uint64_t block, int dirty)
 	uint32_t set = set_of(c, block), w;
 	uint64_t *s = &c->tags[(uint64_t)set * c->ways], victim;
 
-	if (ordered(c)) {
+	if (order_word(c)) {
+		w = order_back(c->plru[set], c->ways);
+		victim = s[w];
+		c->plru[set] = order_to_front(c->plru[set], c->ways - 1);
+	} else if (ordered(c)) {
 		w = c->ways - 1;
 		victim = s[w];
 		for (; w > 0; w--)
@@ -427,8 +494,7 @@ static void install(struct cache *c, uint64_t block, int dirty)
 static int fetch(struct cache *c, uint64_t block)
 {
 	struct cache *x = c->next;
-	uint64_t base;
-	uint32_t w;
+	uint32_t set, w;
 
 	if (!x)
 		return 0;
@@ -437,32 +503,52 @@ static int fetch(struct cache *c, uint64_t block)
 		return 0;
 	}
 	/* exclusive: a hit moves the line up, a miss goes further down without filling x */
-	base = (uint64_t)set_of(x, block) * x->ways;
-	w = find_way(x, base, block);
+	set = set_of(x, block);
+	w = find_way(x, (uint64_t)set * x->ways, block);
 	classify(x, block, w == CACHE_NONE);
 	if (w != CACHE_NONE) {
 		x->st.load_hits++;
-		return remove_line(x, base, w);
+		return remove_line(x, set, w);
 	}
 	x->st.load_misses++;
 	return fetch(x, block);
 }
 
 /*
- * LRU in one pass: look block up while shifting the set right, as move-to-front
- * does. On a hit the line ends at the front; on a miss every line has moved down
- * one way, the front is free and *victim is the line that fell off the end.
- * Only used when no level below is inclusive (so none can back-invalidate this
- * one while it fetches), since the front stays empty until install.
+ * LRU lookup for the fast paths. On a hit the line becomes the most recent. On a
+ * miss the victim's way is emptied and made the most recent, *victim is what it
+ * held and *way where the new line goes (lru_fill puts it there after the fetch).
+ * Only used when no level below is inclusive (none can back-invalidate this one
+ * while it fetches), since the way stays empty until the fill.
  */
-static inline int lru_lookup(uint64_t *s, uint32_t ways, uint64_t block, uint64_t *victim)
+static inline int lru_lookup(struct cache *c, uint32_t set, uint64_t block, uint64_t *victim, uint32_t *way)
 {
-	uint64_t prev = s[0], cur;
+	uint64_t *s = &c->tags[(uint64_t)set * c->ways], prev, cur;
 	uint32_t w;
 
+	if (c->ways <= ORDER_MAX_WAYS) {
+		uint64_t o = c->plru[set];
+
+		for (w = 0; w < c->ways; w++) {
+			if (line_block(s[w]) == block) {
+				c->plru[set] = order_to_front(o, order_rank(o, w));
+				*way = w;
+				return 1;
+			}
+		}
+		w = order_back(o, c->ways);
+		c->plru[set] = order_to_front(o, c->ways - 1);
+		*victim = s[w];
+		s[w] = LINE_INVALID;
+		*way = w;
+		return 0;
+	}
+	/* more ways: move-to-front while looking, in one pass */
+	*way = 0;
+	prev = s[0];
 	if (line_block(prev) == block)
 		return 1;
-	for (w = 1; w < ways; w++) {
+	for (w = 1; w < c->ways; w++) {
 		cur = s[w];
 		s[w] = prev;
 		if (line_block(cur) == block) {
@@ -473,6 +559,7 @@ static inline int lru_lookup(uint64_t *s, uint32_t ways, uint64_t block, uint64_
 	}
 	*victim = prev;
 	s[0] = LINE_INVALID;
+	*way = 0;
 	return 0;
 }
 
@@ -481,10 +568,10 @@ static inline int fast_lru(const struct cache *c)
 	return c->fast;
 }
 
-/* Finish a fast-LRU miss: the new line at the front, then the victim leaves. */
-static inline void lru_fill(struct cache *c, uint64_t *s, uint64_t block, int dirty, uint64_t victim)
+/* Finish a fast-LRU miss: the new line in its way, then the victim leaves. */
+static inline void lru_fill(struct cache *c, uint64_t *line, uint64_t block, int dirty, uint64_t victim)
 {
-	s[0] = block | (dirty ? LINE_DIRTY : 0);
+	*line = block | (dirty ? LINE_DIRTY : 0);
 	if (victim == LINE_INVALID)
 		return;
 	if (!(victim & LINE_DIRTY) && c->inclusion != CACHE_INCLUSIVE &&
@@ -501,14 +588,12 @@ static void load_line(struct cache *c, uint64_t block)
 	uint32_t w;
 
 	if (fast_lru(c)) {
-		uint64_t *s = &c->tags[base];
-
-		if (lru_lookup(s, c->ways, block, &victim)) {
+		if (lru_lookup(c, set, block, &victim, &w)) {
 			c->st.load_hits++;
 			return;
 		}
 		c->st.load_misses++;
-		lru_fill(c, s, block, fetch(c, block), victim);
+		lru_fill(c, &c->tags[base + w], block, fetch(c, block), victim);
 		return;
 	}
 	w = find_way(c, base, block);
@@ -536,18 +621,16 @@ static void store_line(struct cache *c, uint64_t block)
 	uint32_t w;
 
 	if (fast_lru(c) && c->store_updates_recency && c->write_allocate) {
-		uint64_t *s = &c->tags[base];
-
-		if (lru_lookup(s, c->ways, block, &victim)) {
+		if (lru_lookup(c, set, block, &victim, &w)) {
 			c->st.store_hits++;
 			if (c->write_back)
-				s[0] |= LINE_DIRTY;
+				c->tags[base + w] |= LINE_DIRTY;
 			else
 				store_through(c, block);
 			return;
 		}
 		c->st.store_misses++;
-		lru_fill(c, s, block, fetch(c, block) | c->write_back, victim);
+		lru_fill(c, &c->tags[base + w], block, fetch(c, block) | c->write_back, victim);
 		if (!c->write_back)
 			store_through(c, block);
 		return;
@@ -556,11 +639,8 @@ static void store_line(struct cache *c, uint64_t block)
 	classify(c, block, w == CACHE_NONE);
 	if (w != CACHE_NONE) {
 		c->st.store_hits++;
-		if (c->store_updates_recency) {
-			touch(c, set, base, w);
-			if (c->policy == CACHE_LRU)
-				w = 0;
-		}
+		if (c->store_updates_recency)
+			w = touch(c, set, base, w);
 		if (c->write_back)
 			c->tags[base + w] |= LINE_DIRTY;
 		else
@@ -640,18 +720,17 @@ static int chain_is_fast(const struct cache *c)
 static void chain_access_line(struct cache *c, uint64_t addr, int store)
 {
 	struct cache *lv[MAX_CHAIN];
-	uint64_t *set[MAX_CHAIN], victim[MAX_CHAIN], block;
+	uint64_t *line[MAX_CHAIN], victim[MAX_CHAIN];
 	int n = 0, i, is_store = store;
 
 	for (; c; c = c->next, is_store = 0) {   /* below the first level, a fetch is a load */
-		uint64_t *s;
+		uint64_t block = addr >> c->line_bits;
+		uint32_t set = set_of(c, block), w;
 
-		block = addr >> c->line_bits;
-		s = &c->tags[(uint64_t)set_of(c, block) * c->ways];
-		if (lru_lookup(s, c->ways, block, &victim[n])) {
+		if (lru_lookup(c, set, block, &victim[n], &w)) {
 			if (is_store) {
 				c->st.store_hits++;
-				s[0] |= LINE_DIRTY;
+				c->tags[(uint64_t)set * c->ways + w] |= LINE_DIRTY;
 			} else {
 				c->st.load_hits++;
 			}
@@ -662,10 +741,10 @@ static void chain_access_line(struct cache *c, uint64_t addr, int store)
 		else
 			c->st.load_misses++;
 		lv[n] = c;
-		set[n++] = s;
+		line[n++] = &c->tags[(uint64_t)set * c->ways + w];
 	}
 	for (i = n - 1; i >= 0; i--)
-		lru_fill(lv[i], set[i], addr >> lv[i]->line_bits, i == 0 && store, victim[i]);
+		lru_fill(lv[i], line[i], addr >> lv[i]->line_bits, i == 0 && store, victim[i]);
 }
 
 /* cache_access for a fast chain: the lines of one access, each walked down. */
@@ -772,15 +851,17 @@ static inline int mru_hit(struct cache *c, uint64_t addr, uint32_t size, uint32_
 {
 	uint64_t block = addr >> c->line_bits;
 	uint64_t *s;
+	uint32_t set;
 
 	if (((addr + (size ? size : 1) - 1) >> c->line_bits) != block || kind == ACCESS_MODIFY)
 		return 0;
-	s = &c->tags[(uint64_t)set_of(c, block) * c->ways];
-	if (line_block(s[0]) != block)
+	set = set_of(c, block);
+	s = &c->tags[(uint64_t)set * c->ways + (c->ways <= ORDER_MAX_WAYS ? (c->plru[set] & 15) : 0)];
+	if (line_block(*s) != block)
 		return 0;
 	if (kind == ACCESS_STORE) {
 		c->st.store_hits++;
-		s[0] |= LINE_DIRTY;
+		*s |= LINE_DIRTY;
 	} else {
 		c->st.load_hits++;
 	}
