@@ -50,10 +50,22 @@ cdef list _freelist(zone *z, kmem_cache *s, uint32_t slab, uint32_t first):
     return out
 
 
+cdef class CacheCore
+
+
+def _grow_rows(old, n):
+    grown = np.zeros((n, old.shape[1]), old.dtype)
+    grown[:old.shape[0]] = old
+    return grown
+
+
 cdef class MachineCore:
     """The C machine plus the buffers it lives in: one zone per node."""
 
     cdef mm_machine *m
+    cdef CacheCore _caches
+    cdef object _cache_ptrs
+    cdef object _alloc_site, _site_misses, _alloc_site_misses
     cdef mm_slab sl
     cdef void *_memory[MM_MAX_NODES]     # each zone's page bytes (mmap), unmapped in __dealloc__
     cdef size_t _memory_bytes[MM_MAX_NODES]
@@ -314,8 +326,42 @@ cdef class MachineCore:
         return {(i // MIGRATE_PCPTYPES, i % MIGRATE_PCPTYPES): _pfn_list(self.m, z.pcp[cpu].lists[i].head)
                 for i in range(NR_PCP_LISTS)}
 
+    # -- caches -------------------------------------------------------------
+    def set_caches(self, CacheCore caches):
+        """Every CPU's accesses go through hierarchy `cpu` of caches; misses get attributed."""
+        cdef uint32_t cpu
+        cdef uint64_t[::1] ptrs
+        self._caches = caches
+        self._cache_ptrs = np.zeros(self.m.nr_cpus, np.uint64)
+        ptrs = self._cache_ptrs
+        for cpu in range(self.m.nr_cpus):
+            ptrs[cpu] = <uintptr_t>caches.hierarchy(cpu)
+        self.m.cpu_caches = <cache_hierarchy **>&ptrs[0]
+        self._alloc_site = np.full(max(self.rp.nr_ids, 1), 0xFFFFFFFF, np.uint32)
+        self._site_misses = np.zeros((1, MM_SITE_LEVELS), np.uint64)
+        self._alloc_site_misses = np.zeros((1, MM_SITE_LEVELS), np.uint64)
+
+    def site_misses(self):
+        """(by accessing call site, by allocation site): uint64 arrays [site, level]."""
+        return self._site_misses.copy(), self._alloc_site_misses.copy()
+
+    cdef void _attach_attribution(self, uint32_t nr_sites):
+        if self._caches is None:
+            return
+        if self._alloc_site.shape[0] < self.rp.nr_ids:
+            grown = np.full(self.rp.nr_ids, 0xFFFFFFFF, np.uint32)
+            grown[:self._alloc_site.shape[0]] = self._alloc_site
+            self._alloc_site = grown
+        if self._site_misses.shape[0] < nr_sites:
+            self._site_misses = _grow_rows(self._site_misses, nr_sites)
+            self._alloc_site_misses = _grow_rows(self._alloc_site_misses, nr_sites)
+        self.rp.alloc_site = <uint32_t *>self._address(self._alloc_site.view(np.uint8))
+        self.rp.site_misses = <uint64_t *>self._address(self._site_misses.view(np.uint8).reshape(-1))
+        self.rp.alloc_site_misses = <uint64_t *>self._address(self._alloc_site_misses.view(np.uint8).reshape(-1))
+        self.rp.nr_sites = self._site_misses.shape[0]
+
     # -- replay -------------------------------------------------------------
-    def replay(self, const uint8_t[::1] raw, uint64_t nrec, uint32_t nr_ids, results=None):
+    def replay(self, const uint8_t[::1] raw, uint64_t nrec, uint32_t nr_ids, results=None, uint32_t nr_sites=1):
         """Replay nrec 24-byte records (raw bytes); ids persist across calls."""
         cdef uint64_t[::1] res
         if nr_ids > self.rp.nr_ids:
@@ -324,6 +370,7 @@ cdef class MachineCore:
             self._ids = grown
             self.rp.nr_ids = nr_ids
         self.rp.ids = <mm_id *>self._address(self._ids)
+        self._attach_attribution(nr_sites)
         self.rp.results = NULL
         if results is not None:
             res = results
@@ -345,6 +392,7 @@ cdef class MachineCore:
             "errors": errors,
             "alloc_failed": self.rp.alloc_failed,
             "free_skipped": self.rp.free_skipped,
+            "access_skipped": self.rp.access_skipped,
         }
 
 
@@ -428,7 +476,7 @@ cdef class CachegrindSim:
 
 CACHE_STATS = ("load_hits", "load_misses", "store_hits", "store_misses", "evictions", "writebacks",
                "back_invalidations", "compulsory", "capacity", "conflict")
-MAX_CACHE_LEVELS = 16
+MAX_CACHES = 256
 
 
 def _pow2_at_least(uint64_t n):
@@ -439,18 +487,21 @@ def _pow2_at_least(uint64_t n):
 
 
 cdef class CacheCore:
-    """Up to 16 caches (levels and TLBs) wired into one CPU's hierarchy (core/cache.h)."""
+    """Caches and TLBs (up to 256) and one hierarchy per CPU wired through them (core/cache.h)."""
 
-    cdef cache caches[16]
-    cdef cache_shadow shadows[16]
-    cdef cache_hierarchy h
-    cdef uint32_t n
+    cdef cache *caches
+    cdef cache_shadow *shadows
+    cdef cache_hierarchy *hs
+    cdef uint32_t n, nr_h
     cdef object _buffers
 
-    def __cinit__(self):
-        memset(&self.h, 0, sizeof(cache_hierarchy))
-        self.n = 0
+    def __init__(self, uint32_t nr_hierarchies=1):
         self._buffers = []
+        self.n = 0
+        self.nr_h = max(nr_hierarchies, 1)
+        self.caches = <cache *>self._alloc(MAX_CACHES * sizeof(cache), np.uint8)
+        self.shadows = <cache_shadow *>self._alloc(MAX_CACHES * sizeof(cache_shadow), np.uint8)
+        self.hs = <cache_hierarchy *>self._alloc(self.nr_h * sizeof(cache_hierarchy), np.uint8)
 
     cdef void *_alloc(self, size_t nbytes, dtype):
         arr = np.zeros(max(nbytes // np.dtype(dtype).itemsize, 1), dtype)
@@ -458,14 +509,17 @@ cdef class CacheCore:
         cdef uint8_t[::1] view = arr.view(np.uint8)
         return <void *>&view[0]
 
+    cdef cache_hierarchy *hierarchy(self, uint32_t i):
+        return &self.hs[i]
+
     def add(self, uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t policy, bint write_back,
             bint write_allocate, uint32_t inclusion, uint64_t seed, bint classify):
         """A new cache; returns its index."""
         cdef uint32_t i = self.n
         cdef uint64_t lines = <uint64_t>sets * ways
         cdef cache *c
-        if i >= MAX_CACHE_LEVELS:
-            raise ValueError(f"at most {MAX_CACHE_LEVELS} caches and TLBs per hierarchy")
+        if i >= MAX_CACHES:
+            raise ValueError(f"at most {MAX_CACHES} caches and TLBs in all")
         if not cache_geometry_ok(sets, ways, line_size, policy):
             raise ValueError(f"cache geometry {sets} sets x {ways} ways x {line_size} B is not supported "
                              "(line size a power of two; PLRU needs power-of-two ways <= 64)")
@@ -480,8 +534,6 @@ cdef class CacheCore:
                               <uint32_t *>self._alloc(lines * 4, np.uint32),
                               <uint32_t *>self._alloc(index_size * 4, np.uint32), index_size,
                               <uint64_t *>self._alloc(seen_size * 8, np.uint64), seen_size)
-        self.h.levels[self.h.nr_levels] = c
-        self.h.nr_levels += 1
         self.n += 1
         return i
 
@@ -489,56 +541,80 @@ cdef class CacheCore:
         cache_link(&self.caches[upper], &self.caches[lower])
 
     def set_store_updates_recency(self, uint32_t i, bint value):
+        cdef uint32_t k
         self.caches[i].store_updates_recency = value
-        cache_hierarchy_prepare(&self.h)
+        for k in range(self.nr_h):
+            cache_hierarchy_prepare(&self.hs[k])
 
-    def wire(self, int i1, int d1, int itlb=-1, int dtlb=-1, int itlb_huge=-1, int dtlb_huge=-1):
-        """Which caches the CPU's instruction and data accesses (and translations) go to first."""
-        self.h.i1 = &self.caches[i1]
-        self.h.d1 = &self.caches[d1]
-        self.h.itlb = &self.caches[itlb] if itlb >= 0 else NULL
-        self.h.dtlb = &self.caches[dtlb] if dtlb >= 0 else NULL
-        self.h.itlb_huge = &self.caches[itlb_huge] if itlb_huge >= 0 else NULL
-        self.h.dtlb_huge = &self.caches[dtlb_huge] if dtlb_huge >= 0 else NULL
-        cache_hierarchy_prepare(&self.h)
+    def wire(self, uint32_t hier, int i1, int d1, int itlb=-1, int dtlb=-1, int itlb_huge=-1, int dtlb_huge=-1):
+        """Which caches a CPU's instruction and data accesses (and translations) go to first."""
+        cdef cache_hierarchy *h = &self.hs[hier]
+        cdef cache *c
+        cdef uint32_t k
+        cdef bint seen
+        h.i1 = &self.caches[i1]
+        h.d1 = &self.caches[d1]
+        h.itlb = &self.caches[itlb] if itlb >= 0 else NULL
+        h.dtlb = &self.caches[dtlb] if dtlb >= 0 else NULL
+        h.itlb_huge = &self.caches[itlb_huge] if itlb_huge >= 0 else NULL
+        h.dtlb_huge = &self.caches[dtlb_huge] if dtlb_huge >= 0 else NULL
+        h.nr_levels = 0
+        for first in (i1, d1, itlb, dtlb, itlb_huge, dtlb_huge):
+            if first < 0:
+                continue
+            c = &self.caches[first]
+            while c != NULL:
+                seen = False
+                for k in range(h.nr_levels):
+                    seen = seen or h.levels[k] == c
+                if not seen and h.nr_levels < 16:
+                    h.levels[h.nr_levels] = c
+                    h.nr_levels += 1
+                c = c.next
+        cache_hierarchy_prepare(h)
 
-    def set_huge_ranges(self, list ranges):
+    def set_huge_ranges(self, uint32_t hier, list ranges):
         if len(ranges) > CACHE_MAX_HUGE:
             raise ValueError(f"at most {CACHE_MAX_HUGE} huge-page ranges")
         for i, (start, end) in enumerate(ranges):
-            self.h.huge_start[i] = start
-            self.h.huge_end[i] = end
-        self.h.nr_huge = len(ranges)
+            self.hs[hier].huge_start[i] = start
+            self.hs[hier].huge_end[i] = end
+        self.hs[hier].nr_huge = len(ranges)
 
-    cdef void _grow_seen(self, uint32_t i):
-        cdef cache_shadow *sh = &self.shadows[i]
-        cdef uint64_t old_size = sh.seen_mask + 1, j
-        cdef uint64_t *old = sh.seen
-        cdef uint64_t *new = <uint64_t *>self._alloc(old_size * 2 * 8, np.uint64)
-        sh.seen = new
-        sh.seen_mask = old_size * 2 - 1
-        sh.seen_count = 0
-        for j in range(old_size):
-            if old[j]:
-                cache_shadow_insert_seen(sh, old[j] - 1)
-
-    def replay(self, const uint64_t[::1] addr, const uint32_t[::1] size, const uint8_t[::1] kind):
-        cdef uint64_t n = addr.shape[0], done = 0, step
+    cdef void grow_shadows(self):
+        """Double every 3C seen-set that is half full."""
+        cdef cache_shadow *sh
+        cdef uint64_t old_size, j
+        cdef uint64_t *old
         cdef uint32_t i
+        for i in range(self.n):
+            if self.caches[i].shadow == NULL or self.shadows[i].seen_count * 2 < self.shadows[i].seen_mask:
+                continue
+            sh = &self.shadows[i]
+            old_size = sh.seen_mask + 1
+            old = sh.seen
+            sh.seen = <uint64_t *>self._alloc(old_size * 2 * 8, np.uint64)
+            sh.seen_mask = old_size * 2 - 1
+            sh.seen_count = 0
+            for j in range(old_size):
+                if old[j]:
+                    cache_shadow_insert_seen(sh, old[j] - 1)
+
+    def replay(self, uint32_t hier, const uint64_t[::1] addr, const uint32_t[::1] size, const uint8_t[::1] kind):
+        cdef uint64_t n = addr.shape[0], done = 0, step
+        cdef cache_hierarchy *h = &self.hs[hier]
         if size.shape[0] != n or kind.shape[0] != n:
             raise ValueError("addresses, sizes and kinds must have the same length")
-        if self.h.i1 == NULL:
+        if h.i1 == NULL:
             raise ValueError("hierarchy not wired")
         while done < n:
             with nogil:
-                step = cache_replay(&self.h, &addr[done], &size[done], &kind[done], n - done)
+                step = cache_replay(h, &addr[done], &size[done], &kind[done], n - done)
             done += step
-            for i in range(self.n):
-                if self.caches[i].shadow != NULL and self.shadows[i].seen_count * 2 >= self.shadows[i].seen_mask:
-                    self._grow_seen(i)
+            self.grow_shadows()
 
-    def access(self, uint64_t addr, uint32_t size, uint32_t kind):
-        cache_hierarchy_access(&self.h, addr, size, kind)
+    def access(self, uint32_t hier, uint64_t addr, uint32_t size, uint32_t kind):
+        cache_hierarchy_access(&self.hs[hier], addr, size, kind)
 
     def contains(self, uint32_t i, uint64_t addr):
         return bool(cache_contains(&self.caches[i], addr))
@@ -552,6 +628,5 @@ cdef class CacheCore:
                                       st.evictions, st.writebacks, st.back_invalidations, st.compulsory,
                                       st.capacity, st.conflict), strict=True))
 
-    @property
-    def page_walks(self):
-        return self.h.page_walks
+    def page_walks(self, uint32_t hier):
+        return self.hs[hier].page_walks

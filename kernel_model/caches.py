@@ -90,57 +90,79 @@ def _level(d: Mapping, where: str, default_name: str, line_size: int | None = No
                      bool(d.get("allocate", True)), inclusion, int(d.get("seed", 0)), bool(d.get("classify_3c", False)))
 
 
+def parse_config(config: Mapping) -> tuple[list[LevelSpec], dict[str, LevelSpec]]:
+    """Validated level and TLB specs of a cache config (see the module docstring)."""
+    levels = config.get("levels")
+    if not levels:
+        raise CacheConfigError("cache config: 'levels' must list at least one level")
+    unknown = set(config) - {"levels", "tlb", "llc"}
+    if unknown:
+        raise CacheConfigError(f"cache config: unknown key {sorted(unknown)[0]!r}")
+    specs = [_level(d, f"levels[{i}]", f"L{i + 1}") for i, d in enumerate(levels)]
+    names = [lv.name for lv in specs]
+    if len(set(names)) != len(names):
+        raise CacheConfigError("cache config: level names must be unique")
+    t = config.get("tlb") or {}
+    unknown = set(t) - set(TLB_KEYS)
+    if unknown:
+        raise CacheConfigError(f"tlb: unknown key {sorted(unknown)[0]!r}")
+    tlbs = {k: _level(t[k], f"tlb.{k}", k, PAGE_2M if k.endswith("huge") else PAGE_4K) for k in TLB_KEYS if k in t}
+    split = names[:2] in (["L1i", "L1d"], ["L1d", "L1i"])
+    first = 2 if split else 1
+    for i, lower in enumerate(specs[first:], first):
+        for up in (specs[:2] if split and i == 2 else [specs[i - 1]]):
+            if lower.inclusion == "exclusive" and (up.line_size != lower.line_size or not up.write_back
+                                                   or not up.write_allocate):
+                raise CacheConfigError(f"{lower.name}: an exclusive level needs write-back, write-allocate "
+                                       f"levels above it with the same line size ({up.name} is not)")
+    return specs, tlbs
+
+
+TLB_KEYS = ("itlb", "dtlb", "stlb", "itlb_huge", "dtlb_huge", "stlb_huge")
+
+
+def build_cpu(core: CacheCore, cpu: int, specs: list[LevelSpec], tlbs: dict[str, LevelSpec],
+              shared: dict | None = None, share_key=None) -> dict[str, int]:
+    """Create one CPU's caches in core and wire hierarchy `cpu` through them. The last level is
+    shared between CPUs with the same share_key (its index kept in `shared`). Returns name -> index."""
+    def add(spec: LevelSpec) -> int:
+        return core.add(spec.sets, spec.ways, spec.line_size, POLICIES.index(spec.policy), spec.write_back,
+                        spec.write_allocate, INCLUSION.index(spec.inclusion), spec.seed, spec.classify_3c)
+
+    index: dict[str, int] = {}
+    for i, spec in enumerate(specs):
+        last = i == len(specs) - 1 and i > 0
+        if last and shared is not None and share_key in shared:
+            index[spec.name] = shared[share_key]
+            continue
+        index[spec.name] = add(spec)
+        if last and shared is not None:
+            shared[share_key] = index[spec.name]
+    names = [lv.name for lv in specs]
+    split = names[:2] in (["L1i", "L1d"], ["L1d", "L1i"])
+    chain = [names[:2] if split else names[:1]] + [[n] for n in names[(2 if split else 1):]]
+    for uppers, (lower,) in zip(chain, chain[1:], strict=False):
+        for upper in uppers:
+            core.link(index[upper], index[lower])
+    for key, spec in tlbs.items():
+        index[key] = add(spec)
+    for first, second in (("itlb", "stlb"), ("dtlb", "stlb"), ("itlb_huge", "stlb_huge"), ("dtlb_huge", "stlb_huge")):
+        if first in index and second in index:
+            core.link(index[first], index[second])
+    i1 = index["L1i" if split else names[0]]
+    d1 = index["L1d" if split else names[0]]
+    core.wire(cpu, i1, d1, *(index.get(k, -1) for k in ("itlb", "dtlb", "itlb_huge", "dtlb_huge")))
+    return index
+
+
 class CacheHierarchy:
     """One CPU's cache hierarchy (and optional TLBs), simulated in C."""
 
     def __init__(self, config: Mapping) -> None:
-        levels = config.get("levels")
-        if not levels:
-            raise CacheConfigError("cache config: 'levels' must list at least one level")
-        self.levels = [_level(d, f"levels[{i}]", f"L{i + 1}") for i, d in enumerate(levels)]
-        names = [lv.name for lv in self.levels]
-        if len(set(names)) != len(names):
-            raise CacheConfigError("cache config: level names must be unique")
-        self.split_l1 = names[:2] == ["L1i", "L1d"] or names[:2] == ["L1d", "L1i"]
-        self._core = CacheCore()
-        self._index: dict[str, int] = {}
-        for lv in self.levels:
-            self._index[lv.name] = self._core.add(lv.sets, lv.ways, lv.line_size, POLICIES.index(lv.policy),
-                                                  lv.write_back, lv.write_allocate, INCLUSION.index(lv.inclusion),
-                                                  lv.seed, lv.classify_3c)
-        first = 2 if self.split_l1 else 1
-        chain = [names[:first]] + [[n] for n in names[first:]]
-        for uppers, (lower,) in zip(chain, chain[1:], strict=False):
-            spec = self.levels[names.index(lower)]
-            for upper in uppers:
-                up = self.levels[names.index(upper)]
-                if spec.inclusion == "exclusive" and (up.line_size != spec.line_size or not up.write_back
-                                                      or not up.write_allocate):
-                    raise CacheConfigError(f"{lower}: an exclusive level needs write-back, write-allocate "
-                                           f"levels above it with the same line size ({upper} is not)")
-                self._core.link(self._index[upper], self._index[lower])
-        i1 = self._index["L1i" if self.split_l1 else names[0]]
-        d1 = self._index["L1d" if self.split_l1 else names[0]]
-        tlb = self._build_tlb(config.get("tlb") or {})
-        self._core.wire(i1, d1, *tlb)
+        self.levels, tlbs = parse_config(config)
+        self._core = CacheCore(1)
+        self._index = build_cpu(self._core, 0, self.levels, tlbs)
         self.huge_ranges: list[tuple[int, int]] = []
-
-    def _build_tlb(self, t: Mapping) -> tuple[int, int, int, int]:
-        unknown = set(t) - {"itlb", "dtlb", "stlb", "itlb_huge", "dtlb_huge", "stlb_huge"}
-        if unknown:
-            raise CacheConfigError(f"tlb: unknown key {sorted(unknown)[0]!r}")
-        idx = {}
-        for key in ("itlb", "dtlb", "stlb", "itlb_huge", "dtlb_huge", "stlb_huge"):
-            if key in t:
-                spec = _level(t[key], f"tlb.{key}", key, PAGE_2M if key.endswith("huge") else PAGE_4K)
-                idx[key] = self._core.add(spec.sets, spec.ways, spec.line_size, POLICIES.index(spec.policy),
-                                          True, True, 0, spec.seed, False)
-                self._index[key] = idx[key]
-        for first, shared in (("itlb", "stlb"), ("dtlb", "stlb"), ("itlb_huge", "stlb_huge"),
-                              ("dtlb_huge", "stlb_huge")):
-            if first in idx and shared in idx:
-                self._core.link(idx[first], idx[shared])
-        return tuple(idx.get(k, -1) for k in ("itlb", "dtlb", "itlb_huge", "dtlb_huge"))
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> CacheHierarchy:
@@ -161,15 +183,15 @@ class CacheHierarchy:
     def set_huge_pages(self, ranges: list[tuple[int, int]]) -> None:
         """Address ranges mapped with 2 MiB pages (translated by the *_huge TLBs)."""
         self.huge_ranges = list(ranges)
-        self._core.set_huge_ranges(self.huge_ranges)
+        self._core.set_huge_ranges(0, self.huge_ranges)
 
     def replay(self, addresses, sizes, kinds) -> None:
         """Replay accesses: numpy arrays of addresses, sizes in bytes and kinds (I/L/S/M or 0..3)."""
         addr, size, kind = _arrays(addresses, sizes, kinds)
-        self._core.replay(addr, size, kind)
+        self._core.replay(0, addr, size, kind)
 
     def access(self, addr: int, size: int, kind: str = "L") -> None:
-        self._core.access(addr, size, KINDS[kind])
+        self._core.access(0, addr, size, KINDS[kind])
 
     def contains(self, level: str, addr: int) -> bool:
         return self._core.contains(self._index[level], addr)
@@ -188,7 +210,7 @@ class CacheHierarchy:
             st["misses"] = st["load_misses"] + st["store_misses"]
             st["accesses"] = st["hits"] + st["misses"]
             out[name] = st
-        out["page_walks"] = self._core.page_walks
+        out["page_walks"] = self._core.page_walks(0)
         return out
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from kernel_model import _core
+from kernel_model._core import CacheCore
+from kernel_model.caches import CacheConfigError, build_cpu, parse_config
 from kernel_model.mm import (
     LOCAL_DISTANCE,
     MAX_PAGE_ORDER,
@@ -32,7 +34,8 @@ from kernel_model.zonelist import build_zonelists
 
 # Replay error codes, in the order of enum mm_replay_error (core/replay.h).
 REPLAY_ERRORS = ("none", "bad_op", "unsupported_op", "bad_arg", "id_range", "id_live",
-                 "unknown_id", "double_free", "wrong_order", "wrong_kind", "wrong_cache", "unknown_cache")
+                 "unknown_id", "double_free", "wrong_order", "wrong_kind", "wrong_cache", "unknown_cache",
+                 "out_of_bounds", "use_after_free")
 _REPLAY_ERROR_TEXT = {
     "bad_op": "op code outside the trace format",
     "unsupported_op": "op not replayed by this model yet",
@@ -45,6 +48,8 @@ _REPLAY_ERROR_TEXT = {
     "wrong_kind": "free through the wrong interface",
     "wrong_cache": "kmem_cache_free to another cache than the object's",
     "unknown_cache": "cache id that names no kmem_cache",
+    "out_of_bounds": "access beyond the object it names",
+    "use_after_free": "access to an object already freed",
 }
 # Zone counters, in the order of enum zone_stat_item (core/mm_types.h).
 ZONE_STATS = ("pgalloc", "pgfree", "alloc_success", "alloc_fail", "extfrag", "pcp_refill",
@@ -106,7 +111,7 @@ class Machine:
     def __init__(self, nodes: int = 2, node_mem: int | str | Sequence[int | str] = "256M",
                  cpus_per_node: int = 1, pcp: bool = True, mobility_grouping: bool = True,
                  min_free_kbytes: int | None = None, max_logged_errors: int = 1000,
-                 max_caches: int = 256) -> None:
+                 max_caches: int = 256, caches: Mapping | None = None) -> None:
         if not 1 <= nodes <= _core.MAX_NODES:
             raise ValueError(f"nodes must be 1..{_core.MAX_NODES}, got {nodes}")
         if cpus_per_node < 0 or nodes * cpus_per_node > _core.MAX_CPUS or nodes * cpus_per_node == 0:
@@ -139,6 +144,11 @@ class Machine:
         padded = [zl + [n for n in range(nodes) if n not in zl] for zl in self._zonelists]
         self._core = _core.MachineCore(ranges, self.cpu_to_node, padded, pcp, mobility_grouping,
                                        min_free_kbytes or 0, max_logged_errors, max_caches)
+        self._sites: list[str] = [""]
+        self._cpu_caches: list[dict[str, int]] = []
+        self._hw_caches = None
+        if caches is not None:
+            self._build_caches(caches)
         self._cache_names: dict[int, str] = {}
         for i in range(_core.NR_KMALLOC):
             size = self._core.cache(i)["object_size"]
@@ -161,6 +171,54 @@ class Machine:
         err = self._core.free_pages(pfn, order, cpu)
         if err:
             raise ValueError(_FREE_ERRORS[err].format(pfn=pfn, order=order))
+
+    # -- CPU caches -----------------------------------------------------------
+    def _build_caches(self, config: Mapping) -> None:
+        """Private levels per CPU; the last level shared per node (default), by all CPUs, or per CPU."""
+        specs, tlbs = parse_config(config)
+        llc = str(config.get("llc", "node"))
+        if llc not in ("node", "shared", "cpu"):
+            raise CacheConfigError(f"cache config: llc {llc!r} is not 'node', 'shared' or 'cpu'")
+        self._llc = llc
+        self._cache_specs = specs
+        self._hw_caches = CacheCore(len(self.cpu_to_node))
+        shared: dict = {}
+        for cpu, node in enumerate(self.cpu_to_node):
+            key = {"node": node, "shared": 0, "cpu": cpu}[llc]
+            self._cpu_caches.append(build_cpu(self._hw_caches, cpu, specs, tlbs, shared, key))
+        self._core.set_caches(self._hw_caches)
+
+    def cache_stats(self) -> dict[str, dict]:
+        """Counters of every cache instance: "cpuN/L1d" for private ones, "nodeN/L3" or "L3" when shared."""
+        if self._hw_caches is None:
+            return {}
+        out: dict[str, dict] = {}
+        last = self._cache_specs[-1].name if len(self._cache_specs) > 1 else None
+        for cpu, index in enumerate(self._cpu_caches):
+            for name, i in index.items():
+                if name == last and self._llc != "cpu":
+                    key = f"node{self.cpu_to_node[cpu]}/{name}" if self._llc == "node" else name
+                else:
+                    key = f"cpu{cpu}/{name}"
+                if key not in out:
+                    st = self._hw_caches.stats(i)
+                    st["hits"] = st["load_hits"] + st["store_hits"]
+                    st["misses"] = st["load_misses"] + st["store_misses"]
+                    out[key] = st
+            out[f"cpu{cpu}/page_walks"] = self._hw_caches.page_walks(cpu)
+        return out
+
+    def cache_misses_by_site(self) -> dict[str, dict[str, list[int]]]:
+        """Cache misses per level (first level, then each one below) attributed to the accessing
+        call site and to the allocation site of the object touched, named from the last trace."""
+        if self._hw_caches is None:
+            return {"call_sites": {}, "alloc_sites": {}}
+        by_site, by_alloc = self._core.site_misses()
+
+        def named(arr) -> dict[str, list[int]]:
+            return {(self._sites[i] if i < len(self._sites) and self._sites[i] else f"site-{i}"): row.tolist()
+                    for i, row in enumerate(arr) if row.any()}
+        return {"call_sites": named(by_site), "alloc_sites": named(by_alloc)}
 
     # -- slab allocator -------------------------------------------------------
     def kmalloc(self, size: int, cpu: int = 0, node: int | None = None) -> int | None:
@@ -249,8 +307,10 @@ class Machine:
 
     def replay(self, ops: Trace | np.ndarray, results: bool = False) -> ReplayResult:
         """Replay an op stream in C. Ids persist across calls, so a long trace can go in chunks."""
+        nr_sites = 1
         if isinstance(ops, Trace):
             records, nr_ids = ops.records, ops.nr_ids or 0
+            self._sites, nr_sites = list(ops.sites), max(len(ops.sites), 1)
         else:
             records = np.asarray(ops)
             if records.dtype != OP_DTYPE:
@@ -261,7 +321,7 @@ class Machine:
         records = np.ascontiguousarray(records)
         before = self._core.replay_state()
         out = np.empty(len(records), np.uint64) if results else None
-        self._core.replay(records.view(np.uint8).reshape(-1), len(records), nr_ids, out)
+        self._core.replay(records.view(np.uint8).reshape(-1), len(records), nr_ids, out, nr_sites)
         after = self._core.replay_state()
         if isinstance(ops, Trace):
             self._name_trace_caches(ops.sites)

@@ -68,8 +68,11 @@ cdef extern from "core/mm_types.h":
         free_area free_area[NR_PAGE_ORDERS]
         uint64_t stat[NR_ZONE_STAT_ITEMS]
 
+    struct cache_hierarchy
+
     struct mm_machine:
         mm_slab *slab
+        cache_hierarchy **cpu_caches
         uint32_t nr_nodes
         uint32_t nr_cpus
         uint32_t flags
@@ -202,6 +205,14 @@ cdef extern from "core/replay.h":
         uint64_t error_count[NR_REPLAY_ERRORS]
         uint64_t alloc_failed
         uint64_t free_skipped
+        uint64_t access_skipped
+        uint32_t *alloc_site
+        uint64_t *site_misses
+        uint64_t *alloc_site_misses
+        uint32_t nr_sites
+
+    enum:
+        MM_SITE_LEVELS
 
     void mm_replay_run(mm_machine *m, mm_replay *r, const mm_op *ops, uint64_t first, uint64_t n) nogil
 
@@ -251,6 +262,7 @@ cdef extern from "core/cache.h":
     struct cache:
         uint32_t sets, ways, line_bits
         uint8_t store_updates_recency
+        cache *next
         cache_shadow *shadow
         cache_stats st
 

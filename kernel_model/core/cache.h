@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define CACHE_NONE 0xffffffffu
-#define CACHE_MAX_UPPER 4
+#define CACHE_MAX_UPPER 64   /* e.g. the private L2s under a shared LLC */
 
 enum cache_policy { CACHE_LRU, CACHE_FIFO, CACHE_RANDOM, CACHE_PLRU, CACHE_SRRIP, NR_CACHE_POLICIES };
 enum cache_inclusion { CACHE_NINE, CACHE_INCLUSIVE, CACHE_EXCLUSIVE };

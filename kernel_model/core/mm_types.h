@@ -120,9 +120,11 @@ struct zone {
 #define MM_NO_MOBILITY_GROUPING 0x2u /* page_group_by_mobility_disabled */
 
 struct mm_slab;
+struct cache_hierarchy;
 
 struct mm_machine {
 	struct mm_slab *slab;                 /* the slab allocator on top, or 0 */
+	struct cache_hierarchy **cpu_caches;  /* nr_cpus hierarchies (access ops), or 0 */
 	uint32_t nr_nodes;
 	uint32_t nr_cpus;
 	uint32_t flags;

@@ -60,6 +60,12 @@ static uint32_t check_free_id(const struct mm_machine *m, struct mm_replay *r, c
 	}
 }
 
+static inline void note_alloc_site(struct mm_replay *r, const struct mm_op *op)
+{
+	if (r->alloc_site)
+		r->alloc_site[op->id] = op->site;
+}
+
 static uint32_t alloc_failed(struct mm_replay *r, struct mm_id *e, uint64_t *result)
 {
 	e->state = ID_FAILED;
@@ -87,6 +93,7 @@ static uint32_t page_alloc(struct mm_machine *m, struct mm_replay *r, const stru
 	e->pfn = pfn;
 	e->offset = 0;
 	e->order = (uint8_t)op->arg0;
+	note_alloc_site(r, op);
 	*result = pfn;
 	return RE_NONE;
 }
@@ -123,6 +130,7 @@ static uint32_t kmalloc_op(struct mm_machine *m, struct mm_replay *r, const stru
 	if (!addr)
 		return alloc_failed(r, e, result);
 	*result = addr;
+	note_alloc_site(r, op);
 	if (addr == ZERO_SIZE_PTR) {
 		e->state = ID_ZERO;
 		return RE_NONE;
@@ -213,7 +221,79 @@ static uint32_t cache_alloc_op(struct mm_machine *m, struct mm_replay *r, const 
 	e->state = ID_OBJECT;
 	e->pfn = block;
 	e->offset = (uint16_t)(addr - ((uint64_t)block << PAGE_SHIFT));
+	note_alloc_site(r, op);
 	*result = addr;
+	return RE_NONE;
+}
+
+/* Misses of every level below first, read before and after an access. */
+static uint32_t level_misses(const struct cache *c, uint64_t *out)
+{
+	uint32_t n = 0;
+
+	for (; c && n < MM_SITE_LEVELS; c = c->next)
+		out[n++] = c->st.load_misses + c->st.store_misses;
+	return n;
+}
+
+/* LOAD / STORE / MODIFY / IFETCH: an object + offset (bounds-checked) or a raw address,
+ * through the issuing CPU's caches, misses attributed to the call sites. */
+static uint32_t access_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op, uint32_t kind)
+{
+	uint64_t addr, limit, before[MM_SITE_LEVELS], after[MM_SITE_LEVELS];
+	uint32_t alloc_site = MM_NO_SITE, n, l;
+	struct cache_hierarchy *h;
+	struct mm_id *e;
+
+	if (op->cpu >= m->nr_cpus || !op->arg0 || op->arg0 > MM_MAX_ACCESS)
+		return RE_BAD_ARG;
+	if (kind == ACCESS_IFETCH || (op->flags & MM_ACCESS_RAW)) {
+		addr = op->arg1;
+	} else {
+		if (op->id >= r->nr_ids)
+			return RE_ID_RANGE;
+		e = &r->ids[op->id];
+		switch (e->state) {
+		case ID_PAGE:
+		case ID_LARGE:
+			addr = (uint64_t)e->pfn << PAGE_SHIFT;
+			limit = (uint64_t)PAGE_SIZE << e->order;
+			break;
+		case ID_OBJECT:
+			addr = ((uint64_t)e->pfn << PAGE_SHIFT) + e->offset;
+			limit = m->slab->caches[pfn_to_page(mm_pfn_zone(m, e->pfn), e->pfn)->info].object_size;
+			break;
+		case ID_UNUSED:
+			return RE_UNKNOWN_ID;
+		case ID_FREED:
+			return RE_USE_AFTER_FREE;
+		case ID_FAILED:
+			r->access_skipped++;
+			return RE_NONE;
+		default:
+			return RE_WRONG_KIND;
+		}
+		if (op->arg1 >= limit || op->arg0 > limit - op->arg1)
+			return RE_OUT_OF_BOUNDS;
+		addr += op->arg1;
+		if (r->alloc_site)
+			alloc_site = r->alloc_site[op->id];
+	}
+	if (!m->cpu_caches || !(h = m->cpu_caches[op->cpu]))
+		return RE_NONE;
+	if (!r->site_misses) {
+		cache_hierarchy_access(h, addr, op->arg0, kind);
+		return RE_NONE;
+	}
+	n = level_misses(kind == ACCESS_IFETCH ? h->i1 : h->d1, before);
+	cache_hierarchy_access(h, addr, op->arg0, kind);
+	level_misses(kind == ACCESS_IFETCH ? h->i1 : h->d1, after);
+	for (l = 0; l < n; l++) {
+		if (op->site < r->nr_sites)
+			r->site_misses[op->site * MM_SITE_LEVELS + l] += after[l] - before[l];
+		if (alloc_site < r->nr_sites)
+			r->alloc_site_misses[alloc_site * MM_SITE_LEVELS + l] += after[l] - before[l];
+	}
 	return RE_NONE;
 }
 
@@ -257,6 +337,18 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 			break;
 		case OP_CACHE_ALLOC:
 			err = m->slab ? cache_alloc_op(m, r, op, &result) : RE_UNSUPPORTED;
+			break;
+		case OP_LOAD:
+			err = access_op(m, r, op, ACCESS_LOAD);
+			break;
+		case OP_STORE:
+			err = access_op(m, r, op, ACCESS_STORE);
+			break;
+		case OP_MODIFY:
+			err = access_op(m, r, op, ACCESS_MODIFY);
+			break;
+		case OP_IFETCH:
+			err = access_op(m, r, op, ACCESS_IFETCH);
 			break;
 		case OP_CACHE_FREE:
 			if (!m->slab)

@@ -8,6 +8,7 @@
 #ifndef MM_REPLAY_H
 #define MM_REPLAY_H
 
+#include "cache.h"
 #include "page_alloc.h"
 #include "slab.h"
 #include "trace_ops.h"
@@ -44,6 +45,8 @@ enum mm_replay_error {
 	RE_WRONG_KIND,     /* free through the wrong interface */
 	RE_WRONG_CACHE,    /* kmem_cache_free to another cache than the object's */
 	RE_UNKNOWN_CACHE,  /* cache id that names no kmem_cache */
+	RE_OUT_OF_BOUNDS,  /* access beyond the object it names */
+	RE_USE_AFTER_FREE, /* access to an object already freed */
 	NR_REPLAY_ERRORS
 };
 
@@ -70,7 +73,18 @@ struct mm_replay {
 	uint64_t error_count[NR_REPLAY_ERRORS];
 	uint64_t alloc_failed;
 	uint64_t free_skipped;            /* frees of ids whose allocation failed */
+	uint64_t access_skipped;          /* accesses to ids whose allocation failed */
+	/* Optional cache-miss attribution (0 to switch off): the allocating call site of
+	 * every id, and misses per level (MM_SITE_LEVELS) by the accessing call site and by
+	 * the allocation site of the object touched. */
+	uint32_t *alloc_site;             /* nr_ids */
+	uint64_t *site_misses;            /* nr_sites * MM_SITE_LEVELS */
+	uint64_t *alloc_site_misses;      /* nr_sites * MM_SITE_LEVELS */
+	uint32_t nr_sites;
 };
+
+#define MM_SITE_LEVELS 4
+#define MM_NO_SITE 0xffffffffu
 
 /* Replay ops[first .. first+n); record indices count from `first`. */
 void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op *ops, uint64_t first, uint64_t n);

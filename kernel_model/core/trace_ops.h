@@ -48,6 +48,8 @@ enum mm_opcode {
 };
 
 #define MM_NO_ID 0xffffffffu
+#define MM_ACCESS_RAW 0x1u     /* LOAD/STORE/MODIFY flags: arg1 is an address, not an offset */
+#define MM_MAX_ACCESS 4096u    /* largest access size */
 #define MM_NO_NODE 0xffffffffffffffffull
 
 #endif
