@@ -65,7 +65,7 @@ cdef class MachineCore:
     cdef mm_machine *m
     cdef CacheCore _caches
     cdef object _cache_ptrs
-    cdef object _alloc_site, _site_misses, _alloc_site_misses
+    cdef object _alloc_site, _site_misses, _alloc_site_misses, _site_stride
     cdef mm_slab sl
     cdef void *_memory[MM_MAX_NODES]     # each zone's page bytes (mmap), unmapped in __dealloc__
     cdef size_t _memory_bytes[MM_MAX_NODES]
@@ -340,10 +340,15 @@ cdef class MachineCore:
         self._alloc_site = np.full(max(self.rp.nr_ids, 1), 0xFFFFFFFF, np.uint32)
         self._site_misses = np.zeros((1, MM_SITE_LEVELS), np.uint64)
         self._alloc_site_misses = np.zeros((1, MM_SITE_LEVELS), np.uint64)
+        self._site_stride = np.zeros((1, 4), np.uint64)
 
     def site_misses(self):
         """(by accessing call site, by allocation site): uint64 arrays [site, level]."""
         return self._site_misses.copy(), self._alloc_site_misses.copy()
+
+    def site_strides(self):
+        """Per call site: accesses, accesses that repeated the site's previous stride, last stride."""
+        return self._site_stride[:, 3].copy(), self._site_stride[:, 2].copy(), self._site_stride[:, 1].astype(np.int64)
 
     cdef void _attach_attribution(self, uint32_t nr_sites):
         if self._caches is None:
@@ -355,9 +360,11 @@ cdef class MachineCore:
         if self._site_misses.shape[0] < nr_sites:
             self._site_misses = _grow_rows(self._site_misses, nr_sites)
             self._alloc_site_misses = _grow_rows(self._alloc_site_misses, nr_sites)
+            self._site_stride = _grow_rows(self._site_stride, nr_sites)
         self.rp.alloc_site = <uint32_t *>self._address(self._alloc_site.view(np.uint8))
         self.rp.site_misses = <uint64_t *>self._address(self._site_misses.view(np.uint8).reshape(-1))
         self.rp.alloc_site_misses = <uint64_t *>self._address(self._alloc_site_misses.view(np.uint8).reshape(-1))
+        self.rp.site_stride = <uint64_t *>self._address(self._site_stride.view(np.uint8).reshape(-1))
         self.rp.nr_sites = self._site_misses.shape[0]
 
     # -- replay -------------------------------------------------------------
@@ -539,6 +546,13 @@ cdef class CacheCore:
 
     def link(self, uint32_t upper, uint32_t lower):
         cache_link(&self.caches[upper], &self.caches[lower])
+
+    def track_set_misses(self, uint32_t i):
+        """Count misses per set of cache i (for a heatmap); returns a live view of the counters."""
+        cdef cache *c = &self.caches[i]
+        if c.set_misses == NULL:
+            c.set_misses = <uint64_t *>self._alloc(c.sets * 8, np.uint64)
+        return np.asarray(<uint64_t[:c.sets]>c.set_misses)
 
     def set_store_updates_recency(self, uint32_t i, bint value):
         cdef uint32_t k

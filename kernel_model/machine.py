@@ -220,6 +220,24 @@ class Machine:
                     for i, row in enumerate(arr) if row.any()}
         return {"call_sites": named(by_site), "alloc_sites": named(by_alloc)}
 
+    def cache_strides(self) -> dict[str, dict[str, int]]:
+        """Per accessing call site: accesses, accesses that repeated the previous stride, that stride."""
+        if self._hw_caches is None:
+            return {}
+        total, strided, stride = self._core.site_strides()
+        return {(self._sites[i] if i < len(self._sites) and self._sites[i] else f"site-{i}"):
+                {"accesses": int(total[i]), "strided": int(strided[i]), "stride": int(stride[i])}
+                for i in range(len(total)) if total[i]}
+
+    def track_set_misses(self, instance: str):
+        """Start counting misses per set of one cache instance ("cpu0/L1d", "node0/L3" ...); returns
+        the live counter array (the profiler reads it)."""
+        for cpu, index in enumerate(self._cpu_caches):
+            for name, i in index.items():
+                if instance in (f"cpu{cpu}/{name}", f"node{self.cpu_to_node[cpu]}/{name}", name):
+                    return self._hw_caches.track_set_misses(i)
+        raise ValueError(f"no cache instance {instance!r}")
+
     # -- slab allocator -------------------------------------------------------
     def kmalloc(self, size: int, cpu: int = 0, node: int | None = None) -> int | None:
         """kmalloc(size): an object address, ZERO_SIZE_PTR (16) for size 0, None on failure.

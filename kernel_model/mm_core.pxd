@@ -209,6 +209,7 @@ cdef extern from "core/replay.h":
         uint32_t *alloc_site
         uint64_t *site_misses
         uint64_t *alloc_site_misses
+        uint64_t *site_stride
         uint32_t nr_sites
 
     enum:
@@ -264,6 +265,7 @@ cdef extern from "core/cache.h":
         uint8_t store_updates_recency
         cache *next
         cache_shadow *shadow
+        uint64_t *set_misses
         cache_stats st
 
     struct cache_hierarchy:

@@ -66,6 +66,12 @@ static inline int ordered(const struct cache *c)
 }
 
 /* Ordered by an order word (up to 16 ways) rather than by shifting the lines. */
+static inline void count_set_miss(struct cache *c, uint32_t set)
+{
+	if (c->set_misses)
+		c->set_misses[set]++;
+}
+
 static inline int order_word(const struct cache *c)
 {
 	return ordered(c) && c->ways <= ORDER_MAX_WAYS;
@@ -511,6 +517,7 @@ static int fetch(struct cache *c, uint64_t block)
 		return remove_line(x, set, w);
 	}
 	x->st.load_misses++;
+	count_set_miss(x, set);
 	return fetch(x, block);
 }
 
@@ -593,6 +600,7 @@ static void load_line(struct cache *c, uint64_t block)
 			return;
 		}
 		c->st.load_misses++;
+		count_set_miss(c, set);
 		lru_fill(c, &c->tags[base + w], block, fetch(c, block), victim);
 		return;
 	}
@@ -604,6 +612,7 @@ static void load_line(struct cache *c, uint64_t block)
 		return;
 	}
 	c->st.load_misses++;
+	count_set_miss(c, set);
 	install(c, block, fetch(c, block));
 }
 
@@ -630,6 +639,7 @@ static void store_line(struct cache *c, uint64_t block)
 			return;
 		}
 		c->st.store_misses++;
+		count_set_miss(c, set);
 		lru_fill(c, &c->tags[base + w], block, fetch(c, block) | c->write_back, victim);
 		if (!c->write_back)
 			store_through(c, block);
@@ -648,6 +658,7 @@ static void store_line(struct cache *c, uint64_t block)
 		return;
 	}
 	c->st.store_misses++;
+	count_set_miss(c, set);
 	if (!c->write_allocate) {
 		store_through(c, block);
 		return;
@@ -740,6 +751,7 @@ static void chain_access_line(struct cache *c, uint64_t addr, int store)
 			c->st.store_misses++;
 		else
 			c->st.load_misses++;
+		count_set_miss(c, set);
 		lv[n] = c;
 		line[n++] = &c->tags[(uint64_t)set * c->ways + w];
 	}

@@ -57,6 +57,7 @@ struct cache {
 	struct cache *upper[CACHE_MAX_UPPER];
 	uint32_t nr_upper;
 	struct cache_shadow *shadow;               /* 0: no 3C classification */
+	uint64_t *set_misses;                      /* sets counters for a miss heatmap, or 0 */
 	struct cache_stats st;
 };
 

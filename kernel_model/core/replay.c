@@ -279,6 +279,15 @@ static uint32_t access_op(struct mm_machine *m, struct mm_replay *r, const struc
 		if (r->alloc_site)
 			alloc_site = r->alloc_site[op->id];
 	}
+	if (r->site_stride && op->site < r->nr_sites) {
+		uint64_t *st = &r->site_stride[op->site * 4], stride = addr - st[0];
+
+		if (stride && stride == st[1])
+			st[2]++;   /* a regular stream a prefetcher could follow */
+		st[3]++;
+		st[0] = addr;
+		st[1] = stride;
+	}
 	if (!m->cpu_caches || !(h = m->cpu_caches[op->cpu]))
 		return RE_NONE;
 	if (!r->site_misses) {

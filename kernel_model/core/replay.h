@@ -80,6 +80,8 @@ struct mm_replay {
 	uint32_t *alloc_site;             /* nr_ids */
 	uint64_t *site_misses;            /* nr_sites * MM_SITE_LEVELS */
 	uint64_t *alloc_site_misses;      /* nr_sites * MM_SITE_LEVELS */
+	uint64_t *site_stride;            /* nr_sites * 4: last address, last stride, accesses
+					     that repeated the site's previous non-zero stride, accesses */
 	uint32_t nr_sites;
 };
 

@@ -1,0 +1,1 @@
+"""Profilers: each reads a machine's counters and snapshots between replay chunks, never drives it."""
