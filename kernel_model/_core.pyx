@@ -547,6 +547,26 @@ cdef class CacheCore:
     def link(self, uint32_t upper, uint32_t lower):
         cache_link(&self.caches[upper], &self.caches[lower])
 
+    def track_line_use(self, uint32_t i):
+        """Record the bytes the CPU touches in each line of first-level cache i until it leaves."""
+        cdef cache *c = &self.caches[i]
+        if c.line_bits > 6 or (c.policy in (0, 1) and c.ways > 16):
+            raise ValueError("line utilisation needs lines of at most 64 bytes (and at most 16 ways for LRU/FIFO)")
+        if c.use == NULL:
+            cache_track_use(c, <uint64_t *>self._alloc(<uint64_t>c.sets * c.ways * 8, np.uint64),
+                            <uint64_t *>self._alloc(65 * 8, np.uint64))
+
+    def line_use(self, uint32_t i):
+        """(lines retired, lines resident) by bytes touched: two arrays of 65 counts."""
+        cdef cache *c = &self.caches[i]
+        cdef uint64_t[::1] view
+        if c.use == NULL:
+            raise ValueError("line utilisation is not tracked for this cache")
+        resident = np.zeros(65, np.uint64)
+        view = resident
+        cache_use_resident(c, &view[0])
+        return np.asarray(<uint64_t[:65]>c.use_hist).copy(), resident
+
     def track_set_misses(self, uint32_t i):
         """Count misses per set of cache i (for a heatmap); returns a live view of the counters."""
         cdef cache *c = &self.caches[i]

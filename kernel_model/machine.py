@@ -229,14 +229,25 @@ class Machine:
                 {"accesses": int(total[i]), "strided": int(strided[i]), "stride": int(stride[i])}
                 for i in range(len(total)) if total[i]}
 
-    def track_set_misses(self, instance: str):
-        """Start counting misses per set of one cache instance ("cpu0/L1d", "node0/L3" ...); returns
-        the live counter array (the profiler reads it)."""
+    def _cache_instance(self, instance: str) -> int:
         for cpu, index in enumerate(self._cpu_caches):
             for name, i in index.items():
                 if instance in (f"cpu{cpu}/{name}", f"node{self.cpu_to_node[cpu]}/{name}", name):
-                    return self._hw_caches.track_set_misses(i)
+                    return i
         raise ValueError(f"no cache instance {instance!r}")
+
+    def track_set_misses(self, instance: str):
+        """Start counting misses per set of one cache instance ("cpu0/L1d", "node0/L3" ...); returns
+        the live counter array (the profiler reads it)."""
+        return self._hw_caches.track_set_misses(self._cache_instance(instance))
+
+    def track_line_use(self, instance: str) -> None:
+        """Start recording bytes touched per line of a first-level cache instance ("cpu0/L1d")."""
+        self._hw_caches.track_line_use(self._cache_instance(instance))
+
+    def line_use(self, instance: str):
+        """(retired, resident): lines of the instance by bytes touched, arrays of 65 counts."""
+        return self._hw_caches.line_use(self._cache_instance(instance))
 
     # -- slab allocator -------------------------------------------------------
     def kmalloc(self, size: int, cpu: int = 0, node: int | None = None) -> int | None:

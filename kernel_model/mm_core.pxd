@@ -262,7 +262,10 @@ cdef extern from "core/cache.h":
 
     struct cache:
         uint32_t sets, ways, line_bits
+        uint8_t policy
         uint8_t store_updates_recency
+        uint64_t *use
+        uint64_t *use_hist
         cache *next
         cache_shadow *shadow
         uint64_t *set_misses
@@ -297,3 +300,5 @@ cdef extern from "core/cache.h":
                           const uint8_t *kind, uint64_t n) nogil
     void cache_hierarchy_access(cache_hierarchy *h, uint64_t addr, uint32_t size, uint32_t kind)
     void cache_hierarchy_prepare(cache_hierarchy *h)
+    void cache_track_use(cache *c, uint64_t *use, uint64_t *use_hist)
+    void cache_use_resident(const cache *c, uint64_t *hist)

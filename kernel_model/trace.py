@@ -29,6 +29,7 @@ OP_DTYPE = np.dtype({
 
 NO_ID = 0xFFFFFFFF
 NO_NODE = 0xFFFFFFFFFFFFFFFF
+ACCESS_RAW = 0x1   # LOAD/STORE/MODIFY flags: arg1 is an address, not an offset into object `id`
 
 
 class Op(enum.IntEnum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from kernel_model import Machine, Op, Trace, trace
 from sim.driver import replay_in_chunks
@@ -47,3 +48,31 @@ def test_profile_finds_the_strided_site_and_keeps_totals():
     assert out["prefetch_candidates"][0]["stride_bytes"] == 64
     assert {s["site"] for s in out["top_call_sites"]} == {"scan", "chase"}
     assert out["top_alloc_sites"][0]["site"] == "alloc_objs"
+
+
+def _raw_loads(*pairs):
+    rec = trace.empty(len(pairs))
+    for k, (addr, size) in enumerate(pairs):
+        rec[k] = (Op.LOAD, trace.ACCESS_RAW, 0, 0, trace.NO_ID, size, addr)
+    return rec
+
+
+@pytest.mark.parametrize("inclusion", ["nine", "inclusive"])   # the fast chain walk, and the general path
+def test_line_utilisation_by_hand(inclusion):
+    m = Machine(nodes=1, node_mem="16M", caches={"levels": [
+        {"name": "L1", "size": 64, "ways": 1}, {"name": "L2", "size": 256, "ways": 2, "inclusion": inclusion}]})
+    m.track_line_use("cpu0/L1")
+    # 16 bytes of line 0 (one access straddles into byte 15), then line 1 evicts it; 8 bytes of line 1 stay
+    assert m.replay(_raw_loads((0, 8), (6, 10), (64, 8))).ok
+    retired, resident = m.line_use("cpu0/L1")
+    assert retired.tolist() == [0] * 16 + [1] + [0] * 48
+    assert resident.tolist() == [0] * 8 + [1] + [0] * 56
+
+
+def test_profiler_reports_line_utilisation():
+    m = Machine(nodes=1, node_mem="16M", caches={"levels": LEVELS})
+    prof = CacheProfiler(m, line_use=("cpu0/L1d",))
+    replay_in_chunks(m, scan_and_chase(), chunk=4000, observers=[prof])
+    use = prof.result()["line_utilisation"]["cpu0/L1d"]
+    assert use["mean_bytes_used"] == 8.0     # one 8-byte load per 64-byte object, one object per line
+    assert sum(use["retired_lines_by_bytes_used"]) > 0

@@ -26,7 +26,7 @@ def test_objects_from_one_slab_share_lines_and_errors_are_caught():
     rows += [(Op.LOAD, 0, 0, 2, 8, 30, 0),                               # crosses the object's end
              (Op.KFREE, 1, 0, 0, 0, 0, 0), (Op.STORE, 1, 0, 2, 8, 0, 0),  # use after free
              (Op.LOAD, 9, 0, 2, 8, 0, 0),                                 # never allocated
-             (Op.LOAD, trace.NO_ID, 0, 3, 8, 0x1000, 1),                 # raw address
+             (Op.LOAD, trace.NO_ID, 0, 3, 8, 0x1000, trace.ACCESS_RAW),  # raw address
              (Op.IFETCH, trace.NO_ID, 0, 3, 4, 0x400000, 0)]
     res = m.replay(Trace(records(*rows), ["", "alloc", "use", "raw"], nr_ids=10))
     assert [(e.record, e.kind) for e in res.errors] == [(8, "out_of_bounds"), (10, "use_after_free"),

@@ -66,6 +66,43 @@ static inline int ordered(const struct cache *c)
 }
 
 /* Ordered by an order word (up to 16 ways) rather than by shifting the lines. */
+static inline uint32_t popcount64(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (uint32_t)((uint32_t)(x >> 32) * 0x01010101u >> 24) + (uint32_t)((uint32_t)x * 0x01010101u >> 24);
+}
+
+/* The bytes of line `block` that [addr, addr + size) covers, as a mask (lines <= 64 bytes). */
+static inline uint64_t byte_mask(const struct cache *c, uint64_t block, uint64_t addr, uint32_t size)
+{
+	uint64_t start = block << c->line_bits, end = start + (1ull << c->line_bits);
+	uint64_t lo = addr > start ? addr : start, hi = addr + (size ? size : 1);
+	uint32_t n;
+
+	if (hi > end)
+		hi = end;
+	n = (uint32_t)(hi - lo);
+	return (n >= 64 ? ~0ull : (1ull << n) - 1) << (lo - start);
+}
+
+/* Line utilisation: the CPU touched cur_mask of the line in (set, way). */
+static inline void mark_use(struct cache *c, uint32_t set, uint32_t w)
+{
+	if (c->use)
+		c->use[(uint64_t)set * c->ways + w] |= c->cur_mask;
+}
+
+/* The line in (set, way) leaves: count how much of it was used. */
+static inline void retire_use(struct cache *c, uint64_t idx)
+{
+	if (c->use && c->tags[idx] != LINE_INVALID) {
+		c->use_hist[popcount64(c->use[idx])]++;
+		c->use[idx] = 0;
+	}
+}
+
 static inline void count_set_miss(struct cache *c, uint32_t set)
 {
 	if (c->set_misses)
@@ -415,6 +452,7 @@ static int remove_line(struct cache *c, uint32_t set, uint32_t w)
 	uint64_t *s = &c->tags[(uint64_t)set * c->ways];
 	int dirty = !!(s[w] & LINE_DIRTY);
 
+	retire_use(c, (uint64_t)set * c->ways + w);
 	if (order_word(c))
 		c->plru[set] = order_to_back(c->plru[set], order_rank(c->plru[set], w), c->ways);
 	else if (ordered(c))
@@ -446,7 +484,7 @@ static int invalidate_up(struct cache *c, uint64_t start, uint64_t end, uint64_t
 	return dirty;
 }
 
-static void install(struct cache *c, uint64_t block, int dirty);
+static uint32_t install(struct cache *c, uint64_t block, int dirty);
 
 /* A valid line leaves c: inclusion, write-back, or the exclusive lower level takes it. */
 static void evict(struct cache *c, uint64_t victim, int dirty)
@@ -469,7 +507,7 @@ static void evict(struct cache *c, uint64_t victim, int dirty)
 	}
 }
 
-static void install(struct cache *c, uint64_t block, int dirty)
+static uint32_t install(struct cache *c, uint64_t block, int dirty)
 {
 	uint32_t set = set_of(c, block), w;
 	uint64_t *s = &c->tags[(uint64_t)set * c->ways], victim;
@@ -487,6 +525,7 @@ static void install(struct cache *c, uint64_t block, int dirty)
 		w = pick_victim(c, set, (uint64_t)set * c->ways);
 		victim = s[w];
 	}
+	retire_use(c, (uint64_t)set * c->ways + w);   /* (use is never kept with shifting sets) */
 	s[w] = block | (dirty ? LINE_DIRTY : 0);
 	if (c->policy == CACHE_PLRU)
 		plru_touch(c, set, w);
@@ -494,6 +533,7 @@ static void install(struct cache *c, uint64_t block, int dirty)
 		s[w] |= RRPV_INSERT << RRPV_SHIFT;
 	if (victim != LINE_INVALID)
 		evict(c, line_block(victim), !!(victim & LINE_DIRTY));
+	return w;
 }
 
 /* Bring block into c from below; returns the dirty bit an exclusive lower level handed up. */
@@ -546,6 +586,7 @@ static inline int lru_lookup(struct cache *c, uint32_t set, uint64_t block, uint
 		w = order_back(o, c->ways);
 		c->plru[set] = order_to_front(o, c->ways - 1);
 		*victim = s[w];
+		retire_use(c, (uint64_t)set * c->ways + w);
 		s[w] = LINE_INVALID;
 		*way = w;
 		return 0;
@@ -579,6 +620,8 @@ static inline int fast_lru(const struct cache *c)
 static inline void lru_fill(struct cache *c, uint64_t *line, uint64_t block, int dirty, uint64_t victim)
 {
 	*line = block | (dirty ? LINE_DIRTY : 0);
+	if (c->use)
+		c->use[line - c->tags] |= c->cur_mask;
 	if (victim == LINE_INVALID)
 		return;
 	if (!(victim & LINE_DIRTY) && c->inclusion != CACHE_INCLUSIVE &&
@@ -597,6 +640,7 @@ static void load_line(struct cache *c, uint64_t block)
 	if (fast_lru(c)) {
 		if (lru_lookup(c, set, block, &victim, &w)) {
 			c->st.load_hits++;
+			mark_use(c, set, w);
 			return;
 		}
 		c->st.load_misses++;
@@ -608,12 +652,12 @@ static void load_line(struct cache *c, uint64_t block)
 	classify(c, block, w == CACHE_NONE);
 	if (w != CACHE_NONE) {
 		c->st.load_hits++;
-		touch(c, set, base, w);
+		mark_use(c, set, touch(c, set, base, w));
 		return;
 	}
 	c->st.load_misses++;
 	count_set_miss(c, set);
-	install(c, block, fetch(c, block));
+	mark_use(c, set, install(c, block, fetch(c, block)));
 }
 
 /* Write-through or no-write-allocate: the store goes on to the next level. */
@@ -632,6 +676,7 @@ static void store_line(struct cache *c, uint64_t block)
 	if (fast_lru(c) && c->store_updates_recency && c->write_allocate) {
 		if (lru_lookup(c, set, block, &victim, &w)) {
 			c->st.store_hits++;
+			mark_use(c, set, w);
 			if (c->write_back)
 				c->tags[base + w] |= LINE_DIRTY;
 			else
@@ -651,6 +696,7 @@ static void store_line(struct cache *c, uint64_t block)
 		c->st.store_hits++;
 		if (c->store_updates_recency)
 			w = touch(c, set, base, w);
+		mark_use(c, set, w);
 		if (c->write_back)
 			c->tags[base + w] |= LINE_DIRTY;
 		else
@@ -663,9 +709,26 @@ static void store_line(struct cache *c, uint64_t block)
 		store_through(c, block);
 		return;
 	}
-	install(c, block, fetch(c, block) | c->write_back);
+	mark_use(c, set, install(c, block, fetch(c, block) | c->write_back));
 	if (!c->write_back)
 		store_through(c, block);
+}
+
+void cache_track_use(struct cache *c, uint64_t *use, uint64_t *use_hist)
+{
+	c->use = use;
+	c->use_hist = use_hist;
+}
+
+void cache_use_resident(const struct cache *c, uint64_t *hist)
+{
+	uint64_t i, n = (uint64_t)c->sets * c->ways;
+
+	if (!c->use)
+		return;
+	for (i = 0; i < n; i++)
+		if (c->tags[i] != LINE_INVALID)
+			hist[popcount64(c->use[i])]++;
 }
 
 uint32_t cache_access(struct cache *c, uint64_t addr, uint32_t size, int is_store)
@@ -674,6 +737,8 @@ uint32_t cache_access(struct cache *c, uint64_t addr, uint32_t size, int is_stor
 	uint64_t before = c->st.load_misses + c->st.store_misses;
 
 	for (; block <= last; block++) {
+		if (c->use)
+			c->cur_mask = byte_mask(c, block, addr, size);
 		if (is_store)
 			store_line(c, block);
 		else
@@ -745,6 +810,8 @@ static void chain_access_line(struct cache *c, uint64_t addr, int store)
 			} else {
 				c->st.load_hits++;
 			}
+			if (!n)
+				mark_use(c, set, w);
 			break;
 		}
 		if (is_store)
@@ -764,8 +831,11 @@ static void chain_access(struct cache *c, uint64_t addr, uint32_t size, int stor
 {
 	uint64_t block = addr >> c->line_bits, last = (addr + (size ? size : 1) - 1) >> c->line_bits;
 
-	for (; block <= last; block++)
+	for (; block <= last; block++) {
+		if (c->use)
+			c->cur_mask = byte_mask(c, block, addr, size);
 		chain_access_line(c, block << c->line_bits, store);
+	}
 }
 
 /* One-pass LRU needs LRU, no 3C, and no inclusive level anywhere below. */
@@ -871,6 +941,8 @@ static inline int mru_hit(struct cache *c, uint64_t addr, uint32_t size, uint32_
 	s = &c->tags[(uint64_t)set * c->ways + (c->ways <= ORDER_MAX_WAYS ? (c->plru[set] & 15) : 0)];
 	if (line_block(*s) != block)
 		return 0;
+	if (c->use)
+		c->use[s - c->tags] |= byte_mask(c, block, addr, size);
 	if (kind == ACCESS_STORE) {
 		c->st.store_hits++;
 		*s |= LINE_DIRTY;

@@ -58,6 +58,10 @@ struct cache {
 	uint32_t nr_upper;
 	struct cache_shadow *shadow;               /* 0: no 3C classification */
 	uint64_t *set_misses;                      /* sets counters for a miss heatmap, or 0 */
+	uint64_t *use;                             /* per line: bytes touched by the CPU (first levels,
+						      lines <= 64 B), or 0 */
+	uint64_t *use_hist;                        /* 65 buckets: lines retired with n bytes touched */
+	uint64_t cur_mask;                         /* bytes of the line being accessed now */
 	struct cache_stats st;
 };
 
@@ -74,6 +78,12 @@ void cache_shadow_init(struct cache *c, struct cache_shadow *sh, uint32_t capaci
 /* 1 when the shadow's seen-set is half full: grow it before more accesses. */
 int cache_shadow_needs_grow(const struct cache *c);
 void cache_shadow_insert_seen(struct cache_shadow *sh, uint64_t block);
+
+/* Track bytes touched per line in a first-level cache (line size <= 64): use has sets * ways
+ * words, use_hist 65 buckets. */
+void cache_track_use(struct cache *c, uint64_t *use, uint64_t *use_hist);
+/* Add the lines still resident to hist (65 buckets) by bytes touched. */
+void cache_use_resident(const struct cache *c, uint64_t *hist);
 
 /* One access of size bytes at addr (split into lines); returns the line misses at this level. */
 uint32_t cache_access(struct cache *c, uint64_t addr, uint32_t size, int is_store);

@@ -18,6 +18,7 @@ VERSION = 1
 class CacheProfiler:
     machine: object
     heatmap: tuple[str, ...] = ()      # cache instances to map, e.g. ("cpu0/L1d", "node0/L3")
+    line_use: tuple[str, ...] = ()     # first-level instances whose line utilisation to record
     max_points: int = 200
     set_bins: int = 64
     top: int = 10
@@ -29,6 +30,8 @@ class CacheProfiler:
     _last_sets: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for name in self.line_use:
+            self.machine.track_line_use(name)
         for name in self.heatmap:
             self._maps[name] = self.machine.track_set_misses(name)
             self._rows[name] = []
@@ -89,7 +92,19 @@ class CacheProfiler:
             "top_call_sites": _top(by_site["call_sites"], self.top),
             "top_alloc_sites": _top(by_site["alloc_sites"], self.top),
             "prefetch_candidates": sorted(prefetch, key=lambda p: -p["accesses"])[: self.top],
+            "line_utilisation": {name: _utilisation(*self.machine.line_use(name)) for name in self.line_use},
         }
+
+
+def _utilisation(retired: np.ndarray, resident: np.ndarray) -> dict:
+    """Bytes touched per line before it left the cache (and for lines still in it)."""
+    lines = int(retired.sum())
+    return {
+        "unit": "bytes per line",
+        "retired_lines_by_bytes_used": [int(x) for x in retired],
+        "resident_lines_by_bytes_used": [int(x) for x in resident],
+        "mean_bytes_used": float((retired * np.arange(65)).sum() / lines) if lines else 0.0,
+    }
 
 
 def _top(sites: dict[str, list[int]], n: int) -> list[dict]:
