@@ -667,6 +667,17 @@ static void store_through(struct cache *c, uint64_t block)
 		cache_access(c->next, block << c->line_bits, 1u << c->line_bits, 1);
 }
 
+/* A store that hit the line in (set, w): dirty it, or write it through. */
+static void store_hit(struct cache *c, uint32_t set, uint32_t w, uint64_t block)
+{
+	c->st.store_hits++;
+	mark_use(c, set, w);
+	if (c->write_back)
+		c->tags[(uint64_t)set * c->ways + w] |= LINE_DIRTY;
+	else
+		store_through(c, block);
+}
+
 static void store_line(struct cache *c, uint64_t block)
 {
 	uint32_t set = set_of(c, block);
@@ -675,12 +686,7 @@ static void store_line(struct cache *c, uint64_t block)
 
 	if (fast_lru(c) && c->store_updates_recency && c->write_allocate) {
 		if (lru_lookup(c, set, block, &victim, &w)) {
-			c->st.store_hits++;
-			mark_use(c, set, w);
-			if (c->write_back)
-				c->tags[base + w] |= LINE_DIRTY;
-			else
-				store_through(c, block);
+			store_hit(c, set, w, block);
 			return;
 		}
 		c->st.store_misses++;
@@ -693,14 +699,7 @@ static void store_line(struct cache *c, uint64_t block)
 	w = find_way(c, base, block);
 	classify(c, block, w == CACHE_NONE);
 	if (w != CACHE_NONE) {
-		c->st.store_hits++;
-		if (c->store_updates_recency)
-			w = touch(c, set, base, w);
-		mark_use(c, set, w);
-		if (c->write_back)
-			c->tags[base + w] |= LINE_DIRTY;
-		else
-			store_through(c, block);
+		store_hit(c, set, c->store_updates_recency ? touch(c, set, base, w) : w, block);
 		return;
 	}
 	c->st.store_misses++;
