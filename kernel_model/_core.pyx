@@ -161,6 +161,12 @@ cdef class MachineCore:
     def drain_all_pages(self):
         mm_drain_all_pages(self.m)
 
+    def set_mempolicy(self, uint32_t cpu, uint32_t mode, uint64_t nodes):
+        return mm_set_mempolicy(self.m, cpu, mode, nodes) == 0
+
+    def set_il_weight(self, uint32_t cpu, uint32_t node, uint32_t weight):
+        return mm_set_il_weight(self.m, cpu, node, weight) == 0
+
     def pfn_to_nid(self, uint32_t pfn):
         return mm_pfn_to_nid(self.m, pfn)
 
@@ -301,6 +307,7 @@ cdef class MachineCore:
             "low": z.watermark[1],
             "high": z.watermark[2],
             "stat": [z.stat[i] for i in range(NR_ZONE_STAT_ITEMS)],
+            "numa": [z.numa[i] for i in range(6)],
             "pcp": [(z.pcp[cpu].count, z.pcp[cpu].high, z.pcp[cpu].batch)
                     for cpu in range(self.m.nr_cpus)],
         }

@@ -28,6 +28,7 @@ from kernel_model.procfs import (
     format_zoneinfo,
 )
 from kernel_model.slabinfo import KmemCache, cache_stats, format_slabinfo, slab_waste
+from kernel_model.topology import Topology
 from kernel_model.trace import OP_DTYPE, Op, Trace, infer_nr_ids
 from kernel_model.units import parse_size
 from kernel_model.zonelist import build_zonelists
@@ -60,6 +61,9 @@ _FREE_ERRORS = {1: "pfn {pfn} is outside every zone", 2: "pfn {pfn} is not the h
 _SLAB_ERRORS = {1: "{addr:#x} is not an allocated object", 2: "{addr:#x} is already free (double free)",
                 3: "{addr:#x} belongs to another cache than {cache}",
                 4: "{addr:#x} is a page allocation made by alloc_pages(): free it with free_pages()"}
+NUMASTAT = ("numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node")
+MPOL_MODES = {"default": 0, "preferred": 1, "bind": 2, "interleave": 3, "local": 4, "preferred_many": 5,
+              "weighted_interleave": 6}
 BASE_PFN = 1 << 20  # memory starts at 4 GiB: one Normal zone per node, and NULL / ZERO_SIZE_PTR are never objects
 MAX_IDS = 1 << 28  # 4 GiB of id map
 
@@ -111,7 +115,11 @@ class Machine:
     def __init__(self, nodes: int = 2, node_mem: int | str | Sequence[int | str] = "256M",
                  cpus_per_node: int = 1, pcp: bool = True, mobility_grouping: bool = True,
                  min_free_kbytes: int | None = None, max_logged_errors: int = 1000,
-                 max_caches: int = 256, caches: Mapping | None = None) -> None:
+                 max_caches: int = 256, caches: Mapping | None = None, topology: Topology | None = None) -> None:
+        if topology is not None:   # the topology decides nodes, sizes, CPUs and distances
+            nodes = topology.nr_nodes
+            node_mem = [topology.node_mem(n) for n in range(nodes)]
+            cpus_per_node = 1
         if not 1 <= nodes <= _core.MAX_NODES:
             raise ValueError(f"nodes must be 1..{_core.MAX_NODES}, got {nodes}")
         if cpus_per_node < 0 or nodes * cpus_per_node > _core.MAX_CPUS or nodes * cpus_per_node == 0:
@@ -137,10 +145,14 @@ class Machine:
         self.mobility_grouping = mobility_grouping
         self.node_pages = pages
         self.base_pfn = BASE_PFN
-        self.cpu_to_node = [cpu // cpus_per_node for cpu in range(nodes * cpus_per_node)]
-        distance = [[LOCAL_DISTANCE if i == j else REMOTE_DISTANCE for j in range(nodes)] for i in range(nodes)]
-        has_cpus = [cpus_per_node > 0] * nodes
-        self._zonelists = build_zonelists(distance, has_cpus, [n > 0 for n in pages])
+        if topology is not None:
+            self.cpu_to_node = topology.cpu_to_node
+            self._zonelists = topology.zonelists()
+        else:
+            self.cpu_to_node = [cpu // cpus_per_node for cpu in range(nodes * cpus_per_node)]
+            distance = [[LOCAL_DISTANCE if i == j else REMOTE_DISTANCE for j in range(nodes)] for i in range(nodes)]
+            self._zonelists = build_zonelists(distance, [True] * nodes, [n > 0 for n in pages])
+        self.topology = topology
         padded = [zl + [n for n in range(nodes) if n not in zl] for zl in self._zonelists]
         self._core = _core.MachineCore(ranges, self.cpu_to_node, padded, pcp, mobility_grouping,
                                        min_free_kbytes or 0, max_logged_errors, max_caches)
@@ -329,6 +341,37 @@ class Machine:
         if not 0 <= node < self.nodes:
             raise ValueError(f"node {node} out of range 0..{self.nodes - 1}")
         return node
+
+    # -- NUMA ------------------------------------------------------------------
+    def set_mempolicy(self, cpu: int, mode: str, nodes: Sequence[int] = (),
+                      weights: Mapping[int, int] | Sequence[int] | None = None) -> None:
+        """A CPU's memory policy for page (and slab page) allocations, as set_mempolicy(2):
+        default/local, preferred, preferred_many, bind, interleave, weighted_interleave (weights
+        per node 1..255, a list for the listed nodes or a {node: weight} map)."""
+        self._check_cpu(cpu)
+        if mode not in MPOL_MODES:
+            raise ValueError(f"unknown memory policy {mode!r}: one of {', '.join(MPOL_MODES)}")
+        mask = 0
+        for n in nodes:
+            if not 0 <= n < self.nodes:
+                raise ValueError(f"memory policy node {n} out of range 0..{self.nodes - 1}")
+            mask |= 1 << n
+        if not self._core.set_mempolicy(cpu, MPOL_MODES[mode], mask):
+            raise ValueError(f"memory policy {mode!r} needs nodes" if not mask else f"bad memory policy {mode!r}")
+        if weights is not None:
+            items = weights.items() if isinstance(weights, Mapping) else zip(nodes, weights, strict=True)
+            for n, w in items:
+                if not self._core.set_il_weight(cpu, n, w):
+                    raise ValueError(f"weight {w} of node {n}: weights are 1..255")
+
+    def numastat(self) -> dict[int, dict[str, int]]:
+        """Per node: numa_hit, numa_miss, numa_foreign, interleave_hit, local_node, other_node,
+        counted per allocation call as Linux 6.1 does (an order-n allocation counts once)."""
+        return {n: dict(zip(NUMASTAT, self._core.zone(n)["numa"], strict=True)) for n in range(self.nodes)}
+
+    def numastat_text(self, node: int) -> str:
+        """/sys/devices/system/node/node<N>/numastat."""
+        return "".join(f"{k} {v}\n" for k, v in self.numastat()[node].items())
 
     def drain_pcp(self) -> None:
         """Empty every per-CPU list back to the buddy lists (drain_all_pages)."""

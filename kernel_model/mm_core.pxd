@@ -67,6 +67,7 @@ cdef extern from "core/mm_types.h":
         per_cpu_pages *pcp
         free_area free_area[NR_PAGE_ORDERS]
         uint64_t stat[NR_ZONE_STAT_ITEMS]
+        uint64_t numa[6]
 
     struct cache_hierarchy
 
@@ -92,6 +93,8 @@ cdef extern from "core/page_alloc.h":
                             int32_t nid) nogil
     int mm_free_pages(mm_machine *m, uint32_t pfn, uint32_t order, uint32_t cpu) nogil
     void mm_drain_all_pages(mm_machine *m) nogil
+    int mm_set_mempolicy(mm_machine *m, uint32_t cpu, uint32_t mode, uint64_t nodes)
+    int mm_set_il_weight(mm_machine *m, uint32_t cpu, uint32_t node, uint32_t weight)
     int32_t mm_pfn_to_nid(mm_machine *m, uint32_t pfn)
     zone *mm_pfn_zone(mm_machine *m, uint32_t pfn)
     int mm_zone_watermark_ok(const zone *z, uint32_t order, uint32_t mark)

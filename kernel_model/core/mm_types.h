@@ -97,6 +97,32 @@ enum zone_stat_item {
 	NR_ZONE_STAT_ITEMS
 };
 
+/* /sys/devices/system/node/nodeN/numastat, counted per allocation as Linux 6.1 does. */
+enum numa_stat_item {
+	NUMA_HIT,              /* wanted this node, got it */
+	NUMA_MISS,             /* wanted another node, got this one */
+	NUMA_FOREIGN,          /* wanted this node, got another */
+	NUMA_INTERLEAVE_HIT,   /* interleave wanted this node and got it */
+	NUMA_LOCAL,            /* allocated here by a CPU of this node */
+	NUMA_OTHER,            /* allocated here by a CPU of another node */
+	NR_NUMA_STAT_ITEMS
+};
+
+/* Memory policy modes, numbered as Linux's uapi (include/uapi/linux/mempolicy.h). */
+enum mempolicy_mode {
+	MPOL_DEFAULT, MPOL_PREFERRED, MPOL_BIND, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_PREFERRED_MANY,
+	MPOL_WEIGHTED_INTERLEAVE, MPOL_MAX
+};
+
+/* A CPU's (task's) memory policy, with its interleave position. */
+struct mempolicy {
+	uint64_t nodes;                       /* nodemask */
+	uint8_t mode;
+	uint8_t il_weight;                    /* allocations left on il_prev (weighted interleave) */
+	int16_t il_prev;                      /* last interleave node, -1 before the first */
+	uint8_t weights[MM_MAX_NODES];        /* weighted interleave, 1..255 per node */
+};
+
 struct zone {
 	uint32_t node;
 	uint32_t zone_start_pfn;
@@ -113,6 +139,7 @@ struct zone {
 	struct per_cpu_pages *pcp;            /* nr_cpus entries, this zone's pcp per CPU */
 	struct free_area free_area[NR_PAGE_ORDERS];
 	uint64_t stat[NR_ZONE_STAT_ITEMS];
+	uint64_t numa[NR_NUMA_STAT_ITEMS];
 };
 
 /* mm_machine flags */
@@ -131,6 +158,7 @@ struct mm_machine {
 	uint32_t min_free_kbytes;
 	uint8_t cpu_to_node[MM_MAX_CPUS];
 	uint8_t zonelist[MM_MAX_NODES][MM_MAX_NODES];   /* node order, nr_nodes each */
+	struct mempolicy policy[MM_MAX_CPUS];
 	struct zone zones[MM_MAX_NODES];
 };
 

@@ -440,6 +440,11 @@ void mm_machine_init(struct mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, 
 	m->nr_nodes = nr_nodes;
 	m->nr_cpus = nr_cpus;
 	m->flags = flags;
+	for (i = 0; i < MM_MAX_CPUS; i++) {
+		m->policy[i].il_prev = -1;
+		for (j = 0; j < MM_MAX_NODES; j++)
+			m->policy[i].weights[j] = 1;
+	}
 	for (i = 0; i < nr_nodes; i++)
 		for (j = 0; j < nr_nodes; j++)
 			m->zonelist[i][j] = (uint8_t)((i + j) % nr_nodes);
@@ -584,19 +589,40 @@ int mm_zone_watermark_ok(const struct zone *z, uint32_t order, uint32_t mark)
 	return 0;
 }
 
-uint32_t mm_alloc_pages(struct mm_machine *m, uint32_t order, uint32_t mt, uint32_t cpu, int32_t nid)
+/* zone_statistics: numastat of one successful allocation. */
+static void zone_statistics(struct mm_machine *m, struct zone *preferred, struct zone *z, uint32_t cpu)
 {
-	uint32_t preferred = nid < 0 ? m->cpu_to_node[cpu] : (uint32_t)nid;
+	if (z == preferred) {
+		z->numa[NUMA_HIT]++;
+	} else {
+		z->numa[NUMA_MISS]++;
+		preferred->numa[NUMA_FOREIGN]++;
+	}
+	z->numa[z->node == m->cpu_to_node[cpu] ? NUMA_LOCAL : NUMA_OTHER]++;
+}
+
+/*
+ * get_page_from_freelist along preferred's zonelist, skipping nodes outside mask: at the
+ * low watermark, then (the slow path, where Linux would reclaim) at min.
+ */
+static uint32_t alloc_from(struct mm_machine *m, uint32_t order, uint32_t mt, uint32_t cpu, uint32_t preferred,
+			   uint64_t mask, int count_fail)
+{
+	struct zone *pz = 0;
 	uint32_t wmark, i, pfn;
 
-	if (m->flags & MM_NO_MOBILITY_GROUPING)
-		mt = MIGRATE_UNMOVABLE;   /* gfp_migratetype */
-	/* get_page_from_freelist at the low watermark, then (slow path) at min */
+	for (i = 0; i < m->nr_nodes && !pz; i++)   /* the preferred zone: first one allowed */
+		if ((mask >> m->zonelist[preferred][i]) & 1)
+			pz = &m->zones[m->zonelist[preferred][i]];
+	if (!pz)
+		return PFN_NONE;
 	for (wmark = WMARK_LOW;; wmark = WMARK_MIN) {
 		for (i = 0; i < m->nr_nodes; i++) {
-			struct zone *z = &m->zones[m->zonelist[preferred][i]];
+			uint32_t nid = m->zonelist[preferred][i];
+			struct zone *z = &m->zones[nid];
 
-			if (!z->managed_pages || !mm_zone_watermark_ok(z, order, z->watermark[wmark]))
+			if (!((mask >> nid) & 1) || !z->managed_pages ||
+			    !mm_zone_watermark_ok(z, order, z->watermark[wmark]))
 				continue;
 			if ((m->flags & MM_PCP) && order <= PAGE_ALLOC_COSTLY_ORDER)
 				pfn = rmqueue_pcplist(z, &z->pcp[cpu], order, mt);
@@ -614,14 +640,108 @@ uint32_t mm_alloc_pages(struct mm_machine *m, uint32_t order, uint32_t mt, uint3
 			z->stat[ZS_PGALLOC] += 1u << order;
 			z->stat[ZS_ALLOC_SUCCESS]++;
 			if (wmark == WMARK_MIN)
-				m->zones[preferred].stat[ZS_WMARK_LOW_FAIL]++;
+				pz->stat[ZS_WMARK_LOW_FAIL]++;
+			zone_statistics(m, pz, z, cpu);
 			return pfn;
 		}
 		if (wmark == WMARK_MIN)
 			break;
 	}
-	m->zones[preferred].stat[ZS_ALLOC_FAIL]++;
+	if (count_fail)
+		pz->stat[ZS_ALLOC_FAIL]++;
 	return PFN_NONE;
+}
+
+static inline uint32_t lowest_node(uint64_t mask)
+{
+	return (uint32_t)mask ? (uint32_t)__builtin_ctz((uint32_t)mask) :
+		32 + (uint32_t)__builtin_ctz((uint32_t)(mask >> 32));
+}
+
+/* next_node_in: the next node of mask after prev, wrapping round. */
+static uint32_t next_node_in(int32_t prev, uint64_t mask)
+{
+	uint64_t above = prev >= 63 ? 0 : mask & ~((2ull << prev) - 1);
+
+	if (prev < 0)
+		above = mask;
+	return lowest_node(above ? above : mask);
+}
+
+/* interleave_nodes / weighted_interleave_nodes (mm/mempolicy.c). */
+static uint32_t interleave_node(struct mempolicy *pol)
+{
+	uint32_t node;
+
+	if (pol->mode == MPOL_INTERLEAVE) {
+		node = next_node_in(pol->il_prev, pol->nodes);
+		pol->il_prev = (int16_t)node;
+		return node;
+	}
+	node = pol->il_prev < 0 ? 0 : (uint32_t)pol->il_prev;
+	if (!pol->il_weight || pol->il_prev < 0 || !((pol->nodes >> node) & 1)) {
+		node = next_node_in(pol->il_prev, pol->nodes);
+		pol->il_prev = (int16_t)node;
+		pol->il_weight = pol->weights[node];
+	}
+	pol->il_weight--;
+	return node;
+}
+
+uint32_t mm_alloc_pages(struct mm_machine *m, uint32_t order, uint32_t mt, uint32_t cpu, int32_t nid)
+{
+	uint64_t all = m->nr_nodes >= 64 ? ~0ull : (1ull << m->nr_nodes) - 1;
+	uint32_t local = m->cpu_to_node[cpu], pfn, target;
+	struct mempolicy *pol = &m->policy[cpu];
+
+	if (m->flags & MM_NO_MOBILITY_GROUPING)
+		mt = MIGRATE_UNMOVABLE;   /* gfp_migratetype */
+	if (nid >= 0)
+		return alloc_from(m, order, mt, cpu, (uint32_t)nid, all, 1);
+	switch (pol->mode) {
+	case MPOL_PREFERRED:
+		return alloc_from(m, order, mt, cpu, lowest_node(pol->nodes), all, 1);
+	case MPOL_BIND:
+		return alloc_from(m, order, mt, cpu, local, pol->nodes, 1);
+	case MPOL_PREFERRED_MANY:
+		/* alloc_pages_preferred_many: the policy's nodes quietly first, then any */
+		pfn = alloc_from(m, order, mt, cpu, local, pol->nodes, 0);
+		return pfn != PFN_NONE ? pfn : alloc_from(m, order, mt, cpu, local, all, 1);
+	case MPOL_INTERLEAVE:
+	case MPOL_WEIGHTED_INTERLEAVE:
+		target = interleave_node(pol);
+		pfn = alloc_from(m, order, mt, cpu, target, all, 1);
+		if (pfn != PFN_NONE && zone_spans_pfn(&m->zones[target], pfn))
+			m->zones[target].numa[NUMA_INTERLEAVE_HIT]++;
+		return pfn;
+	default:   /* default and local */
+		return alloc_from(m, order, mt, cpu, local, all, 1);
+	}
+}
+
+int mm_set_mempolicy(struct mm_machine *m, uint32_t cpu, uint32_t mode, uint64_t nodes)
+{
+	uint64_t all = m->nr_nodes >= 64 ? ~0ull : (1ull << m->nr_nodes) - 1;
+	struct mempolicy *pol;
+
+	if (cpu >= m->nr_cpus || mode >= MPOL_MAX || (nodes & ~all))
+		return -1;
+	if (!nodes && mode != MPOL_DEFAULT && mode != MPOL_LOCAL)
+		return -1;
+	pol = &m->policy[cpu];
+	pol->mode = (uint8_t)mode;
+	pol->nodes = nodes;
+	pol->il_prev = -1;
+	pol->il_weight = 0;
+	return 0;
+}
+
+int mm_set_il_weight(struct mm_machine *m, uint32_t cpu, uint32_t node, uint32_t weight)
+{
+	if (cpu >= m->nr_cpus || node >= m->nr_nodes || !weight || weight > 255)
+		return -1;
+	m->policy[cpu].weights[node] = (uint8_t)weight;
+	return 0;
 }
 
 struct zone *mm_pfn_zone(struct mm_machine *m, uint32_t pfn)

@@ -347,6 +347,13 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 		case OP_CACHE_ALLOC:
 			err = m->slab ? cache_alloc_op(m, r, op, &result) : RE_UNSUPPORTED;
 			break;
+		case OP_MEMPOLICY:   /* flags = mode, arg1 = nodemask, for this CPU */
+			err = mm_set_mempolicy(m, op->cpu, op->flags, op->arg1) ? RE_BAD_ARG : RE_NONE;
+			break;
+		case OP_MEMPOLICY_WEIGHT:   /* arg0 = node, arg1 = weight 1..255 */
+			err = mm_set_il_weight(m, op->cpu, op->arg0, op->arg1 > 255 ? 0 : (uint32_t)op->arg1) ?
+			      RE_BAD_ARG : RE_NONE;
+			break;
 		case OP_LOAD:
 			err = access_op(m, r, op, ACCESS_LOAD);
 			break;

@@ -327,6 +327,10 @@ class RefMachine:
             start += n
         self.setup_watermarks(min_free_kbytes)
         self.setup_pcp()
+        self.policy = [{"mode": "default", "nodes": [], "weights": {}, "il_prev": None, "il_weight": 0}
+                       for _ in self.cpu_to_node]
+        self.numastat = [dict.fromkeys(("numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node",
+                                        "other_node"), 0) for _ in self.zones]
 
     @classmethod
     def like(cls, machine) -> RefMachine:
@@ -371,12 +375,57 @@ class RefMachine:
     def zone_of(self, pfn: int) -> Zone | None:
         return next((z for z in self.zones if z.spans(pfn)), None)
 
+    def set_mempolicy(self, cpu: int, mode: str, nodes=(), weights=None) -> None:
+        pol = self.policy[cpu]
+        pol.update(mode=mode, nodes=sorted(nodes), il_prev=None, il_weight=0)
+        if weights:
+            pol["weights"].update(dict(zip(nodes, weights, strict=True)))
+
+    def _interleave_node(self, pol: dict) -> int:
+        nodes = pol["nodes"]
+
+        def after(prev):
+            return next((n for n in nodes if prev is None or n > prev), nodes[0])
+        if pol["mode"] == "interleave":
+            pol["il_prev"] = after(pol["il_prev"])
+            return pol["il_prev"]
+        if not pol["il_weight"] or pol["il_prev"] not in nodes:
+            pol["il_prev"] = after(pol["il_prev"])
+            pol["il_weight"] = pol["weights"].get(pol["il_prev"], 1)
+        pol["il_weight"] -= 1
+        return pol["il_prev"]
+
     def alloc_pages(self, order: int, mt: int, cpu: int = 0, nid: int | None = None) -> int | None:
-        preferred = self.cpu_to_node[cpu] if nid is None else nid
+        """Allocate following the CPU's memory policy (or prefer node nid, as alloc_pages_node)."""
+        local, everything = self.cpu_to_node[cpu], list(range(len(self.zones)))
+        pol = self.policy[cpu]
+        if nid is not None:
+            return self._alloc_from(order, mt, cpu, nid, everything)
+        mode = pol["mode"]
+        if mode == "preferred":
+            return self._alloc_from(order, mt, cpu, pol["nodes"][0], everything)
+        if mode == "bind":
+            return self._alloc_from(order, mt, cpu, local, pol["nodes"])
+        if mode == "preferred_many":
+            pfn = self._alloc_from(order, mt, cpu, local, pol["nodes"])
+            return pfn if pfn is not None else self._alloc_from(order, mt, cpu, local, everything)
+        if mode in ("interleave", "weighted_interleave"):
+            target = self._interleave_node(pol)
+            pfn = self._alloc_from(order, mt, cpu, target, everything)
+            if pfn is not None and self.zones[target].spans(pfn):
+                self.numastat[target]["interleave_hit"] += 1
+            return pfn
+        return self._alloc_from(order, mt, cpu, local, everything)
+
+    def _alloc_from(self, order: int, mt: int, cpu: int, preferred: int, allowed) -> int | None:
         if self.no_mobility:
             mt = MIGRATE_UNMOVABLE
+        order_of = [n for n in self.zonelists[preferred] if n in allowed]
+        if not order_of:
+            return None
+        pz = order_of[0]
         for wm in (1, 0):   # low watermark, then min (the slow path)
-            for n in self.zonelists[preferred]:
+            for n in order_of:
                 z = self.zones[n]
                 if not z.managed or not z.watermark_ok(order, z.wmark[wm]):
                     continue
@@ -386,6 +435,12 @@ class RefMachine:
                     pfn = z.rmqueue(order, mt)
                 if pfn is not None:
                     z.blocks[pfn] = Block(ALLOCATED, order, mt)
+                    if n == pz:
+                        self.numastat[n]["numa_hit"] += 1
+                    else:
+                        self.numastat[n]["numa_miss"] += 1
+                        self.numastat[pz]["numa_foreign"] += 1
+                    self.numastat[n]["local_node" if n == self.cpu_to_node[cpu] else "other_node"] += 1
                     return pfn
         return None
 

@@ -1,0 +1,156 @@
+"""NUMA topology: nodes with memory and CPUs, SLIT distances (and optional HMAT figures),
+as a networkx graph. It gives the Machine its layout and zonelists and renders QEMU's
+-numa options for the guest side."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import networkx as nx
+
+from kernel_model.mm import LOCAL_DISTANCE, PAGE_SIZE
+from kernel_model.units import parse_size
+from kernel_model.zonelist import build_zonelists
+
+
+class TopologyError(ValueError):
+    """A topology that cannot be: the message names the node or pair."""
+
+
+class Topology:
+    """Nodes 0..n-1; graph node attributes mem (bytes) and cpus (list); edge attribute distance
+    (a directed graph: SLIT distances need not be symmetric); optional HMAT latency (ns) and
+    bandwidth (MB/s) per initiator/target pair as edge attributes."""
+
+    def __init__(self, graph: nx.DiGraph) -> None:
+        self.graph = graph
+        self._validate()
+
+    @classmethod
+    def from_slit(cls, distances: Sequence[Sequence[int]], node_mem: int | str | Sequence[int | str],
+                  cpus: Sequence[Sequence[int]] | None = None, latency=None, bandwidth=None) -> Topology:
+        """From a SLIT matrix; node_mem one size for all or one per node; cpus per node
+        (default: one CPU per node, numbered by node)."""
+        n = len(distances)
+        if n == 0:
+            raise TopologyError("topology: no nodes")
+        mems = [node_mem] * n if isinstance(node_mem, (int, str)) else list(node_mem)
+        if len(mems) != n:
+            raise TopologyError(f"topology: {len(mems)} memory sizes for {n} nodes")
+        cpus = [[i] for i in range(n)] if cpus is None else [list(c) for c in cpus]
+        if len(cpus) != n:
+            raise TopologyError(f"topology: {len(cpus)} CPU lists for {n} nodes")
+        g = nx.DiGraph()
+        for i in range(n):
+            try:
+                mem = parse_size(mems[i])
+            except ValueError as e:
+                raise TopologyError(f"node {i}: {e}") from None
+            g.add_node(i, mem=mem, cpus=cpus[i])
+        for i, row in enumerate(distances):
+            if len(row) != n:
+                raise TopologyError(f"SLIT row {i}: {len(row)} distances for {n} nodes (missing distance)")
+            for j, d in enumerate(row):
+                attrs = {"distance": int(d)}
+                if latency is not None:
+                    attrs["latency"] = latency[i][j]
+                if bandwidth is not None:
+                    attrs["bandwidth"] = bandwidth[i][j]
+                g.add_edge(i, j, **attrs)
+        return cls(g)
+
+    @classmethod
+    def from_sysfs(cls, root: str | os.PathLike = "/sys/devices/system/node") -> Topology:
+        """This host's topology from /sys/devices/system/node."""
+        root = Path(root)
+        nodes = sorted(int(p.name[4:]) for p in root.glob("node[0-9]*"))
+        if not nodes:
+            raise TopologyError(f"{root}: no NUMA nodes")
+        dist, mems, cpus = [], [], []
+        for n in nodes:
+            d = root / f"node{n}"
+            dist.append([int(x) for x in (d / "distance").read_text().split()])
+            kb = next(int(line.split()[3]) for line in (d / "meminfo").read_text().splitlines() if "MemTotal" in line)
+            mems.append(kb * 1024 // PAGE_SIZE * PAGE_SIZE)
+            cpus.append(_parse_cpulist((d / "cpulist").read_text().strip()))
+        return cls.from_slit(dist, mems, cpus)
+
+    def _validate(self) -> None:
+        n = self.nr_nodes
+        if sorted(self.graph.nodes) != list(range(n)):
+            raise TopologyError("topology: nodes must be numbered 0..n-1")
+        seen_cpus: set[int] = set()
+        for i in range(n):
+            mem = self.graph.nodes[i]["mem"]
+            if mem % PAGE_SIZE:
+                raise TopologyError(f"node {i}: memory {mem} is not a multiple of the {PAGE_SIZE}-byte page")
+            for cpu in self.graph.nodes[i]["cpus"]:
+                if cpu in seen_cpus:
+                    raise TopologyError(f"node {i}: CPU {cpu} is already on another node")
+                seen_cpus.add(cpu)
+            for j in range(n):
+                if not self.graph.has_edge(i, j):
+                    raise TopologyError(f"SLIT: missing distance from node {i} to node {j}")
+                d = self.graph.edges[i, j]["distance"]
+                if i == j and d != LOCAL_DISTANCE:
+                    raise TopologyError(f"SLIT: local distance of node {i} is {d}, must be {LOCAL_DISTANCE}")
+                if i != j and not LOCAL_DISTANCE < d <= 254:
+                    raise TopologyError(f"SLIT: distance {i}->{j} is {d}, must be 11..254")
+        if seen_cpus != set(range(len(seen_cpus))):
+            raise TopologyError("topology: CPUs must be numbered 0..n-1 across the nodes")
+        if not seen_cpus:
+            raise TopologyError("topology: no CPUs")
+
+    @property
+    def nr_nodes(self) -> int:
+        return self.graph.number_of_nodes()
+
+    @property
+    def distances(self) -> list[list[int]]:
+        n = self.nr_nodes
+        return [[self.graph.edges[i, j]["distance"] for j in range(n)] for i in range(n)]
+
+    def node_mem(self, node: int) -> int:
+        return self.graph.nodes[node]["mem"]
+
+    def cpus(self, node: int) -> list[int]:
+        return list(self.graph.nodes[node]["cpus"])
+
+    @property
+    def cpu_to_node(self) -> list[int]:
+        owner = {cpu: n for n in range(self.nr_nodes) for cpu in self.cpus(n)}
+        return [owner[c] for c in range(len(owner))]
+
+    def zonelists(self) -> list[list[int]]:
+        """Linux's zonelist order (find_next_best_node) of every node."""
+        n = self.nr_nodes
+        return build_zonelists(self.distances, [bool(self.cpus(i)) for i in range(n)],
+                               [self.node_mem(i) > 0 for i in range(n)])
+
+    def qemu_args(self, backend: str = "memory-backend-ram") -> list[str]:
+        """-m/-smp/-object/-numa options for a guest with this topology (no HMAT)."""
+        n = self.nr_nodes
+        total = sum(self.node_mem(i) for i in range(n))
+        args = ["-m", f"{total >> 20}M", "-smp", str(len(self.cpu_to_node))]
+        for i in range(n):
+            args += ["-object", f"{backend},id=m{i},size={self.node_mem(i) >> 20}M"]
+            cpus = self.cpus(i)
+            numa = f"node,nodeid={i},memdev=m{i}"
+            if cpus:
+                numa += f",cpus={min(cpus)}-{max(cpus)}" if len(cpus) > 1 else f",cpus={cpus[0]}"
+            args += ["-numa", numa]
+        for i in range(n):
+            for j in range(n):
+                if i != j:
+                    args += ["-numa", f"dist,src={i},dst={j},val={self.distances[i][j]}"]
+        return args
+
+
+def _parse_cpulist(text: str) -> list[int]:
+    cpus: list[int] = []
+    for part in filter(None, text.split(",")):
+        lo, _, hi = part.partition("-")
+        cpus += list(range(int(lo), int(hi or lo) + 1))
+    return cpus
