@@ -65,7 +65,8 @@ cdef class MachineCore:
     cdef mm_machine *m
     cdef CacheCore _caches
     cdef object _cache_ptrs
-    cdef object _alloc_site, _site_misses, _alloc_site_misses, _site_stride
+    cdef object _alloc_site, _site_misses, _alloc_site_misses, _site_stride, _site_remote, _id_remote
+    cdef bint _attribution
     cdef mm_slab sl
     cdef void *_memory[MM_MAX_NODES]     # each zone's page bytes (mmap), unmapped in __dealloc__
     cdef size_t _memory_bytes[MM_MAX_NODES]
@@ -344,10 +345,34 @@ cdef class MachineCore:
         for cpu in range(self.m.nr_cpus):
             ptrs[cpu] = <uintptr_t>caches.hierarchy(cpu)
         self.m.cpu_caches = <cache_hierarchy **>&ptrs[0]
+        self.enable_attribution()
+
+    def enable_attribution(self):
+        """Keep per-site and per-object statistics (allocation sites, misses, strides, locality)."""
+        if self._attribution:
+            return
+        self._attribution = True
         self._alloc_site = np.full(max(self.rp.nr_ids, 1), 0xFFFFFFFF, np.uint32)
         self._site_misses = np.zeros((1, MM_SITE_LEVELS), np.uint64)
         self._alloc_site_misses = np.zeros((1, MM_SITE_LEVELS), np.uint64)
         self._site_stride = np.zeros((1, 4), np.uint64)
+        self._site_remote = np.zeros((1, 2), np.uint64)
+        self._id_remote = np.zeros((max(self.rp.nr_ids, 1), 2), np.uint32)
+
+    def locality(self):
+        """(per call site [local, remote], per object id [local, remote], alloc site per id) arrays."""
+        return self._site_remote.copy(), self._id_remote.copy(), self._alloc_site.copy()
+
+    def set_latency(self, list matrix):
+        cdef uint32_t i, j
+        for i in range(self.m.nr_nodes):
+            for j in range(self.m.nr_nodes):
+                self.m.latency[i][j] = matrix[i][j]
+
+    def access_counts(self):
+        """(per CPU [local, remote, cost ns], per node accesses received)."""
+        cpus = [[self.m.cpu_access[c][k] for k in range(3)] for c in range(self.m.nr_cpus)]
+        return cpus, [self.m.node_access[n] for n in range(self.m.nr_nodes)]
 
     def site_misses(self):
         """(by accessing call site, by allocation site): uint64 arrays [site, level]."""
@@ -358,20 +383,24 @@ cdef class MachineCore:
         return self._site_stride[:, 3].copy(), self._site_stride[:, 2].copy(), self._site_stride[:, 1].astype(np.int64)
 
     cdef void _attach_attribution(self, uint32_t nr_sites):
-        if self._caches is None:
+        if not self._attribution:
             return
         if self._alloc_site.shape[0] < self.rp.nr_ids:
             grown = np.full(self.rp.nr_ids, 0xFFFFFFFF, np.uint32)
             grown[:self._alloc_site.shape[0]] = self._alloc_site
             self._alloc_site = grown
+            self._id_remote = _grow_rows(self._id_remote, self.rp.nr_ids)
         if self._site_misses.shape[0] < nr_sites:
             self._site_misses = _grow_rows(self._site_misses, nr_sites)
             self._alloc_site_misses = _grow_rows(self._alloc_site_misses, nr_sites)
             self._site_stride = _grow_rows(self._site_stride, nr_sites)
+            self._site_remote = _grow_rows(self._site_remote, nr_sites)
         self.rp.alloc_site = <uint32_t *>self._address(self._alloc_site.view(np.uint8))
         self.rp.site_misses = <uint64_t *>self._address(self._site_misses.view(np.uint8).reshape(-1))
         self.rp.alloc_site_misses = <uint64_t *>self._address(self._alloc_site_misses.view(np.uint8).reshape(-1))
         self.rp.site_stride = <uint64_t *>self._address(self._site_stride.view(np.uint8).reshape(-1))
+        self.rp.site_remote = <uint64_t *>self._address(self._site_remote.view(np.uint8).reshape(-1))
+        self.rp.id_remote = <uint32_t *>self._address(self._id_remote.view(np.uint8).reshape(-1))
         self.rp.nr_sites = self._site_misses.shape[0]
 
     # -- replay -------------------------------------------------------------

@@ -156,6 +156,9 @@ class Machine:
         padded = [zl + [n for n in range(nodes) if n not in zl] for zl in self._zonelists]
         self._core = _core.MachineCore(ranges, self.cpu_to_node, padded, pcp, mobility_grouping,
                                        min_free_kbytes or 0, max_logged_errors, max_caches)
+        self.latency = topology.latencies() if topology is not None else \
+            [[100 if i == j else 200 for j in range(nodes)] for i in range(nodes)]   # ns, CPU node x memory node
+        self._core.set_latency(self.latency)
         self._sites: list[str] = [""]
         self._cpu_caches: list[dict[str, int]] = []
         self._hw_caches = None
@@ -363,6 +366,42 @@ class Machine:
             for n, w in items:
                 if not self._core.set_il_weight(cpu, n, w):
                     raise ValueError(f"weight {w} of node {n}: weights are 1..255")
+
+    def set_bandwidth_aware(self, cpu: int) -> None:
+        """Weighted interleave over every node with weights from the HMAT bandwidth seen by the
+        CPU's node (the smallest bandwidth weighs 1), as bandwidth-aware tiering does."""
+        if self.topology is None or not self.topology.has_bandwidth:
+            raise ValueError("bandwidth-aware interleave needs a topology with HMAT bandwidth")
+        row = self.topology.bandwidths()[self.cpu_to_node[cpu]]
+        low = min(b for b in row if b > 0)
+        weights = [max(1, min(255, round(b / low))) for b in row]
+        self.set_mempolicy(cpu, "weighted_interleave", list(range(self.nodes)), weights)
+
+    def enable_locality_tracking(self) -> None:
+        """Count local and remote accesses per call site and per object from now on."""
+        self._core.enable_attribution()
+
+    def numa_access(self) -> dict:
+        """The access cost model's counters: per CPU local/remote accesses and cost (ns, from the
+        topology's HMAT latency, else 10 ns per SLIT distance unit), per node accesses received."""
+        cpus, nodes = self._core.access_counts()
+        return {"unit": "accesses, ns",
+                "cpus": {c: {"local": a[0], "remote": a[1], "cost_ns": a[2]} for c, a in enumerate(cpus)},
+                "nodes": dict(enumerate(nodes))}
+
+    def remote_hot_spots(self, top: int = 10) -> dict:
+        """Call sites and objects by remote accesses (needs enable_locality_tracking)."""
+        site, obj, alloc_site = self._core.locality()
+
+        def name(i):
+            return self._sites[i] if i < len(self._sites) and self._sites[i] else f"site-{i}"
+        sites = sorted(((int(r[1]), int(r[0]), i) for i, r in enumerate(site) if r[1]), reverse=True)[:top]
+        objs = sorted(((int(r[1]), int(r[0]), i) for i, r in enumerate(obj) if r[1]), reverse=True)[:top]
+        return {
+            "call_sites": [{"site": name(i), "remote": rem, "local": loc} for rem, loc, i in sites],
+            "objects": [{"id": i, "alloc_site": name(int(alloc_site[i])) if alloc_site[i] != 0xFFFFFFFF else "",
+                         "remote": rem, "local": loc} for rem, loc, i in objs],
+        }
 
     def numastat(self) -> dict[int, dict[str, int]]:
         """Per node: numa_hit, numa_miss, numa_foreign, interleave_hit, local_node, other_node,

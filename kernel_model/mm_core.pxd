@@ -80,6 +80,9 @@ cdef extern from "core/mm_types.h":
         uint32_t min_free_kbytes
         uint8_t cpu_to_node[MM_MAX_CPUS]
         uint8_t zonelist[MM_MAX_NODES][MM_MAX_NODES]
+        uint32_t latency[MM_MAX_NODES][MM_MAX_NODES]
+        uint64_t cpu_access[MM_MAX_CPUS][3]
+        uint64_t node_access[MM_MAX_NODES]
         zone zones[MM_MAX_NODES]
 
 cdef extern from "core/page_alloc.h":
@@ -213,6 +216,8 @@ cdef extern from "core/replay.h":
         uint64_t *site_misses
         uint64_t *alloc_site_misses
         uint64_t *site_stride
+        uint64_t *site_remote
+        uint32_t *id_remote
         uint32_t nr_sites
 
     enum:

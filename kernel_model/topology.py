@@ -123,6 +123,21 @@ class Topology:
         owner = {cpu: n for n in range(self.nr_nodes) for cpu in self.cpus(n)}
         return [owner[c] for c in range(len(owner))]
 
+    @property
+    def has_bandwidth(self) -> bool:
+        return all("bandwidth" in self.graph.edges[e] for e in self.graph.edges)
+
+    def bandwidths(self) -> list[list[float]]:
+        n = self.nr_nodes
+        return [[self.graph.edges[i, j]["bandwidth"] for j in range(n)] for i in range(n)]
+
+    def latencies(self) -> list[list[int]]:
+        """Access latency in ns per (CPU node, memory node): HMAT latency where given, else 10 ns
+        per SLIT distance unit (so a local access costs 100 ns)."""
+        n = self.nr_nodes
+        return [[int(self.graph.edges[i, j].get("latency", 10 * self.graph.edges[i, j]["distance"]))
+                 for j in range(n)] for i in range(n)]
+
     def zonelists(self) -> list[list[int]]:
         """Linux's zonelist order (find_next_best_node) of every node."""
         n = self.nr_nodes

@@ -159,6 +159,10 @@ struct mm_machine {
 	uint8_t cpu_to_node[MM_MAX_CPUS];
 	uint8_t zonelist[MM_MAX_NODES][MM_MAX_NODES];   /* node order, nr_nodes each */
 	struct mempolicy policy[MM_MAX_CPUS];
+	/* access cost model: latency (ns) from a CPU's node to a memory node, and what was paid */
+	uint32_t latency[MM_MAX_NODES][MM_MAX_NODES];
+	uint64_t cpu_access[MM_MAX_CPUS][3];          /* local accesses, remote accesses, cost (ns) */
+	uint64_t node_access[MM_MAX_NODES];           /* accesses that landed on each node */
 	struct zone zones[MM_MAX_NODES];
 };
 

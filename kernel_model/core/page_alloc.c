@@ -446,8 +446,10 @@ void mm_machine_init(struct mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, 
 			m->policy[i].weights[j] = 1;
 	}
 	for (i = 0; i < nr_nodes; i++)
-		for (j = 0; j < nr_nodes; j++)
+		for (j = 0; j < nr_nodes; j++) {
 			m->zonelist[i][j] = (uint8_t)((i + j) % nr_nodes);
+			m->latency[i][j] = i == j ? 100 : 200;   /* SLIT 10 / 20 at 10 ns per unit */
+		}
 }
 
 void mm_zone_init(struct mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t spanned_pages,

@@ -236,6 +236,24 @@ static uint32_t level_misses(const struct cache *c, uint64_t *out)
 	return n;
 }
 
+/* The access cost model: latency by the distance between the CPU's node and the page's. */
+static void numa_account(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op, uint64_t addr)
+{
+	uint32_t cpu_node = m->cpu_to_node[op->cpu], remote;
+	int32_t mem_node;
+
+	if ((addr >> PAGE_SHIFT) >= PFN_NONE || (mem_node = mm_pfn_to_nid(m, (uint32_t)(addr >> PAGE_SHIFT))) < 0)
+		return;   /* a raw address outside the machine's memory */
+	remote = (uint32_t)mem_node != cpu_node;
+	m->cpu_access[op->cpu][remote]++;
+	m->cpu_access[op->cpu][2] += m->latency[cpu_node][mem_node];
+	m->node_access[mem_node]++;
+	if (r->site_remote && op->site < r->nr_sites)
+		r->site_remote[op->site * 2 + remote]++;
+	if (r->id_remote && !(op->flags & MM_ACCESS_RAW) && op->op != OP_IFETCH && op->id < r->nr_ids)
+		r->id_remote[op->id * 2 + remote]++;
+}
+
 /* LOAD / STORE / MODIFY / IFETCH: an object + offset (bounds-checked) or a raw address,
  * through the issuing CPU's caches, misses attributed to the call sites. */
 static uint32_t access_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op, uint32_t kind)
@@ -279,6 +297,7 @@ static uint32_t access_op(struct mm_machine *m, struct mm_replay *r, const struc
 		if (r->alloc_site)
 			alloc_site = r->alloc_site[op->id];
 	}
+	numa_account(m, r, op, addr);
 	if (r->site_stride && op->site < r->nr_sites) {
 		uint64_t *st = &r->site_stride[op->site * 4], stride = addr - st[0];
 

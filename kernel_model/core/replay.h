@@ -82,6 +82,8 @@ struct mm_replay {
 	uint64_t *alloc_site_misses;      /* nr_sites * MM_SITE_LEVELS */
 	uint64_t *site_stride;            /* nr_sites * 4: last address, last stride, accesses
 					     that repeated the site's previous non-zero stride, accesses */
+	uint64_t *site_remote;            /* nr_sites * 2: local, remote accesses by call site */
+	uint32_t *id_remote;              /* nr_ids * 2: local, remote accesses per object, or 0 */
 	uint32_t nr_sites;
 };
 
