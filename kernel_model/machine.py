@@ -63,7 +63,7 @@ _SLAB_ERRORS = {1: "{addr:#x} is not an allocated object", 2: "{addr:#x} is alre
                 4: "{addr:#x} is a page allocation made by alloc_pages(): free it with free_pages()"}
 NUMASTAT = ("numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node")
 MPOL_MODES = {"default": 0, "preferred": 1, "bind": 2, "interleave": 3, "local": 4, "preferred_many": 5,
-              "weighted_interleave": 6}
+              "weighted_interleave": 6, "access_aware": 7}
 BASE_PFN = 1 << 20  # memory starts at 4 GiB: one Normal zone per node, and NULL / ZERO_SIZE_PTR are never objects
 MAX_IDS = 1 << 28  # 4 GiB of id map
 
@@ -352,8 +352,9 @@ class Machine:
         default/local, preferred, preferred_many, bind, interleave, weighted_interleave (weights
         per node 1..255, a list for the listed nodes or a {node: weight} map)."""
         self._check_cpu(cpu)
-        if mode not in MPOL_MODES:
-            raise ValueError(f"unknown memory policy {mode!r}: one of {', '.join(MPOL_MODES)}")
+        if mode not in MPOL_MODES or mode == "access_aware":
+            raise ValueError(f"unknown memory policy {mode!r}: one of {', '.join(list(MPOL_MODES)[:-1])} "
+                             "(access-aware: set_access_aware)")
         mask = 0
         for n in nodes:
             if not 0 <= n < self.nodes:
@@ -366,6 +367,14 @@ class Machine:
             for n, w in items:
                 if not self._core.set_il_weight(cpu, n, w):
                     raise ValueError(f"weight {w} of node {n}: weights are 1..255")
+
+    def set_access_aware(self, cpu: int, threshold: int) -> None:
+        """Allocate locally first but skip nodes that received more than `threshold` accesses
+        recently (a count halved every 4096 accesses): steering new memory away from busy nodes."""
+        self._check_cpu(cpu)
+        if not 0 <= threshold < 1 << 32:
+            raise ValueError(f"threshold {threshold} out of range")
+        self._core.set_mempolicy(cpu, MPOL_MODES["access_aware"], threshold)
 
     def set_bandwidth_aware(self, cpu: int) -> None:
         """Weighted interleave over every node with weights from the HMAT bandwidth seen by the

@@ -5,7 +5,7 @@ as a networkx graph. It gives the Machine its layout and zonelists and renders Q
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import networkx as nx
@@ -60,6 +60,30 @@ class Topology:
                     attrs["bandwidth"] = bandwidth[i][j]
                 g.add_edge(i, j, **attrs)
         return cls(g)
+
+    @classmethod
+    def from_dict(cls, d: Mapping, where: str = "topology") -> Topology:
+        """From a description: {"distances": [[10, 21], [21, 10]], "node_mem": "256M" or [...],
+        "cpus": [[0], [1]], optional "latency" and "bandwidth" matrices (HMAT)}."""
+        unknown = set(d) - {"distances", "node_mem", "cpus", "latency", "bandwidth"}
+        if unknown:
+            raise TopologyError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+        for key in ("distances", "node_mem"):
+            if key not in d:
+                raise TopologyError(f"{where}: missing key {key!r}")
+        return cls.from_slit(d["distances"], d["node_mem"], d.get("cpus"), d.get("latency"), d.get("bandwidth"))
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> Topology:
+        """From a TOML file with a [topology] table (or the keys at the top)."""
+        import tomllib
+
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise TopologyError(f"{path}: {getattr(e, 'strerror', None) or e}") from None
+        return cls.from_dict(data.get("topology", data), f"{path}: topology")
 
     @classmethod
     def from_sysfs(cls, root: str | os.PathLike = "/sys/devices/system/node") -> Topology:

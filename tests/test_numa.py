@@ -144,3 +144,32 @@ def test_mempolicy_ops_in_a_trace():
     res = m.replay(rec, results=True)
     assert [m.pfn_to_nid(int(p)) for p in res.results[1:3]] == [0, 1]
     assert [(e.record, e.kind) for e in res.errors] == [(3, "bad_arg"), (4, "bad_arg")]
+
+
+def test_access_aware_policy_avoids_busy_nodes():
+    m = Machine(topology=Topology.from_slit([[10, 21], [21, 10]], "16M"))
+    rec = trace.empty(2001)
+    rec[0] = (Op.PAGE_ALLOC, 1, 0, 0, 0, 0, trace.NO_NODE)
+    for i in range(2000):
+        rec[1 + i] = (Op.LOAD, 0, 0, 0, 0, 8, (i * 8) % 4096)   # 2000 accesses land on node 0
+    assert m.replay(rec).ok
+    m.set_access_aware(0, threshold=1000)
+    assert {m.pfn_to_nid(m.alloc_pages(0, cpu=0)) for _ in range(5)} == {1}
+    m.set_access_aware(0, threshold=5000)                         # node 0 is cool enough again
+    assert m.pfn_to_nid(m.alloc_pages(0, cpu=0)) == 0
+
+
+def test_memoryless_node_and_topology_descriptions(tmp_path):
+    m = Machine(topology=Topology.from_slit([[10, 20], [20, 10]], ["16M", 0]))
+    assert m.pfn_to_nid(m.alloc_pages(0, cpu=1)) == 0 and m.numastat()[0]["other_node"] == 1
+    p = tmp_path / "t.toml"
+    p.write_text('[topology]\ndistances = [[10, 21], [21, 10]]\nnode_mem = "8M"\ncpus = [[0, 1], [2]]\n')
+    t = Topology.from_toml(p)
+    assert t.cpu_to_node == [0, 0, 1]
+    with pytest.raises(TopologyError, match="unknown key 'nodes'"):
+        Topology.from_dict({"nodes": 2})
+    with pytest.raises(TopologyError, match="missing key 'node_mem'"):
+        Topology.from_dict({"distances": [[10]]})
+    (tmp_path / "bad.toml").write_text("[topology\n")
+    with pytest.raises(TopologyError, match="bad.toml"):
+        Topology.from_toml(tmp_path / "bad.toml")

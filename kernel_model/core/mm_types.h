@@ -111,7 +111,10 @@ enum numa_stat_item {
 /* Memory policy modes, numbered as Linux's uapi (include/uapi/linux/mempolicy.h). */
 enum mempolicy_mode {
 	MPOL_DEFAULT, MPOL_PREFERRED, MPOL_BIND, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_PREFERRED_MANY,
-	MPOL_WEIGHTED_INTERLEAVE, MPOL_MAX
+	MPOL_WEIGHTED_INTERLEAVE,
+	MPOL_ACCESS_AWARE,     /* model-specific: local zonelist order, skipping nodes whose recent
+				  access count exceeds the policy's threshold */
+	MPOL_MAX
 };
 
 /* A CPU's (task's) memory policy, with its interleave position. */
@@ -120,6 +123,7 @@ struct mempolicy {
 	uint8_t mode;
 	uint8_t il_weight;                    /* allocations left on il_prev (weighted interleave) */
 	int16_t il_prev;                      /* last interleave node, -1 before the first */
+	uint32_t threshold;                   /* access-aware: recent accesses a node may have */
 	uint8_t weights[MM_MAX_NODES];        /* weighted interleave, 1..255 per node */
 };
 
@@ -163,6 +167,8 @@ struct mm_machine {
 	uint32_t latency[MM_MAX_NODES][MM_MAX_NODES];
 	uint64_t cpu_access[MM_MAX_CPUS][3];          /* local accesses, remote accesses, cost (ns) */
 	uint64_t node_access[MM_MAX_NODES];           /* accesses that landed on each node */
+	uint64_t node_recent[MM_MAX_NODES];           /* the same, halved every access_window accesses */
+	uint64_t access_window, window_left;
 	struct zone zones[MM_MAX_NODES];
 };
 

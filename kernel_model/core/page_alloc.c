@@ -440,6 +440,7 @@ void mm_machine_init(struct mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, 
 	m->nr_nodes = nr_nodes;
 	m->nr_cpus = nr_cpus;
 	m->flags = flags;
+	m->access_window = m->window_left = 4096;
 	for (i = 0; i < MM_MAX_CPUS; i++) {
 		m->policy[i].il_prev = -1;
 		for (j = 0; j < MM_MAX_NODES; j++)
@@ -716,8 +717,29 @@ uint32_t mm_alloc_pages(struct mm_machine *m, uint32_t order, uint32_t mt, uint3
 		if (pfn != PFN_NONE && zone_spans_pfn(&m->zones[target], pfn))
 			m->zones[target].numa[NUMA_INTERLEAVE_HIT]++;
 		return pfn;
+	case MPOL_ACCESS_AWARE: {
+		uint64_t cool = 0;
+		uint32_t n;
+
+		for (n = 0; n < m->nr_nodes; n++)
+			if (m->node_recent[n] <= pol->threshold)
+				cool |= 1ull << n;
+		return alloc_from(m, order, mt, cpu, local, cool ? cool : all, 1);
+	}
 	default:   /* default and local */
 		return alloc_from(m, order, mt, cpu, local, all, 1);
+	}
+}
+
+void mm_note_access(struct mm_machine *m, uint32_t node)
+{
+	uint32_t n;
+
+	m->node_recent[node]++;
+	if (m->access_window && !--m->window_left) {
+		for (n = 0; n < m->nr_nodes; n++)
+			m->node_recent[n] >>= 1;
+		m->window_left = m->access_window;
 	}
 }
 
@@ -726,15 +748,17 @@ int mm_set_mempolicy(struct mm_machine *m, uint32_t cpu, uint32_t mode, uint64_t
 	uint64_t all = m->nr_nodes >= 64 ? ~0ull : (1ull << m->nr_nodes) - 1;
 	struct mempolicy *pol;
 
-	if (cpu >= m->nr_cpus || mode >= MPOL_MAX || (nodes & ~all))
+	if (cpu >= m->nr_cpus || mode >= MPOL_MAX || (mode != MPOL_ACCESS_AWARE && (nodes & ~all)))
 		return -1;
-	if (!nodes && mode != MPOL_DEFAULT && mode != MPOL_LOCAL)
+	if (!nodes && mode != MPOL_DEFAULT && mode != MPOL_LOCAL && mode != MPOL_ACCESS_AWARE)
 		return -1;
 	pol = &m->policy[cpu];
 	pol->mode = (uint8_t)mode;
-	pol->nodes = nodes;
+	pol->nodes = mode == MPOL_ACCESS_AWARE ? 0 : nodes;
 	pol->il_prev = -1;
 	pol->il_weight = 0;
+	if (mode == MPOL_ACCESS_AWARE)
+		pol->threshold = (uint32_t)nodes;   /* this mode's argument is the threshold */
 	return 0;
 }
 

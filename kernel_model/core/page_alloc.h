@@ -83,11 +83,14 @@ void mm_setup_pcp(struct mm_machine *m);
 /* Allocate 2^order pages. nid >= 0 prefers that node (like alloc_pages_node); nid < 0 follows
  * the CPU's memory policy. Returns the pfn or PFN_NONE. */
 uint32_t mm_alloc_pages(struct mm_machine *m, uint32_t order, uint32_t migratetype, uint32_t cpu, int32_t nid);
-/* Set a CPU's memory policy (mode, nodemask); resets its interleave position. Weights of
+/* Set a CPU's memory policy (mode, nodemask; for MPOL_ACCESS_AWARE the threshold instead of a
+ * nodemask); resets its interleave position. Weights of
  * weighted interleave stay as set with mm_set_il_weight (default 1). Returns 0, or -1 if the
  * mode or nodemask is invalid for this machine. */
 int mm_set_mempolicy(struct mm_machine *m, uint32_t cpu, uint32_t mode, uint64_t nodes);
 int mm_set_il_weight(struct mm_machine *m, uint32_t cpu, uint32_t node, uint32_t weight);
+/* An access landed on node: feeds the access-aware policy's recent counts. */
+void mm_note_access(struct mm_machine *m, uint32_t node);
 
 /* Free a block allocated by mm_alloc_pages, freed through CPU cpu's pcp lists. */
 enum mm_free_error mm_free_pages(struct mm_machine *m, uint32_t pfn, uint32_t order, uint32_t cpu);

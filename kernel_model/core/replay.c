@@ -248,6 +248,7 @@ static void numa_account(struct mm_machine *m, struct mm_replay *r, const struct
 	m->cpu_access[op->cpu][remote]++;
 	m->cpu_access[op->cpu][2] += m->latency[cpu_node][mem_node];
 	m->node_access[mem_node]++;
+	mm_note_access(m, (uint32_t)mem_node);
 	if (r->site_remote && op->site < r->nr_sites)
 		r->site_remote[op->site * 2 + remote]++;
 	if (r->id_remote && !(op->flags & MM_ACCESS_RAW) && op->op != OP_IFETCH && op->id < r->nr_ids)
