@@ -168,22 +168,42 @@ class Topology:
         return build_zonelists(self.distances, [bool(self.cpus(i)) for i in range(n)],
                                [self.node_mem(i) > 0 for i in range(n)])
 
+    @property
+    def has_latency(self) -> bool:
+        return all("latency" in self.graph.edges[e] for e in self.graph.edges)
+
     def qemu_args(self, backend: str = "memory-backend-ram") -> list[str]:
-        """-m/-smp/-object/-numa options for a guest with this topology (no HMAT)."""
+        """-m/-smp/-object/-numa options for a guest with this topology; with HMAT figures also
+        -machine hmat=on and -numa hmat-lb entries (initiators: the nodes with CPUs)."""
         n = self.nr_nodes
         total = sum(self.node_mem(i) for i in range(n))
+        hmat = self.has_latency or self.has_bandwidth
+        initiators = [i for i in range(n) if self.cpus(i)]
         args = ["-m", f"{total >> 20}M", "-smp", str(len(self.cpu_to_node))]
+        if hmat:
+            args += ["-machine", "hmat=on"]
         for i in range(n):
             args += ["-object", f"{backend},id=m{i},size={self.node_mem(i) >> 20}M"]
             cpus = self.cpus(i)
             numa = f"node,nodeid={i},memdev=m{i}"
             if cpus:
                 numa += f",cpus={min(cpus)}-{max(cpus)}" if len(cpus) > 1 else f",cpus={cpus[0]}"
+            elif hmat:   # a CPU-less node names its nearest initiator
+                numa += f",initiator={min(initiators, key=lambda k: (self.distances[i][k], k))}"
             args += ["-numa", numa]
         for i in range(n):
             for j in range(n):
                 if i != j:
                     args += ["-numa", f"dist,src={i},dst={j},val={self.distances[i][j]}"]
+        for i in initiators if hmat else []:
+            for j in range(n):
+                e = self.graph.edges[i, j]
+                if "latency" in e:
+                    args += ["-numa", f"hmat-lb,initiator={i},target={j},hierarchy=memory,"
+                                      f"data-type=access-latency,latency={int(e['latency'])}"]
+                if "bandwidth" in e:
+                    args += ["-numa", f"hmat-lb,initiator={i},target={j},hierarchy=memory,"
+                                      f"data-type=access-bandwidth,bandwidth={int(e['bandwidth'])}M"]
         return args
 
 

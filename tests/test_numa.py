@@ -173,3 +173,17 @@ def test_memoryless_node_and_topology_descriptions(tmp_path):
     (tmp_path / "bad.toml").write_text("[topology\n")
     with pytest.raises(TopologyError, match="bad.toml"):
         Topology.from_toml(tmp_path / "bad.toml")
+
+
+def test_qemu_arguments_with_and_without_hmat():
+    plain = Topology.from_slit([[10, 21], [21, 10]], ["256M", "256M"], cpus=[[0, 1], [2]]).qemu_args()
+    assert plain[:4] == ["-m", "512M", "-smp", "3"] and "hmat=on" not in plain
+    assert "node,nodeid=0,memdev=m0,cpus=0-1" in plain and "dist,src=1,dst=0,val=21" in plain
+    t = Topology.from_slit([[10, 30], [30, 10]], ["256M", "512M"], cpus=[[0], []],
+                           latency=[[80, 200], [200, 80]], bandwidth=[[1000, 200], [200, 1000]])
+    args = t.qemu_args()
+    assert args[4:6] == ["-machine", "hmat=on"]
+    assert "node,nodeid=1,memdev=m1,initiator=0" in args      # the CPU-less node names its initiator
+    assert "hmat-lb,initiator=0,target=1,hierarchy=memory,data-type=access-latency,latency=200" in args
+    assert "hmat-lb,initiator=0,target=1,hierarchy=memory,data-type=access-bandwidth,bandwidth=200M" in args
+    assert not any("initiator=1," in a for a in args)
