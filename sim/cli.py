@@ -116,6 +116,19 @@ def cmd_cachesim(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from sim import scenario
+
+    try:
+        sc = scenario.load(args.scenario, args.set or [])
+        report = scenario.run(sc, args.out, args.seed)
+    except scenario.ScenarioError as e:
+        raise UserError(str(e)) from None
+    print(scenario.summary(report))
+    print(f"report: {report['out_dir']}/report.json")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="memsim", description="memsim: a testbed for kernel memory subsystems.")
     p.add_argument("--version", action="version", version="memsim 0.1.0")
@@ -148,6 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="LL size,assoc,line (default 8388608,16,64)")
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(func=cmd_cachesim)
+
+    run = sub.add_parser("run", help="run a scenario file and write its report",
+                         description="Run a scenario (TOML, see docs/scenarios.md), print a summary table "
+                                     "and write the report directory (report.json, /proc-format texts).")
+    run.add_argument("scenario", help="a scenario file, e.g. scenarios/fragmentation.toml")
+    run.add_argument("--out", help="report directory (default: output.dir, or out/<name>)")
+    run.add_argument("--seed", type=int, help="override scenario.seed")
+    run.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                     help="override a setting, e.g. --set workload.ops=20000 (repeatable)")
+    run.set_defaults(func=cmd_run)
 
     r = sub.add_parser("replay", help="replay a trace file against a machine",
                        description="Replay a trace file against a modelled machine and print what happened. "

@@ -1,0 +1,62 @@
+"""Fragmentation analyzer: Linux's extfrag and unusable free index per order and node over time,
+the largest free block, order-9 (THP-sized) availability and a 0-100 health score.
+
+Health score (documented contract): 100 * (1 - unusable_free_index(order 9) / 1000), i.e. the
+share of free memory usable for a 2 MiB block, averaged over nodes with free memory; 100 means
+every free page sits in a block of order >= 9.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kernel_model import extfrag_index, unusable_free_index
+from kernel_model.mm import NR_PAGE_ORDERS, PAGEBLOCK_ORDER
+
+VERSION = 1
+
+
+@dataclass
+class FragmentationProfiler:
+    machine: object
+    max_points: int = 200
+    _records: list[int] = field(default_factory=list)
+    _snapshots: list[np.ndarray] = field(default_factory=list)   # [node, order] free blocks
+
+    def observe(self, records_done: int) -> None:
+        self._records.append(records_done)
+        self._snapshots.append(self.machine.nr_free().sum(axis=1))
+        if len(self._records) > self.max_points:   # keep every other snapshot (they are states, not sums)
+            self._records, self._snapshots = self._records[1::2], self._snapshots[1::2]
+
+    def result(self) -> dict:
+        nodes = self.machine.nodes
+        series = []
+        for snap in self._snapshots:
+            per_node = []
+            for n in range(nodes):
+                counts = snap[n].tolist()
+                free = sum(c << o for o, c in enumerate(counts))
+                per_node.append({
+                    "free_pages": free,
+                    "largest_free_order": max((o for o, c in enumerate(counts) if c), default=-1),
+                    "free_blocks_order_ge_9": sum(counts[PAGEBLOCK_ORDER:]),
+                    "extfrag_index": [extfrag_index(counts, o) for o in range(NR_PAGE_ORDERS)],
+                    "unusable_index": [unusable_free_index(counts, o) for o in range(NR_PAGE_ORDERS)],
+                })
+            series.append(per_node)
+        last = series[-1] if series else []
+        scored = [p for p in last if p["free_pages"]]
+        health = (sum(100 * (1 - p["unusable_index"][PAGEBLOCK_ORDER] / 1000) for p in scored) / len(scored)
+                  if scored else 0.0)
+        return {
+            "version": VERSION,
+            "unit": "indices in thousandths (Linux), pages, blocks",
+            "records": self._records,
+            "series": series,
+            "final": last,
+            "pageblocks": {n: self.machine.pageblock_counts(n) for n in range(nodes)},
+            "health_score": round(health, 1),
+        }

@@ -1,0 +1,195 @@
+"""Scenario files (TOML): what to build, what to run on it, what to measure, where to write.
+See docs/scenarios.md for the schema. A scenario is reproducible: same file and seed, same
+report byte for byte."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomllib
+
+from kernel_model import Machine, ReplayResult, Topology, TopologyError, trace
+from kernel_model.caches import CacheConfigError
+from kernel_model.trace import TraceFormatError
+from sim.driver import replay_in_chunks
+from sim.profilers.fragmentation import FragmentationProfiler
+from sim.workloads import kmalloc_churn, page_churn
+from sim.workloads.mixed_mobility import mixed_mobility_churn
+
+VERSION = 1
+SECTIONS = {"scenario", "machine", "workload", "profile", "variant", "output", "caches", "topology"}
+MACHINE_KEYS = {"nodes", "node_mem", "cpus_per_node", "pcp", "mobility_grouping", "min_free_kbytes"}
+GENERATORS = {
+    "mixed_mobility": (mixed_mobility_churn, {"ops": "n_ops", "occupancy_pages": "occupancy_pages",
+                                              "unmovable_fraction": "unmovable_fraction",
+                                              "reclaimable_fraction": "reclaimable_fraction", "cpus": "cpus"}),
+    "page_churn": (page_churn, {"ops": "n_ops", "occupancy_pages": "occupancy_pages", "cpus": "cpus",
+                                "orders": "orders", "order_weights": "order_weights",
+                                "migratetype_weights": "migratetype_weights"}),
+    "kmalloc_churn": (kmalloc_churn, {"ops": "n_ops", "live_objects": "live_objects", "cpus": "cpus",
+                                      "sizes": "sizes", "weights": "weights",
+                                      "remote_free_fraction": "remote_free_fraction"}),
+}
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot run; the message names the file, line and key."""
+
+
+@dataclass
+class Scenario:
+    path: Path
+    data: dict
+    text: str
+
+    @property
+    def name(self) -> str:
+        return self.data.get("scenario", {}).get("name", self.path.stem)
+
+    def where(self, section: str, key: str | None = None) -> str:
+        """file:line of a key (or a section header) for error messages."""
+        lines = self.text.splitlines()
+        start = next((i for i, line in enumerate(lines) if re.match(rf"\s*\[\[?{re.escape(section)}\]?\]", line)), None)
+        if key is None or start is None:
+            return f"{self.path}:{(start or 0) + 1}"
+        for i in range(start + 1, len(lines)):
+            if re.match(r"\s*\[", lines[i]):
+                break
+            if re.match(rf"\s*{re.escape(key)}\s*=", lines[i]):
+                return f"{self.path}:{i + 1}"
+        return f"{self.path}:{start + 1}"
+
+
+def load(path: str | os.PathLike, overrides: list[str] = ()) -> Scenario:
+    """Read and validate a scenario; overrides are "section.key=value" (TOML values)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+        data = tomllib.loads(text)
+    except OSError as e:
+        raise ScenarioError(f"{path}: {e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{path}: {e}") from None
+    sc = Scenario(path, data, text)
+    for item in overrides:
+        key, eq, value = item.partition("=")
+        if not eq or "." not in key:
+            raise ScenarioError(f"--set {item!r}: expected section.key=value")
+        section, _, name = key.partition(".")
+        try:
+            parsed = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            parsed = value   # a bare string
+        data.setdefault(section, {})[name] = parsed
+    _validate(sc)
+    return sc
+
+
+def _validate(sc: Scenario) -> None:
+    unknown = set(sc.data) - SECTIONS
+    if unknown:
+        s = sorted(unknown)[0]
+        raise ScenarioError(f"{sc.where(s)}: unknown section [{s}] (known: {', '.join(sorted(SECTIONS))})")
+    for key in set(sc.data.get("machine", {})) - MACHINE_KEYS:
+        raise ScenarioError(f"{sc.where('machine', key)}: unknown key machine.{key}")
+    w = sc.data.get("workload")
+    if not w or "generator" not in w:
+        raise ScenarioError(f"{sc.where('workload')}: [workload] needs a generator "
+                            f"({', '.join(list(GENERATORS) + ['trace'])})")
+    gen = w["generator"]
+    if gen == "trace":
+        if "file" not in w:
+            raise ScenarioError(f"{sc.where('workload', 'generator')}: generator 'trace' needs workload.file")
+    elif gen not in GENERATORS:
+        raise ScenarioError(f"{sc.where('workload', 'generator')}: unknown generator {gen!r}")
+    else:
+        allowed = set(GENERATORS[gen][1]) | {"generator"}
+        for key in set(w) - allowed:
+            raise ScenarioError(f"{sc.where('workload', key)}: generator {gen!r} takes no key {key!r}")
+    interval = sc.data.get("profile", {}).get("interval", 10000)
+    if not isinstance(interval, int) or interval <= 0:
+        raise ScenarioError(f"{sc.where('profile', 'interval')}: profile.interval must be a positive record count")
+
+
+def _workload(sc: Scenario, seed: int) -> trace.Trace:
+    w = dict(sc.data["workload"])
+    gen = w.pop("generator")
+    if gen == "trace":
+        file = Path(w["file"])
+        if not file.is_absolute():
+            file = sc.path.parent / file
+        try:
+            return trace.load(file)
+        except TraceFormatError as e:
+            raise ScenarioError(f"{sc.where('workload', 'file')}: {e}") from None
+    fn, names = GENERATORS[gen]
+    try:
+        return fn(**{names[k]: v for k, v in w.items()}, seed=seed)
+    except (TypeError, ValueError) as e:
+        raise ScenarioError(f"{sc.where('workload')}: {e}") from None
+
+
+def _machine(sc: Scenario, overrides: dict) -> Machine:
+    cfg = {**sc.data.get("machine", {}), **overrides}
+    kwargs = {k: cfg[k] for k in MACHINE_KEYS if k in cfg}
+    try:
+        if "topology" in sc.data:
+            kwargs["topology"] = Topology.from_dict(sc.data["topology"], f"{sc.path}: [topology]")
+        if "caches" in sc.data:
+            kwargs["caches"] = sc.data["caches"]
+        return Machine(**kwargs)
+    except (ValueError, TopologyError, CacheConfigError) as e:
+        raise ScenarioError(f"{sc.where('machine')}: {e}") from None
+
+
+def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None = None) -> dict:
+    """Run every variant (or the machine as given) and write the report directory."""
+    seed = seed if seed is not None else int(sc.data.get("scenario", {}).get("seed", 0))
+    out = Path(out_dir or sc.data.get("output", {}).get("dir", f"out/{sc.name}"))
+    interval = sc.data.get("profile", {}).get("interval", 10000)
+    workload = _workload(sc, seed)
+    variants = sc.data.get("variant") or [{"name": "base"}]
+    report = {"version": VERSION, "scenario": sc.name,
+              "description": sc.data.get("scenario", {}).get("description", ""), "seed": seed,
+              "records": len(workload), "variants": []}
+    out.mkdir(parents=True, exist_ok=True)
+    for v in variants:
+        name = str(v.get("name", f"variant-{len(report['variants'])}"))
+        for key in set(v.get("machine", {})) - MACHINE_KEYS:
+            raise ScenarioError(f"{sc.where('variant', 'machine')}: unknown key machine.{key} in variant {name!r}")
+        m = _machine(sc, v.get("machine", {}))
+        frag = FragmentationProfiler(m)
+        results: list[ReplayResult] = replay_in_chunks(m, workload, interval, [frag])
+        m.drain_pcp()
+        frag.observe(len(workload))
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "variant"
+        for fname, text in (("buddyinfo", m.buddyinfo()), ("pagetypeinfo", m.pagetypeinfo()),
+                            ("zoneinfo", m.zoneinfo()), ("slabinfo", m.slabinfo())):
+            (out / f"{slug}.{fname}.txt").write_text(text)
+        report["variants"].append({
+            "name": name, "machine": copy.deepcopy({**sc.data.get("machine", {}), **v.get("machine", {})}),
+            "replay": {"alloc_failed": sum(r.alloc_failed for r in results),
+                       "errors": sum(r.nr_errors for r in results)},
+            "fragmentation": frag.result(),
+        })
+    (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    report["out_dir"] = str(out)
+    return report
+
+
+def summary(report: dict) -> str:
+    """A short table of the variants: allocation failures, order-9 availability, health."""
+    lines = [f"{report['scenario']}: {report['records']:,} records, seed {report['seed']}",
+             f"{'variant':<24} {'alloc fail':>10} {'free order>=9':>14} {'health':>7} {'unusable(9)':>12}"]
+    for v in report["variants"]:
+        final = v["fragmentation"]["final"]
+        lines.append(f"{v['name']:<24} {v['replay']['alloc_failed']:>10,} "
+                     f"{sum(p['free_blocks_order_ge_9'] for p in final):>14,} "
+                     f"{v['fragmentation']['health_score']:>7.1f} "
+                     f"{'/'.join(str(p['unusable_index'][9]) for p in final):>12}")
+    return "\n".join(lines)
