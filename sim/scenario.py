@@ -178,8 +178,35 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
             "fragmentation": frag.result(),
         })
     (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    _write_html(report, out)
     report["out_dir"] = str(out)
     return report
+
+
+def _write_html(report: dict, out: Path) -> None:
+    """charts/*.svg and report.html (self-contained, the charts inline)."""
+    from sim.report import html, svg
+
+    charts_dir = out / "charts"
+    charts_dir.mkdir(exist_ok=True)
+    order9 = {}
+    unusable = {}
+    for v in report["variants"]:
+        f = v["fragmentation"]
+        order9[v["name"]] = (f["records"], [sum(p["free_blocks_order_ge_9"] for p in snap) for snap in f["series"]])
+        unusable[v["name"]] = (f["records"], [max(p["unusable_index"][9] for p in snap) for snap in f["series"]])
+    charts = {
+        "order9_blocks.svg": svg.line_chart(order9, "Free blocks of order >= 9", "records replayed", "blocks"),
+        "unusable_index_order9.svg": svg.line_chart(unusable, "Unusable free index at order 9 (worst node)",
+                                                    "records replayed", "thousandths"),
+    }
+    for name, text in charts.items():
+        (charts_dir / name).write_text(text)
+    texts = {}
+    for v in report["variants"]:
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", v["name"]).strip("-") or "variant"
+        texts[v["name"]] = (out / f"{slug}.buddyinfo.txt").read_text()
+    (out / "report.html").write_text(html.render(report, list(charts.values()), texts))
 
 
 def summary(report: dict) -> str:

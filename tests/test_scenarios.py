@@ -57,3 +57,20 @@ def test_unknown_scenario_name_lists_the_available_ones():
     r = subprocess.run(["make", "-s", "scenario", "NAME=nope"], cwd=SCENARIOS.parent, capture_output=True,
                        text=True, timeout=300)
     assert r.returncode != 0 and "unknown scenario 'nope'" in r.stderr and "fragmentation" in r.stderr
+
+
+def test_html_report_is_self_contained_escaped_and_charts_are_deterministic(tmp_path):
+    text = (SCENARIOS / "fragmentation.toml").read_text().replace('name = "grouping-on"',
+                                                                   'name = "<script>alert(1)</script>"')
+    p = tmp_path / "x.toml"
+    p.write_text(text)
+    for out in ("a", "b"):
+        scenario.run(scenario.load(p, ["workload.ops=30000"]), tmp_path / out)
+    html = (tmp_path / "a" / "report.html").read_text()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # self-contained: the charts are inline, nothing is loaded from elsewhere
+    assert html.count("<svg") == 2 and "<?xml" not in html
+    assert not any(s in html for s in ('src="', "<link", "@import", "<script"))
+    for chart in ("order9_blocks.svg", "unusable_index_order9.svg"):
+        a, b = (tmp_path / d / "charts" / chart for d in ("a", "b"))
+        assert a.read_bytes() == b.read_bytes() and a.read_text().startswith("<?xml")
