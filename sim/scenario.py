@@ -17,9 +17,13 @@ from kernel_model import Machine, ReplayResult, Topology, TopologyError, trace
 from kernel_model.caches import CacheConfigError
 from kernel_model.trace import TraceFormatError
 from sim.driver import replay_in_chunks
+from sim.profilers.cache import CacheProfiler
 from sim.profilers.fragmentation import FragmentationProfiler
+from sim.profilers.numa import NumaProfiler, what_if
+from sim.profilers.slab import SlabProfiler
 from sim.workloads import kmalloc_churn, page_churn
 from sim.workloads.mixed_mobility import mixed_mobility_churn
+from sim.workloads.object_access import object_access
 
 VERSION = 1
 SECTIONS = {"scenario", "machine", "workload", "profile", "variant", "output", "caches", "topology"}
@@ -34,7 +38,13 @@ GENERATORS = {
     "kmalloc_churn": (kmalloc_churn, {"ops": "n_ops", "live_objects": "live_objects", "cpus": "cpus",
                                       "sizes": "sizes", "weights": "weights",
                                       "remote_free_fraction": "remote_free_fraction"}),
+    "object_access": (object_access, {"objects": "n_objects", "object_size": "object_size",
+                                      "accesses": "accesses", "cpus": "cpus", "share_fraction": "share_fraction",
+                                      "pattern": "pattern", "store_fraction": "store_fraction"}),
 }
+
+
+PROFILERS = ("fragmentation", "slab", "cache", "numa", "numa_what_if")
 
 
 class ScenarioError(ValueError):
@@ -114,10 +124,17 @@ def _validate(sc: Scenario) -> None:
     interval = sc.data.get("profile", {}).get("interval", 10000)
     if not isinstance(interval, int) or interval <= 0:
         raise ScenarioError(f"{sc.where('profile', 'interval')}: profile.interval must be a positive record count")
+    profilers = sc.data.get("profile", {}).get("profilers", ["fragmentation"])
+    for p in profilers:
+        if p not in PROFILERS:
+            raise ScenarioError(f"{sc.where('profile', 'profilers')}: unknown profiler {p!r} "
+                                f"(known: {', '.join(PROFILERS)})")
+    if "cache" in profilers and "caches" not in sc.data:
+        raise ScenarioError(f"{sc.where('profile', 'profilers')}: the cache profiler needs a [caches] section")
 
 
-def _workload(sc: Scenario, seed: int) -> trace.Trace:
-    w = dict(sc.data["workload"])
+def _workload(sc: Scenario, seed: int, overrides: dict | None = None) -> trace.Trace:
+    w = {**sc.data["workload"], **(overrides or {})}
     gen = w.pop("generator")
     if gen == "trace":
         file = Path(w["file"])
@@ -152,7 +169,7 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
     seed = seed if seed is not None else int(sc.data.get("scenario", {}).get("seed", 0))
     out = Path(out_dir or sc.data.get("output", {}).get("dir", f"out/{sc.name}"))
     interval = sc.data.get("profile", {}).get("interval", 10000)
-    workload = _workload(sc, seed)
+    base_workload = workload = _workload(sc, seed)
     variants = sc.data.get("variant") or [{"name": "base"}]
     report = {"version": VERSION, "scenario": sc.name,
               "description": sc.data.get("scenario", {}).get("description", ""), "seed": seed,
@@ -163,10 +180,23 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
         for key in set(v.get("machine", {})) - MACHINE_KEYS:
             raise ScenarioError(f"{sc.where('variant', 'machine')}: unknown key machine.{key} in variant {name!r}")
         m = _machine(sc, v.get("machine", {}))
+        if v.get("workload"):   # a variant may change the workload's parameters too
+            workload = _workload(sc, seed, v["workload"])
+        chosen = sc.data.get("profile", {}).get("profilers", ["fragmentation"])
         frag = FragmentationProfiler(m)
-        results: list[ReplayResult] = replay_in_chunks(m, workload, interval, [frag])
+        observers = {"fragmentation": frag}
+        if "slab" in chosen:
+            observers["slab"] = SlabProfiler(m)
+        if "cache" in chosen:
+            first = "L1d" if any(lv.get("name") == "L1d" for lv in sc.data["caches"].get("levels", [])) else \
+                sc.data["caches"]["levels"][0].get("name", "L1")
+            observers["cache"] = CacheProfiler(m, heatmap=(f"cpu0/{first}",), line_use=(f"cpu0/{first}",))
+        if "numa" in chosen:
+            observers["numa"] = NumaProfiler(m)
+        results: list[ReplayResult] = replay_in_chunks(m, workload, interval, observers.values())
         m.drain_pcp()
-        frag.observe(len(workload))
+        for obs in observers.values():
+            obs.observe(len(workload))
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "variant"
         for fname, text in (("buddyinfo", m.buddyinfo()), ("pagetypeinfo", m.pagetypeinfo()),
                             ("zoneinfo", m.zoneinfo()), ("slabinfo", m.slabinfo())):
@@ -176,7 +206,10 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
             "replay": {"alloc_failed": sum(r.alloc_failed for r in results),
                        "errors": sum(r.nr_errors for r in results)},
             "fragmentation": frag.result(),
+            **{name: obs.result() for name, obs in observers.items() if name != "fragmentation"},
         })
+    if "numa_what_if" in sc.data.get("profile", {}).get("profilers", []):
+        report["numa_what_if"] = what_if(base_workload, lambda: _machine(sc, {}))
     (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
     _write_html(report, out)
     report["out_dir"] = str(out)
@@ -210,13 +243,31 @@ def _write_html(report: dict, out: Path) -> None:
 
 
 def summary(report: dict) -> str:
-    """A short table of the variants: allocation failures, order-9 availability, health."""
+    """A short table of the variants (allocation failures, order-9 availability, health, and the
+    other profilers' headline figures), then the NUMA what-if table if there is one."""
     lines = [f"{report['scenario']}: {report['records']:,} records, seed {report['seed']}",
-             f"{'variant':<24} {'alloc fail':>10} {'free order>=9':>14} {'health':>7} {'unusable(9)':>12}"]
+             f"{'variant':<24} {'alloc fail':>10} {'free order>=9':>14} {'health':>7} {'unusable(9)':>12}  other"]
     for v in report["variants"]:
         final = v["fragmentation"]["final"]
+        other = []
+        if "slab" in v:
+            other.append(f"slab loss {v['slab']['total_loss']:,} B, rounding {v['slab']['total_kmalloc_rounding']:,} B")
+        if "cache" in v:
+            other += [f"{k} miss {c['miss_ratio']:.1%}" for k, c in v["cache"]["caches"].items()
+                      if c["hits"] + c["misses"]][:3]
+            other += [f"prefetchable: {p['call_site']}" for p in v["cache"]["prefetch_candidates"][:1]]
+        if "numa" in v:
+            other.append(f"locality {v['numa']['locality']:.1%}, cost {v['numa']['access_cost_ns']:,} ns")
         lines.append(f"{v['name']:<24} {v['replay']['alloc_failed']:>10,} "
                      f"{sum(p['free_blocks_order_ge_9'] for p in final):>14,} "
                      f"{v['fragmentation']['health_score']:>7.1f} "
-                     f"{'/'.join(str(p['unusable_index'][9]) for p in final):>12}")
+                     f"{'/'.join(str(p['unusable_index'][9]) for p in final):>12}  {'; '.join(other)}")
+    if "numa_what_if" in report:
+        lines.append(f"{'policy':<24} {'cost (ns)':>14} {'locality':>9} {'imbalance':>10} {'alloc fail':>10}")
+        for row in report["numa_what_if"]["table"]:
+            lines.append(f"{row['policy']:<24} {row['access_cost_ns']:>14,} {row['locality']:>9.1%} "
+                         f"{row['imbalance']:>10.2f} {row['alloc_failed']:>10,}")
+        rec = report["numa_what_if"]["recommendation"]
+        lines.append(f"best measured: {rec['policy']} ({rec['access_cost_ns']:,} ns, "
+                     f"{rec['saving_vs_worst_ns']:,} ns less than the worst)")
     return "\n".join(lines)

@@ -74,3 +74,32 @@ def test_html_report_is_self_contained_escaped_and_charts_are_deterministic(tmp_
     for chart in ("order9_blocks.svg", "unusable_index_order9.svg"):
         a, b = (tmp_path / d / "charts" / chart for d in ("a", "b"))
         assert a.read_bytes() == b.read_bytes() and a.read_text().startswith("<?xml")
+
+
+@pytest.mark.parametrize("name,overrides", [
+    ("slab-churn", ["workload.ops=40000", "workload.live_objects=4000"]),
+    ("numa-policies", ["workload.objects=4000", "workload.accesses=40000"]),
+    ("cache-thrash", ["workload.accesses=40000"]),
+])
+def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
+    report = scenario.run(scenario.load(SCENARIOS / f"{name}.toml", overrides), tmp_path)
+    assert all(v["replay"]["errors"] == 0 for v in report["variants"])
+    assert (tmp_path / "report.html").exists() and scenario.summary(report)
+    first = report["variants"][0]
+    if name == "slab-churn":
+        assert first["slab"]["total_loss"] > 0 and first["slab"]["total_kmalloc_rounding"] > 0
+    if name == "numa-policies":
+        costs = {row["policy"]: row["access_cost_ns"] for row in report["numa_what_if"]["table"]}
+        assert costs["local"] < costs["interleave"] and report["numa_what_if"]["recommendation"]["policy"]
+        assert 0 < first["numa"]["locality"] < 1
+    if name == "cache-thrash":
+        by_name = {v["name"]: v["cache"] for v in report["variants"]}
+        assert [p["call_site"] for p in by_name["strided"]["prefetch_candidates"]] == ["objects:owner_access"]
+        assert by_name["random"]["prefetch_candidates"] == []
+        l3 = [c for k, c in by_name["random"]["caches"].items() if k.endswith("L3")][0]
+        assert l3["misses"] > 0
+
+
+def test_all_shipped_scenarios_are_tested():
+    shipped = {p.stem for p in SCENARIOS.glob("*.toml")}
+    assert shipped == {"fragmentation", "slab-churn", "numa-policies", "cache-thrash"}

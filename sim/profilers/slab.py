@@ -1,0 +1,34 @@
+"""Slab profiler: slab memory over time and, at the end, tools/mm/slabinfo's Loss per cache and
+the kmalloc rounding waste (see kernel_model.slabinfo)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+VERSION = 1
+
+
+@dataclass
+class SlabProfiler:
+    machine: object
+    max_points: int = 200
+    top: int = 10
+    _records: list[int] = field(default_factory=list)
+    _slab_pages: list[int] = field(default_factory=list)
+
+    def observe(self, records_done: int) -> None:
+        m = self.machine
+        pages = sum(m.slab_stats(c)["slabs"] << m.slab_stats(c)["order"] for c in m.caches())
+        self._records.append(records_done)
+        self._slab_pages.append(pages)
+        if len(self._records) > self.max_points:
+            self._records, self._slab_pages = self._records[1::2], self._slab_pages[1::2]
+
+    def result(self) -> dict:
+        waste = self.machine.slab_waste()
+        caches = sorted(((v["loss"], name) for name, v in waste["caches"].items() if v["loss"]), reverse=True)
+        return {"version": VERSION, "unit": "pages, bytes", "records": self._records,
+                "slab_pages": self._slab_pages, "total_loss": waste["total_loss"],
+                "total_kmalloc_rounding": waste["total_kmalloc_rounding"],
+                "top_loss": [{"cache": name, **waste["caches"][name]} for _, name in caches[: self.top]],
+                "large_kmalloc": waste["large_kmalloc"]}
