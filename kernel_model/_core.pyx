@@ -66,6 +66,7 @@ cdef class MachineCore:
     cdef CacheCore _caches
     cdef object _cache_ptrs
     cdef object _alloc_site, _site_misses, _alloc_site_misses, _site_stride, _site_remote, _id_remote
+    cdef object _stacks, _site_frame
     cdef bint _attribution
     cdef mm_slab sl
     cdef void *_memory[MM_MAX_NODES]     # each zone's page bytes (mmap), unmapped in __dealloc__
@@ -359,6 +360,28 @@ cdef class MachineCore:
         self._site_remote = np.zeros((1, 2), np.uint64)
         self._id_remote = np.zeros((max(self.rp.nr_ids, 1), 2), np.uint32)
 
+    def enable_stacks(self, uint32_t stack_size):
+        """Model a stack per CPU from CALL/RET ops, overflowing past stack_size bytes."""
+        if self._stacks is None:
+            self._stacks = np.zeros(self.m.nr_cpus * sizeof(mm_stack), np.uint8)
+            self._site_frame = np.zeros(1, np.uint32)
+            self.rp.stacks = <mm_stack *>self._address(self._stacks)
+        self.rp.stack_size = stack_size
+
+    def stacks(self):
+        """Per CPU: depth, high_water, overflows, calls, and the call sites at the high-water mark;
+        and the largest frame per callee site."""
+        cdef mm_stack *s
+        cdef uint32_t cpu
+        if self._stacks is None:
+            return [], np.zeros(0, np.uint32)
+        out = []
+        for cpu in range(self.m.nr_cpus):
+            s = &self.rp.stacks[cpu]
+            out.append({"depth": s.depth, "high_water": s.high_water, "overflows": s.overflows,
+                        "calls": s.calls, "chain": [s.hw_chain[i] for i in range(s.hw_frames)]})
+        return out, self._site_frame.copy()
+
     def locality(self):
         """(per call site [local, remote], per object id [local, remote], alloc site per id) arrays."""
         return self._site_remote.copy(), self._id_remote.copy(), self._alloc_site.copy()
@@ -414,6 +437,16 @@ cdef class MachineCore:
             self.rp.nr_ids = nr_ids
         self.rp.ids = <mm_id *>self._address(self._ids)
         self._attach_attribution(nr_sites)
+        if self._stacks is not None:
+            # every per-site table must cover rp.nr_sites
+            need = max(nr_sites, self.rp.nr_sites if self._attribution else 0)
+            if self._site_frame.shape[0] < need:
+                grown = np.zeros(need, np.uint32)
+                grown[:self._site_frame.shape[0]] = self._site_frame
+                self._site_frame = grown
+            self.rp.site_frame = <uint32_t *>self._address(self._site_frame.view(np.uint8))
+            if not self._attribution:
+                self.rp.nr_sites = self._site_frame.shape[0]
         self.rp.results = NULL
         if results is not None:
             res = results

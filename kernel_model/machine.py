@@ -68,6 +68,16 @@ BASE_PFN = 1 << 20  # memory starts at 4 GiB: one Normal zone per node, and NULL
 MAX_IDS = 1 << 28  # 4 GiB of id map
 
 
+class _SiteNames:
+    """site id -> name, from a trace's string table ("site-N" past its end or for empty names)."""
+
+    def __init__(self, sites: list[str]) -> None:
+        self._sites = sites
+
+    def __getitem__(self, i: int) -> str:
+        return self._sites[i] if 0 <= i < len(self._sites) and self._sites[i] else f"site-{i}"
+
+
 @dataclass(frozen=True)
 class ReplayError:
     record: int
@@ -229,10 +239,10 @@ class Machine:
         if self._hw_caches is None:
             return {"call_sites": {}, "alloc_sites": {}}
         by_site, by_alloc = self._core.site_misses()
+        names = self.site_names()
 
         def named(arr) -> dict[str, list[int]]:
-            return {(self._sites[i] if i < len(self._sites) and self._sites[i] else f"site-{i}"): row.tolist()
-                    for i, row in enumerate(arr) if row.any()}
+            return {names[i]: row.tolist() for i, row in enumerate(arr) if row.any()}
         return {"call_sites": named(by_site), "alloc_sites": named(by_alloc)}
 
     def cache_strides(self) -> dict[str, dict[str, int]]:
@@ -240,8 +250,8 @@ class Machine:
         if self._hw_caches is None:
             return {}
         total, strided, stride = self._core.site_strides()
-        return {(self._sites[i] if i < len(self._sites) and self._sites[i] else f"site-{i}"):
-                {"accesses": int(total[i]), "strided": int(strided[i]), "stride": int(stride[i])}
+        names = self.site_names()
+        return {names[i]: {"accesses": int(total[i]), "strided": int(strided[i]), "stride": int(stride[i])}
                 for i in range(len(total)) if total[i]}
 
     def _cache_instance(self, instance: str) -> int:
@@ -386,6 +396,20 @@ class Machine:
         weights = [max(1, min(255, round(b / low))) for b in row]
         self.set_mempolicy(cpu, "weighted_interleave", list(range(self.nodes)), weights)
 
+    def enable_stacks(self, stack_size: int = 16 << 10) -> None:
+        """Model a stack per CPU from CALL/RET ops (deeper than stack_size bytes is an overflow)."""
+        if not 0 < stack_size < 1 << 32:
+            raise ValueError(f"stack size {stack_size} out of range")
+        self._core.enable_stacks(stack_size)
+
+    def stacks(self):
+        """Per CPU depth, high_water, overflows, calls and chain (site ids); largest frame per site."""
+        return self._core.stacks()
+
+    def site_names(self) -> _SiteNames:
+        """Call-site names of the last trace replayed, indexed by site id."""
+        return _SiteNames(self._sites)
+
     def enable_locality_tracking(self) -> None:
         """Count local and remote accesses per call site and per object from now on."""
         self._core.enable_attribution()
@@ -401,9 +425,7 @@ class Machine:
     def remote_hot_spots(self, top: int = 10) -> dict:
         """Call sites and objects by remote accesses (needs enable_locality_tracking)."""
         site, obj, alloc_site = self._core.locality()
-
-        def name(i):
-            return self._sites[i] if i < len(self._sites) and self._sites[i] else f"site-{i}"
+        name = self.site_names().__getitem__
         sites = sorted(((int(r[1]), int(r[0]), i) for i, r in enumerate(site) if r[1]), reverse=True)[:top]
         objs = sorted(((int(r[1]), int(r[0]), i) for i, r in enumerate(obj) if r[1]), reverse=True)[:top]
         return {

@@ -199,6 +199,11 @@ cdef extern from "core/replay.h":
         uint32_t code
         uint32_t id
 
+    struct mm_stack:
+        uint32_t depth, top, high_water, hw_frames
+        uint64_t overflows, calls
+        uint32_t hw_chain[256]
+
     struct mm_replay:
         mm_id *ids
         uint32_t nr_ids
@@ -218,6 +223,9 @@ cdef extern from "core/replay.h":
         uint64_t *site_stride
         uint64_t *site_remote
         uint32_t *id_remote
+        mm_stack *stacks
+        uint32_t stack_size
+        uint32_t *site_frame
         uint32_t nr_sites
 
     enum:

@@ -21,7 +21,9 @@ from sim.profilers.cache import CacheProfiler
 from sim.profilers.fragmentation import FragmentationProfiler
 from sim.profilers.numa import NumaProfiler, what_if
 from sim.profilers.slab import SlabProfiler
+from sim.profilers.stack import StackProfiler
 from sim.workloads import kmalloc_churn, page_churn
+from sim.workloads.call_stacks import call_stacks
 from sim.workloads.mixed_mobility import mixed_mobility_churn
 from sim.workloads.object_access import object_access
 
@@ -38,13 +40,16 @@ GENERATORS = {
     "kmalloc_churn": (kmalloc_churn, {"ops": "n_ops", "live_objects": "live_objects", "cpus": "cpus",
                                       "sizes": "sizes", "weights": "weights",
                                       "remote_free_fraction": "remote_free_fraction"}),
+    "call_stacks": (call_stacks, {"excursions": "excursions", "cpus": "cpus", "max_depth": "max_depth",
+                                  "recursion_fraction": "recursion_fraction",
+                                  "recursion_depth": "recursion_depth"}),
     "object_access": (object_access, {"objects": "n_objects", "object_size": "object_size",
                                       "accesses": "accesses", "cpus": "cpus", "share_fraction": "share_fraction",
                                       "pattern": "pattern", "store_fraction": "store_fraction"}),
 }
 
 
-PROFILERS = ("fragmentation", "slab", "cache", "numa", "numa_what_if")
+PROFILERS = ("fragmentation", "slab", "cache", "numa", "numa_what_if", "stack")
 
 
 class ScenarioError(ValueError):
@@ -193,6 +198,8 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
             observers["cache"] = CacheProfiler(m, heatmap=(f"cpu0/{first}",), line_use=(f"cpu0/{first}",))
         if "numa" in chosen:
             observers["numa"] = NumaProfiler(m)
+        if "stack" in chosen:
+            observers["stack"] = StackProfiler(m, stack_size=int(sc.data["profile"].get("stack_size", 16 << 10)))
         results: list[ReplayResult] = replay_in_chunks(m, workload, interval, observers.values())
         m.drain_pcp()
         for obs in observers.values():
@@ -258,6 +265,10 @@ def summary(report: dict) -> str:
             other += [f"prefetchable: {p['call_site']}" for p in v["cache"]["prefetch_candidates"][:1]]
         if "numa" in v:
             other.append(f"locality {v['numa']['locality']:.1%}, cost {v['numa']['access_cost_ns']:,} ns")
+        if "stack" in v:
+            st = v["stack"]
+            other.append(f"stack high-water {max(c['high_water'] for c in st['cpus']):,} B of {st['stack_size']:,}, "
+                         f"overflows {sum(c['overflows'] for c in st['cpus']):,}")
         lines.append(f"{v['name']:<24} {v['replay']['alloc_failed']:>10,} "
                      f"{sum(p['free_blocks_order_ge_9'] for p in final):>14,} "
                      f"{v['fragmentation']['health_score']:>7.1f} "

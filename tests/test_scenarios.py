@@ -80,6 +80,7 @@ def test_html_report_is_self_contained_escaped_and_charts_are_deterministic(tmp_
     ("slab-churn", ["workload.ops=40000", "workload.live_objects=4000"]),
     ("numa-policies", ["workload.objects=4000", "workload.accesses=40000"]),
     ("cache-thrash", ["workload.accesses=40000"]),
+    ("stack-depth", ["workload.excursions=4000"]),
 ])
 def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
     report = scenario.run(scenario.load(SCENARIOS / f"{name}.toml", overrides), tmp_path)
@@ -92,6 +93,11 @@ def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
         costs = {row["policy"]: row["access_cost_ns"] for row in report["numa_what_if"]["table"]}
         assert costs["local"] < costs["interleave"] and report["numa_what_if"]["recommendation"]["policy"]
         assert 0 < first["numa"]["locality"] < 1
+    if name == "stack-depth":
+        shallow, deep = (v["stack"] for v in report["variants"])
+        assert sum(c["overflows"] for c in shallow["cpus"]) == 0 < sum(c["overflows"] for c in deep["cpus"])
+        assert deep["deepest_chain"]["bytes"] > 16384 and deep["kstack_buckets"]["kstack_32k"] > 0
+        assert deep["largest_frames"][0] == {"function": "ext4_mpage_readpages", "bytes": 512}
     if name == "cache-thrash":
         by_name = {v["name"]: v["cache"] for v in report["variants"]}
         assert [p["call_site"] for p in by_name["strided"]["prefetch_candidates"]] == ["objects:owner_access"]
@@ -102,4 +108,4 @@ def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
 
 def test_all_shipped_scenarios_are_tested():
     shipped = {p.stem for p in SCENARIOS.glob("*.toml")}
-    assert shipped == {"fragmentation", "slab-churn", "numa-policies", "cache-thrash"}
+    assert shipped == {"fragmentation", "slab-churn", "numa-policies", "cache-thrash", "stack-depth"}

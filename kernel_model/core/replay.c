@@ -236,6 +236,44 @@ static uint32_t level_misses(const struct cache *c, uint64_t *out)
 	return n;
 }
 
+/* CALL / RET: the issuing CPU's stack depth, high-water mark (with its chain) and overflows. */
+static uint32_t stack_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op)
+{
+	struct mm_stack *s;
+	uint32_t i;
+
+	if (op->cpu >= m->nr_cpus)
+		return RE_BAD_ARG;
+	if (!r->stacks)
+		return RE_NONE;
+	s = &r->stacks[op->cpu];
+	if (op->op == OP_RET) {
+		if (!s->top)
+			return RE_BAD_ARG;   /* a return without a call */
+		s->top--;
+		s->depth -= s->size[s->top];
+		return RE_NONE;
+	}
+	if (s->top == MM_STACK_FRAMES)
+		return RE_BAD_ARG;       /* deeper than the model keeps */
+	s->site[s->top] = op->site;
+	s->size[s->top] = op->arg0;
+	s->top++;
+	s->depth += op->arg0;
+	s->calls++;
+	if (r->site_frame && op->site < r->nr_sites && op->arg0 > r->site_frame[op->site])
+		r->site_frame[op->site] = op->arg0;
+	if (s->depth > r->stack_size)
+		s->overflows++;
+	if (s->depth > s->high_water) {
+		s->high_water = s->depth;
+		s->hw_frames = s->top;
+		for (i = 0; i < s->top; i++)
+			s->hw_chain[i] = s->site[i];
+	}
+	return RE_NONE;
+}
+
 /* The access cost model: latency by the distance between the CPU's node and the page's. */
 static void numa_account(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op, uint64_t addr)
 {
@@ -366,6 +404,10 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 			break;
 		case OP_CACHE_ALLOC:
 			err = m->slab ? cache_alloc_op(m, r, op, &result) : RE_UNSUPPORTED;
+			break;
+		case OP_CALL:
+		case OP_RET:
+			err = stack_op(m, r, op);
 			break;
 		case OP_MEMPOLICY:   /* flags = mode, arg1 = nodemask, for this CPU */
 			err = mm_set_mempolicy(m, op->cpu, op->flags, op->arg1) ? RE_BAD_ARG : RE_NONE;

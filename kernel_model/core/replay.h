@@ -50,6 +50,20 @@ enum mm_replay_error {
 	NR_REPLAY_ERRORS
 };
 
+/* The stack model of one CPU (thread): frames pushed by CALL, popped by RET. */
+#define MM_STACK_FRAMES 256
+struct mm_stack {
+	uint32_t depth;                       /* bytes in use */
+	uint32_t top;                         /* frames in use */
+	uint32_t high_water;                  /* most bytes ever in use */
+	uint32_t hw_frames;                   /* frames at the high-water mark */
+	uint64_t overflows;                   /* CALLs that went past stack_size */
+	uint64_t calls;
+	uint32_t site[MM_STACK_FRAMES];       /* callee call site of each frame */
+	uint32_t size[MM_STACK_FRAMES];
+	uint32_t hw_chain[MM_STACK_FRAMES];   /* the call sites at the high-water mark */
+};
+
 struct mm_replay_error_rec {
 	uint64_t record;
 	uint32_t code;
@@ -84,6 +98,9 @@ struct mm_replay {
 					     that repeated the site's previous non-zero stride, accesses */
 	uint64_t *site_remote;            /* nr_sites * 2: local, remote accesses by call site */
 	uint32_t *id_remote;              /* nr_ids * 2: local, remote accesses per object, or 0 */
+	struct mm_stack *stacks;          /* nr_cpus stack models, or 0 (CALL/RET only checked) */
+	uint32_t stack_size;              /* bytes; deeper is an overflow (Linux: 16 KiB) */
+	uint32_t *site_frame;             /* nr_sites: largest frame seen per callee site, or 0 */
 	uint32_t nr_sites;
 };
 
