@@ -48,7 +48,7 @@ def test_replay_allocates_and_frees_like_the_api():
     ((Op.LOAD, 0, 8, 0, 0, 4090), "out_of_bounds"),   # 8 bytes at 4090 of an order-0 page
     ((Op.LOAD, 9, 8, 0, 0, 0), "unknown_id"),
     ((200, 9, 0), "bad_op"),
-    ((Op.CALL, 0, 0), "unsupported_op"),
+    ((Op.ROOT_ADD, 0, 0), "unsupported_op"),
     ((Op.KFREE, 0, 0), "wrong_kind"),      # kfree of an alloc_pages() allocation
     ((Op.CACHE_ALLOC, 9, 0, 0, 0, 1), "unknown_cache"),
 ])
