@@ -129,6 +129,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """Run a scenario, printing a live line per interval (and alerts)."""
+    from sim import scenario
+    from sim.profilers.realtime import RealtimeTracker
+
+    class Live:
+        def __init__(self, variant, machine):
+            self.variant, self.tracker, self.shown = variant, RealtimeTracker(machine), 0
+
+        def observe(self, records_done):
+            s = self.tracker.observe(records_done)
+            eta = f"{s['records_to_exhaustion']:,.0f}" if s["records_to_exhaustion"] else "-"
+            print(f"{self.variant:<14} {records_done:>11,} free {s['free_pages']:>9,} pages  "
+                  f"alloc {s['alloc_rate']:6.3f}/rec  free {s['free_rate']:6.3f}/rec  "
+                  f"trend {s['trend']:+8.4f}/rec  exhaustion in {eta} records", flush=True)
+            if args.alerts:
+                alerts = self.tracker.result()["alerts"]
+                for alert in alerts[self.shown:]:
+                    print(f"  ALERT at record {alert['records']:,}: {alert['alert']}", flush=True)
+                self.shown = len(alerts)
+
+    overrides = list(args.set or [])
+    if args.interval:
+        overrides.append(f"profile.interval={args.interval}")
+    try:
+        sc = scenario.load(args.scenario, overrides)
+        report = scenario.run(sc, args.out, monitor=Live)
+    except scenario.ScenarioError as e:
+        raise UserError(str(e)) from None
+    print(f"report: {report['out_dir']}/report.json")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="memsim", description="memsim: a testbed for kernel memory subsystems.")
     p.add_argument("--version", action="version", version="memsim 0.1.0")
@@ -165,12 +198,22 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario file and write its report",
                          description="Run a scenario (TOML, see docs/scenarios.md), print a summary table "
                                      "and write the report directory (report.json, /proc-format texts).")
-    run.add_argument("scenario", help="a scenario file, e.g. scenarios/fragmentation.toml")
+    run.add_argument("scenario", help="a scenario file or a shipped scenario's name, e.g. fragmentation")
     run.add_argument("--out", help="report directory (default: output.dir, or out/<name>)")
     run.add_argument("--seed", type=int, help="override scenario.seed")
     run.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
                      help="override a setting, e.g. --set workload.ops=20000 (repeatable)")
     run.set_defaults(func=cmd_run)
+
+    mon = sub.add_parser("monitor", help="run a scenario with a live line per interval",
+                         description="Run a scenario and print free memory, allocation and free rates, the "
+                                     "trend and a time-to-exhaustion estimate every interval (records).")
+    mon.add_argument("scenario", help="a scenario file or a shipped scenario's name")
+    mon.add_argument("--interval", type=int, help="records between lines (default: profile.interval)")
+    mon.add_argument("--alerts", action="store_true", help="print alerts (low memory, min watermark, failures)")
+    mon.add_argument("--out", help="report directory")
+    mon.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a setting")
+    mon.set_defaults(func=cmd_monitor)
 
     r = sub.add_parser("replay", help="replay a trace file against a machine",
                        description="Replay a trace file against a modelled machine and print what happened. "

@@ -20,6 +20,7 @@ from sim.driver import replay_in_chunks
 from sim.profilers.cache import CacheProfiler
 from sim.profilers.fragmentation import FragmentationProfiler
 from sim.profilers.numa import NumaProfiler, what_if
+from sim.profilers.realtime import RealtimeTracker
 from sim.profilers.slab import SlabProfiler
 from sim.profilers.stack import StackProfiler
 from sim.workloads import kmalloc_churn, page_churn
@@ -49,7 +50,9 @@ GENERATORS = {
 }
 
 
-PROFILERS = ("fragmentation", "slab", "cache", "numa", "numa_what_if", "stack")
+SHIPPED = Path(__file__).resolve().parent.parent / "scenarios"
+
+PROFILERS = ("fragmentation", "slab", "cache", "numa", "numa_what_if", "stack", "realtime")
 
 
 class ScenarioError(ValueError):
@@ -83,6 +86,8 @@ class Scenario:
 def load(path: str | os.PathLike, overrides: list[str] = ()) -> Scenario:
     """Read and validate a scenario; overrides are "section.key=value" (TOML values)."""
     path = Path(path)
+    if not path.exists() and path.suffix == "" and (SHIPPED / f"{path}.toml").exists():
+        path = SHIPPED / f"{path}.toml"    # a shipped scenario by name, e.g. "fragmentation"
     try:
         text = path.read_text()
         data = tomllib.loads(text)
@@ -169,7 +174,8 @@ def _machine(sc: Scenario, overrides: dict) -> Machine:
         raise ScenarioError(f"{sc.where('machine')}: {e}") from None
 
 
-def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None = None) -> dict:
+def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None = None,
+        monitor=None) -> dict:
     """Run every variant (or the machine as given) and write the report directory."""
     seed = seed if seed is not None else int(sc.data.get("scenario", {}).get("seed", 0))
     out = Path(out_dir or sc.data.get("output", {}).get("dir", f"out/{sc.name}"))
@@ -198,9 +204,13 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
             observers["cache"] = CacheProfiler(m, heatmap=(f"cpu0/{first}",), line_use=(f"cpu0/{first}",))
         if "numa" in chosen:
             observers["numa"] = NumaProfiler(m)
+        if "realtime" in chosen:
+            observers["realtime"] = RealtimeTracker(m, alert_free_fraction=float(
+                sc.data["profile"].get("alert_free_fraction", 0.10)))
         if "stack" in chosen:
             observers["stack"] = StackProfiler(m, stack_size=int(sc.data["profile"].get("stack_size", 16 << 10)))
-        results: list[ReplayResult] = replay_in_chunks(m, workload, interval, observers.values())
+        watchers = list(observers.values()) + ([monitor(name, m)] if monitor else [])
+        results: list[ReplayResult] = replay_in_chunks(m, workload, interval, watchers)
         m.drain_pcp()
         for obs in observers.values():
             obs.observe(len(workload))
@@ -265,6 +275,10 @@ def summary(report: dict) -> str:
             other += [f"prefetchable: {p['call_site']}" for p in v["cache"]["prefetch_candidates"][:1]]
         if "numa" in v:
             other.append(f"locality {v['numa']['locality']:.1%}, cost {v['numa']['access_cost_ns']:,} ns")
+        if "realtime" in v:
+            rt = v["realtime"]
+            other.append(f"alerts {len(rt['alerts'])}" + (f" (first at record {rt['alerts'][0]['records']:,}: "
+                                                          f"{rt['alerts'][0]['alert']})" if rt["alerts"] else ""))
         if "stack" in v:
             st = v["stack"]
             other.append(f"stack high-water {max(c['high_water'] for c in st['cpus']):,} B of {st['stack_size']:,}, "

@@ -81,6 +81,7 @@ def test_html_report_is_self_contained_escaped_and_charts_are_deterministic(tmp_
     ("numa-policies", ["workload.objects=4000", "workload.accesses=40000"]),
     ("cache-thrash", ["workload.accesses=40000"]),
     ("stack-depth", ["workload.excursions=4000"]),
+    ("memory-pressure", ["workload.ops=20000"]),
 ])
 def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
     report = scenario.run(scenario.load(SCENARIOS / f"{name}.toml", overrides), tmp_path)
@@ -104,8 +105,17 @@ def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
         assert by_name["random"]["prefetch_candidates"] == []
         l3 = [c for k, c in by_name["random"]["caches"].items() if k.endswith("L3")][0]
         assert l3["misses"] > 0
+    if name == "memory-pressure":
+        rt = first["realtime"]
+        alerts = [a["alert"] for a in rt["alerts"]]
+        assert alerts[0] == "free memory below 10%" and "allocations failing" in alerts
+        below = next(a["records"] for a in rt["alerts"] if a["alert"].startswith("free memory"))
+        failing = next(a["records"] for a in rt["alerts"] if a["alert"] == "allocations failing")
+        assert below < failing      # the pressure alert comes before the failures it warns of
+        assert rt["snapshots"][1]["trend"] < 0 and rt["snapshots"][1]["records_to_exhaustion"] > 0
 
 
 def test_all_shipped_scenarios_are_tested():
     shipped = {p.stem for p in SCENARIOS.glob("*.toml")}
-    assert shipped == {"fragmentation", "slab-churn", "numa-policies", "cache-thrash", "stack-depth"}
+    assert shipped == {"fragmentation", "slab-churn", "numa-policies", "cache-thrash", "stack-depth",
+                       "memory-pressure"}

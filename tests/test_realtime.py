@@ -1,0 +1,67 @@
+"""Real-time tracker: rates, trend and time-to-exhaustion, edge-triggered alerts, ring buffer."""
+
+from __future__ import annotations
+
+import pytest
+
+from kernel_model import Machine
+from sim.cli import main
+from sim.profilers.realtime import RealtimeTracker
+
+
+def test_rates_trend_and_exhaustion_by_hand():
+    m = Machine(nodes=1, node_mem="16M", pcp=False)
+    rt = RealtimeTracker(m)
+    total = m.nr_free_pages()
+    first = rt.observe(0)
+    assert first["free_pages"] == total and first["trend"] == 0.0 and first["records_to_exhaustion"] is None
+    for step in (1, 2):
+        for _ in range(100):
+            m.alloc_pages(0)
+        snap = rt.observe(100 * step)
+    assert snap["alloc_rate"] == 1.0 and snap["free_rate"] == 0.0
+    assert snap["trend"] == pytest.approx(-1.0)                  # one page fewer per record, exactly
+    assert snap["records_to_exhaustion"] == pytest.approx(total - 200)
+    assert rt.result()["alerts"] == []
+
+
+def test_alerts_fire_once_per_episode_and_end_of_run_replaces_the_last_point():
+    m = Machine(nodes=1, node_mem="4M", pcp=False)
+    rt = RealtimeTracker(m, alert_free_fraction=0.5)
+    pfns, records = [], 0
+    while (pfn := m.alloc_pages(0)) is not None:
+        pfns.append(pfn)
+        records += 1
+        if records % 64 == 0:
+            rt.observe(records)
+    for _ in range(3):                                            # keeps failing: still one alert
+        assert m.alloc_pages(0) is None
+        records += 64
+        rt.observe(records)
+    rt.observe(records)
+    kinds = [a["alert"] for a in rt.result()["alerts"]]
+    assert kinds.count("free memory below 50%") == 1 and kinds.count("allocations failing") == 1
+    assert any("min watermark" in k for k in kinds)
+    assert [s["records"] for s in rt.result()["snapshots"]][-2:] == [records - 64, records]
+    for pfn in pfns:                                              # recovery, then a second episode
+        m.free_pages(pfn, 0)
+    rt.observe(records + 64)
+    assert rt.result()["snapshots"][-1]["free_rate"] > 0
+
+
+def test_ring_buffer_is_bounded():
+    rt = RealtimeTracker(Machine(nodes=1, node_mem="4M"), capacity=8)
+    for i in range(20):
+        rt.observe(i * 10)
+    snaps = rt.result()["snapshots"]
+    assert len(snaps) == 8 and snaps[0]["records"] == 120
+
+
+def test_monitor_prints_a_line_per_interval_and_alerts(tmp_path, capsys):
+    assert main(["monitor", "memory-pressure", "--alerts", "--interval", "5000", "--out", str(tmp_path),
+                 "--set", "workload.ops=20000"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    lines = [line for line in out if line.startswith("base")]
+    assert [int(line.split()[1].replace(",", "")) for line in lines] == [5000, 10000, 15000, 20000]
+    assert any(line.strip().startswith("ALERT at record") and "allocations failing" in line for line in out)
+    assert (tmp_path / "report.json").exists()
