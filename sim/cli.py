@@ -10,6 +10,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -129,6 +130,64 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """A trace's allocation patterns, or a saved result's summary."""
+    from sim import scenario
+    from sim.profilers import patterns
+
+    if args.input.endswith(".json"):
+        report = _load_report(args.input)
+        print(json.dumps(report, indent=1) if args.json else scenario.summary(report))
+        return 0
+    a = patterns.analyze(_load(args.input), temporary_within=args.temporary_within, window=args.window)
+    if args.json:
+        print(json.dumps(a, indent=1))
+        return 0
+    print(f"{a['allocs']:,} allocations ({a['bytes']:,} B), {a['frees']:,} frees, "
+          f"{a['live']:,} live at the end ({a['live_bytes']:,} B)")
+    print(f"temporaries (freed within {a['temporary_within']} allocations): {a['temporaries']:,}; "
+          f"kmalloc rounding waste {a['kmalloc_rounding_waste']:,} B; bursts {a['nr_bursts']}")
+    print("sizes:", ", ".join(f"{k} {v:,}" for k, v in a["size_histogram"].items()))
+    print("top sizes:", ", ".join(f"{t['size']} B x{t['count']:,}" for t in a["top_sizes"]))
+    print(f"{'call site':<32} {'allocs':>10} {'bytes':>14} {'live':>9} {'peak bytes':>14} {'waste':>12}")
+    for site in a["call_sites"]:
+        print(f"{site['call_site'][:32]:<32} {site['allocs']:>10,} {site['bytes']:>14,} {site['live']:>9,} "
+              f"{site['peak_bytes']:>14,} {site['rounding_waste']:>12,}")
+    for p in a["phases"]:
+        print(f"phase {p['phase']}: records {p['records'][0]:,}..{p['records'][1]:,}, "
+              f"{p['allocs']:,} allocs, {p['frees']:,} frees")
+    for r in a["recommendations"]:
+        print(f"recommend: {r['recommendation']} ({json.dumps(r['evidence'])})")
+    return 0
+
+
+def _load_report(path: str) -> dict:
+    try:
+        report = json.loads(Path(path).read_text())
+    except OSError as e:
+        raise UserError(f"{path}: {e.strerror or e}") from None
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path}:{e.lineno}: not a memsim result: {e.msg}") from None
+    if not isinstance(report, dict) or "variants" not in report or "scenario" not in report:
+        raise UserError(f"{path}: not a memsim result (no scenario/variants)")
+    return report
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Render a saved result (report.json, or its directory) as a self-contained HTML file."""
+    from sim import scenario
+
+    path = Path(args.result)
+    path = path / "report.json" if path.is_dir() else path
+    report = _load_report(str(path))
+    try:
+        scenario.write_html(report, path.parent, Path(args.html))
+    except OSError as e:
+        raise UserError(f"{e.filename}: {e.strerror}") from None
+    print(f"wrote {args.html}")
+    return 0
+
+
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Run a scenario, printing a live line per interval (and alerts)."""
     from sim import scenario
@@ -214,6 +273,24 @@ def build_parser() -> argparse.ArgumentParser:
     mon.add_argument("--out", help="report directory")
     mon.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a setting")
     mon.set_defaults(func=cmd_monitor)
+
+    an = sub.add_parser("analyze", help="allocation patterns of a trace, or a saved result's summary",
+                        description="Analyse a trace (.mtr): size histogram, call sites, lifetimes, "
+                                    "temporaries, bursts, phases, rounding waste, recommendations. "
+                                    "Given a report.json, print its summary.")
+    an.add_argument("input", help="a trace file or a report.json")
+    an.add_argument("--temporary-within", type=int, default=16, metavar="N",
+                    help="a temporary is freed before N other allocations (default 16)")
+    an.add_argument("--window", type=int, default=1000, help="records per burst window (default 1000)")
+    an.add_argument("--json", action="store_true", help="print JSON")
+    an.set_defaults(func=cmd_analyze)
+
+    rep = sub.add_parser("report", help="render a saved result as HTML",
+                         description="Render a result directory (or its report.json) as one self-contained "
+                                     "HTML file.")
+    rep.add_argument("result", help="a result directory or report.json")
+    rep.add_argument("--html", required=True, help="the HTML file to write")
+    rep.set_defaults(func=cmd_report)
 
     r = sub.add_parser("replay", help="replay a trace file against a machine",
                        description="Replay a trace file against a modelled machine and print what happened. "

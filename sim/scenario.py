@@ -17,6 +17,7 @@ from kernel_model import Machine, ReplayResult, Topology, TopologyError, trace
 from kernel_model.caches import CacheConfigError
 from kernel_model.trace import TraceFormatError
 from sim.driver import replay_in_chunks
+from sim.profilers import patterns
 from sim.profilers.cache import CacheProfiler
 from sim.profilers.fragmentation import FragmentationProfiler
 from sim.profilers.numa import NumaProfiler, what_if
@@ -52,7 +53,7 @@ GENERATORS = {
 
 SHIPPED = Path(__file__).resolve().parent.parent / "scenarios"
 
-PROFILERS = ("fragmentation", "slab", "cache", "numa", "numa_what_if", "stack", "realtime")
+PROFILERS = ("fragmentation", "slab", "cache", "numa", "numa_what_if", "stack", "realtime", "patterns")
 
 
 class ScenarioError(ValueError):
@@ -225,16 +226,19 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
             "fragmentation": frag.result(),
             **{name: obs.result() for name, obs in observers.items() if name != "fragmentation"},
         })
+        if "patterns" in chosen:
+            report["variants"][-1]["patterns"] = patterns.analyze(workload)
     if "numa_what_if" in sc.data.get("profile", {}).get("profilers", []):
         report["numa_what_if"] = what_if(base_workload, lambda: _machine(sc, {}))
     (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
-    _write_html(report, out)
+    write_html(report, out)
     report["out_dir"] = str(out)
     return report
 
 
-def _write_html(report: dict, out: Path) -> None:
-    """charts/*.svg and report.html (self-contained, the charts inline)."""
+def write_html(report: dict, out: Path, html_path: Path | None = None) -> None:
+    """charts/*.svg and report.html (self-contained, the charts inline) from a report and the
+    per-variant text files in its directory."""
     from sim.report import html, svg
 
     charts_dir = out / "charts"
@@ -256,7 +260,7 @@ def _write_html(report: dict, out: Path) -> None:
     for v in report["variants"]:
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", v["name"]).strip("-") or "variant"
         texts[v["name"]] = (out / f"{slug}.buddyinfo.txt").read_text()
-    (out / "report.html").write_text(html.render(report, list(charts.values()), texts))
+    Path(html_path or out / "report.html").write_text(html.render(report, list(charts.values()), texts))
 
 
 def summary(report: dict) -> str:
@@ -279,6 +283,10 @@ def summary(report: dict) -> str:
             rt = v["realtime"]
             other.append(f"alerts {len(rt['alerts'])}" + (f" (first at record {rt['alerts'][0]['records']:,}: "
                                                           f"{rt['alerts'][0]['alert']})" if rt["alerts"] else ""))
+        if "patterns" in v:
+            pa = v["patterns"]
+            other.append(f"temporaries {pa['temporaries']:,} of {pa['allocs']:,}, "
+                         f"{len(pa['recommendations'])} recommendations")
         if "stack" in v:
             st = v["stack"]
             other.append(f"stack high-water {max(c['high_water'] for c in st['cpus']):,} B of {st['stack_size']:,}, "

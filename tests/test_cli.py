@@ -50,14 +50,40 @@ def test_replay_reports_bad_records_with_their_index(tmp_path, capsys):
     (["replay", "{garbage}"], "bad magic"),
     (["replay", "{churn}", "--node-mem", "12Q"], "invalid size"),
     (["bench", "nosuch"], "unknown benchmark nosuch"),
+    (["analyze", "{garbage}"], "bad magic"),
+    (["analyze", "{badjson}"], ":2: not a memsim result"),
+    (["report", "{missing}", "--html", "{missing}.html"], "No such file"),
 ])
 def test_user_errors_are_one_line_and_exit_2(tmp_path, churn_file, capsys, args, message):
     garbage = tmp_path / "garbage.mtr"
     garbage.write_bytes(b"\0" * 100)
-    args = [a.format(missing=tmp_path / "nope.mtr", garbage=garbage, churn=churn_file) for a in args]
+    badjson = tmp_path / "bad.json"
+    badjson.write_text("{\n  nope\n")
+    args = [a.format(missing=tmp_path / "nope.mtr", garbage=garbage, churn=churn_file, badjson=badjson)
+            for a in args]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("memsim: error: ") and message in err
+
+
+def test_analyze_a_trace(churn_file, capsys):
+    assert main(["analyze", str(churn_file), "--json"]) == 0
+    a = json.loads(capsys.readouterr().out)
+    assert a["allocs"] + a["frees"] == 5000 and a["live"] == a["allocs"] - a["frees"]
+    assert main(["analyze", str(churn_file)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{a['allocs']:,} allocations") and "call site" in out
+
+
+def test_analyze_and_report_a_saved_result(tmp_path, capsys):
+    from sim import scenario
+
+    scenario.run(scenario.load("stack-depth", ["workload.excursions=500"]), tmp_path / "res")
+    assert main(["analyze", str(tmp_path / "res" / "report.json")]) == 0
+    assert capsys.readouterr().out.startswith("stack-depth: ")
+    assert main(["report", str(tmp_path / "res"), "--html", str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text()
+    assert html.startswith("<!doctype html>") and "stack-depth" in html and "<svg" in html
 
 
 def test_bench_json_quick(capsys):

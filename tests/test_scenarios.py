@@ -90,6 +90,9 @@ def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
     first = report["variants"][0]
     if name == "slab-churn":
         assert first["slab"]["total_loss"] > 0 and first["slab"]["total_kmalloc_rounding"] > 0
+        # the analyzer works from the trace alone, yet agrees with the model's kmalloc counters
+        assert first["patterns"]["kmalloc_rounding_waste"] == first["slab"]["total_kmalloc_rounding"]
+        assert first["patterns"]["allocs"] + first["patterns"]["frees"] == report["records"]
     if name == "numa-policies":
         costs = {row["policy"]: row["access_cost_ns"] for row in report["numa_what_if"]["table"]}
         assert costs["local"] < costs["interleave"] and report["numa_what_if"]["recommendation"]["policy"]
