@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import tomllib
 
-from kernel_model import Machine, ReplayResult, Topology, TopologyError, trace
+from kernel_model import Machine, Op, ReplayResult, Topology, TopologyError, trace
 from kernel_model.caches import CacheConfigError
 from kernel_model.trace import TraceFormatError
 from sim.driver import replay_in_chunks
@@ -24,6 +25,7 @@ from sim.profilers.numa import NumaProfiler, what_if
 from sim.profilers.realtime import RealtimeTracker
 from sim.profilers.slab import SlabProfiler
 from sim.profilers.stack import StackProfiler
+from sim.report import chrome
 from sim.workloads import kmalloc_churn, page_churn
 from sim.workloads.call_stacks import call_stacks
 from sim.workloads.mixed_mobility import mixed_mobility_churn
@@ -51,6 +53,7 @@ GENERATORS = {
 }
 
 
+MAX_PHASES = 1000    # PHASE markers kept per variant (report size stays bounded)
 SHIPPED = Path(__file__).resolve().parent.parent / "scenarios"
 
 PROFILERS = ("fragmentation", "slab", "cache", "numa", "numa_what_if", "stack", "realtime", "patterns")
@@ -226,11 +229,16 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
             "fragmentation": frag.result(),
             **{name: obs.result() for name, obs in observers.items() if name != "fragmentation"},
         })
+        marks = np.flatnonzero(workload.records["op"] == Op.PHASE)[:MAX_PHASES]
+        report["variants"][-1]["phases"] = [
+            {"record": int(i), "number": int(workload.records["arg0"][i]),
+             "name": workload.sites[int(workload.records["site"][i])]} for i in marks]
         if "patterns" in chosen:
             report["variants"][-1]["patterns"] = patterns.analyze(workload)
     if "numa_what_if" in sc.data.get("profile", {}).get("profilers", []):
         report["numa_what_if"] = what_if(base_workload, lambda: _machine(sc, {}))
     (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    (out / "trace.json").write_text(json.dumps(chrome.timeline(report), sort_keys=True) + "\n")
     write_html(report, out)
     report["out_dir"] = str(out)
     return report

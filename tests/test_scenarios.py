@@ -29,7 +29,8 @@ def test_same_file_and_seed_same_report(tmp_path):
     sc = scenario.load(SCENARIOS / "fragmentation.toml", ["workload.ops=30000"])
     scenario.run(sc, tmp_path / "a")
     scenario.run(scenario.load(SCENARIOS / "fragmentation.toml", ["workload.ops=30000"]), tmp_path / "b")
-    assert (tmp_path / "a" / "report.json").read_bytes() == (tmp_path / "b" / "report.json").read_bytes()
+    for name in ("report.json", "trace.json", "report.html"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     scenario.run(scenario.load(SCENARIOS / "fragmentation.toml", ["workload.ops=30000"]), tmp_path / "c", seed=2)
     assert (tmp_path / "a" / "report.json").read_bytes() != (tmp_path / "c" / "report.json").read_bytes()
 
@@ -116,6 +117,22 @@ def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
         failing = next(a["records"] for a in rt["alerts"] if a["alert"] == "allocations failing")
         assert below < failing      # the pressure alert comes before the failures it warns of
         assert rt["snapshots"][1]["trend"] < 0 and rt["snapshots"][1]["records_to_exhaustion"] > 0
+        timeline = json.loads((tmp_path / "trace.json").read_text())
+        instants = [(e["name"], e["ts"]) for e in timeline["traceEvents"] if e["ph"] == "i"]
+        assert instants == [(a["alert"], a["records"]) for a in rt["alerts"]]
+
+
+def test_perfetto_timeline_has_a_track_per_variant_counters_and_phase_markers(tmp_path):
+    report = scenario.run(scenario.load(SCENARIOS / "fragmentation.toml", ["workload.ops=20000"]), tmp_path)
+    events = json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
+    assert [e["args"]["name"] for e in events if e["ph"] == "M"] == ["grouping-on", "grouping-off"]
+    assert all(e["ph"] in "MCi" and (e["ph"] == "M" or isinstance(e["ts"], int)) for e in events)
+    for pid, v in enumerate(report["variants"], start=1):
+        free = [(e["ts"], e["args"]["node0"]) for e in events if e["pid"] == pid and e["name"] == "free pages"]
+        assert free == [(ts, snap[0]["free_pages"]) for ts, snap in
+                        zip(v["fragmentation"]["records"], v["fragmentation"]["series"], strict=True)]
+        phase = [e for e in events if e["pid"] == pid and e["ph"] == "i"]
+        assert [(e["name"], e["ts"]) for e in phase] == [("phase reclaim", v["phases"][0]["record"])]
 
 
 def test_all_shipped_scenarios_are_tested():
