@@ -88,6 +88,15 @@ class ReplayError:
         return f"record {self.record}: {_REPLAY_ERROR_TEXT[self.kind]} (id {self.id})"
 
 
+def _top_remote(counts: np.ndarray, top: int) -> list[tuple[int, int, int]]:
+    """(remote, local, row) of the rows with remote accesses, most remote first (ties: more
+    local, then higher row), vectorised: there is a row per object."""
+    rows = np.flatnonzero(counts[:, 1])
+    remote, local = counts[rows, 1].astype(np.int64), counts[rows, 0].astype(np.int64)
+    best = rows[np.lexsort((-rows, -local, -remote))][:top]
+    return [(int(counts[i, 1]), int(counts[i, 0]), int(i)) for i in best]
+
+
 @dataclass
 class ReplayResult:
     """What one replay call did: op counts, allocation failures and rejected records."""
@@ -426,8 +435,7 @@ class Machine:
         """Call sites and objects by remote accesses (needs enable_locality_tracking)."""
         site, obj, alloc_site = self._core.locality()
         name = self.site_names().__getitem__
-        sites = sorted(((int(r[1]), int(r[0]), i) for i, r in enumerate(site) if r[1]), reverse=True)[:top]
-        objs = sorted(((int(r[1]), int(r[0]), i) for i, r in enumerate(obj) if r[1]), reverse=True)[:top]
+        sites, objs = _top_remote(site, top), _top_remote(obj, top)
         return {
             "call_sites": [{"site": name(i), "remote": rem, "local": loc} for rem, loc, i in sites],
             "objects": [{"id": i, "alloc_site": name(int(alloc_site[i])) if alloc_site[i] != 0xFFFFFFFF else "",

@@ -158,6 +158,78 @@ def bench_cache(quick: bool = False) -> dict:
     return out
 
 
+def _mixed_trace(n: int, seed: int = 1):
+    """Page churn then kmalloc churn (Linux's size mix) in one trace: ids and call sites kept apart."""
+    import numpy as np
+
+    from kernel_model import Trace
+    from kernel_model.trace import NO_ID
+
+    pages, objs = page_churn(n // 2, 20_000, cpus=2, seed=seed), kmalloc_churn(n - n // 2, 20_000, cpus=2, seed=seed)
+    rec = objs.records.copy()
+    has_id = rec["id"] != NO_ID
+    rec["id"][has_id] += pages.nr_ids
+    rec["site"] += len(pages.sites)
+    return Trace(np.concatenate([pages.records, rec]), pages.sites + objs.sites, pages.nr_ids + objs.nr_ids)
+
+
+@benchmark("overhead")
+def bench_overhead(quick: bool = False) -> dict:
+    """Replay of a mixed page/kmalloc trace with every model-side profiler observing every 10,000
+    records vs the same replay with none; the profilers' one-off result() time separately; and
+    the memory the profilers add (tracemalloc peak with them minus without, same chunking)."""
+    import tracemalloc
+
+    from sim.driver import replay_in_chunks
+    from sim.profilers.fragmentation import FragmentationProfiler
+    from sim.profilers.numa import NumaProfiler
+    from sim.profilers.realtime import RealtimeTracker
+    from sim.profilers.slab import SlabProfiler
+    from sim.profilers.stack import StackProfiler
+
+    n, interval = (500_000 if quick else 4_000_000), 10_000
+    trace = _mixed_trace(n)
+    config = dict(nodes=2, node_mem="256M", cpus_per_node=1, pcp=True)
+    profilers = (FragmentationProfiler, SlabProfiler, RealtimeTracker, NumaProfiler, StackProfiler)
+
+    def timed(with_profilers: bool) -> float:
+        m = Machine(**config)
+        observers = [p(m) for p in profilers] if with_profilers else []
+        start = time.perf_counter()
+        if observers:
+            replay_in_chunks(m, trace, interval, observers)
+        else:
+            m.replay(trace)
+        return time.perf_counter() - start
+
+    def peak_memory(with_profilers: bool) -> tuple[int, float]:
+        m = Machine(**config)
+        tracemalloc.start()
+        observers = [p(m) for p in profilers] if with_profilers else []
+        replay_in_chunks(m, trace, interval, observers)
+        start = time.perf_counter()
+        for o in observers:
+            o.result()
+        took = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak, took
+
+    base = min(timed(False) for _ in range(REPEATS))
+    times = [timed(True) for _ in range(REPEATS)]
+    best = min(times)
+    with_mem, result_seconds = peak_memory(True)
+    without_mem, _ = peak_memory(False)
+    peak = with_mem - without_mem
+    return {"records": n, "interval": interval, "profilers": [p.__name__ for p in profilers],
+            "seconds": round(best, 4), "ops_per_s": round(n / best), "runs_ops_per_s": [round(n / t) for t in times],
+            "baseline": "the same replay with no profiler (one Machine.replay call)",
+            "baseline_ops_per_s": round(n / base), "ratio": round(base / best, 3),
+            "overhead_percent": round(100 * (best - base) / base, 1), "target_overhead_percent": 5,
+            "result_seconds": round(result_seconds, 3),
+            "profiler_memory_peak_bytes": peak, "target_profiler_memory_bytes": 10 << 20}
+
+
 def run_benchmarks(names: list[str], quick: bool = False,
                    progress: Callable[[str], None] | None = None) -> dict[str, dict]:
     unknown = [n for n in names if n not in BENCHMARKS]

@@ -94,6 +94,19 @@ def test_bench_json_quick(capsys):
     assert entry["agrees_with_baseline"] is True
 
 
+def test_overhead_bench_replays_a_clean_mixed_trace(capsys):
+    from kernel_model import Machine
+    from sim.bench import _mixed_trace
+
+    t = _mixed_trace(20_000)
+    res = Machine(nodes=2, node_mem="256M").replay(t)
+    assert res.nr_errors == 0 and res.op_counts["page_alloc"] and res.op_counts["kmalloc"]
+    assert main(["bench", "overhead", "--quick", "--json"]) == 0
+    entry = json.loads(capsys.readouterr().out)["overhead"]
+    assert entry["records"] == 500_000 and entry["profiler_memory_peak_bytes"] > 0
+    assert set(entry) >= {"ops_per_s", "baseline_ops_per_s", "ratio", "overhead_percent", "result_seconds"}
+
+
 def test_console_script_help():
     for args in ([], ["bench"], ["trace", "info"], ["replay"]):
         r = subprocess.run([sys.executable, "-m", "sim.cli", *args, "--help"], capture_output=True, text=True,

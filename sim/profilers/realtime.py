@@ -15,6 +15,7 @@ class RealtimeTracker:
     machine: object
     capacity: int = 512                  # ring buffer length (snapshots)
     alert_free_fraction: float = 0.10    # alert when free memory falls below this share
+    trend_points: int = 16               # the trend fits the last this many snapshots
     _ring: deque = field(default_factory=deque)
     _alerts: list[dict] = field(default_factory=list)
     _below: bool = False
@@ -58,8 +59,10 @@ class RealtimeTracker:
         return snap
 
     def _trend(self, snap: dict) -> tuple[float, float | None]:
-        """Free pages per record over the buffer (least squares), and records until none are left."""
-        points = [(s["records"], s["free_pages"]) for s in self._ring] + [(snap["records"], snap["free_pages"])]
+        """Free pages per record over the recent snapshots (least squares), and records until none
+        are left at that rate."""
+        recent = list(self._ring)[-(self.trend_points - 1):] if self.trend_points > 1 else []
+        points = [(s["records"], s["free_pages"]) for s in recent] + [(snap["records"], snap["free_pages"])]
         if len(points) < 2:
             return 0.0, None
         n = len(points)

@@ -18,7 +18,10 @@ class SlabProfiler:
 
     def observe(self, records_done: int) -> None:
         m = self.machine
-        pages = sum(m.slab_stats(c)["slabs"] << m.slab_stats(c)["order"] for c in m.caches())
+        pages = 0
+        for c in m.caches():
+            st = m.slab_stats(c)
+            pages += st["slabs"] << st["order"]
         self._records.append(records_done)
         self._slab_pages.append(pages)
         if len(self._records) > self.max_points:
