@@ -119,10 +119,11 @@ def cmd_cachesim(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim import scenario
+    from sim.progress import Progress
 
     try:
         sc = scenario.load(args.scenario, args.set or [])
-        report = scenario.run(sc, args.out, args.seed)
+        report = scenario.run(sc, args.out, args.seed, monitor=lambda name, m, total: Progress(name, total))
     except scenario.ScenarioError as e:
         raise UserError(str(e)) from None
     print(scenario.summary(report))
@@ -194,7 +195,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     from sim.profilers.realtime import RealtimeTracker
 
     class Live:
-        def __init__(self, variant, machine):
+        def __init__(self, variant, machine, total):
             self.variant, self.tracker, self.shown = variant, RealtimeTracker(machine), 0
 
         def observe(self, records_done):

@@ -180,7 +180,8 @@ def _machine(sc: Scenario, overrides: dict) -> Machine:
 
 def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None = None,
         monitor=None) -> dict:
-    """Run every variant (or the machine as given) and write the report directory."""
+    """Run every variant (or the machine as given) and write the report directory. monitor, if
+    given, is called as monitor(variant, machine, records) for a watcher of each variant's replay."""
     seed = seed if seed is not None else int(sc.data.get("scenario", {}).get("seed", 0))
     out = Path(out_dir or sc.data.get("output", {}).get("dir", f"out/{sc.name}"))
     interval = sc.data.get("profile", {}).get("interval", 10000)
@@ -213,7 +214,7 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
                 sc.data["profile"].get("alert_free_fraction", 0.10)))
         if "stack" in chosen:
             observers["stack"] = StackProfiler(m, stack_size=int(sc.data["profile"].get("stack_size", 16 << 10)))
-        watchers = list(observers.values()) + ([monitor(name, m)] if monitor else [])
+        watchers = list(observers.values()) + ([monitor(name, m, len(workload))] if monitor else [])
         results: list[ReplayResult] = replay_in_chunks(m, workload, interval, watchers)
         m.drain_pcp()
         for obs in observers.values():

@@ -112,3 +112,19 @@ def test_console_script_help():
         r = subprocess.run([sys.executable, "-m", "sim.cli", *args, "--help"], capture_output=True, text=True,
                            timeout=60)
         assert r.returncode == 0 and "usage: memsim" in r.stdout
+
+
+def test_progress_bar_draws_in_place_and_stays_quiet_off_a_terminal():
+    import io
+
+    from sim.progress import Progress
+
+    out = io.StringIO()
+    p = Progress("grouping-on", 2000, stream=out, after=0, force=True)
+    p.observe(1000)
+    p.observe(2000)
+    assert out.getvalue() == (f"\r{'grouping-on':<20} [{'#' * 15:<30}]  50% 1,000 / 2,000 records"
+                              f"\r{'grouping-on':<20} [{'#' * 30}] 100% 2,000 / 2,000 records\n")
+    quiet = io.StringIO()
+    Progress("x", 10, stream=quiet, after=0).observe(10)     # StringIO is not a terminal
+    assert quiet.getvalue() == ""
