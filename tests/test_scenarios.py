@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from sim import scenario
 from sim.cli import main
 
+SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "docs" / "report.schema.json").read_text())
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
@@ -23,6 +25,19 @@ def test_fragmentation_scenario_shows_the_effect_of_mobility_grouping(tmp_path, 
     assert blocks[0] > 2 * blocks[1]                     # Linux's anti-fragmentation result
     assert on["fragmentation"]["health_score"] > off["fragmentation"]["health_score"]
     assert (tmp_path / "grouping-on.pagetypeinfo.txt").read_text().startswith("Page block order: 9")
+
+
+def validate_report(report: dict) -> None:
+    jsonschema.validate(report, SCHEMA, format_checker=jsonschema.FormatChecker())
+
+
+def test_report_schema_is_checked_and_catches_a_broken_report(tmp_path):
+    scenario.run(scenario.load(SCENARIOS / "fragmentation.toml", ["workload.ops=20000"]), tmp_path)
+    report = json.loads((tmp_path / "report.json").read_text())
+    validate_report(report)
+    del report["variants"][0]["fragmentation"]["health_score"]
+    with pytest.raises(jsonschema.ValidationError, match="health_score"):
+        validate_report(report)
 
 
 def test_same_file_and_seed_same_report(tmp_path):
@@ -86,6 +101,7 @@ def test_html_report_is_self_contained_escaped_and_charts_are_deterministic(tmp_
 ])
 def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
     report = scenario.run(scenario.load(SCENARIOS / f"{name}.toml", overrides), tmp_path)
+    validate_report(json.loads((tmp_path / "report.json").read_text()))
     assert all(v["replay"]["errors"] == 0 for v in report["variants"])
     assert (tmp_path / "report.html").exists() and scenario.summary(report)
     first = report["variants"][0]
