@@ -196,7 +196,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
     class Live:
         def __init__(self, variant, machine, total):
-            self.variant, self.tracker, self.shown = variant, RealtimeTracker(machine), 0
+            threshold = float(sc.data.get("profile", {}).get("alert_free_fraction", 0.10))
+            self.variant, self.tracker, self.shown = variant, RealtimeTracker(machine, alert_free_fraction=threshold), 0
 
         def observe(self, records_done):
             s = self.tracker.observe(records_done)

@@ -65,3 +65,6 @@ def test_monitor_prints_a_line_per_interval_and_alerts(tmp_path, capsys):
     assert [int(line.split()[1].replace(",", "")) for line in lines] == [5000, 10000, 15000, 20000]
     assert any(line.strip().startswith("ALERT at record") and "allocations failing" in line for line in out)
     assert (tmp_path / "report.json").exists()
+    assert main(["monitor", "memory-pressure", "--alerts", "--interval", "5000", "--out", str(tmp_path),
+                 "--set", "workload.ops=20000", "--set", "profile.alert_free_fraction=0.5"]) == 0
+    assert "free memory below 50%" in capsys.readouterr().out     # the scenario's threshold is used
