@@ -128,3 +128,13 @@ def test_progress_bar_draws_in_place_and_stays_quiet_off_a_terminal():
     quiet = io.StringIO()
     Progress("x", 10, stream=quiet, after=0).observe(10)     # StringIO is not a terminal
     assert quiet.getvalue() == ""
+
+
+def test_a_reader_leaving_early_is_not_a_traceback(tmp_path):
+    p = subprocess.Popen([sys.executable, "-m", "sim.cli", "monitor", "memory-pressure", "--interval", "100",
+                          "--out", str(tmp_path), "--set", "workload.ops=20000"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.readline()
+    p.stdout.close()                                   # like `| head -1`
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 141 and "Traceback" not in err
