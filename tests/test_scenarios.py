@@ -27,6 +27,28 @@ def test_fragmentation_scenario_shows_the_effect_of_mobility_grouping(tmp_path, 
     assert (tmp_path / "grouping-on.pagetypeinfo.txt").read_text().startswith("Page block order: 9")
 
 
+def sc_profilers(name: str) -> list[str]:
+    return scenario.load(SCENARIOS / f"{name}.toml").data["profile"]["profilers"]
+
+
+def test_trace_derived_names_are_escaped_in_the_html(tmp_path):
+    from kernel_model import Op, Trace, trace
+
+    hostile = '<img src=x onerror="alert(1)">'
+    rec = trace.empty(200)
+    for i in range(100):
+        rec[2 * i] = (Op.KMALLOC, 0, 0, 1, i, 40, trace.NO_NODE)
+        rec[2 * i + 1] = (Op.KFREE, 0, 0, 0, i, 0, 0)
+    trace.save(tmp_path / "t.mtr", Trace(rec, ["", hostile], nr_ids=100))
+    (tmp_path / "s.toml").write_text('[scenario]\nname = "t"\n[machine]\nnodes = 1\nnode_mem = "16M"\n'
+                                     '[workload]\ngenerator = "trace"\nfile = "t.mtr"\n'
+                                     '[profile]\nprofilers = ["fragmentation", "patterns"]\n')
+    report = scenario.run(scenario.load(tmp_path / "s.toml"), tmp_path / "out")
+    assert report["variants"][0]["patterns"]["call_sites"][0]["call_site"] == hostile
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert hostile not in html and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
+
+
 def validate_report(report: dict) -> None:
     jsonschema.validate(report, SCHEMA, format_checker=jsonschema.FormatChecker())
 
@@ -102,6 +124,11 @@ def test_html_report_is_self_contained_escaped_and_charts_are_deterministic(tmp_
 def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
     report = scenario.run(scenario.load(SCENARIOS / f"{name}.toml", overrides), tmp_path)
     validate_report(json.loads((tmp_path / "report.json").read_text()))
+    html = (tmp_path / "report.html").read_text()
+    titles = {"slab": "Slab", "patterns": "Allocation patterns", "cache": "Caches", "numa": "NUMA",
+              "stack": "Stacks", "realtime": "Real-time tracker"}
+    enabled = [titles[p] for p in sc_profilers(name) if p in titles]
+    assert enabled and all(f"<h3>{t}</h3>" in html for t in enabled)   # each profiler has its section
     assert all(v["replay"]["errors"] == 0 for v in report["variants"])
     assert (tmp_path / "report.html").exists() and scenario.summary(report)
     first = report["variants"][0]

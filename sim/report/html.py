@@ -35,13 +35,69 @@ th:first-child, td:first-child { text-align: left } pre { background: #f6f6f6; p
 {% for node, counts in v.fragmentation.pageblocks | dictsort %}node {{ node }}: {{ counts | join(", ") }}
 {% if not loop.last %}; {% endif %}{% endfor %}</p>
 <pre>{{ texts[v.name] }}</pre>
+{% for title, facts, tables in sections(v) %}
+<h3>{{ title }}</h3>
+{% if facts %}<table>{% for label, value in facts %}<tr><td>{{ label }}</td><td>{{ value }}</td></tr>
+{% endfor %}</table>{% endif %}
+{% for caption, (head, rows) in tables if rows %}<p>{{ caption }}</p>
+<table><tr>{% for k in head %}<th>{{ k }}</th>{% endfor %}</tr>
+{% for row in rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>{% endfor %}</table>
+{% endfor %}{% endfor %}
 {% endfor %}
 </body></html>
 """
 
 
+def _flat(rows: list[dict]) -> tuple[list[str], list[list[object]]]:
+    """A table from dicts: the union of their keys as columns, nested values as compact text."""
+    head = list(dict.fromkeys(k for r in rows for k in r))
+    cell = lambda x: x if isinstance(x, (int, float, str)) else "" if x is None else str(x)  # noqa: E731
+    return head, [[cell(r.get(k)) for k in head] for r in rows]
+
+
+def sections(v: dict) -> list[tuple[str, list[tuple[str, object]], list[tuple[str, list[dict]]]]]:
+    """Each enabled profiler's headline figures and tables for one variant."""
+    out = []
+    if "slab" in v:
+        s = v["slab"]
+        out.append(("Slab", [("layout loss (bytes)", f"{s['total_loss']:,}"),
+                             ("kmalloc rounding waste (bytes)", f"{s['total_kmalloc_rounding']:,}")],
+                    [("Caches by loss", _flat(s["top_loss"]))]))
+    if "patterns" in v:
+        p = v["patterns"]
+        out.append(("Allocation patterns", [("allocations", f"{p['allocs']:,}"), ("bytes", f"{p['bytes']:,}"),
+                                            ("live at the end", f"{p['live']:,}"),
+                                            (f"temporaries (freed within {p['temporary_within']} allocations)",
+                                             f"{p['temporaries']:,}"), ("bursts", p["nr_bursts"]),
+                                            ("sizes", ", ".join(f"{k}: {n:,}"
+                                                                for k, n in p["size_histogram"].items()))],
+                    [("Call sites", _flat(p["call_sites"])), ("Recommendations", _flat(p["recommendations"]))]))
+    if "cache" in v:
+        c = v["cache"]
+        out.append(("Caches", [], [("Per cache", _flat([{"cache": k, **x} for k, x in c["caches"].items()])),
+                                   ("Prefetch candidates", _flat(c["prefetch_candidates"]))]))
+    if "numa" in v:
+        n = v["numa"]
+        out.append(("NUMA", [("locality", f"{n['locality']:.1%}"), ("access cost (ns)", f"{n['access_cost_ns']:,}")],
+                    [("Remote hot spots: call sites", _flat(n["remote_hot_spots"]["call_sites"])),
+                     ("Migration recommendations", _flat(n["migration_recommendations"]))]))
+    if "stack" in v:
+        st = v["stack"]
+        out.append(("Stacks", [("stack size (bytes)", f"{st['stack_size']:,}"),
+                               ("deepest chain (bytes)", f"{st['deepest_chain']['bytes']:,}"),
+                               ("kstack buckets", ", ".join(f"{k}: {x:,}" for k, x in st["kstack_buckets"].items()))],
+                    [("Per CPU", _flat(st["cpus"])), ("Largest frames", _flat(st["largest_frames"]))]))
+    if "realtime" in v:
+        rt = v["realtime"]
+        last = rt["snapshots"][-1] if rt["snapshots"] else {}
+        out.append(("Real-time tracker", [("free pages at the end", f"{last.get('free_pages', 0):,}"),
+                                          ("alerts", len(rt["alerts"]))], [("Alerts", _flat(rt["alerts"]))]))
+    return out
+
+
 def render(report: dict, charts: list[str], texts: dict[str, str]) -> str:
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env.globals["sections"] = sections
     env.filters["nth"] = lambda seq, i: seq[i]
     inline = [Markup(c[c.index("<svg"):]) for c in charts]   # no XML prolog inside HTML
     return env.from_string(TEMPLATE).render(report=report, charts=inline, texts=texts)
