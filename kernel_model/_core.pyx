@@ -204,6 +204,15 @@ cdef class MachineCore:
         """Index of the kmalloc cache serving size (1..8192 bytes)."""
         return self.sl.kmalloc_caches[mm_kmalloc_index(size)]
 
+    def slab_pages(self):
+        """Pages held by slabs over every cache and node (cheap: counters only, for snapshots)."""
+        cdef uint64_t total = 0
+        cdef uint32_t idx, nid
+        for idx in range(self.sl.nr_caches):
+            for nid in range(self.m.nr_nodes):
+                total += (<uint64_t>self.sl.node[idx * self.m.nr_nodes + nid].nr_slabs) << self.sl.caches[idx].order
+        return total
+
     def large_kmalloc(self):
         return {"calls": self.sl.large_kmalloc_calls, "requested": self.sl.large_kmalloc_requested,
                 "allocated": self.sl.large_kmalloc_allocated}

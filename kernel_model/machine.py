@@ -344,6 +344,10 @@ class Machine:
         """/proc/slabinfo (version 2.1), newest cache first as the kernel lists them."""
         return format_slabinfo([(c.name, self._core.cache(c.index)) for c in reversed(self.caches())])
 
+    def slab_pages(self) -> int:
+        """Pages held by slabs, all caches and nodes (the sum of slabs << order)."""
+        return self._core.slab_pages()
+
     def slab_waste(self) -> dict:
         """Memory lost to slab layout and size rounding, per cache and in total (bytes)."""
         return slab_waste([(c.name, self._core.cache(c.index)) for c in self.caches()], self._core.large_kmalloc())

@@ -183,3 +183,13 @@ def test_replay_matches_reference_and_the_api():
     parts = [m2.replay(t.records[i:i + 4999], results=True).results for i in range(0, len(t), 4999)]
     assert np.array_equal(np.concatenate(parts), res.results)
     assert m.slabinfo() == m2.slabinfo()
+
+
+def test_slab_pages_is_the_sum_over_caches_of_slabs_by_order():
+    from sim.workloads import kmalloc_churn
+
+    m = Machine(nodes=2, node_mem="64M", cpus_per_node=1)
+    assert m.slab_pages() == 0
+    m.replay(kmalloc_churn(20_000, 2_000, cpus=2, seed=4))
+    expect = sum(m.slab_stats(c)["slabs"] << m.slab_stats(c)["order"] for c in m.caches())
+    assert m.slab_pages() == expect > 0

@@ -18,12 +18,8 @@ class SlabProfiler:
 
     def observe(self, records_done: int) -> None:
         m = self.machine
-        pages = 0
-        for c in m.caches():
-            st = m.slab_stats(c)
-            pages += st["slabs"] << st["order"]
         self._records.append(records_done)
-        self._slab_pages.append(pages)
+        self._slab_pages.append(m.slab_pages())
         if len(self._records) > self.max_points:
             self._records, self._slab_pages = self._records[1::2], self._slab_pages[1::2]
 
