@@ -92,6 +92,19 @@ def infer_nr_ids(records: np.ndarray) -> int:
     return int(ids.max()) + 1 if len(ids) else 0
 
 
+def phases(trace: Trace) -> list[dict]:
+    """The PHASE markers of a trace: record index, phase number (arg0) and name (its site)."""
+    r = trace.records
+    marks = np.flatnonzero(r["op"] == Op.PHASE)
+    return [{"record": int(i), "number": int(r["arg0"][i]), "name": site_name(trace, int(r["site"][i]))}
+            for i in marks]
+
+
+def site_name(trace: Trace, site: int) -> str:
+    """A call site's string, or its number when the table has no such entry."""
+    return trace.sites[site] if site < len(trace.sites) else str(site)
+
+
 def save(path: str | os.PathLike, trace: Trace) -> None:
     """Write a trace file (little-endian, version VERSION)."""
     records = np.ascontiguousarray(trace.records, dtype=OP_DTYPE)

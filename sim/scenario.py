@@ -11,10 +11,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import tomllib
 
-from kernel_model import Machine, Op, ReplayResult, Topology, TopologyError, trace
+from kernel_model import Machine, ReplayResult, Topology, TopologyError, trace
 from kernel_model.caches import CacheConfigError
 from kernel_model.trace import TraceFormatError
 from sim.driver import replay_in_chunks
@@ -143,6 +142,10 @@ def _validate(sc: Scenario) -> None:
         if p not in PROFILERS:
             raise ScenarioError(f"{sc.where('profile', 'profilers')}: unknown profiler {p!r} "
                                 f"(known: {', '.join(PROFILERS)})")
+    for i, v in enumerate(sc.data.get("variant", [])):
+        for key in set(v.get("machine", {})) - MACHINE_KEYS:
+            raise ScenarioError(f"{sc.where('variant', 'machine')}: unknown key machine.{key} in variant "
+                                f"{str(v.get('name', f'variant-{i}'))!r}")
     if "cache" in profilers and "caches" not in sc.data:
         raise ScenarioError(f"{sc.where('profile', 'profilers')}: the cache profiler needs a [caches] section")
 
@@ -187,18 +190,16 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
     interval = sc.data.get("profile", {}).get("interval", 10000)
     base_workload = workload = _workload(sc, seed)
     variants = sc.data.get("variant") or [{"name": "base"}]
+    chosen = sc.data.get("profile", {}).get("profilers", ["fragmentation"])
     report = {"version": VERSION, "scenario": sc.name,
               "description": sc.data.get("scenario", {}).get("description", ""), "seed": seed,
               "records": len(workload), "variants": []}
     out.mkdir(parents=True, exist_ok=True)
     for v in variants:
         name = str(v.get("name", f"variant-{len(report['variants'])}"))
-        for key in set(v.get("machine", {})) - MACHINE_KEYS:
-            raise ScenarioError(f"{sc.where('variant', 'machine')}: unknown key machine.{key} in variant {name!r}")
         m = _machine(sc, v.get("machine", {}))
         if v.get("workload"):   # a variant may change the workload's parameters too
             workload = _workload(sc, seed, v["workload"])
-        chosen = sc.data.get("profile", {}).get("profilers", ["fragmentation"])
         frag = FragmentationProfiler(m)
         observers = {"fragmentation": frag}
         if "slab" in chosen:
@@ -219,7 +220,7 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
         m.drain_pcp()
         for obs in observers.values():
             obs.observe(len(workload))
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "variant"
+        slug = _slug(name)
         for fname, text in (("buddyinfo", m.buddyinfo()), ("pagetypeinfo", m.pagetypeinfo()),
                             ("zoneinfo", m.zoneinfo()), ("slabinfo", m.slabinfo())):
             (out / f"{slug}.{fname}.txt").write_text(text)
@@ -230,19 +231,21 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
             "fragmentation": frag.result(),
             **{name: obs.result() for name, obs in observers.items() if name != "fragmentation"},
         })
-        marks = np.flatnonzero(workload.records["op"] == Op.PHASE)[:MAX_PHASES]
-        report["variants"][-1]["phases"] = [
-            {"record": int(i), "number": int(workload.records["arg0"][i]),
-             "name": workload.sites[int(workload.records["site"][i])]} for i in marks]
+        report["variants"][-1]["phases"] = trace.phases(workload)[:MAX_PHASES]
         if "patterns" in chosen:
             report["variants"][-1]["patterns"] = patterns.analyze(workload)
-    if "numa_what_if" in sc.data.get("profile", {}).get("profilers", []):
+    if "numa_what_if" in chosen:
         report["numa_what_if"] = what_if(base_workload, lambda: _machine(sc, {}))
     (out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
     (out / "trace.json").write_text(json.dumps(chrome.timeline(report), sort_keys=True) + "\n")
     write_html(report, out)
     report["out_dir"] = str(out)
     return report
+
+
+def _slug(variant: str) -> str:
+    """A variant's name as a file-name prefix."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", variant).strip("-") or "variant"
 
 
 def write_html(report: dict, out: Path, html_path: Path | None = None) -> None:
@@ -267,8 +270,7 @@ def write_html(report: dict, out: Path, html_path: Path | None = None) -> None:
         (charts_dir / name).write_text(text)
     texts = {}
     for v in report["variants"]:
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", v["name"]).strip("-") or "variant"
-        texts[v["name"]] = (out / f"{slug}.buddyinfo.txt").read_text()
+        texts[v["name"]] = (out / f"{_slug(v['name'])}.buddyinfo.txt").read_text()
     Path(html_path or out / "report.html").write_text(html.render(report, list(charts.values()), texts))
 
 

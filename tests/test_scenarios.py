@@ -77,6 +77,8 @@ def test_same_file_and_seed_same_report(tmp_path):
     ("[workload]\ngenerator = 'nope'\n", ":2: unknown generator 'nope'"),
     ("[workload]\ngenerator = 'page_churn'\nops = 10\nspeed = 3\n", ":4: generator 'page_churn' takes no key 'speed'"),
     ("[nonsense]\n", ":1: unknown section [nonsense]"),
+    ("[workload]\ngenerator = 'page_churn'\nops = 10\noccupancy_pages = 2\n[[variant]]\nname = 'a'\n"
+     "machine = { colour = 1 }\n", ":7: unknown key machine.colour in variant 'a'"),
     ("[workload\n", "Expected ']'"),
     ("[machine]\nnode_mem = '12Q'\n[workload]\ngenerator = 'page_churn'\nops = 100\noccupancy_pages = 10\n",
      "invalid size"),

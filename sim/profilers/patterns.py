@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernel_model.trace import Op, Trace
+from kernel_model.trace import Op, Trace, phases, site_name
 
 VERSION = 1
 PAGE_SIZE = 4096
@@ -77,18 +77,18 @@ def analyze(trace: Trace, temporary_within: int = 16, window: int = 1000, top: i
     temporary[np.flatnonzero(freed)] = allocs_between < temporary_within
 
     sites = r["site"][a_idx].astype(np.int64)
-    names = trace.sites
     per_site = []
     for s in np.unique(sites):
         mine = sites == s
         events = np.concatenate([a_idx[mine], freed_at[mine & freed]])
         delta = np.concatenate([size[mine], -size[mine & freed]])
         peak = int(np.cumsum(delta[np.argsort(events, kind="stable")]).max(initial=0))
-        per_site.append({"call_site": names[s] if s < len(names) else str(s), "allocs": int(mine.sum()),
+        per_site.append({"call_site": site_name(trace, int(s)), "allocs": int(mine.sum()),
                          "bytes": int(size[mine].sum()), "live": int((mine & ~freed).sum()),
                          "live_bytes": int(size[mine & ~freed].sum()), "peak_bytes": peak,
                          "temporaries": int((mine & temporary).sum()),
                          "rounding_waste": int((handed - size)[mine].sum())})
+    recommendations = _recommend(size, km, per_site)
     per_site.sort(key=lambda x: (-x["bytes"], x["call_site"]))
 
     exact, counts = np.unique(size, return_counts=True)
@@ -101,15 +101,15 @@ def analyze(trace: Trace, temporary_within: int = 16, window: int = 1000, top: i
               for w in np.flatnonzero(per_window >= max(2 * median, 1))] if median else []
 
     # phases: PHASE markers split the trace
-    marks = np.flatnonzero(op == Op.PHASE)
-    bounds = np.concatenate([[0], marks, [len(r)]])
-    phase_names = ["start"] + [names[s] if s < len(names) else str(s) for s in r["site"][marks]]
-    phases = []
+    marks = phases(trace)
+    bounds = np.concatenate([[0], [m["record"] for m in marks], [len(r)]]).astype(np.int64)
+    phase_names = ["start"] + [m["name"] for m in marks]
+    phase_rows = []
     for name, lo, hi in zip(phase_names, bounds[:-1], bounds[1:], strict=True):
         inside = (a_idx >= lo) & (a_idx < hi)
         frees = int(((f_idx >= lo) & (f_idx < hi)).sum())
         if hi > lo:
-            phases.append({"phase": name, "records": [int(lo), int(hi)], "allocs": int(inside.sum()),
+            phase_rows.append({"phase": name, "records": [int(lo), int(hi)], "allocs": int(inside.sum()),
                            "frees": frees, "bytes": int(size[inside].sum())})
 
     waste_km = int((handed - size)[km].sum())
@@ -124,13 +124,13 @@ def analyze(trace: Trace, temporary_within: int = 16, window: int = 1000, top: i
         "kmalloc_rounding_waste": waste_km,
         "misaligned": int(((size % 8) != 0)[size > 0].sum()),
         "window": window, "median_allocs_per_window": median, "bursts": bursts[:top], "nr_bursts": len(bursts),
-        "phases": phases, "call_sites": per_site[:top],
+        "phases": phase_rows, "call_sites": per_site[:top],
     }
-    result["recommendations"] = _recommend(size, handed, km, sites, names, temporary)
+    result["recommendations"] = recommendations
     return result
 
 
-def _recommend(size, handed, km, sites, names, temporary) -> list[dict]:
+def _recommend(size: np.ndarray, km: np.ndarray, per_site: list[dict]) -> list[dict]:
     """Rules with evidence: a hot kmalloc size wasting a quarter of its class wants its own cache;
     a site whose allocations are mostly temporaries wants a per-CPU buffer or a mempool."""
     out = []
@@ -142,11 +142,9 @@ def _recommend(size, handed, km, sites, names, temporary) -> list[dict]:
                 out.append({"recommendation": f"a dedicated kmem_cache for {s}-byte objects",
                             "evidence": {"size": s, "count": c, "share": round(c / int(km.sum()), 4),
                                          "kmalloc_class": cls, "bytes_saved": (cls - s) * c}})
-    for s in np.unique(sites):
-        mine = sites == s
-        n, t = int(mine.sum()), int((mine & temporary).sum())
+    for site in per_site:
+        name, n, t = site["call_site"], site["allocs"], site["temporaries"]
         if n >= 100 and t >= 0.8 * n:
-            name = names[s] if s < len(names) else str(s)
             out.append({"recommendation": f"{name}: short-lived allocations, use a per-CPU buffer or a mempool",
                         "evidence": {"call_site": name, "allocs": n, "temporaries": t}})
     return out
