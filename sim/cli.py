@@ -8,8 +8,10 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -117,15 +119,24 @@ def cmd_cachesim(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _scenario_errors() -> Iterator[None]:
+    """A scenario that cannot be loaded or run is a UserError (one line, exit 2)."""
+    from sim.scenario import ScenarioError
+
+    try:
+        yield
+    except ScenarioError as e:
+        raise UserError(str(e)) from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from sim import scenario
     from sim.progress import Progress
 
-    try:
-        sc = scenario.load(args.scenario, args.set or [])
-        report = scenario.run(sc, args.out, args.seed, monitor=lambda name, m, total: Progress(name, total))
-    except scenario.ScenarioError as e:
-        raise UserError(str(e)) from None
+    with _scenario_errors():
+        report = scenario.run(scenario.load(args.scenario, args.set or []), args.out, args.seed,
+                              monitor=lambda name, m, total: Progress(name, total))
     print(scenario.summary(report))
     print(f"report: {report['out_dir']}/report.json")
     return 0
@@ -214,13 +225,19 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     overrides = list(args.set or [])
     if args.interval:
         overrides.append(f"profile.interval={args.interval}")
-    try:
+    with _scenario_errors():
         sc = scenario.load(args.scenario, overrides)
         report = scenario.run(sc, args.out, monitor=Live)
-    except scenario.ScenarioError as e:
-        raise UserError(str(e)) from None
     print(f"report: {report['out_dir']}/report.json")
     return 0
+
+
+def _scenario_arguments(p: argparse.ArgumentParser) -> None:
+    """The arguments every command that runs a scenario takes."""
+    p.add_argument("scenario", help="a scenario file or a shipped scenario's name, e.g. fragmentation")
+    p.add_argument("--out", help="report directory (default: output.dir, or out/<name>)")
+    p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                   help="override a setting, e.g. --set workload.ops=20000 (repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -259,21 +276,16 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario file and write its report",
                          description="Run a scenario (TOML, see docs/scenarios.md), print a summary table "
                                      "and write the report directory (report.json, /proc-format texts).")
-    run.add_argument("scenario", help="a scenario file or a shipped scenario's name, e.g. fragmentation")
-    run.add_argument("--out", help="report directory (default: output.dir, or out/<name>)")
+    _scenario_arguments(run)
     run.add_argument("--seed", type=int, help="override scenario.seed")
-    run.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
-                     help="override a setting, e.g. --set workload.ops=20000 (repeatable)")
     run.set_defaults(func=cmd_run)
 
     mon = sub.add_parser("monitor", help="run a scenario with a live line per interval",
                          description="Run a scenario and print free memory, allocation and free rates, the "
                                      "trend and a time-to-exhaustion estimate every interval (records).")
-    mon.add_argument("scenario", help="a scenario file or a shipped scenario's name")
+    _scenario_arguments(mon)
     mon.add_argument("--interval", type=int, help="records between lines (default: profile.interval)")
     mon.add_argument("--alerts", action="store_true", help="print alerts (low memory, min watermark, failures)")
-    mon.add_argument("--out", help="report directory")
-    mon.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a setting")
     mon.set_defaults(func=cmd_monitor)
 
     an = sub.add_parser("analyze", help="allocation patterns of a trace, or a saved result's summary",
