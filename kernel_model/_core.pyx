@@ -633,6 +633,7 @@ cdef class CacheCore:
         if c.use == NULL:
             cache_track_use(c, <uint64_t *>self._alloc(<uint64_t>c.sets * c.ways * 8, np.uint64),
                             <uint64_t *>self._alloc(65 * 8, np.uint64))
+            self.prepare_all()
 
     def line_use(self, uint32_t i):
         """(lines retired, lines resident) by bytes touched: two arrays of 65 counts."""
@@ -650,11 +651,16 @@ cdef class CacheCore:
         cdef cache *c = &self.caches[i]
         if c.set_misses == NULL:
             c.set_misses = <uint64_t *>self._alloc(c.sets * 8, np.uint64)
+            self.prepare_all()
         return np.asarray(<uint64_t[:c.sets]>c.set_misses)
 
     def set_store_updates_recency(self, uint32_t i, bint value):
-        cdef uint32_t k
         self.caches[i].store_updates_recency = value
+        self.prepare_all()
+
+    cdef void prepare_all(self):
+        """Re-pick every hierarchy's fast paths after a level changed."""
+        cdef uint32_t k
         for k in range(self.nr_h):
             cache_hierarchy_prepare(&self.hs[k])
 

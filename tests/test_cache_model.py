@@ -166,11 +166,14 @@ def test_from_toml(tmp_path):
         CacheHierarchy.from_toml(tmp_path / "bad.toml")
 
 
-@pytest.mark.parametrize("line_sizes", [(64, 64, 64), (32, 64, 128)])
-def test_fast_lru_chain_matches_reference(line_sizes):
-    """The benchmark's shape (non-inclusive LRU, write-back, write-allocate) takes the iterative walk."""
-    levels = [dict(name=f"L{i + 1}", size=sets * ways * line, ways=ways, line_size=line)
-              for i, (sets, ways, line) in enumerate(zip((4, 8, 16), (2, 4, 8), line_sizes, strict=True))]
+@pytest.mark.parametrize("line_sizes, ways", [((64, 64, 64), (2, 4, 8)), ((32, 64, 128), (2, 4, 8)),
+                                              ((64, 64, 64), (8, 16, 16)), ((64, 64, 64), (3, 12, 16)),
+                                              ((32, 64, 64), (16, 20, 8))])
+def test_fast_lru_chain_matches_reference(line_sizes, ways):
+    """The benchmark's shape (non-inclusive LRU, write-back, write-allocate) takes the iterative walk,
+    and with at most 16 ways per level the lean walk (vector compares for 8 and 16 ways, odd counts)."""
+    levels = [dict(name=f"L{i + 1}", size=sets * w * line, ways=w, line_size=line)
+              for i, (sets, w, line) in enumerate(zip((4, 8, 16), ways, line_sizes, strict=True))]
     h = CacheHierarchy({"levels": levels})
     caches, ref = build_ref([dict(lv, policy="lru", write="back", allocate=True, inclusion="nine", seed=0,
                                   classify_3c=False) for lv in levels])

@@ -24,7 +24,7 @@
 
 static inline uint64_t low_nibbles(uint32_t k)
 {
-	return k >= 16 ? ~0ull : (1ull << (4 * k)) - 1;
+	return ((1ull << (2 * k)) << (2 * k)) - 1;   /* two shifts: k = 16 gives all ones, no branch */
 }
 
 /* The rank of way w: the lowest nibble equal to w (exact for the lowest match). */
@@ -562,6 +562,37 @@ static int fetch(struct cache *c, uint64_t block)
 }
 
 /*
+ * The ways of a set (at most 16) holding `block`, as a bit mask. Four ways at a
+ * time with GCC's generic vectors where the set is a multiple of four ways
+ * (one compare instruction each with AVX2; plain scalar code on 32-bit guests).
+ */
+typedef uint64_t v4u64 __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline)) uint32_t match_ways(const uint64_t *s, uint64_t block, uint32_t ways)
+{
+	uint32_t w, hit = 0;
+
+	if (ways & 3) {
+		for (w = 0; w < ways; w++)
+			hit |= (uint32_t)(line_block(s[w]) == block) << w;
+		return hit;
+	}
+	{
+		const v4u64 mask = { LINE_BLOCK_MASK, LINE_BLOCK_MASK, LINE_BLOCK_MASK, LINE_BLOCK_MASK };
+		const v4u64 want = { block, block, block, block }, bit = { 1, 2, 4, 8 };
+		v4u64 acc = { 0, 0, 0, 0 };
+
+		for (w = 0; w < ways; w += 4) {
+			v4u64 v;
+
+			__builtin_memcpy(&v, s + w, sizeof(v));
+			acc |= ((v4u64)((v & mask) == want) & bit) << w;
+		}
+		return (uint32_t)(acc[0] | acc[1] | acc[2] | acc[3]);
+	}
+}
+
+/*
  * LRU lookup for the fast paths. On a hit the line becomes the most recent. On a
  * miss the victim's way is emptied and made the most recent, *victim is what it
  * held and *way where the new line goes (lru_fill puts it there after the fetch).
@@ -575,13 +606,15 @@ static inline int lru_lookup(struct cache *c, uint32_t set, uint64_t block, uint
 
 	if (c->ways <= ORDER_MAX_WAYS) {
 		uint64_t o = c->plru[set];
+		/* constant way counts let the compiler unroll the common geometries */
+		uint32_t hit = c->ways == 16 ? match_ways(s, block, 16) : c->ways == 8 ? match_ways(s, block, 8) :
+			       match_ways(s, block, c->ways);
 
-		for (w = 0; w < c->ways; w++) {
-			if (line_block(s[w]) == block) {
-				c->plru[set] = order_to_front(o, order_rank(o, w));
-				*way = w;
-				return 1;
-			}
+		if (hit) {
+			w = (uint32_t)__builtin_ctz(hit);
+			c->plru[set] = order_to_front(o, order_rank(o, w));
+			*way = w;
+			return 1;
 		}
 		w = order_back(o, c->ways);
 		c->plru[set] = order_to_front(o, c->ways - 1);
@@ -776,7 +809,7 @@ void cache_flush(struct cache *c)
  * path does, in the same order: look up level by level until a hit, then fill
  * the missing levels from the deepest up, each writing its victim back below.
  */
-#define MAX_CHAIN 8
+#define MAX_CHAIN CACHE_MAX_CHAIN
 
 static int chain_is_fast(const struct cache *c)
 {
@@ -837,6 +870,111 @@ static void chain_access(struct cache *c, uint64_t addr, uint32_t size, int stor
 	}
 }
 
+/*
+ * The lean walk: a fast chain whose levels all keep an order word (<= 16 ways),
+ * have a power-of-two number of sets and track no line use. It is the iterative
+ * walk above with every per-level field in one array and the tag compare done
+ * four ways at a time; the hierarchy's results are the same.
+ */
+static int lean_chain(struct cache *c, struct cache_lean_chain *lc)
+{
+	lc->depth = 0;
+	if (!c || !chain_is_fast(c))
+		return 0;
+	for (; c; c = c->next) {
+		struct cache_lean_level *l = &lc->lv[lc->depth];
+
+		if (c->ways > ORDER_MAX_WAYS || (!c->set_mask && c->sets != 1) || c->use) {
+			lc->depth = 0;
+			return 0;
+		}
+		l->tags = c->tags;
+		l->order = c->plru;
+		l->set_misses = c->set_misses;
+		l->ways = c->ways;
+		l->order_mask = low_nibbles(c->ways);
+		l->back_shift = 4 * (c->ways - 1);
+		l->set_mask = c->set_mask;
+		l->line_bits = c->line_bits;
+		l->c = c;
+		lc->depth++;
+	}
+	return 1;
+}
+
+static inline uint32_t lean_match(const struct cache_lean_level *l, const uint64_t *s, uint64_t block)
+{
+	/* constant way counts let the compiler unroll the common geometries */
+	return l->ways == 16 ? match_ways(s, block, 16) : l->ways == 8 ? match_ways(s, block, 8) :
+	       match_ways(s, block, l->ways);
+}
+
+/*
+ * One line of a load or store (stores dirty the first level only; below, fetches
+ * are loads). A missing level takes the line at once: only dirty victims touch
+ * the levels below, so writing them back afterwards, deepest first, leaves every
+ * level as the recursive path does.
+ */
+static inline __attribute__((always_inline)) void lean_access_line(const struct cache_lean_chain *lc,
+								   uint64_t addr, int store)
+{
+	uint64_t dirty[MAX_CHAIN];
+	uint32_t d, dirty_levels = 0;
+	int is_store = store;
+
+	for (d = 0; d < lc->depth; d++, is_store = 0) {
+		const struct cache_lean_level *l = &lc->lv[d];
+		uint64_t block = addr >> l->line_bits, *s, o, victim;
+		uint32_t set = (uint32_t)block & l->set_mask, hit, w;
+
+		s = &l->tags[(uint64_t)set * l->ways];
+		o = l->order[set];
+		w = (uint32_t)o & 15;   /* the most recent way first: nothing moves on a hit there */
+		hit = line_block(s[w]) == block ? 1u << w : lean_match(l, s, block);
+		if (hit) {
+			w = (uint32_t)__builtin_ctz(hit);
+			l->order[set] = order_to_front(o, order_rank(o, w));
+			if (is_store) {
+				l->c->st.store_hits++;
+				s[w] |= LINE_DIRTY;
+			} else {
+				l->c->st.load_hits++;
+			}
+			break;
+		}
+		if (is_store)
+			l->c->st.store_misses++;
+		else
+			l->c->st.load_misses++;
+		if (l->set_misses)
+			l->set_misses[set]++;
+		w = (uint32_t)(o >> l->back_shift) & 15;   /* the least recent way moves to the front */
+		l->order[set] = ((o << 4) & l->order_mask) | w;
+		victim = s[w];
+		s[w] = block | (is_store ? LINE_DIRTY : 0);
+		if (victim & LINE_DIRTY) {
+			dirty[d] = line_block(victim);
+			dirty_levels |= 1u << d;
+		} else if (victim != LINE_INVALID) {
+			l->c->st.evictions++;
+		}
+	}
+	while (dirty_levels) {
+		d = 31 - (uint32_t)__builtin_clz(dirty_levels);
+		dirty_levels &= ~(1u << d);
+		evict(lc->lv[d].c, dirty[d], 1);
+	}
+}
+
+static inline void lean_access(const struct cache_lean_chain *lc, uint64_t addr, uint32_t size, int store)
+{
+	uint32_t bits = lc->lv[0].line_bits;
+	uint64_t line = addr >> bits, last = (addr + (size ? size : 1) - 1) >> bits;
+
+	for (; line <= last; line++)
+		lean_access_line(lc, line << bits, store);
+}
+
 /* One-pass LRU needs LRU, no 3C, and no inclusive level anywhere below. */
 static int lru_is_fast(const struct cache *c)
 {
@@ -858,6 +996,8 @@ void cache_hierarchy_prepare(struct cache_hierarchy *h)
 		h->levels[l]->fast = (uint8_t)lru_is_fast(h->levels[l]);
 	h->fast_i = h->i1 && chain_is_fast(h->i1);
 	h->fast_d = h->d1 && chain_is_fast(h->d1);
+	lean_chain(h->i1, &h->lean_i);
+	lean_chain(h->d1, &h->lean_d);
 }
 
 static void translate(struct cache_hierarchy *h, uint64_t addr, int ifetch)
@@ -885,7 +1025,11 @@ static void translate(struct cache_hierarchy *h, uint64_t addr, int ifetch)
 
 static inline void first_level(struct cache_hierarchy *h, int ifetch, uint64_t addr, uint32_t size, int store)
 {
-	if (ifetch ? h->fast_i : h->fast_d)
+	const struct cache_lean_chain *lc = ifetch ? &h->lean_i : &h->lean_d;
+
+	if (lc->depth)
+		lean_access(lc, addr, size, store);
+	else if (ifetch ? h->fast_i : h->fast_d)
 		chain_access(ifetch ? h->i1 : h->d1, addr, size, store);
 	else
 		cache_access(ifetch ? h->i1 : h->d1, addr, size, store);
@@ -951,6 +1095,54 @@ static inline int mru_hit(struct cache *c, uint64_t addr, uint32_t size, uint32_
 	return 1;
 }
 
+/* Start loading the sets below the first level that the access at addr will look up. */
+static inline void lean_prefetch(const struct cache_lean_chain *lc, uint64_t addr)
+{
+	uint32_t d;
+
+	for (d = 1; d < lc->depth; d++) {
+		const struct cache_lean_level *l = &lc->lv[d];
+		const uint64_t *s = &l->tags[(uint64_t)((uint32_t)(addr >> l->line_bits) & l->set_mask) * l->ways];
+
+		__builtin_prefetch(s);
+		if (l->ways > 8)
+			__builtin_prefetch(s + 8);
+	}
+}
+
+/* cache_replay when both chains are lean and no TLB is modelled. */
+static void lean_replay(struct cache_hierarchy *h, const uint64_t *addr, const uint32_t *size,
+			const uint8_t *kind, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct cache_lean_chain *lc = kind[i] == ACCESS_IFETCH ? &h->lean_i : &h->lean_d;
+		const struct cache_lean_level *l1 = &lc->lv[0];
+		uint64_t block = addr[i] >> l1->line_bits;
+		uint32_t set = (uint32_t)block & l1->set_mask;
+		uint64_t *mru = &l1->tags[(uint64_t)set * l1->ways + (l1->order[set] & 15)];
+
+		if (i + PREFETCH_AHEAD < n)
+			lean_prefetch(kind[i + PREFETCH_AHEAD] == ACCESS_IFETCH ? &h->lean_i : &h->lean_d,
+				      addr[i + PREFETCH_AHEAD]);
+		/* a hit in the first level's most recent line within one line: only counters change */
+		if (line_block(*mru) == block && kind[i] != ACCESS_MODIFY &&
+		    ((addr[i] + (size[i] ? size[i] : 1) - 1) >> l1->line_bits) == block) {
+			if (kind[i] == ACCESS_STORE) {
+				l1->c->st.store_hits++;
+				*mru |= LINE_DIRTY;
+			} else {
+				l1->c->st.load_hits++;
+			}
+			continue;
+		}
+		if (kind[i] == ACCESS_MODIFY)
+			lean_access(lc, addr[i], size[i], 0);
+		lean_access(lc, addr[i], size[i], kind[i] >= ACCESS_STORE);
+	}
+}
+
 uint64_t cache_replay(struct cache_hierarchy *h, const uint64_t *addr, const uint32_t *size,
 		      const uint8_t *kind, uint64_t n)
 {
@@ -958,6 +1150,10 @@ uint64_t cache_replay(struct cache_hierarchy *h, const uint64_t *addr, const uin
 	uint32_t l, classified = 0;
 	int shortcut = !h->itlb && !h->dtlb && !h->nr_huge;
 
+	if (shortcut && h->lean_d.depth && h->lean_i.depth) {
+		lean_replay(h, addr, size, kind, n);
+		return n;
+	}
 	for (l = 0; l < h->nr_levels; l++)
 		classified |= h->levels[l]->shadow != 0;
 	for (i = 0; i < n; i++) {

@@ -99,6 +99,21 @@ int cache_contains(const struct cache *c, uint64_t addr);
  * walk is a miss in the last TLB level.
  */
 #define CACHE_MAX_HUGE 64
+#define CACHE_MAX_CHAIN 8
+
+/* A level of a lean chain (see cache_hierarchy_prepare): what its lookup reads, in one place. */
+struct cache_lean_level {
+	uint64_t *tags, *order, *set_misses;
+	uint64_t order_mask;                 /* the order word's nibbles for `ways` ways */
+	uint32_t ways, set_mask, line_bits, back_shift;   /* back_shift: 4 * (ways - 1) */
+	struct cache *c;
+};
+
+struct cache_lean_chain {
+	uint32_t depth;                      /* 0: this chain is not lean */
+	struct cache_lean_level lv[CACHE_MAX_CHAIN];
+};
+
 struct cache_hierarchy {
 	struct cache *i1, *d1;
 	struct cache *itlb, *dtlb;          /* 4 KiB pages, or 0 for no TLB model */
@@ -109,9 +124,10 @@ struct cache_hierarchy {
 	struct cache *levels[16];            /* every level and TLB, for the grow check */
 	uint32_t nr_levels;
 	uint8_t fast_i, fast_d;              /* the i1 / d1 chains take the iterative LRU walk */
+	struct cache_lean_chain lean_i, lean_d; /* ... and, when lean, its tightest form */
 };
 
-/* Call after wiring or changing a hierarchy: picks the fast path where it applies. */
+/* Call after wiring or changing a hierarchy (or a level's tracking): picks the fast path where it applies. */
 void cache_hierarchy_prepare(struct cache_hierarchy *h);
 
 /* Replay arrays of accesses (kind: enum cache_kind; a modify is a load then a store).
