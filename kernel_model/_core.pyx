@@ -67,6 +67,7 @@ cdef class MachineCore:
     cdef object _cache_ptrs
     cdef object _alloc_site, _site_misses, _alloc_site_misses, _site_stride, _site_remote, _id_remote
     cdef object _stacks, _site_frame
+    cdef object _root, _alloc_record
     cdef bint _attribution
     cdef mm_slab sl
     cdef void *_memory[MM_MAX_NODES]     # each zone's page bytes (mmap), unmapped in __dealloc__
@@ -377,6 +378,54 @@ cdef class MachineCore:
             self.rp.stacks = <mm_stack *>self._address(self._stacks)
         self.rp.stack_size = stack_size
 
+    def enable_leak_tracking(self):
+        """Zero objects when allocated and keep root flags and allocation records per id, so that
+        leak_scan() sees exactly the pointers REF_SET wrote."""
+        if self._root is None:
+            self._root = np.zeros(max(self.rp.nr_ids, 1), np.uint8)
+            self._alloc_record = np.zeros(max(self.rp.nr_ids, 1), np.uint64)
+            self._attach_leak_tracking()
+
+    cdef void _attach_leak_tracking(self):
+        if self._root is None:
+            return
+        if self._root.shape[0] < self.rp.nr_ids:
+            self._root = np.concatenate([self._root, np.zeros(self.rp.nr_ids - self._root.shape[0], np.uint8)])
+            self._alloc_record = np.concatenate(
+                [self._alloc_record, np.zeros(self.rp.nr_ids - self._alloc_record.shape[0], np.uint64)])
+        self.rp.root = <uint8_t *>self._address(self._root)
+        self.rp.alloc_record = <uint64_t *>self._address(self._alloc_record.view(np.uint8))
+
+    def leak_scan(self):
+        """The live objects (id, address, size, root flag, allocating record) and every non-zero
+        word in them as (object index, value)."""
+        cdef uint32_t n = 0
+        cdef uint64_t found, cap
+        ids = np.zeros(max(self.rp.nr_ids, 1), np.uint32)
+        addr = np.zeros(max(self.rp.nr_ids, 1), np.uint64)
+        size = np.zeros(max(self.rp.nr_ids, 1), np.uint64)
+        cdef uint32_t[::1] vid = ids
+        cdef uint64_t[::1] vaddr = addr, vsize = size
+        cdef uint32_t[::1] vsrc
+        cdef uint64_t[::1] vval
+        if self.m.slab != NULL and self.rp.nr_ids:
+            n = mm_leak_objects(self.m, &self.rp, &vid[0], &vaddr[0], &vsize[0])
+        cap = max(2 * n, 1)
+        while True:
+            src = np.zeros(cap, np.uint32)
+            val = np.zeros(cap, np.uint64)
+            vsrc, vval = src, val
+            with nogil:
+                found = mm_leak_words(self.m, &vaddr[0], &vsize[0], n, &vsrc[0], &vval[0], cap)
+            if found <= cap:
+                break
+            cap = found
+        ids = ids[:n]
+        root = self._root[ids] if self._root is not None else np.zeros(n, np.uint8)
+        born = self._alloc_record[ids] if self._alloc_record is not None else np.zeros(n, np.uint64)
+        return {"id": ids, "addr": addr[:n], "size": size[:n], "root": root, "alloc_record": born,
+                "src": src[:found], "value": val[:found]}
+
     def stacks(self):
         """Per CPU: depth, high_water, overflows, calls, and the call sites at the high-water mark;
         and the largest frame per callee site."""
@@ -446,6 +495,7 @@ cdef class MachineCore:
             self.rp.nr_ids = nr_ids
         self.rp.ids = <mm_id *>self._address(self._ids)
         self._attach_attribution(nr_sites)
+        self._attach_leak_tracking()
         if self._stacks is not None:
             # every per-site table must cover rp.nr_sites
             need = max(nr_sites, self.rp.nr_sites if self._attribution else 0)
@@ -479,6 +529,25 @@ cdef class MachineCore:
             "free_skipped": self.rp.free_skipped,
             "access_skipped": self.rp.access_skipped,
         }
+
+
+def leak_classify(const uint32_t[::1] row, const uint32_t[::1] col, const uint8_t[::1] interior,
+                  const uint8_t[::1] root):
+    """memcheck's category of each object (0 reachable, 1 possibly, 2 indirectly, 3 definitely lost)
+    from its references in CSR form (row has n + 1 entries)."""
+    cdef uint32_t n = root.shape[0]
+    if row.shape[0] != n + 1 or col.shape[0] != interior.shape[0] or (n and row[n] != col.shape[0]):
+        raise ValueError("row must have n + 1 offsets ending at len(col); interior one flag per reference")
+    kind = np.zeros(n, np.uint8)
+    queue = np.zeros(max(n, 1), np.uint32)
+    cdef uint8_t[::1] vkind = kind
+    cdef uint32_t[::1] vqueue = queue
+    cdef const uint32_t *pcol = &col[0] if col.shape[0] else NULL
+    cdef const uint8_t *pint = &interior[0] if interior.shape[0] else NULL
+    if n:
+        with nogil:
+            mm_leak_classify(n, &row[0], pcol, pint, &root[0], &vkind[0], &vqueue[0])
+    return kind
 
 
 def slab_calculate_order(uint32_t size, uint32_t nr_cpus):

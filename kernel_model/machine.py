@@ -36,7 +36,7 @@ from kernel_model.zonelist import build_zonelists
 # Replay error codes, in the order of enum mm_replay_error (core/replay.h).
 REPLAY_ERRORS = ("none", "bad_op", "unsupported_op", "bad_arg", "id_range", "id_live",
                  "unknown_id", "double_free", "wrong_order", "wrong_kind", "wrong_cache", "unknown_cache",
-                 "out_of_bounds", "use_after_free")
+                 "out_of_bounds", "use_after_free", "unaligned")
 _REPLAY_ERROR_TEXT = {
     "bad_op": "op code outside the trace format",
     "unsupported_op": "op not replayed by this model yet",
@@ -51,6 +51,7 @@ _REPLAY_ERROR_TEXT = {
     "unknown_cache": "cache id that names no kmem_cache",
     "out_of_bounds": "access beyond the object it names",
     "use_after_free": "access to an object already freed",
+    "unaligned": "REF_SET / REF_CLEAR at an offset that is not a multiple of 8",
 }
 # Zone counters, in the order of enum zone_stat_item (core/mm_types.h).
 ZONE_STATS = ("pgalloc", "pgfree", "alloc_success", "alloc_fail", "extfrag", "pcp_refill",
@@ -414,6 +415,16 @@ class Machine:
         if not 0 < stack_size < 1 << 32:
             raise ValueError(f"stack size {stack_size} out of range")
         self._core.enable_stacks(stack_size)
+
+    def enable_leak_tracking(self) -> None:
+        """Zero kmalloc/kmem_cache objects when allocated (init_on_alloc) and keep root flags and
+        allocation records, for leak_scan(). Enable before replaying."""
+        self._core.enable_leak_tracking()
+
+    def leak_scan(self) -> dict:
+        """kmemleak's view of memory now: the live objects (id, addr, size, root, alloc_record) and
+        the non-zero words in them (src: object index, value), as numpy arrays."""
+        return self._core.leak_scan()
 
     def stacks(self):
         """Per CPU depth, high_water, overflows, calls and chain (site ids); largest frame per site."""

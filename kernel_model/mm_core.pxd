@@ -226,12 +226,21 @@ cdef extern from "core/replay.h":
         mm_stack *stacks
         uint32_t stack_size
         uint32_t *site_frame
+        uint8_t *root
+        uint64_t *alloc_record
         uint32_t nr_sites
 
     enum:
         MM_SITE_LEVELS
 
     void mm_replay_run(mm_machine *m, mm_replay *r, const mm_op *ops, uint64_t first, uint64_t n) nogil
+
+cdef extern from "core/leak.h":
+    uint32_t mm_leak_objects(mm_machine *m, const mm_replay *r, uint32_t *id, uint64_t *addr, uint64_t *size)
+    uint64_t mm_leak_words(mm_machine *m, const uint64_t *addr, const uint64_t *size, uint32_t n,
+                           uint32_t *src, uint64_t *value, uint64_t cap) nogil
+    void mm_leak_classify(uint32_t n, const uint32_t *row, const uint32_t *col, const uint8_t *interior,
+                          const uint8_t *root, uint8_t *kind, uint32_t *queue) nogil
 
 cdef extern from "core/cachegrind.h":
     enum:

@@ -20,6 +20,7 @@ from sim.driver import replay_in_chunks
 from sim.profilers import patterns
 from sim.profilers.cache import CacheProfiler
 from sim.profilers.fragmentation import FragmentationProfiler
+from sim.profilers.leaks import LeakDetector
 from sim.profilers.numa import NumaProfiler, what_if
 from sim.profilers.realtime import RealtimeTracker
 from sim.profilers.slab import SlabProfiler
@@ -28,6 +29,7 @@ from sim.report import chrome
 from sim.workloads import kmalloc_churn, page_churn
 from sim.workloads.call_stacks import call_stacks
 from sim.workloads.mixed_mobility import mixed_mobility_churn
+from sim.workloads.object_graph import object_graph
 from sim.workloads.object_access import object_access
 
 VERSION = 1
@@ -46,6 +48,8 @@ GENERATORS = {
     "call_stacks": (call_stacks, {"excursions": "excursions", "cpus": "cpus", "max_depth": "max_depth",
                                   "recursion_fraction": "recursion_fraction",
                                   "recursion_depth": "recursion_depth"}),
+    "object_graph": (object_graph, {"operations": "operations", "tables": "tables", "cpus": "cpus", "leaks": "leaks",
+                                    "population": "population", "data_sizes": "data_sizes"}),
     "object_access": (object_access, {"objects": "n_objects", "object_size": "object_size",
                                       "accesses": "accesses", "cpus": "cpus", "share_fraction": "share_fraction",
                                       "pattern": "pattern", "store_fraction": "store_fraction"}),
@@ -55,7 +59,7 @@ GENERATORS = {
 MAX_PHASES = 1000    # PHASE markers kept per variant (report size stays bounded)
 SHIPPED = Path(__file__).resolve().parent.parent / "scenarios"
 
-PROFILERS = ("fragmentation", "slab", "cache", "numa", "numa_what_if", "stack", "realtime", "patterns")
+PROFILERS = ("fragmentation", "slab", "cache", "numa", "numa_what_if", "stack", "realtime", "patterns", "leaks")
 
 
 class ScenarioError(ValueError):
@@ -215,6 +219,8 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
                 sc.data["profile"].get("alert_free_fraction", 0.10)))
         if "stack" in chosen:
             observers["stack"] = StackProfiler(m, stack_size=int(sc.data["profile"].get("stack_size", 16 << 10)))
+        if "leaks" in chosen:
+            observers["leaks"] = LeakDetector(m, workload, min_age=int(sc.data["profile"].get("leak_min_age", 1000)))
         watchers = list(observers.values()) + ([monitor(name, m, len(workload))] if monitor else [])
         results: list[ReplayResult] = replay_in_chunks(m, workload, interval, watchers)
         m.drain_pcp()
@@ -298,6 +304,11 @@ def summary(report: dict) -> str:
             pa = v["patterns"]
             other.append(f"temporaries {pa['temporaries']:,} of {pa['allocs']:,}, "
                          f"{len(pa['recommendations'])} recommendations")
+        if "leaks" in v:
+            lk = v["leaks"]["summary"]
+            other.append("leaks: " + ", ".join(f"{k.replace('_', ' ')} {lk[k]['objects']:,}" for k in
+                                               ("definitely_lost", "indirectly_lost", "possibly_lost")) +
+                         f"; kmemleak reported {v['leaks']['kmemleak']['reported']:,}")
         if "stack" in v:
             st = v["stack"]
             other.append(f"stack high-water {max(c['high_water'] for c in st['cpus']):,} B of {st['stack_size']:,}, "

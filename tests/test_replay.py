@@ -44,11 +44,11 @@ def test_replay_allocates_and_frees_like_the_api():
     ((A, 9, 0, 3), "bad_arg"),            # highatomic is not requestable
     ((A, 9, 0, 1, 7), "bad_arg"),         # no such CPU
     ((A, 9, 0, 1, 0, 5), "bad_arg"),      # no such node
-    ((Op.REF_SET, 9, 64), "unsupported_op"),
+    ((Op.REF_SET, 9, 64), "unknown_id"),
     ((Op.LOAD, 0, 8, 0, 0, 4090), "out_of_bounds"),   # 8 bytes at 4090 of an order-0 page
     ((Op.LOAD, 9, 8, 0, 0, 0), "unknown_id"),
     ((200, 9, 0), "bad_op"),
-    ((Op.ROOT_ADD, 0, 0), "unsupported_op"),
+    ((Op.ROOT_ADD, 0, 0), "wrong_kind"),      # a page allocation is not an object kmemleak tracks
     ((Op.KFREE, 0, 0), "wrong_kind"),      # kfree of an alloc_pages() allocation
     ((Op.CACHE_ALLOC, 9, 0, 0, 0, 1), "unknown_cache"),
 ])

@@ -10,6 +10,7 @@ import pytest
 
 from sim import scenario
 from sim.cli import main
+from sim.workloads.object_graph import planted_leaks
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "docs" / "report.schema.json").read_text())
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -122,13 +123,14 @@ def test_html_report_is_self_contained_escaped_and_charts_are_deterministic(tmp_
     ("cache-thrash", ["workload.accesses=40000"]),
     ("stack-depth", ["workload.excursions=4000"]),
     ("memory-pressure", ["workload.ops=20000"]),
+    ("leak", ["workload.operations=12000", "workload.population=400"]),
 ])
 def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
     report = scenario.run(scenario.load(SCENARIOS / f"{name}.toml", overrides), tmp_path)
     validate_report(json.loads((tmp_path / "report.json").read_text()))
     html = (tmp_path / "report.html").read_text()
     titles = {"slab": "Slab", "patterns": "Allocation patterns", "cache": "Caches", "numa": "NUMA",
-              "stack": "Stacks", "realtime": "Real-time tracker"}
+              "stack": "Stacks", "realtime": "Real-time tracker", "leaks": "Leaks"}
     enabled = [titles[p] for p in sc_profilers(name) if p in titles]
     assert enabled and all(f"<h3>{t}</h3>" in html for t in enabled)   # each profiler has its section
     assert all(v["replay"]["errors"] == 0 for v in report["variants"])
@@ -154,6 +156,19 @@ def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
         assert by_name["random"]["prefetch_candidates"] == []
         l3 = [c for k, c in by_name["random"]["caches"].items() if k.endswith("L3")][0]
         assert l3["misses"] > 0
+    if name == "leak":
+        lk = first["leaks"]
+        truth = planted_leaks(scenario._workload(scenario.load(SCENARIOS / "leak.toml", overrides), report["seed"]))
+        found = {k: {x["id"] for x in lk["leaks"] if x["kind"] == k} for k in truth}
+        assert found == truth
+        assert {k: len(ids) for k, ids in truth.items()} == {"definitely_lost": 8, "indirectly_lost": 4,
+                                                             "possibly_lost": 4}
+        assert lk["leaks_total"] == sum(map(len, truth.values()))
+        # kmemleak: every unreferenced plant reported once (interior pointers count as references)
+        reported = sorted(r["id"] for r in lk["kmemleak"]["reports"])
+        assert reported == sorted(truth["definitely_lost"] | truth["indirectly_lost"])
+        suspects = [g["site"] for g in lk["growth_suspects"]]   # fastest growth first
+        assert suspects[0] == "cache:grow" and not {"node_alloc", "buffer_alloc"} & set(suspects)
     if name == "memory-pressure":
         rt = first["realtime"]
         alerts = [a["alert"] for a in rt["alerts"]]
@@ -183,4 +198,4 @@ def test_perfetto_timeline_has_a_track_per_variant_counters_and_phase_markers(tm
 def test_all_shipped_scenarios_are_tested():
     shipped = {p.stem for p in SCENARIOS.glob("*.toml")}
     assert shipped == {"fragmentation", "slab-churn", "numa-policies", "cache-thrash", "stack-depth",
-                       "memory-pressure"}
+                       "memory-pressure", "leak"}

@@ -226,6 +226,111 @@ static uint32_t cache_alloc_op(struct mm_machine *m, struct mm_replay *r, const 
 	return RE_NONE;
 }
 
+/*
+ * A live slab or large-kmalloc object's model address and size; RE_NONE or the error
+ * for an id that is not one (skip is set for an id whose allocation failed).
+ */
+static uint32_t object_span(const struct mm_machine *m, const struct mm_replay *r, uint32_t id, uint64_t *addr,
+			    uint64_t *size, int *skip)
+{
+	const struct mm_id *e;
+
+	*skip = 0;
+	if (id >= r->nr_ids)
+		return RE_ID_RANGE;
+	e = &r->ids[id];
+	switch (e->state) {
+	case ID_OBJECT:
+		*addr = ((uint64_t)e->pfn << PAGE_SHIFT) + e->offset;
+		*size = m->slab->caches[pfn_to_page(mm_pfn_zone((struct mm_machine *)m, e->pfn), e->pfn)->info]
+			.object_size;
+		return RE_NONE;
+	case ID_LARGE:
+		*addr = (uint64_t)e->pfn << PAGE_SHIFT;
+		*size = (uint64_t)PAGE_SIZE << e->order;
+		return RE_NONE;
+	case ID_UNUSED:
+		return RE_UNKNOWN_ID;
+	case ID_FREED:
+		return RE_USE_AFTER_FREE;
+	case ID_FAILED:
+		*skip = 1;
+		return RE_NONE;
+	default:
+		return RE_WRONG_KIND;   /* pages, caches, kmalloc(0): not objects that hold or take pointers */
+	}
+}
+
+/* The host bytes behind model address addr (the zone's direct map). */
+static uint8_t *model_bytes(struct mm_machine *m, uint64_t addr)
+{
+	uint32_t pfn = (uint32_t)(addr >> PAGE_SHIFT);
+
+	return page_address(mm_pfn_zone(m, pfn), pfn) + (addr & (PAGE_SIZE - 1));
+}
+
+/* A new object under leak tracking: zeroed (init_on_alloc), not a root, born now. */
+static void leak_track_alloc(struct mm_machine *m, struct mm_replay *r, uint32_t id, uint64_t rec)
+{
+	uint64_t addr, size, i;
+	uint8_t *p;
+	int skip;
+
+	if (!r->root || object_span(m, r, id, &addr, &size, &skip) || skip)
+		return;
+	p = model_bytes(m, addr);
+	for (i = 0; i < size; i++)
+		p[i] = 0;
+	r->root[id] = 0;
+	r->alloc_record[id] = rec;
+}
+
+/*
+ * REF_SET / REF_CLEAR: write the target's address (plus an interior offset: arg1's
+ * upper 32 bits) into the source object's bytes at arg0, or clear that word, as the
+ * kernel stores a pointer. The leak scan reads these words back.
+ */
+static uint32_t ref_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op)
+{
+	uint64_t src, size, dst = 0, dst_size, value = 0;
+	uint32_t err;
+	int skip;
+
+	if (op->cpu >= m->nr_cpus || !m->slab)
+		return RE_BAD_ARG;
+	if ((err = object_span(m, r, op->id, &src, &size, &skip)) || skip)
+		return skip ? (r->access_skipped++, RE_NONE) : err;
+	if (op->arg0 & 7)
+		return RE_UNALIGNED;
+	if ((uint64_t)op->arg0 + 8 > size)
+		return RE_OUT_OF_BOUNDS;
+	if (op->op == OP_REF_SET) {
+		if ((err = object_span(m, r, (uint32_t)op->arg1, &dst, &dst_size, &skip)) || skip)
+			return skip ? (r->access_skipped++, RE_NONE) : err;
+		if ((op->arg1 >> 32) >= dst_size)
+			return RE_OUT_OF_BOUNDS;
+		value = dst + (op->arg1 >> 32);
+	}
+	__builtin_memcpy(model_bytes(m, src + op->arg0), &value, 8);
+	return RE_NONE;
+}
+
+/* ROOT_ADD / ROOT_DEL: the object is (no longer) a root of the leak scan. */
+static uint32_t root_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op)
+{
+	uint64_t addr, size;
+	uint32_t err;
+	int skip;
+
+	if (op->cpu >= m->nr_cpus || !m->slab)
+		return RE_BAD_ARG;
+	if ((err = object_span(m, r, op->id, &addr, &size, &skip)) || skip)
+		return skip ? (r->access_skipped++, RE_NONE) : err;
+	if (r->root)
+		r->root[op->id] = op->op == OP_ROOT_ADD;
+	return RE_NONE;
+}
+
 /* Misses of every level below first, read before and after an access. */
 static uint32_t level_misses(const struct cache *c, uint64_t *out)
 {
@@ -428,6 +533,14 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 		case OP_IFETCH:
 			err = access_op(m, r, op, ACCESS_IFETCH);
 			break;
+		case OP_REF_SET:
+		case OP_REF_CLEAR:
+			err = ref_op(m, r, op);
+			break;
+		case OP_ROOT_ADD:
+		case OP_ROOT_DEL:
+			err = root_op(m, r, op);
+			break;
 		case OP_CACHE_FREE:
 			if (!m->slab)
 				err = RE_UNSUPPORTED;
@@ -440,6 +553,8 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 			err = op->op < NR_OPS ? RE_UNSUPPORTED : RE_BAD_OP;
 			break;
 		}
+		if (!err && r->root && (op->op == OP_KMALLOC || op->op == OP_CACHE_ALLOC))
+			leak_track_alloc(m, r, op->id, first + i);
 		if (op->op < NR_OPS)
 			r->op_count[op->op]++;
 		if (err) {

@@ -47,6 +47,7 @@ enum mm_replay_error {
 	RE_UNKNOWN_CACHE,  /* cache id that names no kmem_cache */
 	RE_OUT_OF_BOUNDS,  /* access beyond the object it names */
 	RE_USE_AFTER_FREE, /* access to an object already freed */
+	RE_UNALIGNED,      /* REF_SET / REF_CLEAR at an offset that is not a multiple of 8 */
 	NR_REPLAY_ERRORS
 };
 
@@ -102,6 +103,11 @@ struct mm_replay {
 	uint32_t stack_size;              /* bytes; deeper is an overflow (Linux: 16 KiB) */
 	uint32_t *site_frame;             /* nr_sites: largest frame seen per callee site, or 0 */
 	uint32_t nr_sites;
+	/* Leak tracking (0 to switch off): objects are zeroed when allocated (Linux's
+	 * init_on_alloc), so the only pointers in them are those REF_SET wrote; root[id]
+	 * marks objects that are roots; alloc_record[id] is the record that allocated id. */
+	uint8_t *root;                    /* nr_ids, or 0 */
+	uint64_t *alloc_record;           /* nr_ids, or 0 */
 };
 
 #define MM_SITE_LEVELS 4

@@ -87,6 +87,14 @@ def sections(v: dict) -> list[tuple[str, list[tuple[str, object]], list[tuple[st
                                ("deepest chain (bytes)", f"{st['deepest_chain']['bytes']:,}"),
                                ("kstack buckets", ", ".join(f"{k}: {x:,}" for k, x in st["kstack_buckets"].items()))],
                     [("Per CPU", _flat(st["cpus"])), ("Largest frames", _flat(st["largest_frames"]))]))
+    if "leaks" in v:
+        lk = v["leaks"]
+        out.append(("Leaks", [(k.replace("_", " "), f"{x['objects']:,} objects, {x['bytes']:,} bytes")
+                              for k, x in lk["summary"].items()] +
+                    [("kmemleak reports", f"{lk['kmemleak']['reported']:,}")],
+                    [("Lost objects by allocation site", _flat(lk["by_site"])),
+                     ("kmemleak reports", _flat(lk["kmemleak"]["reports"])),
+                     ("Growth suspects", _flat(lk["growth_suspects"]))]))
     if "realtime" in v:
         rt = v["realtime"]
         last = rt["snapshots"][-1] if rt["snapshots"] else {}

@@ -1,0 +1,144 @@
+"""Leak detector: kmemleak's scan and memcheck's categories over the model's memory.
+
+Every scan reads the live kmalloc/kmem_cache objects' bytes (Machine.leak_scan): a word that
+points into a live object is a reference, to its start or interior. From the root objects:
+- memcheck's categories: still reachable (a chain of start pointers from a root), possibly
+  lost (reached only through an interior pointer), definitely lost (nothing unreached points
+  to it), indirectly lost (reached only from lost objects);
+- kmemleak's report: objects no pointer chain reaches (white) in two scans in a row and
+  older than min_age records, each reported once;
+- growth suspects: allocation sites whose live objects grew at three scans in four or more
+  and never shrank (leaks that stay reachable, such as a cache that is never trimmed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kernel_model._core import leak_classify
+from kernel_model.trace import Trace, site_name
+
+VERSION = 1
+KINDS = ("still_reachable", "possibly_lost", "indirectly_lost", "definitely_lost")
+WHITE = 2   # kinds >= this are unreferenced by any chain from a root (kmemleak's white objects)
+
+
+def references(scan: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The scan's pointer words that point into live objects, as CSR (row, col, interior)."""
+    addr, value = scan["addr"], scan["value"]
+    order = np.argsort(addr, kind="stable")
+    starts = addr[order]
+    ends = starts + scan["size"][order]
+    by_value = np.argsort(value, kind="stable")    # sorted needles: a binary search with locality
+    pos = np.empty(len(value), np.int64)
+    pos[by_value] = np.searchsorted(starts, value[by_value], side="right") - 1
+    hit = np.maximum(pos, 0)
+    ok = (pos >= 0) & (value < ends[hit])
+    hit = hit[ok]
+    interior = (value[ok] != starts[hit]).astype(np.uint8)
+    src = scan["src"][ok]
+    row = np.searchsorted(src, np.arange(len(addr) + 1)).astype(np.uint32)   # src is in object order
+    return row, order[hit].astype(np.uint32), interior
+
+
+def classify(scan: dict) -> np.ndarray:
+    """memcheck's kind (an index into KINDS) of every object in the scan."""
+    row, col, interior = references(scan)
+    return leak_classify(row, col, interior, scan["root"].astype(np.uint8))
+
+
+@dataclass
+class LeakDetector:
+    machine: object
+    trace: Trace
+    min_age: int = 1000          # records an object must have lived before kmemleak reports it
+    growth_scans: int = 4        # a suspect grew at this many scans at least, and at 3/4 of them
+    max_listed: int = 1000       # leaked objects listed in the result (all are counted)
+    max_points: int = 200
+    _records: list[int] = field(default_factory=list)
+    _white_before: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    _reported: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    _reports: list[dict] = field(default_factory=list)
+    _nr_reports: int = 0
+    _live_by_site: list[np.ndarray] = field(default_factory=list)
+    _last: tuple | None = None
+
+    def __post_init__(self) -> None:
+        self.machine.enable_leak_tracking()
+
+    def observe(self, records_done: int) -> None:
+        if self._records and self._records[-1] == records_done:
+            return
+        scan = self.machine.leak_scan()
+        kind = classify(scan)
+        born = scan["alloc_record"]
+        sites = self.trace.records["site"][born.astype(np.int64)] if len(born) else np.zeros(0, np.uint32)
+        # kmemleak: white now and at the previous scan, old enough, not reported yet
+        white = born[kind >= WHITE]
+        due = white[np.isin(white, self._white_before) & ~np.isin(white, self._reported) &
+                    (records_done - white.astype(np.int64) >= self.min_age)]
+        for rec in due.tolist():
+            if len(self._reports) < self.max_listed:
+                i = int(np.flatnonzero(born == rec)[0])
+                self._reports.append({"id": int(scan["id"][i]), "site": self._site(int(sites[i])),
+                                      "bytes": int(scan["size"][i]), "alloc_record": rec,
+                                      "reported_at": records_done})
+        self._nr_reports += len(due)
+        self._reported = np.union1d(self._reported[np.isin(self._reported, born)], due)   # live ones only
+        self._white_before = white
+        self._records.append(records_done)
+        self._live_by_site.append(np.bincount(sites, minlength=len(self.trace.sites)))
+        if len(self._records) > self.max_points:
+            self._records, self._live_by_site = self._records[1::2], self._live_by_site[1::2]
+        self._last = (scan, kind, sites)
+
+    def _site(self, site: int) -> str:
+        return site_name(self.trace, site)
+
+    def kinds(self) -> dict[int, str]:
+        """The last scan's kind of every live object, by trace id."""
+        scan, kind, _ = self._last
+        return {int(i): KINDS[k] for i, k in zip(scan["id"].tolist(), kind.tolist(), strict=True)}
+
+    def growth_suspects(self) -> list[dict]:
+        if len(self._live_by_site) < 2:
+            return []
+        live = np.array(self._live_by_site)
+        grew = (np.diff(live, axis=0) > 0).sum(axis=0)
+        shrank = (np.diff(live, axis=0) < 0).sum(axis=0)
+        out = [{"site": self._site(s), "scans_grown": int(grew[s]), "scans_shrunk": int(shrank[s]),
+                "live_first": int(live[0, s]), "live_last": int(live[-1, s]),
+                "objects_per_1k_records": round(1000 * float(live[-1, s] - live[0, s]) /
+                                                max(self._records[-1] - self._records[0], 1), 3)}
+               for s in np.flatnonzero((grew >= max(self.growth_scans, 0.75 * (len(live) - 1))) & (shrank == 0) &
+                                       (live[-1] > live[0]))]
+        return sorted(out, key=lambda r: -r["objects_per_1k_records"])
+
+    def result(self) -> dict:
+        if self._last is None:
+            self.observe(0)
+        scan, kind, sites = self._last
+        size = scan["size"]
+        summary = {k: {"objects": int((kind == i).sum()), "bytes": int(size[kind == i].sum())}
+                   for i, k in enumerate(KINDS)}
+        lost = np.flatnonzero(kind > 0)
+        lost = lost[np.lexsort((scan["alloc_record"][lost], -kind[lost].astype(np.int64)))]
+        by_site: dict[tuple[str, str], list[int]] = {}
+        for i in lost.tolist():
+            entry = by_site.setdefault((self._site(int(sites[i])), KINDS[kind[i]]), [0, 0])
+            entry[0] += 1
+            entry[1] += int(size[i])
+        return {
+            "version": VERSION, "unit": "bytes", "scans": len(self._records), "records": self._records,
+            "summary": summary,
+            "leaks": [{"id": int(scan["id"][i]), "kind": KINDS[kind[i]], "bytes": int(size[i]),
+                       "site": self._site(int(sites[i])), "alloc_record": int(scan["alloc_record"][i])}
+                      for i in lost[: self.max_listed].tolist()],
+            "leaks_listed": int(min(len(lost), self.max_listed)), "leaks_total": int(len(lost)),
+            "by_site": [{"site": s, "kind": k, "objects": n, "bytes": b}
+                        for (s, k), (n, b) in sorted(by_site.items(), key=lambda kv: -kv[1][1])],
+            "kmemleak": {"min_age_records": self.min_age, "reported": self._nr_reports, "reports": self._reports},
+            "growth_suspects": self.growth_suspects(),
+        }
