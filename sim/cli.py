@@ -53,6 +53,30 @@ def _load(path: str) -> trace.Trace:
         raise UserError(str(e)) from None
 
 
+def cmd_trace_convert(args: argparse.Namespace) -> int:
+    from sim.workloads.ftrace import HANDLED, FtraceFormatError, import_ftrace
+
+    try:
+        t, info = import_ftrace(args.input)
+    except FtraceFormatError as e:
+        raise UserError(str(e)) from None
+    try:
+        trace.save(args.output, t)
+    except OSError as e:
+        raise UserError(f"{args.output}: {e.strerror or e}") from None
+    if args.json:
+        print(json.dumps({"input": args.input, "output": args.output, **info}, indent=2))
+        return 0
+    print(f"{args.output}: {info['records']:,} records from {sum(info['events'].values()):,} events "
+          f"({len(t.sites) - 1} call sites, {t.nr_ids:,} ids, {info['cpus']} CPUs)")
+    for what, n in sorted(info["skipped"].items(), key=lambda kv: -kv[1]):
+        print(f"  skipped {n:>8,}  {what}")
+    ignored = {e: n for e, n in info["events"].items() if e not in HANDLED}
+    for e, n in sorted(ignored.items(), key=lambda kv: -kv[1]):
+        print(f"  ignored {n:>8,}  {e} events (not an allocation or free)")
+    return 0
+
+
 def cmd_trace_info(args: argparse.Namespace) -> int:
     t = _load(args.file)
     codes, n = np.unique(np.asarray(t.records["op"]), return_counts=True)
@@ -253,13 +277,22 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quick", action="store_true", help="smaller inputs, for a fast check")
     b.set_defaults(func=cmd_bench)
 
-    t = sub.add_parser("trace", help="inspect trace files", description="Inspect memsim trace files.")
+    t = sub.add_parser("trace", help="inspect and convert trace files",
+                       description="Inspect memsim trace files, or convert Linux ftrace captures to them.")
     tsub = t.add_subparsers(dest="trace_command", required=True, metavar="SUBCOMMAND")
     ti = tsub.add_parser("info", help="header and op counts of a trace file",
                          description="Print a trace file's header and its op counts.")
     ti.add_argument("file", help="a memsim trace file")
     ti.add_argument("--json", action="store_true", help="print JSON")
     ti.set_defaults(func=cmd_trace_info)
+
+    tc = tsub.add_parser("convert", help="convert a Linux ftrace capture to a memsim trace",
+                         description="Convert ftrace text (/sys/kernel/tracing/trace with kmem:* events; "
+                                     ".txt or .txt.xz) to a memsim trace file, and say what was skipped.")
+    tc.add_argument("input", help="ftrace text, e.g. trace.txt or trace.txt.xz")
+    tc.add_argument("output", help="the memsim trace file to write (.mtr)")
+    tc.add_argument("--json", action="store_true", help="print the summary as JSON")
+    tc.set_defaults(func=cmd_trace_convert)
 
     c = sub.add_parser("cachesim", help="cachegrind's cache counts from a lackey memory trace",
                        description="Replay a `valgrind --tool=lackey --trace-mem=yes` log through cachegrind's "

@@ -28,9 +28,10 @@ from sim.profilers.stack import StackProfiler
 from sim.report import chrome
 from sim.workloads import kmalloc_churn, page_churn
 from sim.workloads.call_stacks import call_stacks
+from sim.workloads.ftrace import FtraceFormatError, import_ftrace
 from sim.workloads.mixed_mobility import mixed_mobility_churn
-from sim.workloads.object_graph import object_graph
 from sim.workloads.object_access import object_access
+from sim.workloads.object_graph import object_graph
 
 VERSION = 1
 SECTIONS = {"scenario", "machine", "workload", "profile", "variant", "output", "caches", "topology"}
@@ -55,6 +56,7 @@ GENERATORS = {
                                       "pattern": "pattern", "store_fraction": "store_fraction"}),
 }
 
+FILE_GENERATORS = ("trace", "ftrace")   # workload.file: a memsim trace, or Linux ftrace text (.txt/.txt.xz)
 
 MAX_PHASES = 1000    # PHASE markers kept per variant (report size stays bounded)
 SHIPPED = Path(__file__).resolve().parent.parent / "scenarios"
@@ -127,11 +129,11 @@ def _validate(sc: Scenario) -> None:
     w = sc.data.get("workload")
     if not w or "generator" not in w:
         raise ScenarioError(f"{sc.where('workload')}: [workload] needs a generator "
-                            f"({', '.join(list(GENERATORS) + ['trace'])})")
+                            f"({', '.join(list(GENERATORS) + list(FILE_GENERATORS))})")
     gen = w["generator"]
-    if gen == "trace":
+    if gen in FILE_GENERATORS:
         if "file" not in w:
-            raise ScenarioError(f"{sc.where('workload', 'generator')}: generator 'trace' needs workload.file")
+            raise ScenarioError(f"{sc.where('workload', 'generator')}: generator {gen!r} needs workload.file")
     elif gen not in GENERATORS:
         raise ScenarioError(f"{sc.where('workload', 'generator')}: unknown generator {gen!r}")
     else:
@@ -157,13 +159,13 @@ def _validate(sc: Scenario) -> None:
 def _workload(sc: Scenario, seed: int, overrides: dict | None = None) -> trace.Trace:
     w = {**sc.data["workload"], **(overrides or {})}
     gen = w.pop("generator")
-    if gen == "trace":
+    if gen in FILE_GENERATORS:
         file = Path(w["file"])
         if not file.is_absolute():
             file = sc.path.parent / file
         try:
-            return trace.load(file)
-        except TraceFormatError as e:
+            return trace.load(file) if gen == "trace" else import_ftrace(file)[0]
+        except (TraceFormatError, FtraceFormatError) as e:
             raise ScenarioError(f"{sc.where('workload', 'file')}: {e}") from None
     fn, names = GENERATORS[gen]
     try:

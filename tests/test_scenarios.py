@@ -198,4 +198,4 @@ def test_perfetto_timeline_has_a_track_per_variant_counters_and_phase_markers(tm
 def test_all_shipped_scenarios_are_tested():
     shipped = {p.stem for p in SCENARIOS.glob("*.toml")}
     assert shipped == {"fragmentation", "slab-churn", "numa-policies", "cache-thrash", "stack-depth",
-                       "memory-pressure", "leak"}
+                       "memory-pressure", "leak", "linux-trace"}   # linux-trace: tests/test_ftrace.py

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from kernel_model._core import leak_classify
+
 from kernel_model.trace import Trace, site_name
 
 VERSION = 1
