@@ -324,6 +324,14 @@ cdef class MachineCore:
                     for cpu in range(self.m.nr_cpus)],
         }
 
+    def page_map(self, uint32_t nid):
+        """Every page of the zone: 0 free, 1 + migratetype allocated, 0xfe slab, 0xff hole (uint8)."""
+        out = np.zeros(self.m.zones[nid].spanned_pages, np.uint8)
+        cdef uint8_t[::1] view = out
+        if out.shape[0]:
+            mm_page_map(self.m, nid, &view[0])
+        return out
+
     def pageblock_migratetypes(self, uint32_t nid):
         """Migratetype of every pageblock of the zone, as uint8."""
         cdef zone *z = &self.m.zones[nid]

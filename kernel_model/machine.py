@@ -65,6 +65,7 @@ _SLAB_ERRORS = {1: "{addr:#x} is not an allocated object", 2: "{addr:#x} is alre
 NUMASTAT = ("numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node")
 MPOL_MODES = {"default": 0, "preferred": 1, "bind": 2, "interleave": 3, "local": 4, "preferred_many": 5,
               "weighted_interleave": 6, "access_aware": 7}
+PAGE_MAP_SLAB, PAGE_MAP_HOLE = 0xFE, 0xFF   # page_map() codes besides 0 (free) and 1 + migratetype
 BASE_PFN = 1 << 20  # memory starts at 4 GiB: one Normal zone per node, and NULL / ZERO_SIZE_PTR are never objects
 MAX_IDS = 1 << 28  # 4 GiB of id map
 
@@ -540,6 +541,18 @@ class Machine:
     def zone_stats(self) -> dict[int, dict[str, int]]:
         """Event counters per node (pages allocated/freed, failures, fallbacks, pcp traffic)."""
         return {n: dict(zip(ZONE_STATS, self._core.zone(n)["stat"], strict=False)) for n in range(self.nodes)}
+
+    def node_start_pfn(self, node: int) -> int:
+        return self.base_pfn + sum(self.node_pages[:node])
+
+    def page_map(self, node: int) -> np.ndarray:
+        """Every page of the node from node_start_pfn(node): 0 free, 1 + migratetype allocated,
+        PAGE_MAP_SLAB for slab pages, PAGE_MAP_HOLE for pages never given to the allocator."""
+        return self._core.page_map(node)
+
+    def pageblock_migratetypes(self, node: int) -> np.ndarray:
+        """The migratetype of each pageblock the node's zone touches (the first may start before it)."""
+        return self._core.pageblock_migratetypes(node)
 
     def pageblock_counts(self, node: int) -> list[int]:
         """Pageblocks per migratetype on a node."""

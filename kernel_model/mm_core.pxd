@@ -105,6 +105,7 @@ cdef extern from "core/page_alloc.h":
 cdef extern from "core/vmstat.h":
     int32_t mm_extfrag_index(const uint64_t *nr_free, uint32_t order)
     int32_t mm_unusable_free_index(const uint64_t *nr_free, uint32_t order)
+    void mm_page_map(const mm_machine *m, uint32_t nid, uint8_t *out)
 
 cdef extern from "core/slab.h":
     enum:

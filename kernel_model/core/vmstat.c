@@ -45,3 +45,29 @@ int32_t mm_unusable_free_index(const uint64_t *nr_free, uint32_t order)
 	return (int32_t)mm_div_u64((info.free_pages - (info.free_blocks_suitable << order)) * 1000,
 				   info.free_pages);
 }
+
+void mm_page_map(const struct mm_machine *m, uint32_t nid, uint8_t *out)
+{
+	const struct zone *z = &m->zones[nid];
+	uint32_t i = 0, k, n;
+
+	while (i < z->spanned_pages) {
+		const struct page *p = &z->pages[i];
+		uint8_t code;
+
+		if (p->flags & (PG_buddy | PG_pcp))
+			code = PAGE_MAP_FREE;
+		else if (p->flags & PG_slab)
+			code = PAGE_MAP_SLAB;
+		else if (p->flags & PG_head)
+			code = (uint8_t)(1 + p->info);
+		else {
+			out[i++] = PAGE_MAP_HOLE;   /* tail pages are reached through their heads */
+			continue;
+		}
+		n = 1u << p->order;
+		for (k = 0; k < n && i + k < z->spanned_pages; k++)
+			out[i + k] = code;
+		i += n;
+	}
+}

@@ -4,6 +4,9 @@ the largest free block, order-9 (THP-sized) availability and a 0-100 health scor
 Health score (documented contract): 100 * (1 - unusable_free_index(order 9) / 1000), i.e. the
 share of free memory usable for a 2 MiB block, averaged over nodes with free memory; 100 means
 every free page sits in a block of order >= 9.
+
+At the end it also reports, per node, the pageblocks holding foreign allocations (mixed) and
+what one full compaction pass would achieve (sim/profilers/compaction.py).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 
 from kernel_model import extfrag_index, unusable_free_index
 from kernel_model.mm import NR_PAGE_ORDERS, PAGEBLOCK_ORDER
+from sim.profilers.compaction import compaction_what_if, mixed_pageblocks
 
 VERSION = 1
 
@@ -30,6 +34,18 @@ class FragmentationProfiler:
         self._snapshots.append(self.machine.nr_free().sum(axis=1))
         if len(self._records) > self.max_points:   # keep every other snapshot (they are states, not sums)
             self._records, self._snapshots = self._records[1::2], self._snapshots[1::2]
+
+    def _layout(self) -> dict:
+        """Mixed pageblocks and the compaction what-if of the machine as it is now, per node."""
+        mixed, what_if = {}, {}
+        for n in range(self.machine.nodes):
+            if not self.machine.node_pages[n]:
+                continue
+            codes, start = self.machine.page_map(n), self.machine.node_start_pfn(n)
+            mts = self.machine.pageblock_migratetypes(n)
+            mixed[n] = mixed_pageblocks(codes, start, mts)
+            what_if[n] = compaction_what_if(codes, start, mts)
+        return {"mixed_pageblocks": mixed, "compaction_what_if": what_if}
 
     def result(self) -> dict:
         nodes = self.machine.nodes
@@ -58,5 +74,6 @@ class FragmentationProfiler:
             "series": series,
             "final": last,
             "pageblocks": {n: self.machine.pageblock_counts(n) for n in range(nodes)},
+            **self._layout(),
             "health_score": round(health, 1),
         }
