@@ -523,6 +523,9 @@ cdef class MachineCore:
                 mm_replay_run(self.m, &self.rp, <const mm_op *>&raw[0], self.rp.nr_records, nrec)
         self.rp.results = NULL
 
+    def now_ns(self):
+        return self.rp.now_ns
+
     def replay_state(self):
         """Counters and logged errors of everything replayed so far."""
         cdef uint64_t i
@@ -530,6 +533,7 @@ cdef class MachineCore:
                   for i in range(self.rp.nr_logged)]
         return {
             "records": self.rp.nr_records,
+            "now_ns": self.rp.now_ns,
             "op_count": [self.rp.op_count[i] for i in range(NR_OPS)],
             "error_count": [self.rp.error_count[i] for i in range(NR_REPLAY_ERRORS)],
             "errors": errors,

@@ -542,6 +542,10 @@ class Machine:
         """Event counters per node (pages allocated/freed, failures, fallbacks, pcp traffic)."""
         return {n: dict(zip(ZONE_STATS, self._core.zone(n)["stat"], strict=False)) for n in range(self.nodes)}
 
+    def now_ns(self) -> int:
+        """Simulated time: the nanoseconds of every TIME record replayed so far."""
+        return self._core.now_ns()
+
     def node_start_pfn(self, node: int) -> int:
         return self.base_pfn + sum(self.node_pages[:node])
 

@@ -213,6 +213,7 @@ cdef extern from "core/replay.h":
         uint64_t *results
         uint64_t nr_logged
         uint64_t nr_records
+        uint64_t now_ns
         uint64_t op_count[NR_OPS]
         uint64_t error_count[NR_REPLAY_ERRORS]
         uint64_t alloc_failed

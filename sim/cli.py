@@ -236,10 +236,13 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
         def observe(self, records_done):
             s = self.tracker.observe(records_done)
-            eta = f"{s['records_to_exhaustion']:,.0f}" if s["records_to_exhaustion"] else "-"
-            print(f"{self.variant:<14} {records_done:>11,} free {s['free_pages']:>9,} pages  "
+            eta = f"{s['records_to_exhaustion']:,.0f} records" if s["records_to_exhaustion"] else "-"
+            if s["ns_to_exhaustion"]:
+                eta += f" ({s['ns_to_exhaustion'] / 1e9:,.3f} s)"
+            clock = f"{s['time_ns'] / 1e9:9.3f}s " if s["time_ns"] else ""
+            print(f"{self.variant:<14} {clock}{records_done:>11,} free {s['free_pages']:>9,} pages  "
                   f"alloc {s['alloc_rate']:6.3f}/rec  free {s['free_rate']:6.3f}/rec  "
-                  f"trend {s['trend']:+8.4f}/rec  exhaustion in {eta} records", flush=True)
+                  f"trend {s['trend']:+8.4f}/rec  exhaustion in {eta}", flush=True)
             if args.alerts:
                 alerts = self.tracker.result()["alerts"]
                 for alert in alerts[self.shown:]:
@@ -317,7 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Run a scenario and print free memory, allocation and free rates, the "
                                      "trend and a time-to-exhaustion estimate every interval (records).")
     _scenario_arguments(mon)
-    mon.add_argument("--interval", type=int, help="records between lines (default: profile.interval)")
+    mon.add_argument("--interval", help="records between lines, or simulated time with a unit (500ms, 2s: "
+                                        "traces with TIME records); default: profile.interval")
     mon.add_argument("--alerts", action="store_true", help="print alerts (low memory, min watermark, failures)")
     mon.set_defaults(func=cmd_monitor)
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import tomllib
 
-from kernel_model import Machine, ReplayResult, Topology, TopologyError, trace
+from kernel_model import Machine, Op, ReplayResult, Topology, TopologyError, trace
 from kernel_model.caches import CacheConfigError
 from kernel_model.trace import TraceFormatError
+from kernel_model.units import parse_duration
 from sim.driver import replay_in_chunks
 from sim.profilers import patterns
 from sim.profilers.cache import CacheProfiler
@@ -45,7 +46,7 @@ GENERATORS = {
                                 "migratetype_weights": "migratetype_weights"}),
     "kmalloc_churn": (kmalloc_churn, {"ops": "n_ops", "live_objects": "live_objects", "cpus": "cpus",
                                       "sizes": "sizes", "weights": "weights",
-                                      "remote_free_fraction": "remote_free_fraction"}),
+                                      "remote_free_fraction": "remote_free_fraction", "phases": "phases"}),
     "call_stacks": (call_stacks, {"excursions": "excursions", "cpus": "cpus", "max_depth": "max_depth",
                                   "recursion_fraction": "recursion_fraction",
                                   "recursion_depth": "recursion_depth"}),
@@ -58,6 +59,7 @@ GENERATORS = {
 
 FILE_GENERATORS = ("trace", "ftrace")   # workload.file: a memsim trace, or Linux ftrace text (.txt/.txt.xz)
 
+MIN_INTERVAL_NS, MAX_INTERVAL_NS = 1_000_000, 60_000_000_000   # time-based snapshot intervals: 1 ms..60 s
 MAX_PHASES = 1000    # PHASE markers kept per variant (report size stays bounded)
 SHIPPED = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -140,9 +142,10 @@ def _validate(sc: Scenario) -> None:
         allowed = set(GENERATORS[gen][1]) | {"generator"}
         for key in set(w) - allowed:
             raise ScenarioError(f"{sc.where('workload', key)}: generator {gen!r} takes no key {key!r}")
-    interval = sc.data.get("profile", {}).get("interval", 10000)
-    if not isinstance(interval, int) or interval <= 0:
-        raise ScenarioError(f"{sc.where('profile', 'interval')}: profile.interval must be a positive record count")
+    try:
+        _interval(sc)
+    except ValueError as e:
+        raise ScenarioError(f"{sc.where('profile', 'interval')}: {e}") from None
     profilers = sc.data.get("profile", {}).get("profilers", ["fragmentation"])
     for p in profilers:
         if p not in PROFILERS:
@@ -154,6 +157,19 @@ def _validate(sc: Scenario) -> None:
                                 f"{str(v.get('name', f'variant-{i}'))!r}")
     if "cache" in profilers and "caches" not in sc.data:
         raise ScenarioError(f"{sc.where('profile', 'profilers')}: the cache profiler needs a [caches] section")
+
+
+def _interval(sc: Scenario) -> tuple[int | None, int | None]:
+    """profile.interval as (records, None) or, with a time unit, (None, nanoseconds of simulated time)."""
+    interval = sc.data.get("profile", {}).get("interval", 10000)
+    if isinstance(interval, str):
+        ns = parse_duration(interval)
+        if not MIN_INTERVAL_NS <= ns <= MAX_INTERVAL_NS:
+            raise ValueError(f"profile.interval {interval!r} is outside 1ms..60s")
+        return None, ns
+    if not isinstance(interval, int) or isinstance(interval, bool) or interval <= 0:
+        raise ValueError("profile.interval must be a positive record count or a duration such as \"500ms\"")
+    return interval, None
 
 
 def _workload(sc: Scenario, seed: int, overrides: dict | None = None) -> trace.Trace:
@@ -193,8 +209,11 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
     given, is called as monitor(variant, machine, records) for a watcher of each variant's replay."""
     seed = seed if seed is not None else int(sc.data.get("scenario", {}).get("seed", 0))
     out = Path(out_dir or sc.data.get("output", {}).get("dir", f"out/{sc.name}"))
-    interval = sc.data.get("profile", {}).get("interval", 10000)
+    interval, every_ns = _interval(sc)
     base_workload = workload = _workload(sc, seed)
+    if every_ns and not (workload.records["op"] == Op.TIME).any():
+        raise ScenarioError(f"{sc.where('profile', 'interval')}: profile.interval is simulated time, but the "
+                            "workload has no TIME records: give a record count instead")
     variants = sc.data.get("variant") or [{"name": "base"}]
     chosen = sc.data.get("profile", {}).get("profilers", ["fragmentation"])
     report = {"version": VERSION, "scenario": sc.name,
@@ -224,7 +243,7 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
         if "leaks" in chosen:
             observers["leaks"] = LeakDetector(m, workload, min_age=int(sc.data["profile"].get("leak_min_age", 1000)))
         watchers = list(observers.values()) + ([monitor(name, m, len(workload))] if monitor else [])
-        results: list[ReplayResult] = replay_in_chunks(m, workload, interval, watchers)
+        results: list[ReplayResult] = replay_in_chunks(m, workload, interval, watchers, every_ns=every_ns)
         m.drain_pcp()
         for obs in observers.values():
             obs.observe(len(workload))

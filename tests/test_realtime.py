@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 
 from kernel_model import Machine
@@ -68,3 +71,52 @@ def test_monitor_prints_a_line_per_interval_and_alerts(tmp_path, capsys):
     assert main(["monitor", "memory-pressure", "--alerts", "--interval", "5000", "--out", str(tmp_path),
                  "--set", "workload.ops=20000", "--set", "profile.alert_free_fraction=0.5"]) == 0
     assert "free memory below 50%" in capsys.readouterr().out     # the scenario's threshold is used
+
+
+def _timed_trace(tmp_path):
+    """Page churn with 1 ms of simulated time every 10 records, written as a trace file."""
+    from kernel_model import Op, trace
+    from sim.workloads import page_churn
+
+    t = page_churn(3000, 500, seed=2)
+    rec = np.zeros(len(t) + len(t) // 10, t.records.dtype)
+    time_at = np.arange(10, len(rec), 11)[: len(t) // 10]
+    keep = np.ones(len(rec), bool)
+    keep[time_at] = False
+    rec[keep], rec["op"][time_at], rec["arg1"][time_at] = t.records, Op.TIME, 1_000_000
+    path = tmp_path / "timed.mtr"
+    trace.save(path, trace.Trace(rec, t.sites, t.nr_ids))
+    return path, rec
+
+
+def test_time_boundaries_split_at_each_interval_of_simulated_time(tmp_path):
+    from kernel_model import Trace
+    from sim.driver import replay_in_chunks, time_boundaries
+
+    _, rec = _timed_trace(tmp_path)
+    t = Trace(rec, [""], int(rec["id"][rec["id"] != 0xFFFFFFFF].max()) + 1)
+    ends = time_boundaries(t, 5_000_000)          # every 5 ms: after every 5th TIME record
+    assert ends.tolist() == [11 * k * 5 for k in range(1, len(ends))] + [len(rec)]
+    m = Machine(nodes=1, node_mem="8M")
+    seen = []
+
+    class Clock:
+        def observe(self, records):
+            seen.append((records, m.now_ns()))
+
+    replay_in_chunks(m, t, every_ns=5_000_000, observers=[Clock()])
+    assert [ns for _, ns in seen[:-1]] == [5_000_000 * k for k in range(1, len(seen))]
+
+
+def test_monitor_interval_in_simulated_time(tmp_path, capsys):
+    path, rec = _timed_trace(tmp_path)
+    sc = tmp_path / "timed.toml"
+    sc.write_text(f'[machine]\nnodes = 1\nnode_mem = "8M"\n[workload]\ngenerator = "trace"\nfile = "{path}"\n'
+                  '[profile]\ninterval = 100\nprofilers = ["fragmentation", "realtime"]\n')
+    assert main(["monitor", str(sc), "--interval", "20ms", "--out", str(tmp_path / "o")]) == 0
+    lines = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("base")]
+    assert [line[1] for line in lines[:3]] == ["0.020s", "0.040s", "0.060s"]
+    snaps = json.loads((tmp_path / "o" / "report.json").read_text())["variants"][0]["realtime"]["snapshots"]
+    assert [s["time_ns"] for s in snaps[:2]] == [20_000_000, 40_000_000]
+    assert main(["monitor", str(sc), "--interval", "2h", "--out", str(tmp_path / "o")]) == 2
+    assert "invalid duration '2h'" in capsys.readouterr().err

@@ -489,7 +489,10 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 		switch (op->op) {
 		case OP_NOP:
 		case OP_PHASE:
+			err = RE_NONE;
+			break;
 		case OP_TIME:
+			r->now_ns += op->arg1;
 			err = RE_NONE;
 			break;
 		case OP_PAGE_ALLOC:

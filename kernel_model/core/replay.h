@@ -84,6 +84,7 @@ struct mm_replay {
 	uint64_t *results;                /* optional: one per record of the current call */
 	uint64_t nr_logged;               /* entries used in errors[] */
 	uint64_t nr_records;              /* records replayed so far */
+	uint64_t now_ns;                  /* simulated time: the sum of the TIME records so far */
 	uint64_t op_count[NR_OPS];
 	uint64_t error_count[NR_REPLAY_ERRORS];
 	uint64_t alloc_failed;

@@ -33,7 +33,7 @@ class RealtimeTracker:
         total = sum(m.node_pages)
         if self._ring and self._ring[-1]["records"] == records_done:
             self._ring.pop()             # a second look at the same point (end of run) replaces the first
-        snap = {"records": records_done, "free_pages": free,
+        snap = {"records": records_done, "time_ns": m.now_ns(), "free_pages": free,
                 "pgalloc": sum(s["pgalloc"] for s in stats.values()),
                 "pgfree": sum(s["pgfree"] for s in stats.values()),
                 "alloc_fail": sum(s["alloc_fail"] for s in stats.values()),
@@ -43,7 +43,8 @@ class RealtimeTracker:
         span = records_done - prev["records"] if prev else records_done
         snap["alloc_rate"] = (snap["pgalloc"] - (prev["pgalloc"] if prev else 0)) / span if span else 0.0
         snap["free_rate"] = (snap["pgfree"] - (prev["pgfree"] if prev else 0)) / span if span else 0.0
-        snap["trend"], snap["records_to_exhaustion"] = self._trend(snap)
+        snap["trend"], snap["records_to_exhaustion"] = self._trend(snap, "records")
+        snap["ns_to_exhaustion"] = self._trend(snap, "time_ns")[1]
         self._ring.append(snap)
         low = free < self.alert_free_fraction * total
         if low and not self._below:
@@ -58,11 +59,11 @@ class RealtimeTracker:
         self._below, self._failing = low, failing
         return snap
 
-    def _trend(self, snap: dict) -> tuple[float, float | None]:
-        """Free pages per record over the recent snapshots (least squares), and records until none
-        are left at that rate."""
+    def _trend(self, snap: dict, x: str) -> tuple[float, float | None]:
+        """Free pages per unit of x (records, or simulated time_ns) over the recent snapshots (least
+        squares), and the units of x until none are left at that rate."""
         recent = list(self._ring)[-(self.trend_points - 1):] if self.trend_points > 1 else []
-        points = [(s["records"], s["free_pages"]) for s in recent] + [(snap["records"], snap["free_pages"])]
+        points = [(s[x], s["free_pages"]) for s in recent] + [(snap[x], snap["free_pages"])]
         if len(points) < 2:
             return 0.0, None
         n = len(points)
@@ -73,5 +74,5 @@ class RealtimeTracker:
         return slope, (snap["free_pages"] / -slope if slope < 0 else None)
 
     def result(self) -> dict:
-        return {"version": VERSION, "unit": "pages, pages per record", "snapshots": list(self._ring),
+        return {"version": VERSION, "unit": "pages, pages per record, simulated ns", "snapshots": list(self._ring),
                 "alerts": self._alerts}

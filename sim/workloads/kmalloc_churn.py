@@ -2,6 +2,8 @@
 
 Vectorised like page_churn: allocation i happens at step i and lives an
 exponentially distributed number of steps; most frees run on the allocating CPU.
+With phases > 1 the run falls into that many phases, each drawing sizes from its own
+reweighting of the mix (a Dirichlet draw around it), with a PHASE record where each begins.
 """
 
 from __future__ import annotations
@@ -23,19 +25,25 @@ LINUX_6_1_KMALLOC_MIX: dict[int, int] = {
 
 def kmalloc_churn(n_ops: int, live_objects: int, cpus: int = 2,
                   sizes: Sequence[int] | None = None, weights: Sequence[float] | None = None,
-                  remote_free_fraction: float = 0.2, seed: int = 0) -> Trace:
-    """An n_ops-record trace of KMALLOC / KFREE; every kfree follows its kmalloc."""
+                  remote_free_fraction: float = 0.2, phases: int = 1, seed: int = 0) -> Trace:
+    """An n_ops-record trace of KMALLOC / KFREE (plus phases - 1 PHASE records); every kfree
+    follows its kmalloc."""
     if sizes is None:
         sizes, weights = list(LINUX_6_1_KMALLOC_MIX), list(LINUX_6_1_KMALLOC_MIX.values())
     if weights is None:
         weights = [1.0] * len(sizes)
-    if n_ops < 0 or live_objects <= 0 or cpus <= 0 or len(sizes) != len(weights) or not 0 <= remote_free_fraction <= 1:
-        raise ValueError("need n_ops >= 0, live_objects > 0, cpus > 0, one weight per size, "
+    if (n_ops < 0 or live_objects <= 0 or cpus <= 0 or len(sizes) != len(weights) or phases < 1
+            or not 0 <= remote_free_fraction <= 1):
+        raise ValueError("need n_ops >= 0, live_objects > 0, cpus > 0, phases >= 1, one weight per size, "
                          "0 <= remote_free_fraction <= 1")
     rng = np.random.default_rng(seed)
     n_allocs = n_ops // 2 + live_objects + 1
-    w = np.asarray(weights, float)
-    size = rng.choice(np.asarray(sizes, np.uint32), n_allocs, p=w / w.sum())
+    w = np.asarray(weights, float) / np.sum(weights)
+    phase = np.arange(n_allocs) * phases // n_allocs
+    size = np.empty(n_allocs, np.uint32)
+    for p in range(phases):
+        pw = w if p == 0 else rng.dirichlet(w * 5 + 0.2)   # the base mix, then reweightings around it
+        size[phase == p] = rng.choice(np.asarray(sizes, np.uint32), int((phase == p).sum()), p=pw / pw.sum())
     alloc_cpu = rng.integers(0, cpus, n_allocs, dtype=np.uint16)
     remote = rng.random(n_allocs) < remote_free_fraction
     free_cpu = np.where(remote, rng.integers(0, cpus, n_allocs, dtype=np.uint16), alloc_cpu)
@@ -51,4 +59,14 @@ def kmalloc_churn(n_ops: int, live_objects: int, cpus: int = 2,
     rec["id"] = ident
     rec["arg0"] = np.where(is_free, 0, size[ident])
     rec["arg1"] = np.where(is_free, 0, NO_NODE)
-    return Trace(rec, ["", "kmalloc_churn:kmalloc", "kmalloc_churn:kfree"], nr_ids=n_allocs)
+    sites = ["", "kmalloc_churn:kmalloc", "kmalloc_churn:kfree"]
+    if phases > 1:   # a PHASE record before the first allocation of each later phase
+        starts = [int(np.argmax(~is_free & (phase[ident] == p))) for p in range(1, phases)
+                  if (~is_free & (phase[ident] == p)).any()]
+        marks = empty(len(starts))
+        marks["op"], marks["id"] = Op.PHASE, 0xFFFFFFFF
+        marks["arg0"] = np.arange(1, len(starts) + 1)
+        marks["site"] = np.arange(len(sites), len(sites) + len(starts))
+        sites += [f"phase-{p}" for p in range(1, len(starts) + 1)]
+        rec = np.insert(rec, starts, marks)
+    return Trace(rec, sites, nr_ids=n_allocs)
