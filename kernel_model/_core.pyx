@@ -304,6 +304,13 @@ cdef class MachineCore:
                     v[nid, t, o] = self.m.zones[nid].free_area[o].nr_free_mt[t]
         return out
 
+    def snapshot(self, uint64_t[::1] out):
+        """Fill out (snapshot_size() words) with the counters profilers sample (core/snapshot.h)."""
+        mm_snapshot(self.m, &self.rp, self.rp.nr_records, &out[0])
+
+    def snapshot_size(self):
+        return mm_snapshot_size(self.m)
+
     def zone(self, uint32_t nid):
         """A dict of one zone's sizes, watermarks, counters and pcp state."""
         cdef zone *z = &self.m.zones[nid]
@@ -493,9 +500,13 @@ cdef class MachineCore:
         self.rp.nr_sites = self._site_misses.shape[0]
 
     # -- replay -------------------------------------------------------------
-    def replay(self, const uint8_t[::1] raw, uint64_t nrec, uint32_t nr_ids, results=None, uint32_t nr_sites=1):
-        """Replay nrec 24-byte records (raw bytes); ids persist across calls."""
+    def replay(self, const uint8_t[::1] raw, uint64_t nrec, uint32_t nr_ids, results=None, uint32_t nr_sites=1,
+               snap_at=None, snap_rows=None):
+        """Replay nrec 24-byte records (raw bytes); ids persist across calls. With snap_at (record
+        counts, uint64) a snapshot row goes into snap_rows (one row each) as the replay passes them."""
         cdef uint64_t[::1] res
+        cdef const uint64_t[::1] at
+        cdef uint64_t[:, ::1] rows
         if nr_ids > self.rp.nr_ids:
             grown = np.zeros(nr_ids * sizeof(mm_id), np.uint8)
             grown[:self._ids.size] = self._ids
@@ -518,10 +529,19 @@ cdef class MachineCore:
         if results is not None:
             res = results
             self.rp.results = &res[0] if nrec else NULL
+        self.rp.nr_snap_at = self.rp.snap_done = 0
+        if snap_at is not None and len(snap_at):
+            at, rows = snap_at, snap_rows
+            if rows.shape[0] < at.shape[0] or rows.shape[1] != mm_snapshot_size(self.m):
+                raise ValueError("snap_rows needs a row of snapshot_size() words per entry of snap_at")
+            self.rp.snap_at, self.rp.snap_rows = &at[0], &rows[0, 0]
+            self.rp.nr_snap_at, self.rp.snap_stride = at.shape[0], rows.shape[1]
         if nrec:
             with nogil:
                 mm_replay_run(self.m, &self.rp, <const mm_op *>&raw[0], self.rp.nr_records, nrec)
         self.rp.results = NULL
+        self.rp.nr_snap_at = 0
+        self.rp.snap_at, self.rp.snap_rows = NULL, NULL
 
     def now_ns(self):
         return self.rp.now_ns
@@ -541,6 +561,37 @@ cdef class MachineCore:
             "free_skipped": self.rp.free_skipped,
             "access_skipped": self.rp.access_skipped,
         }
+
+
+def reuse_ids(uint32_t[::1] ids, const uint8_t[::1] op, uint32_t nr_ids):
+    """Renumber a trace's object ids in place so that an id is reused once its object is freed
+    (as a kernel reuses addresses): each allocation takes the most recently freed id. Returns the
+    new nr_ids, the most objects live at once."""
+    cdef uint64_t i, n = ids.shape[0]
+    cdef uint32_t top = 0, used = 0, old, new, none = 0xFFFFFFFF
+    cdef uint32_t[::1] to_new = np.full(max(nr_ids, 1), 0xFFFFFFFF, np.uint32)
+    cdef uint32_t[::1] pool = np.zeros(max(nr_ids, 1), np.uint32)
+    with nogil:
+        for i in range(n):
+            old = ids[i]
+            if old >= nr_ids:
+                continue
+            if op[i] == 1 or op[i] == 3 or op[i] == 6:      # PAGE_ALLOC, KMALLOC, CACHE_ALLOC
+                if top:
+                    top -= 1
+                    new = pool[top]
+                else:
+                    new = used
+                    used += 1
+                to_new[old] = new
+                ids[i] = new
+            elif to_new[old] != none:
+                ids[i] = to_new[old]
+                if op[i] == 2 or op[i] == 4 or op[i] == 7:  # PAGE_FREE, KFREE, CACHE_FREE
+                    pool[top] = to_new[old]
+                    top += 1
+                    to_new[old] = none
+    return used
 
 
 def leak_classify(const uint32_t[::1] row, const uint32_t[::1] col, const uint8_t[::1] interior,

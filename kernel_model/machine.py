@@ -28,6 +28,7 @@ from kernel_model.procfs import (
     format_zoneinfo,
 )
 from kernel_model.slabinfo import KmemCache, cache_stats, format_slabinfo, slab_waste
+from kernel_model.snapshot import Snapshots
 from kernel_model.topology import Topology
 from kernel_model.trace import OP_DTYPE, Op, Trace, infer_nr_ids
 from kernel_model.units import parse_size
@@ -110,6 +111,7 @@ class ReplayResult:
     error_counts: dict[str, int]
     errors: list[ReplayError]  # the first logged ones, in record order
     results: np.ndarray | None = field(default=None, repr=False)  # per record: pfn / FAILED / ERROR
+    snapshots: Snapshots | None = field(default=None, repr=False)  # taken at replay(snapshot_at=...)
 
     FAILED = 0xFFFFFFFFFFFFFFFF
     ERROR = 0xFFFFFFFFFFFFFFFE
@@ -471,8 +473,11 @@ class Machine:
         """Empty every per-CPU list back to the buddy lists (drain_all_pages)."""
         self._core.drain_all_pages()
 
-    def replay(self, ops: Trace | np.ndarray, results: bool = False) -> ReplayResult:
-        """Replay an op stream in C. Ids persist across calls, so a long trace can go in chunks."""
+    def replay(self, ops: Trace | np.ndarray, results: bool = False,
+               snapshot_at: np.ndarray | None = None) -> ReplayResult:
+        """Replay an op stream in C. Ids persist across calls, so a long trace can go in chunks.
+        snapshot_at: record counts (since the first replay, increasing) at which the replay loop
+        samples the counters into result.snapshots, without stopping."""
         nr_sites = 1
         if isinstance(ops, Trace):
             records, nr_ids = ops.records, ops.nr_ids or 0
@@ -487,7 +492,11 @@ class Machine:
         records = np.ascontiguousarray(records)
         before = self._core.replay_state()
         out = np.empty(len(records), np.uint64) if results else None
-        self._core.replay(records.view(np.uint8).reshape(-1), len(records), nr_ids, out, nr_sites)
+        at = rows = None
+        if snapshot_at is not None:
+            at = np.ascontiguousarray(snapshot_at, np.uint64)
+            rows = np.zeros((len(at), self._core.snapshot_size()), np.uint64)
+        self._core.replay(records.view(np.uint8).reshape(-1), len(records), nr_ids, out, nr_sites, at, rows)
         after = self._core.replay_state()
         if isinstance(ops, Trace):
             self._name_trace_caches(ops.sites)
@@ -502,6 +511,7 @@ class Machine:
             errors=[ReplayError(rec, REPLAY_ERRORS[code], id_)
                     for rec, code, id_ in after["errors"][len(before["errors"]):]],
             results=out,
+            snapshots=Snapshots(rows[rows[:, 0] > 0], self.nodes, len(self.cpu_to_node)) if rows is not None else None,
         )
 
     def _name_trace_caches(self, sites: list[str]) -> None:
@@ -541,6 +551,16 @@ class Machine:
     def zone_stats(self) -> dict[int, dict[str, int]]:
         """Event counters per node (pages allocated/freed, failures, fallbacks, pcp traffic)."""
         return {n: dict(zip(ZONE_STATS, self._core.zone(n)["stat"], strict=False)) for n in range(self.nodes)}
+
+    def snapshot(self) -> Snapshots:
+        """The counters profilers sample, taken now: one row (kernel_model.snapshot)."""
+        row = np.empty(self._core.snapshot_size(), np.uint64)
+        self._core.snapshot(row)
+        return Snapshots(row, self.nodes, len(self.cpu_to_node))
+
+    def records_replayed(self) -> int:
+        """Records replayed by this machine so far (every replay call counts)."""
+        return self._core.replay_state()["records"]
 
     def now_ns(self) -> int:
         """Simulated time: the nanoseconds of every TIME record replayed so far."""

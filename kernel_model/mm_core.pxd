@@ -230,12 +230,19 @@ cdef extern from "core/replay.h":
         uint32_t *site_frame
         uint8_t *root
         uint64_t *alloc_record
+        const uint64_t *snap_at
+        uint64_t *snap_rows
+        uint32_t nr_snap_at, snap_done, snap_stride
         uint32_t nr_sites
 
     enum:
         MM_SITE_LEVELS
 
     void mm_replay_run(mm_machine *m, mm_replay *r, const mm_op *ops, uint64_t first, uint64_t n) nogil
+
+cdef extern from "core/snapshot.h":
+    uint32_t mm_snapshot_size(const mm_machine *m)
+    void mm_snapshot(const mm_machine *m, const mm_replay *r, uint64_t records, uint64_t *row)
 
 cdef extern from "core/leak.h":
     uint32_t mm_leak_objects(mm_machine *m, const mm_replay *r, uint32_t *id, uint64_t *addr, uint64_t *size)

@@ -92,6 +92,21 @@ def infer_nr_ids(records: np.ndarray) -> int:
     return int(ids.max()) + 1 if len(ids) else 0
 
 
+def reuse_ids(trace: Trace) -> Trace:
+    """The same trace with object ids reused after their frees (nr_ids = the most objects live at
+    once), as ids come from a kernel's addresses. Use for traces of object allocations and frees
+    only (kmem_cache ids and references keep no meaning across the renumbering)."""
+    from kernel_model._core import reuse_ids as _reuse
+
+    if np.isin(trace.records["op"], (Op.CACHE_CREATE, Op.REF_SET, Op.ROOT_ADD)).any():
+        raise ValueError("reuse_ids: the trace names ids in other fields (kmem_caches, references)")
+    rec = trace.records.copy()
+    ids = np.ascontiguousarray(rec["id"])
+    nr_ids = _reuse(ids, np.ascontiguousarray(rec["op"]), trace.nr_ids or infer_nr_ids(rec))
+    rec["id"] = ids
+    return Trace(rec, trace.sites, nr_ids)
+
+
 def phases(trace: Trace) -> list[dict]:
     """The PHASE markers of a trace: record index, phase number (arg0) and name (its site)."""
     r = trace.records

@@ -175,8 +175,8 @@ def _mixed_trace(n: int, seed: int = 1):
 
 @benchmark("overhead")
 def bench_overhead(quick: bool = False) -> dict:
-    """Replay of a mixed page/kmalloc trace with every model-side profiler observing every 10,000
-    records vs the same replay with none; the profilers' one-off result() time separately; and
+    """Replay of a mixed page/kmalloc trace with every model-side profiler sampling every 10,000
+    records vs the same replay with none (seven interleaved pairs: the median pair's overhead); the profilers' one-off result() time separately; and
     the memory the profilers add (tracemalloc peak with them minus without, same chunking)."""
     import tracemalloc
 
@@ -215,9 +215,12 @@ def bench_overhead(quick: bool = False) -> dict:
         tracemalloc.stop()
         return peak, took
 
-    base = min(timed(False) for _ in range(REPEATS))
-    times = [timed(True) for _ in range(REPEATS)]
-    best = min(times)
+    base_times, times = [], []
+    for _ in range(2 * REPEATS + 1):   # interleaved pairs, so drift on a shared machine hits both alike
+        base_times.append(timed(False))
+        times.append(timed(True))
+    base, best = min(base_times), min(times)
+    pair_overhead = sorted(100 * (t / b - 1) for t, b in zip(times, base_times, strict=True))
     with_mem, result_seconds = peak_memory(True)
     without_mem, _ = peak_memory(False)
     peak = with_mem - without_mem
@@ -225,7 +228,8 @@ def bench_overhead(quick: bool = False) -> dict:
             "seconds": round(best, 4), "ops_per_s": round(n / best), "runs_ops_per_s": [round(n / t) for t in times],
             "baseline": "the same replay with no profiler (one Machine.replay call)",
             "baseline_ops_per_s": round(n / base), "ratio": round(base / best, 3),
-            "overhead_percent": round(100 * (best - base) / base, 1), "target_overhead_percent": 5,
+            "overhead_percent": round(pair_overhead[len(pair_overhead) // 2], 1),   # the median pair
+            "overhead_percent_best_of_each": round(100 * (best - base) / base, 1), "target_overhead_percent": 5,
             "result_seconds": round(result_seconds, 3),
             "profiler_memory_peak_bytes": peak, "target_profiler_memory_bytes": 10 << 20}
 

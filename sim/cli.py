@@ -232,10 +232,12 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     class Live:
         def __init__(self, variant, machine, total):
             threshold = float(sc.data.get("profile", {}).get("alert_free_fraction", 0.10))
-            self.variant, self.tracker, self.shown = variant, RealtimeTracker(machine, alert_free_fraction=threshold), 0
+            self.variant, self.machine, self.shown = variant, machine, 0
+            self.tracker = RealtimeTracker(machine, alert_free_fraction=threshold)
 
         def observe(self, records_done):
-            s = self.tracker.observe(records_done)
+            self.tracker.take(self.machine.snapshot())
+            s = self.tracker.latest()
             eta = f"{s['records_to_exhaustion']:,.0f} records" if s["records_to_exhaustion"] else "-"
             if s["ns_to_exhaustion"]:
                 eta += f" ({s['ns_to_exhaustion'] / 1e9:,.3f} s)"

@@ -19,6 +19,11 @@ class Progress:
         self.start = time.monotonic()
         self.drawn = False
 
+    def take(self, snaps) -> None:
+        """Fed from the replay's samples: only the record count matters here."""
+        if len(snaps):
+            self.observe(int(snaps.records[-1]))
+
     def observe(self, records_done: int) -> None:
         if not self.enabled or time.monotonic() - self.start < self.after:
             return

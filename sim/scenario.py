@@ -17,7 +17,7 @@ from kernel_model import Machine, Op, ReplayResult, Topology, TopologyError, tra
 from kernel_model.caches import CacheConfigError
 from kernel_model.trace import TraceFormatError
 from kernel_model.units import parse_duration
-from sim.driver import replay_in_chunks
+from sim.driver import observe_now, replay_in_chunks
 from sim.profilers import patterns
 from sim.profilers.cache import CacheProfiler
 from sim.profilers.fragmentation import FragmentationProfiler
@@ -245,8 +245,7 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
         watchers = list(observers.values()) + ([monitor(name, m, len(workload))] if monitor else [])
         results: list[ReplayResult] = replay_in_chunks(m, workload, interval, watchers, every_ns=every_ns)
         m.drain_pcp()
-        for obs in observers.values():
-            obs.observe(len(workload))
+        observe_now(m, observers.values(), len(workload))
         slug = _slug(name)
         for fname, text in (("buddyinfo", m.buddyinfo()), ("pagetypeinfo", m.pagetypeinfo()),
                             ("zoneinfo", m.zoneinfo()), ("slabinfo", m.slabinfo())):

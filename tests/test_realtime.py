@@ -16,12 +16,14 @@ def test_rates_trend_and_exhaustion_by_hand():
     m = Machine(nodes=1, node_mem="16M", pcp=False)
     rt = RealtimeTracker(m)
     total = m.nr_free_pages()
-    first = rt.observe(0)
+    rt.observe(0)
+    first = rt.latest()
     assert first["free_pages"] == total and first["trend"] == 0.0 and first["records_to_exhaustion"] is None
     for step in (1, 2):
         for _ in range(100):
             m.alloc_pages(0)
-        snap = rt.observe(100 * step)
+        rt.observe(100 * step)
+    snap = rt.latest()
     assert snap["alloc_rate"] == 1.0 and snap["free_rate"] == 0.0
     assert snap["trend"] == pytest.approx(-1.0)                  # one page fewer per record, exactly
     assert snap["records_to_exhaustion"] == pytest.approx(total - 200)

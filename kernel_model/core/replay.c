@@ -1,5 +1,6 @@
 /* replay.c - the op-stream interpreter (see replay.h). */
 #include "replay.h"
+#include "snapshot.h"
 
 static void reject(struct mm_replay *r, uint64_t rec, uint32_t code, uint32_t id)
 {
@@ -566,6 +567,10 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 		}
 		if (r->results)
 			r->results[i] = result;
+		if (r->snap_done < r->nr_snap_at && first + i + 1 == r->snap_at[r->snap_done]) {
+			mm_snapshot(m, r, first + i + 1, r->snap_rows + (uint64_t)r->snap_done * r->snap_stride);
+			r->snap_done++;
+		}
 	}
 	r->nr_records += n;
 }

@@ -109,6 +109,11 @@ struct mm_replay {
 	 * marks objects that are roots; alloc_record[id] is the record that allocated id. */
 	uint8_t *root;                    /* nr_ids, or 0 */
 	uint64_t *alloc_record;           /* nr_ids, or 0 */
+	/* Optional snapshots (snapshot.h): after the record that brings the count of records
+	 * replayed to snap_at[k], row k of snap_rows is taken (rows of snap_stride words). */
+	const uint64_t *snap_at;
+	uint64_t *snap_rows;
+	uint32_t nr_snap_at, snap_done, snap_stride;
 };
 
 #define MM_SITE_LEVELS 4

@@ -38,7 +38,7 @@ class CacheProfiler:
             self._last_sets[name] = self._maps[name].copy()
 
     def observe(self, records_done: int) -> None:
-        """Take one window: counter deltas since the previous observe()."""
+        """Take one window: counter deltas since the previous observe() (read from the caches)."""
         self._records.append(records_done)
         for name, st in self.machine.cache_stats().items():
             if not isinstance(st, dict):

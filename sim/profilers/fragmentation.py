@@ -17,22 +17,24 @@ import numpy as np
 
 from kernel_model import extfrag_index, unusable_free_index
 from kernel_model.mm import NR_PAGE_ORDERS, PAGEBLOCK_ORDER
+from kernel_model.snapshot import Snapshots
 from sim.profilers.compaction import compaction_what_if, mixed_pageblocks
+from sim.profilers.sampling import Sampling
 
 VERSION = 1
 
 
 @dataclass
-class FragmentationProfiler:
+class FragmentationProfiler(Sampling):
     machine: object
     max_points: int = 200
     _records: list[int] = field(default_factory=list)
     _snapshots: list[np.ndarray] = field(default_factory=list)   # [node, order] free blocks
 
-    def observe(self, records_done: int) -> None:
-        self._records.append(records_done)
-        self._snapshots.append(self.machine.nr_free().sum(axis=1))
-        if len(self._records) > self.max_points:   # keep every other snapshot (they are states, not sums)
+    def take(self, snaps: Snapshots) -> None:
+        self._records.extend(snaps.records.tolist())
+        self._snapshots.extend(snaps.free_blocks.copy())
+        while len(self._records) > self.max_points:   # keep every other snapshot (they are states, not sums)
             self._records, self._snapshots = self._records[1::2], self._snapshots[1::2]
 
     def _layout(self) -> dict:

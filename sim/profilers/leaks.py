@@ -69,6 +69,7 @@ class LeakDetector:
         self.machine.enable_leak_tracking()
 
     def observe(self, records_done: int) -> None:
+        """A leak scan (it reads object memory, not the snapshot's counters)."""
         if self._records and self._records[-1] == records_done:
             return
         scan = self.machine.leak_scan()

@@ -1,7 +1,7 @@
 """NUMA profiler: per-node utilisation and pressure over time, locality, remote hot spots,
 migration recommendations, and a what-if that replays one workload under every policy.
 
-observe() only reads the machine; what_if() builds its own machines (the caller's is untouched).
+take() only reads the snapshots it is handed; what_if() builds its own machines (the caller's is untouched).
 """
 
 from __future__ import annotations
@@ -9,14 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from kernel_model import Machine, Trace
+from kernel_model.snapshot import Snapshots
+from sim.profilers.sampling import Sampling
 
 VERSION = 1
 POLICIES = ("local", "preferred", "bind", "interleave", "weighted_interleave", "preferred_many")
 
 
 @dataclass
-class NumaProfiler:
+class NumaProfiler(Sampling):
     machine: Machine
     max_points: int = 200
     top: int = 10
@@ -28,15 +32,14 @@ class NumaProfiler:
     def __post_init__(self) -> None:
         self.machine.enable_locality_tracking()
 
-    def observe(self, records_done: int) -> None:
-        m = self.machine
-        self._records.append(records_done)
-        self._free.append([m.nr_free_pages(n) for n in range(m.nodes)])
-        acc = m.numa_access()["cpus"].values()
-        now = (sum(a["local"] for a in acc), sum(a["remote"] for a in acc))
-        self._locality.append((now[0] - self._last[0], now[1] - self._last[1]))
-        self._last = now
-        if len(self._records) > self.max_points:   # keep every other point; locality windows merge
+    def take(self, snaps: Snapshots) -> None:
+        self._records.extend(snaps.records.tolist())
+        self._free.extend(snaps.free_pages.tolist())
+        local = np.concatenate([[self._last[0]], snaps.numa_local.astype(np.int64)])
+        remote = np.concatenate([[self._last[1]], snaps.numa_remote.astype(np.int64)])
+        self._locality.extend(zip(np.diff(local).tolist(), np.diff(remote).tolist(), strict=True))
+        self._last = (int(local[-1]), int(remote[-1]))
+        while len(self._records) > self.max_points:   # keep every other point; locality windows merge
             self._records, self._free = self._records[1::2], self._free[1::2]
             self._locality = [tuple(a + b for a, b in zip(x, y, strict=True)) for x, y in
                               zip(self._locality[0::2], self._locality[1::2], strict=False)]

@@ -4,14 +4,18 @@ the watermarks (pressure), a trend and time-to-exhaustion estimate, and threshol
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass, field
+
+from kernel_model.snapshot import Snapshots
+from sim.profilers.sampling import Sampling
 
 VERSION = 1
 
 
 @dataclass
-class RealtimeTracker:
+class RealtimeTracker(Sampling):
     machine: object
     capacity: int = 512                  # ring buffer length (snapshots)
     alert_free_fraction: float = 0.10    # alert when free memory falls below this share
@@ -23,47 +27,61 @@ class RealtimeTracker:
 
     def __post_init__(self) -> None:
         self._ring = deque(maxlen=self.capacity)
+        marks = self.machine.watermarks()
+        self._low = [marks[n]["low"] for n in range(self.machine.nodes)]
+        self._min = [marks[n]["min"] for n in range(self.machine.nodes)]
+        self._total = sum(self.machine.node_pages)
 
-    def observe(self, records_done: int) -> dict:
-        """Take a snapshot; returns it (what `memsim monitor` prints)."""
-        m = self.machine
-        stats = m.zone_stats()
-        marks = m.watermarks()
-        free = m.nr_free_pages()
-        total = sum(m.node_pages)
-        if self._ring and self._ring[-1]["records"] == records_done:
+    def take(self, snaps: Snapshots) -> None:
+        """Add snapshots to the ring and raise alerts (the trend waits until latest() or result())."""
+        rows = zip(snaps.records.tolist(), snaps.now_ns.tolist(), snaps.free_pages.tolist(),
+                   snaps.pgalloc.sum(axis=1).tolist(), snaps.pgfree.sum(axis=1).tolist(),
+                   snaps.alloc_fail.sum(axis=1).tolist(), strict=True)
+        for records, now, free_by_node, pgalloc, pgfree, fail in rows:
+            self._add(records, now, free_by_node, pgalloc, pgfree, fail)
+
+    def _add(self, records: int, now: int, free_by_node: list[int], pgalloc: int, pgfree: int, fail: int) -> None:
+        free = sum(free_by_node)
+        if self._ring and self._ring[-1]["records"] == records:
             self._ring.pop()             # a second look at the same point (end of run) replaces the first
-        snap = {"records": records_done, "time_ns": m.now_ns(), "free_pages": free,
-                "pgalloc": sum(s["pgalloc"] for s in stats.values()),
-                "pgfree": sum(s["pgfree"] for s in stats.values()),
-                "alloc_fail": sum(s["alloc_fail"] for s in stats.values()),
-                "below_low": [n for n in range(m.nodes) if m.nr_free_pages(n) <= marks[n]["low"]],
-                "below_min": [n for n in range(m.nodes) if m.nr_free_pages(n) <= marks[n]["min"]]}
         prev = self._ring[-1] if self._ring else None
-        span = records_done - prev["records"] if prev else records_done
-        snap["alloc_rate"] = (snap["pgalloc"] - (prev["pgalloc"] if prev else 0)) / span if span else 0.0
-        snap["free_rate"] = (snap["pgfree"] - (prev["pgfree"] if prev else 0)) / span if span else 0.0
-        snap["trend"], snap["records_to_exhaustion"] = self._trend(snap, "records")
-        snap["ns_to_exhaustion"] = self._trend(snap, "time_ns")[1]
+        span = records - prev["records"] if prev else records
+        snap = {"records": records, "time_ns": now, "free_pages": free, "pgalloc": pgalloc, "pgfree": pgfree,
+                "alloc_fail": fail,
+                "below_low": [n for n, f in enumerate(free_by_node) if f <= self._low[n]],
+                "below_min": [n for n, f in enumerate(free_by_node) if f <= self._min[n]],
+                "alloc_rate": (pgalloc - (prev["pgalloc"] if prev else 0)) / span if span else 0.0,
+                "free_rate": (pgfree - (prev["pgfree"] if prev else 0)) / span if span else 0.0}
         self._ring.append(snap)
-        low = free < self.alert_free_fraction * total
+        low = free < self.alert_free_fraction * self._total
         if low and not self._below:
-            self._alerts.append({"records": records_done, "alert": "free memory below "
+            self._alerts.append({"records": records, "alert": "free memory below "
                                  f"{self.alert_free_fraction:.0%}", "free_pages": free})
         if snap["below_min"] and (not prev or not prev["below_min"]):
-            self._alerts.append({"records": records_done, "alert": f"nodes {snap['below_min']} at the min watermark"})
-        failing = snap["alloc_fail"] > (prev["alloc_fail"] if prev else 0)
+            self._alerts.append({"records": records, "alert": f"nodes {snap['below_min']} at the min watermark"})
+        failing = fail > (prev["alloc_fail"] if prev else 0)
         if failing and not self._failing:
-            self._alerts.append({"records": records_done, "alert": "allocations failing",
-                                 "failures": snap["alloc_fail"] - (prev["alloc_fail"] if prev else 0)})
+            self._alerts.append({"records": records, "alert": "allocations failing",
+                                 "failures": fail - (prev["alloc_fail"] if prev else 0)})
         self._below, self._failing = low, failing
+
+    def latest(self) -> dict:
+        """The last snapshot with its trend and time to exhaustion: what `memsim monitor` prints."""
+        return self._with_trend(len(self._ring) - 1)
+
+    def _with_trend(self, i: int) -> dict:
+        """Snapshot i of the ring with the trend over it and the trend_points - 1 before it."""
+        window = list(itertools.islice(self._ring, max(0, i - self.trend_points + 1), i + 1))
+        snap = dict(window[-1])
+        snap["trend"], snap["records_to_exhaustion"] = self._trend(window, "records")
+        snap["ns_to_exhaustion"] = self._trend(window, "time_ns")[1]
         return snap
 
-    def _trend(self, snap: dict, x: str) -> tuple[float, float | None]:
-        """Free pages per unit of x (records, or simulated time_ns) over the recent snapshots (least
-        squares), and the units of x until none are left at that rate."""
-        recent = list(self._ring)[-(self.trend_points - 1):] if self.trend_points > 1 else []
-        points = [(s[x], s["free_pages"]) for s in recent] + [(snap[x], snap["free_pages"])]
+    @staticmethod
+    def _trend(window: list[dict], x: str) -> tuple[float, float | None]:
+        """Free pages per unit of x (records, or simulated time_ns) over the window (least squares),
+        and the units of x until none are left at that rate."""
+        points = [(s[x], s["free_pages"]) for s in window]
         if len(points) < 2:
             return 0.0, None
         n = len(points)
@@ -71,8 +89,10 @@ class RealtimeTracker:
         my = sum(y for _, y in points) / n
         var = sum((x - mx) ** 2 for x, _ in points)
         slope = sum((x - mx) * (y - my) for x, y in points) / var if var else 0.0
-        return slope, (snap["free_pages"] / -slope if slope < 0 else None)
+        return slope, (window[-1]["free_pages"] / -slope if slope < 0 else None)
 
     def result(self) -> dict:
-        return {"version": VERSION, "unit": "pages, pages per record, simulated ns", "snapshots": list(self._ring),
+        """The ring's snapshots, each with its trend (computed here, not while replaying), and the alerts."""
+        return {"version": VERSION, "unit": "pages, pages per record, simulated ns",
+                "snapshots": [self._with_trend(i) for i in range(len(self._ring))],
                 "alerts": self._alerts}

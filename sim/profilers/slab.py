@@ -5,22 +5,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kernel_model.snapshot import Snapshots
+from sim.profilers.sampling import Sampling
+
 VERSION = 1
 
 
 @dataclass
-class SlabProfiler:
+class SlabProfiler(Sampling):
     machine: object
     max_points: int = 200
     top: int = 10
     _records: list[int] = field(default_factory=list)
     _slab_pages: list[int] = field(default_factory=list)
 
-    def observe(self, records_done: int) -> None:
-        m = self.machine
-        self._records.append(records_done)
-        self._slab_pages.append(m.slab_pages())
-        if len(self._records) > self.max_points:
+    def take(self, snaps: Snapshots) -> None:
+        self._records.extend(snaps.records.tolist())
+        self._slab_pages.extend(snaps.slab_pages.tolist())
+        while len(self._records) > self.max_points:
             self._records, self._slab_pages = self._records[1::2], self._slab_pages[1::2]
 
     def result(self) -> dict:

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kernel_model.snapshot import Snapshots
+from sim.profilers.sampling import Sampling
+
 VERSION = 1
 BUCKETS = (("kstack_1k", 1 << 10), ("kstack_2k", 2 << 10), ("kstack_4k", 4 << 10), ("kstack_8k", 8 << 10),
            ("kstack_16k", 16 << 10), ("kstack_32k", 32 << 10), ("kstack_64k", 64 << 10))
 
 
 @dataclass
-class StackProfiler:
+class StackProfiler(Sampling):
     machine: object
     stack_size: int = 16 << 10
     top: int = 10
@@ -23,11 +26,10 @@ class StackProfiler:
     def __post_init__(self) -> None:
         self.machine.enable_stacks(self.stack_size)
 
-    def observe(self, records_done: int) -> None:
-        stacks, _ = self.machine.stacks()
-        self._records.append(records_done)
-        self._depths.append([s["depth"] for s in stacks])
-        if len(self._records) > self.max_points:
+    def take(self, snaps: Snapshots) -> None:
+        self._records.extend(snaps.records.tolist())
+        self._depths.extend(snaps.stack_depth.tolist())
+        while len(self._records) > self.max_points:
             self._records, self._depths = self._records[1::2], self._depths[1::2]
 
     def result(self) -> dict:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kernel_model.trace import NO_NODE, Op, Trace, empty
+from kernel_model.trace import NO_NODE, Op, Trace, empty, reuse_ids
 
 # bytes_req histogram of the kmalloc events in shared/data/linux-6.1-qemu-2node/trace.txt.xz
 # (Linux 6.1 under QEMU, 10591 kmalloc calls); tests/test_slab_api.py recomputes it from the trace.
@@ -69,4 +69,4 @@ def kmalloc_churn(n_ops: int, live_objects: int, cpus: int = 2,
         marks["site"] = np.arange(len(sites), len(sites) + len(starts))
         sites += [f"phase-{p}" for p in range(1, len(starts) + 1)]
         rec = np.insert(rec, starts, marks)
-    return Trace(rec, sites, nr_ids=n_allocs)
+    return reuse_ids(Trace(rec, sites, nr_ids=n_allocs))

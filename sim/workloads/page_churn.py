@@ -2,7 +2,8 @@
 
 Built with whole-array numpy operations (no per-op Python): allocation i happens at
 step i and lives an exponentially distributed number of allocation steps, chosen so
-that the live set holds about `occupancy_pages` pages (Little's law).
+that the live set holds about `occupancy_pages` pages (Little's law). Ids are reused
+after their frees (kernel_model.trace.reuse_ids), so nr_ids is the peak live count.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from kernel_model.mm import MIGRATE_PCPTYPES
-from kernel_model.trace import NO_NODE, Op, Trace, empty
+from kernel_model.trace import NO_NODE, Op, Trace, empty, reuse_ids
 
 
 def page_churn(n_ops: int, occupancy_pages: int, cpus: int = 2, orders: Sequence[int] = (0, 1, 2, 3),
@@ -45,4 +46,4 @@ def page_churn(n_ops: int, occupancy_pages: int, cpus: int = 2, orders: Sequence
     rec["id"] = ident
     rec["arg0"] = order[ident]
     rec["arg1"] = np.where(is_free, 0, NO_NODE)
-    return Trace(rec, ["", "page_churn:alloc", "page_churn:free"], nr_ids=n_allocs)
+    return reuse_ids(Trace(rec, ["", "page_churn:alloc", "page_churn:free"], nr_ids=n_allocs))

@@ -1,0 +1,82 @@
+"""Samples of the counters profilers read, in the row layout of core/snapshot.h.
+
+The replay loop takes them itself at the record counts it is given (Machine.replay(...,
+snapshot_at=...)), so sampling every few thousand records costs next to nothing (`memsim
+bench overhead`); Machine.snapshot() takes one now. A Snapshots holds k rows and hands out
+columns, so profilers take a whole batch with a few numpy operations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kernel_model.mm import NR_PAGE_ORDERS
+
+_HEAD = 5                         # records, now_ns, slab_pages, numa local, numa remote
+_PER_NODE = NR_PAGE_ORDERS + 4    # free blocks per order, free pages, pgalloc, pgfree, alloc_fail
+
+
+class Snapshots:
+    """k samples: rows is a uint64 array [k, size(nodes, cpus)]; each property is [k, ...]."""
+
+    __slots__ = ("rows", "nodes", "cpus")
+
+    def __init__(self, rows: np.ndarray, nodes: int, cpus: int) -> None:
+        self.rows, self.nodes, self.cpus = rows.reshape(-1, self.size(nodes, cpus)), nodes, cpus
+
+    @staticmethod
+    def size(nodes: int, cpus: int) -> int:
+        return _HEAD + nodes * _PER_NODE + cpus
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def records(self) -> np.ndarray:
+        """Records replayed when each was taken."""
+        return self.rows[:, 0]
+
+    @property
+    def now_ns(self) -> np.ndarray:
+        return self.rows[:, 1]
+
+    @property
+    def slab_pages(self) -> np.ndarray:
+        return self.rows[:, 2]
+
+    @property
+    def numa_local(self) -> np.ndarray:
+        return self.rows[:, 3]
+
+    @property
+    def numa_remote(self) -> np.ndarray:
+        return self.rows[:, 4]
+
+    def _nodes(self) -> np.ndarray:
+        return self.rows[:, _HEAD:_HEAD + self.nodes * _PER_NODE].reshape(-1, self.nodes, _PER_NODE)
+
+    @property
+    def free_blocks(self) -> np.ndarray:
+        """Free blocks per node and order (all migratetypes): [k, node, order]."""
+        return self._nodes()[:, :, :NR_PAGE_ORDERS]
+
+    @property
+    def free_pages(self) -> np.ndarray:
+        return self._nodes()[:, :, NR_PAGE_ORDERS]
+
+    @property
+    def pgalloc(self) -> np.ndarray:
+        return self._nodes()[:, :, NR_PAGE_ORDERS + 1]
+
+    @property
+    def pgfree(self) -> np.ndarray:
+        return self._nodes()[:, :, NR_PAGE_ORDERS + 2]
+
+    @property
+    def alloc_fail(self) -> np.ndarray:
+        return self._nodes()[:, :, NR_PAGE_ORDERS + 3]
+
+    @property
+    def stack_depth(self) -> np.ndarray:
+        """Bytes on each CPU's stack model (0 unless stacks are modelled): [k, cpu]."""
+        return self.rows[:, _HEAD + self.nodes * _PER_NODE:]
