@@ -176,8 +176,9 @@ def _mixed_trace(n: int, seed: int = 1):
 @benchmark("overhead")
 def bench_overhead(quick: bool = False) -> dict:
     """Replay of a mixed page/kmalloc trace with every model-side profiler sampling every 10,000
-    records vs the same replay with none (seven interleaved pairs: the median pair's overhead); the profilers' one-off result() time separately; and
-    the memory the profilers add (tracemalloc peak with them minus without, same chunking)."""
+    records vs the same replay with none (seven interleaved pairs: the median pair's overhead);
+    the profilers' one-off result() time separately; and the memory the profilers add
+    (tracemalloc peak with them minus without, same chunking)."""
     import tracemalloc
 
     from sim.driver import replay_in_chunks
