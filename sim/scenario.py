@@ -248,7 +248,8 @@ def run(sc: Scenario, out_dir: str | os.PathLike | None = None, seed: int | None
         observe_now(m, observers.values(), len(workload))
         slug = _slug(name)
         for fname, text in (("buddyinfo", m.buddyinfo()), ("pagetypeinfo", m.pagetypeinfo()),
-                            ("zoneinfo", m.zoneinfo()), ("slabinfo", m.slabinfo())):
+                            ("zoneinfo", m.zoneinfo()), ("slabinfo", m.slabinfo()),
+                            *((f"node{n}.numastat", m.numastat_text(n)) for n in range(m.nodes))):
             (out / f"{slug}.{fname}.txt").write_text(text)
         report["variants"].append({
             "name": name, "machine": copy.deepcopy({**sc.data.get("machine", {}), **v.get("machine", {})}),

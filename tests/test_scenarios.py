@@ -135,6 +135,10 @@ def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
     assert enabled and all(f"<h3>{t}</h3>" in html for t in enabled)   # each profiler has its section
     assert all(v["replay"]["errors"] == 0 for v in report["variants"])
     assert (tmp_path / "report.html").exists() and scenario.summary(report)
+    slug = report["variants"][0]["name"]
+    numastat = (tmp_path / f"{slug}.node0.numastat.txt").read_text().split()
+    assert numastat[0::2][:6] == ["numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node",
+                                  "other_node"]
     first = report["variants"][0]
     if name == "slab-churn":
         assert first["slab"]["total_loss"] > 0 and first["slab"]["total_kmalloc_rounding"] > 0
