@@ -6,16 +6,19 @@ INSTALLED := $(VENV)/.installed
 BUILT := $(VENV)/.built
 CORE_SOURCES := $(wildcard kernel_model/core/*.c kernel_model/core/*.h kernel_model/*.pyx kernel_model/*.pxd) setup.py
 
-.PHONY: install system-deps build test lint bench scenario clean
+.PHONY: install system-deps build test lint bench scenario clean firmware
 
 install: $(INSTALLED)
 
-# Debian packages the tests use: valgrind (cachegrind/lackey), setarch, a static libc.
+# Debian packages the tests use: valgrind (cachegrind/lackey), setarch, a static libc, and for
+# the guest side QEMU and a 32-bit-capable gcc/binutils.
 system-deps:
 	@missing=""; \
 	command -v valgrind >/dev/null || missing="$$missing valgrind"; \
 	command -v setarch >/dev/null || missing="$$missing util-linux"; \
 	[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing="$$missing libc6-dev"; \
+	command -v qemu-system-x86_64 >/dev/null || missing="$$missing qemu-system-x86"; \
+	command -v ld >/dev/null || missing="$$missing binutils"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
@@ -54,5 +57,26 @@ scenario: build
 	fi
 	$(BIN)/memsim run scenarios/$(NAME).toml
 
+# The guest firmware: a 32-bit multiboot kernel around the unchanged kernel_model/core sources.
+FW_DIR := firmware/build
+FW_ELF := $(FW_DIR)/memsim-fw.elf
+FW_CORE := page_alloc slab replay vmstat cache leak snapshot
+FW_SRC := $(wildcard firmware/*.c firmware/*.h firmware/*.S firmware/linker.ld) $(wildcard kernel_model/core/*.[ch])
+FW_CFLAGS := -m32 -std=gnu99 -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -mno-sse -mno-mmx -Wall -Wno-psabi -fstack-usage \
+	-Ikernel_model/core -Ifirmware
+
+firmware: $(FW_ELF)
+
+$(FW_ELF): $(FW_SRC) | system-deps
+	@mkdir -p $(FW_DIR)
+	gcc $(FW_CFLAGS) -c firmware/boot.S -o $(FW_DIR)/boot.o
+	for f in firmware/main firmware/acpi firmware/zonelist; do \
+		gcc $(FW_CFLAGS) -c $$f.c -o $(FW_DIR)/$$(basename $$f).o || exit 1; done
+	for f in $(FW_CORE); do \
+		gcc $(FW_CFLAGS) -c kernel_model/core/$$f.c -o $(FW_DIR)/core_$$f.o || exit 1; done
+	ld -m elf_i386 --no-warn-rwx-segments -T firmware/linker.ld -o $@ $(FW_DIR)/*.o
+	objdump -d --no-show-raw-insn $@ > $(FW_DIR)/memsim-fw.dis
+
 clean:
-	rm -rf $(VENV) build *.egg-info kernel_model/_core.c kernel_model/_core*.so out
+	rm -rf $(VENV) build *.egg-info kernel_model/_core.c kernel_model/_core*.so out $(FW_DIR)

@@ -101,7 +101,7 @@ cdef class MachineCore:
             pbuf = self._buffer(max(spanned, 1) * sizeof(page))
             bbuf = self._buffer(max(nblocks, 1))
             cbuf = self._buffer(nr_cpus * sizeof(per_cpu_pages))
-            base = 0
+            base = MM_NO_MEMORY
             if spanned:
                 base = self._map_zone_memory(nid, <size_t>spanned << PAGE_SHIFT)
             mm_zone_init(self.m, nid, start, spanned, <page *>&pbuf[0], &bbuf[0],

@@ -138,7 +138,13 @@ class Machine:
     def __init__(self, nodes: int = 2, node_mem: int | str | Sequence[int | str] = "256M",
                  cpus_per_node: int = 1, pcp: bool = True, mobility_grouping: bool = True,
                  min_free_kbytes: int | None = None, max_logged_errors: int = 1000,
-                 max_caches: int = 256, caches: Mapping | None = None, topology: Topology | None = None) -> None:
+                 max_caches: int = 256, caches: Mapping | None = None, topology: Topology | None = None,
+                 zones: Sequence[Mapping] | None = None, cpu_to_node: Sequence[int] | None = None,
+                 distances: Sequence[Sequence[int]] | None = None) -> None:
+        """zones (with cpu_to_node and distances) lays the machine out exactly as a guest found it:
+        per node a dict with start_pfn, spanned_pages and usable_pfns [(start, end), ...]."""
+        if zones is not None:
+            nodes, node_mem, cpus_per_node = len(zones), [z["spanned_pages"] << PAGE_SHIFT for z in zones], 1
         if topology is not None:   # the topology decides nodes, sizes, CPUs and distances
             nodes = topology.nr_nodes
             node_mem = [topology.node_mem(n) for n in range(nodes)]
@@ -162,13 +168,20 @@ class Machine:
         for n in pages:
             ranges.append((start, n, [(start, start + n)] if n else []))
             start += n
+        if zones is not None:
+            ranges = [(z["start_pfn"], z["spanned_pages"], [tuple(r) for r in z["usable_pfns"]]) for z in zones]
         self.nodes = nodes
         self.cpus_per_node = cpus_per_node
         self.pcp = pcp
         self.mobility_grouping = mobility_grouping
         self.node_pages = pages
         self.base_pfn = BASE_PFN
-        if topology is not None:
+        self._zone_start = [r[0] for r in ranges]
+        if zones is not None:
+            self.cpu_to_node = list(cpu_to_node or [0])
+            has_cpus = [n in self.cpu_to_node for n in range(nodes)]
+            self._zonelists = build_zonelists(distances, has_cpus, [n > 0 for n in pages])
+        elif topology is not None:
             self.cpu_to_node = topology.cpu_to_node
             self._zonelists = topology.zonelists()
         else:
@@ -567,7 +580,7 @@ class Machine:
         return self._core.now_ns()
 
     def node_start_pfn(self, node: int) -> int:
-        return self.base_pfn + sum(self.node_pages[:node])
+        return self._zone_start[node]
 
     def page_map(self, node: int) -> np.ndarray:
         """Every page of the node from node_start_pfn(node): 0 free, 1 + migratetype allocated,

@@ -86,6 +86,7 @@ cdef extern from "core/mm_types.h":
         zone zones[MM_MAX_NODES]
 
 cdef extern from "core/page_alloc.h":
+    uintptr_t MM_NO_MEMORY
     void mm_machine_init(mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, uint32_t flags)
     void mm_zone_init(mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t spanned_pages,
                       page *pages, uint8_t *pageblock_mt, per_cpu_pages *pcp, uintptr_t memory)

@@ -136,6 +136,7 @@ struct zone {
 	uint32_t nr_free_pages;               /* NR_FREE_PAGES: buddy lists only */
 	uint32_t watermark[NR_WMARK];
 	uint32_t no_mobility_grouping;        /* page_group_by_mobility_disabled */
+	uint32_t has_memory;                  /* direct_map is valid (it is 0 in an identity-mapped guest) */
 	struct page *pages;                   /* spanned_pages descriptors */
 	uintptr_t mem_map;                    /* address of pfn 0's descriptor: pages - zone_start_pfn */
 	uintptr_t direct_map;                 /* address of pfn 0's memory (slab objects live there) */

@@ -464,7 +464,8 @@ void mm_zone_init(struct mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32
 	z->spanned_pages = spanned_pages;
 	z->pages = pages;
 	z->mem_map = (uintptr_t)pages - (uintptr_t)start_pfn * sizeof(struct page);
-	z->direct_map = memory ? memory - ((uintptr_t)start_pfn << PAGE_SHIFT) : 0;
+	z->has_memory = memory != MM_NO_MEMORY;
+	z->direct_map = z->has_memory ? memory - ((uintptr_t)start_pfn << PAGE_SHIFT) : 0;
 	z->pageblock_mt = pageblock_mt;
 	z->pcp = pcp;
 	for (o = 0; o < NR_PAGE_ORDERS; o++)

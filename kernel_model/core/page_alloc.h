@@ -71,7 +71,9 @@ enum mm_free_error {
 };
 
 void mm_machine_init(struct mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, uint32_t flags);
-/* memory: address where the zone's first page's bytes live (slab objects need it), or 0. */
+/* memory: address where the zone's first page's bytes live (slab objects need it), or
+ * MM_NO_MEMORY. It may be 0: in an identity-mapped guest the zone at pfn 0 lives there. */
+#define MM_NO_MEMORY ((uintptr_t)-1)
 void mm_zone_init(struct mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t spanned_pages,
 		  struct page *pages, uint8_t *pageblock_mt, struct per_cpu_pages *pcp, uintptr_t memory);
 /* Hand [start_pfn, end_pfn) of a zone to the allocator, as memblock_free_all does at boot. */

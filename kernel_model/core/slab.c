@@ -195,7 +195,7 @@ int mm_slab_init(struct mm_slab *sl, struct mm_machine *m, struct kmem_cache *ca
 	sl->node = node;
 	sl->large_kmalloc_calls = sl->large_kmalloc_requested = sl->large_kmalloc_allocated = 0;
 	for (i = 0; i < m->nr_nodes; i++)
-		if (m->zones[i].spanned_pages && !m->zones[i].direct_map)
+		if (m->zones[i].spanned_pages && !m->zones[i].has_memory)
 			return -1;   /* slabs need the zone's memory */
 	/* create_kmalloc_caches: 8 16 32 64 96 128 192 256 ... 8k, in that order */
 	for (i = 0; i < NR_KMALLOC_CACHES; i++) {

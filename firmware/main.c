@@ -1,0 +1,493 @@
+/*
+ * main.c - memsim's guest firmware: the kernel_model core on real (emulated) hardware.
+ *
+ * Boot (multiboot v1, 32-bit protected mode, flat memory, no paging, no interrupts):
+ * copy the boot information, read the memory map and the ACPI NUMA tables, build one
+ * zone per node over the usable memory, replay the trace module with the same C code
+ * the host runs, write everything to the results area (results.h) and exit through
+ * isa-debug-exit with the status.
+ *
+ * Command line: pcp=0|1 grouping=0|1 min_free_kbytes=N, and for tests fault=triple|hang.
+ */
+#include "acpi.h"
+#include "fw.h"
+#include "page_alloc.h"
+#include "replay.h"
+#include "results.h"
+#include "slab.h"
+#include "trace_ops.h"
+#include "zonelist.h"
+
+#define MB_BOOT_MAGIC 0x2BADB002u
+#define MB_INFO_CMDLINE 0x4u
+#define MB_INFO_MODS 0x8u
+#define MB_INFO_MMAP 0x40u
+#define MAX_MMAP 32
+#define MAX_ERRORS 1000
+#define TRACE_HEADER 64
+#define TRACE_RECORD 24
+#define BATCH 4096
+#define STACK_PAINT 0x57AC57ACu
+
+struct mb_info {
+	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+	uint32_t syms[4];
+	uint32_t mmap_length, mmap_addr;
+};
+
+struct mb_module {
+	uint32_t start, end, string, reserved;
+};
+
+struct range {
+	uint64_t base, end;
+};
+
+extern char fw_image_end[], fw_stack_bottom[], fw_stack_top[];
+
+static struct range usable[MAX_MMAP];
+static uint32_t nr_usable;
+static char cmdline[256];
+static struct mb_module trace_mod;
+static uint32_t have_trace, modules_end;
+
+static struct mm_machine machine;
+static struct mm_slab slab;
+static struct kmem_cache caches[FW_MAX_CACHES];
+static struct kmem_cache_cpu cache_cpu[FW_MAX_CACHES * FW_MAX_CPUS];
+static struct kmem_cache_node cache_node[FW_MAX_CACHES * FW_MAX_NODES];
+static struct mm_replay rp;
+static struct mm_replay_error_rec errors[MAX_ERRORS];
+static uint32_t carve_next, carve_limit;
+
+/* ---- primitives ------------------------------------------------------------------- */
+
+void *memset(void *d, int c, size_t n)
+{
+	uint8_t *p = d;
+
+	while (n--)
+		*p++ = (uint8_t)c;
+	return d;
+}
+
+void *memcpy(void *d, const void *s, size_t n)
+{
+	uint8_t *p = d;
+	const uint8_t *q = s;
+
+	while (n--)
+		*p++ = *q++;
+	return d;
+}
+
+void *memmove(void *d, const void *s, size_t n)
+{
+	uint8_t *p = d;
+	const uint8_t *q = s;
+
+	if (p < q)
+		return memcpy(d, s, n);
+	while (n--)
+		p[n] = q[n];
+	return d;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+	const uint8_t *p = a, *q = b;
+
+	for (; n; n--, p++, q++)
+		if (*p != *q)
+			return *p - *q;
+	return 0;
+}
+
+void fw_puts(const char *s)
+{
+	while (*s)
+		outb(FW_DEBUGCON, (uint8_t)*s++);
+}
+
+void fw_putx(uint32_t v)
+{
+	int i;
+
+	fw_puts("0x");
+	for (i = 28; i >= 0; i -= 4)
+		outb(FW_DEBUGCON, (uint8_t)"0123456789abcdef"[(v >> i) & 15]);
+}
+
+void fw_exit(uint32_t status)
+{
+	struct fw_results *r = (struct fw_results *)FW_RESULTS_ADDR;
+
+	r->status = status;
+	fw_puts("memsim-fw: exit ");
+	fw_putx(status);
+	fw_puts("\n");
+	outl(FW_EXIT_PORT, status);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+/* ---- boot information ------------------------------------------------------------- */
+
+static uint32_t arg(const char *key, uint32_t fallback)
+{
+	uint32_t n = 0, klen = 0, v = 0;
+	const char *p;
+
+	while (key[klen])
+		klen++;
+	for (p = cmdline; *p; p++) {
+		if ((p == cmdline || p[-1] == ' ') && !memcmp(p, key, klen) && p[klen] == '=') {
+			for (p += klen + 1; *p >= '0' && *p <= '9'; p++, n++)
+				v = v * 10 + (uint32_t)(*p - '0');
+			return n ? v : fallback;
+		}
+	}
+	return fallback;
+}
+
+static int has_word(const char *word)
+{
+	uint32_t len = 0;
+	const char *p;
+
+	while (word[len])
+		len++;
+	for (p = cmdline; *p; p++)
+		if ((p == cmdline || p[-1] == ' ') && !memcmp(p, word, len) && (p[len] == ' ' || !p[len]))
+			return 1;
+	return 0;
+}
+
+/* Copy what the loader left in low memory (0x9000, 0x9500) before anything is written there. */
+static void read_boot_info(uint32_t magic, const struct mb_info *mbi)
+{
+	uint32_t off, i;
+
+	if (magic != MB_BOOT_MAGIC || !(mbi->flags & MB_INFO_MMAP))
+		fw_exit(FW_BAD_BOOT);
+	if (mbi->flags & MB_INFO_CMDLINE) {
+		const char *c = (const char *)(uintptr_t)mbi->cmdline;
+
+		for (i = 0; i < sizeof(cmdline) - 1 && c[i]; i++)
+			cmdline[i] = c[i];
+	}
+	for (off = 0; off < mbi->mmap_length && nr_usable < MAX_MMAP;) {
+		const uint8_t *e = (const uint8_t *)(uintptr_t)(mbi->mmap_addr + off);
+		uint32_t size, type;
+		uint64_t base, len;
+
+		memcpy(&size, e, 4);
+		memcpy(&base, e + 4, 8);
+		memcpy(&len, e + 12, 8);
+		memcpy(&type, e + 20, 4);
+		if (type == 1 && len) {
+			usable[nr_usable].base = base;
+			usable[nr_usable].end = base + len;
+			nr_usable++;
+		}
+		off += size + 4;
+	}
+	modules_end = 0;
+	if ((mbi->flags & MB_INFO_MODS) && mbi->mods_count) {
+		const struct mb_module *mods = (const struct mb_module *)(uintptr_t)mbi->mods_addr;
+
+		trace_mod = mods[0];
+		have_trace = 1;
+		for (i = 0; i < mbi->mods_count; i++)
+			if (mods[i].end > modules_end)
+				modules_end = mods[i].end;
+	}
+}
+
+/* ---- memory ----------------------------------------------------------------------- */
+
+static void *carve(uint32_t bytes)
+{
+	uint32_t at = (carve_next + 63) & ~63u;
+
+	if (at + bytes > carve_limit || at + bytes < at)
+		fw_exit(FW_NO_MEMORY);
+	carve_next = at + bytes;
+	memset((void *)(uintptr_t)at, 0, bytes);
+	return (void *)(uintptr_t)at;
+}
+
+/* Zones from SRAT (or one node over the memory map), usable = SRAT range & memory map, above
+ * everything the firmware holds. */
+static void lay_out_zones(struct fw_results *r)
+{
+	uint32_t nid, i, k;
+
+	for (nid = 0; nid < r->nr_nodes; nid++) {
+		struct fw_node *n = &r->node[nid];
+		uint64_t lo = ~0ull, hi = 0;
+
+		for (i = 0; i < n->nr_srat; i++) {
+			uint64_t b = (uint64_t)n->srat_base_hi[i] << 32 | n->srat_base_lo[i];
+			uint64_t e = b + ((uint64_t)n->srat_len_hi[i] << 32 | n->srat_len_lo[i]);
+
+			if (e > 0x100000000ull)
+				e = 0x100000000ull;   /* a 32-bit guest: memory below 4 GiB */
+			if (b >= e)
+				continue;
+			lo = b < lo ? b : lo;
+			hi = e > hi ? e : hi;
+			for (k = 0; k < nr_usable && n->nr_ranges < FW_MAX_RANGES; k++) {
+				uint64_t s = usable[k].base > b ? usable[k].base : b;
+				uint64_t t = usable[k].end < e ? usable[k].end : e;
+
+				if (s < r->reserved_end)
+					s = r->reserved_end;
+				s = (s + 4095) >> 12;
+				t >>= 12;
+				if (s < t) {
+					n->range_start[n->nr_ranges] = (uint32_t)s;
+					n->range_end[n->nr_ranges] = (uint32_t)t;
+					n->nr_ranges++;
+				}
+			}
+		}
+		if (hi > lo) {
+			n->start_pfn = (uint32_t)(lo >> 12);
+			n->spanned_pages = (uint32_t)((hi + 4095) >> 12) - n->start_pfn;
+		}
+	}
+}
+
+/* Without SRAT: one node spanning the usable memory, CPU 0 on it. */
+static void single_node(struct fw_results *r)
+{
+	uint32_t k;
+	uint64_t top = 0;
+
+	r->nr_nodes = 1;
+	r->nr_cpus = 1;
+	r->node[0].nr_cpus = 1;
+	r->distance[0][0] = 10;
+	for (k = 0; k < nr_usable; k++)
+		top = usable[k].end > top ? usable[k].end : top;
+	r->node[0].nr_srat = 1;
+	r->node[0].srat_len_lo[0] = (uint32_t)(top > 0xffffffffull ? 0xffffffffull : top);
+}
+
+/* ---- replay ----------------------------------------------------------------------- */
+
+static void report_state(struct fw_results *r)
+{
+	uint32_t nid, o, t, i, c;
+
+	for (nid = 0; nid < r->nr_nodes; nid++) {
+		const struct zone *z = &machine.zones[nid];
+
+		for (t = 0; t < FW_NR_MT; t++)
+			for (o = 0; o < FW_NR_ORDERS; o++)
+				r->nr_free[nid][t][o] = z->free_area[o].nr_free_mt[t];
+		for (i = 0; i < 6; i++)
+			r->numa[nid][i] = z->numa[i];
+		for (i = 0; i < 8 && i < NR_ZONE_STAT_ITEMS; i++)
+			r->zone_stat[nid][i] = z->stat[i];
+	}
+	r->nr_caches = slab.nr_caches;
+	for (c = 0; c < slab.nr_caches && c < FW_MAX_CACHES; c++) {
+		uint32_t slabs = 0, objects = 0;
+
+		for (nid = 0; nid < r->nr_nodes; nid++) {
+			slabs += slab.node[c * r->nr_nodes + nid].nr_slabs;
+			objects += (uint32_t)slab.node[c * r->nr_nodes + nid].total_objects;
+		}
+		r->cache_slabs[c] = slabs;
+		r->cache_objects[c] = objects;
+	}
+	for (i = 0; i < FW_NR_ERRORS && i < NR_REPLAY_ERRORS; i++)
+		r->error_count[i] = rp.error_count[i];
+	r->alloc_failed = rp.alloc_failed;
+	r->free_skipped = rp.free_skipped;
+	r->access_skipped = rp.access_skipped;
+	if (rp.nr_logged) {
+		r->first_error_record = (uint32_t)errors[0].record;
+		r->first_error_code = errors[0].code;
+	}
+}
+
+static uint32_t stack_high_water(void)
+{
+	const uint32_t *p = (const uint32_t *)fw_stack_bottom;
+
+	while ((const char *)p < fw_stack_top && *p == STACK_PAINT)
+		p++;
+	return (uint32_t)(fw_stack_top - (const char *)p);
+}
+
+static void paint_stack(void)
+{
+	uint32_t *p = (uint32_t *)fw_stack_bottom;
+	const char *here = __builtin_frame_address(0);
+
+	while ((const char *)p < here - 256)
+		*p++ = STACK_PAINT;
+}
+
+static void triple_fault(void)
+{
+	struct {
+		uint16_t limit;
+		uint32_t base;
+	} __attribute__((packed)) none = { 0, 0 };
+
+	__asm__ volatile("lidt %0; int3" : : "m"(none));
+}
+
+void fw_main(uint32_t magic, const struct mb_info *mbi)
+{
+	struct fw_results *r = (struct fw_results *)FW_RESULTS_ADDR;
+	const uint8_t *hdr;
+	const struct mm_op *ops;
+	uint64_t nrec, done;
+	uint32_t nid, cpu, i, nr_ids, nr_cpus_total;
+	int n;
+
+	paint_stack();
+	read_boot_info(magic, mbi);
+	memset(r, 0, sizeof(*r));
+	r->magic = FW_RESULTS_MAGIC;
+	r->version = FW_RESULTS_VERSION;
+	r->status = FW_RUNNING;
+	r->stack_size = (uint32_t)(fw_stack_top - fw_stack_bottom);
+	fw_puts("memsim-fw: boot\n");
+	if (has_word("fault=triple"))
+		triple_fault();
+	if (has_word("fault=hang"))
+		for (;;)
+			__asm__ volatile("pause");
+
+	/* topology */
+	n = acpi_topology(r);
+	if (n < 0 || n > FW_MAX_NODES)
+		fw_exit(FW_BAD_TOPOLOGY);
+	if (n == 0)
+		single_node(r);
+	else
+		r->nr_nodes = (uint32_t)n;
+	if (!r->has_slit)
+		for (nid = 0; nid < r->nr_nodes; nid++)
+			for (i = 0; i < r->nr_nodes; i++)
+				r->distance[nid][i] = nid == i ? 10 : 20;
+	r->stage = 1;
+
+	/* what the firmware holds: its image, the modules, then the metadata carved above them */
+	r->image_end = (uint32_t)(uintptr_t)fw_image_end;
+	r->modules_end = modules_end;
+	carve_next = ((r->image_end > modules_end ? r->image_end : modules_end) + 4095) & ~4095u;
+	carve_limit = 0;
+	for (i = 0; i < nr_usable; i++)
+		if (usable[i].base <= carve_next && usable[i].end > carve_next)
+			carve_limit = usable[i].end > 0xffffffffull ? 0xffffffffu : (uint32_t)usable[i].end;
+	fw_puts("memsim-fw: image end ");
+	fw_putx(r->image_end);
+	fw_puts(", modules end ");
+	fw_putx(modules_end);
+	fw_puts(", metadata from ");
+	fw_putx(carve_next);
+	fw_puts(" to at most ");
+	fw_putx(carve_limit);
+	fw_puts("\n");
+	if (!have_trace)
+		fw_exit(FW_NO_TRACE);
+	hdr = (const uint8_t *)(uintptr_t)trace_mod.start;
+	if (trace_mod.end - trace_mod.start < TRACE_HEADER || memcmp(hdr, "MEMSIMTR", 8) ||
+	    hdr[8] != 1 || hdr[9] != 0 || hdr[10] != TRACE_HEADER || hdr[12] != TRACE_RECORD ||
+	    hdr[20] | hdr[21] | hdr[22] | hdr[23])
+		fw_exit(FW_BAD_TRACE);
+	memcpy(&nrec, hdr + 16, 8);
+	memcpy(&nr_ids, hdr + 24, 4);
+	if (nrec > (trace_mod.end - trace_mod.start - TRACE_HEADER) / TRACE_RECORD)
+		fw_exit(FW_BAD_TRACE);
+	ops = (const struct mm_op *)(hdr + TRACE_HEADER);
+	r->records_lo = (uint32_t)nrec;
+	r->nr_ids = nr_ids;
+
+	/* the metadata: per-zone page descriptors, pageblock types and pcp lists; the id map and
+	 * one result per record */
+	nr_cpus_total = r->nr_cpus;
+	{
+		struct page *pages[FW_MAX_NODES];
+		uint8_t *pbmt[FW_MAX_NODES];
+		struct per_cpu_pages *pcp[FW_MAX_NODES];
+
+		for (nid = 0; nid < r->nr_nodes; nid++) {
+			/* the zone's span is known from SRAT before the reserved part is cut out */
+			struct fw_node *nd = &r->node[nid];
+			uint32_t lo = ~0u, hi = 0, k;
+
+			for (k = 0; k < nd->nr_srat; k++) {
+				uint64_t b = (uint64_t)nd->srat_base_hi[k] << 32 | nd->srat_base_lo[k];
+				uint64_t e = b + ((uint64_t)nd->srat_len_hi[k] << 32 | nd->srat_len_lo[k]);
+
+				if (e > 0x100000000ull)
+					e = 0x100000000ull;
+				if (b < e) {
+					lo = (uint32_t)(b >> 12) < lo ? (uint32_t)(b >> 12) : lo;
+					hi = (uint32_t)((e + 4095) >> 12) > hi ? (uint32_t)((e + 4095) >> 12) : hi;
+				}
+			}
+			pages[nid] = hi > lo ? carve((hi - lo) * (uint32_t)sizeof(struct page)) : 0;
+			pbmt[nid] = hi > lo ? carve(((hi + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER) -
+						    (lo >> PAGEBLOCK_ORDER) + 1) : 0;
+			pcp[nid] = carve(nr_cpus_total * (uint32_t)sizeof(struct per_cpu_pages));
+		}
+		rp.ids = carve(nr_ids * (uint32_t)sizeof(struct mm_id));
+		rp.results = carve((uint32_t)nrec * 8);
+		r->results_addr = (uint32_t)(uintptr_t)rp.results;
+		r->ids_addr = (uint32_t)(uintptr_t)rp.ids;
+		r->reserved_end = (carve_next + 4095) & ~4095u;
+		lay_out_zones(r);
+		build_zonelists(r);
+
+		r->flags = (arg("pcp", 1) ? MM_PCP : 0) | (arg("grouping", 1) ? 0 : MM_NO_MOBILITY_GROUPING);
+		mm_machine_init(&machine, r->nr_nodes, nr_cpus_total, r->flags);
+		for (cpu = 0; cpu < nr_cpus_total; cpu++)
+			machine.cpu_to_node[cpu] = (uint8_t)r->cpu_to_node[cpu];
+		for (nid = 0; nid < r->nr_nodes; nid++)
+			for (i = 0; i < r->nr_nodes; i++)
+				machine.zonelist[nid][i] = r->node[nid].zonelist[i];
+		for (nid = 0; nid < r->nr_nodes; nid++) {
+			struct fw_node *nd = &r->node[nid];
+
+			mm_zone_init(&machine, nid, nd->start_pfn, nd->spanned_pages, pages[nid], pbmt[nid], pcp[nid],
+				     (uintptr_t)nd->start_pfn << PAGE_SHIFT);
+			for (i = 0; i < nd->nr_ranges; i++)
+				mm_zone_free_range(&machine, nid, nd->range_start[i], nd->range_end[i]);
+		}
+	}
+	mm_setup_watermarks(&machine, arg("min_free_kbytes", 0));
+	mm_setup_pcp(&machine);
+	r->min_free_kbytes = machine.min_free_kbytes;
+	if (mm_slab_init(&slab, &machine, caches, cache_cpu, cache_node, FW_MAX_CACHES))
+		fw_exit(FW_NO_MEMORY);
+	rp.nr_ids = nr_ids;
+	rp.max_errors = MAX_ERRORS;
+	rp.errors = errors;
+	r->stage = 2;
+
+	/* the replay, in batches so that the host sees progress */
+	r->stage = 3;
+	for (done = 0; done < nrec;) {
+		uint64_t n_batch = nrec - done > BATCH ? BATCH : nrec - done;
+		uint64_t *all = rp.results;
+
+		rp.results = all + done;
+		mm_replay_run(&machine, &rp, ops + done, done, n_batch);
+		rp.results = all;
+		done += n_batch;
+		r->done_lo = (uint32_t)done;
+	}
+	report_state(r);
+	r->stage = 4;
+	r->stack_high_water = stack_high_water();
+	fw_exit(FW_OK);
+}

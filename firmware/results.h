@@ -1,0 +1,74 @@
+/*
+ * results.h - what the firmware tells the host, at physical address FW_RESULTS_ADDR.
+ *
+ * The host reads it from the guest's RAM (a memory-backend-file shared with QEMU), while
+ * the guest runs and after it exits; sim/guest/results.py mirrors this layout field by
+ * field (every field has a fixed width: the same bytes in the 32-bit guest and on the host).
+ */
+#ifndef FW_RESULTS_H
+#define FW_RESULTS_H
+
+#include <stdint.h>
+
+#define FW_RESULTS_ADDR 0x10000u      /* conventional memory below 1 MiB: never the allocator's */
+#define FW_RESULTS_MAGIC 0x524d534du  /* "MSMR" */
+#define FW_RESULTS_VERSION 1
+#define FW_MAX_NODES 8
+#define FW_MAX_CPUS 8
+#define FW_MAX_RANGES 4
+#define FW_MAX_CACHES 64
+#define FW_NR_MT 5                    /* MIGRATE_TYPES */
+#define FW_NR_ORDERS 11               /* NR_PAGE_ORDERS */
+#define FW_NR_ERRORS 16               /* >= NR_REPLAY_ERRORS */
+
+/* status: also the isa-debug-exit code (QEMU exits with status * 2 + 1) */
+enum fw_status {
+	FW_OK = 0,
+	FW_RUNNING = 1,        /* still replaying (live view) */
+	FW_BAD_BOOT = 2,       /* not started by a multiboot loader, or no memory map */
+	FW_NO_TRACE = 3,       /* no trace module */
+	FW_BAD_TRACE = 4,      /* the module is not a memsim trace (or does not fit) */
+	FW_NO_MEMORY = 5,      /* the metadata does not fit in memory */
+	FW_BAD_TOPOLOGY = 6,   /* more nodes or CPUs than the firmware handles */
+};
+
+struct fw_node {
+	uint32_t start_pfn, spanned_pages;          /* the zone */
+	uint32_t nr_ranges;                         /* usable pfn ranges handed to the allocator */
+	uint32_t range_start[FW_MAX_RANGES], range_end[FW_MAX_RANGES];
+	uint32_t nr_srat;                           /* SRAT memory affinity ranges (bytes) */
+	uint32_t srat_base_lo[FW_MAX_RANGES], srat_base_hi[FW_MAX_RANGES];
+	uint32_t srat_len_lo[FW_MAX_RANGES], srat_len_hi[FW_MAX_RANGES];
+	uint32_t nr_cpus;
+	uint32_t cpu_apic[FW_MAX_CPUS];
+	uint8_t zonelist[FW_MAX_NODES];
+};
+
+struct fw_results {
+	uint32_t magic, version, status, stage;     /* stage: 1 topology, 2 set up, 3 replaying, 4 done */
+	uint32_t nr_nodes, nr_cpus, has_slit, has_hmat;
+	uint32_t flags;                             /* mm_machine flags used (pcp, mobility grouping) */
+	uint32_t min_free_kbytes;
+	uint32_t image_end, modules_end, reserved_end;   /* physical addresses */
+	uint32_t stack_size, stack_high_water;      /* bytes (painted stack) */
+	uint32_t cpu_to_node[FW_MAX_CPUS];
+	uint8_t distance[FW_MAX_NODES][FW_MAX_NODES];
+	uint32_t hmat_latency[FW_MAX_NODES][FW_MAX_NODES];   /* ns, initiator x target, 0 = none */
+	struct fw_node node[FW_MAX_NODES];
+	uint32_t records_lo, records_hi;            /* records in the trace */
+	uint32_t done_lo, done_hi;                  /* records replayed so far */
+	uint32_t results_addr;                      /* u64 per record (MM_RESULT_*), or 0 */
+	uint32_t nr_ids;
+	uint64_t error_count[FW_NR_ERRORS];
+	uint64_t alloc_failed, free_skipped, access_skipped;
+	uint32_t nr_free[FW_MAX_NODES][FW_NR_MT][FW_NR_ORDERS];
+	uint64_t numa[FW_MAX_NODES][6];
+	uint64_t zone_stat[FW_MAX_NODES][8];
+	uint32_t nr_caches;
+	uint32_t cache_slabs[FW_MAX_CACHES];        /* slabs over all nodes */
+	uint32_t cache_objects[FW_MAX_CACHES];      /* objects in use */
+	uint32_t ids_addr;                          /* the replay's id map (live view, leak scan) */
+	uint32_t first_error_record, first_error_code;
+};
+
+#endif

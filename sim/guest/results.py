@@ -1,0 +1,127 @@
+"""The firmware's results area (firmware/results.h), read from guest RAM.
+
+The layout is struct fw_results as the 32-bit guest lays it out (i386: 8-byte integers are
+4-byte aligned); tests/test_guest.py checks every offset against gcc -m32's offsetof.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RESULTS_ADDR = 0x10000
+MAGIC = 0x524D534D
+VERSION = 1
+MAX_NODES, MAX_CPUS, MAX_RANGES, MAX_CACHES = 8, 8, 4, 64
+NR_MT, NR_ORDERS, NR_ERRORS = 5, 11, 16
+STATUS = {0: "ok", 1: "running", 2: "bad boot (not multiboot, or no memory map)", 3: "no trace module",
+          4: "the trace module is not a valid memsim trace", 5: "the firmware's metadata does not fit in memory",
+          6: "more NUMA nodes or CPUs than the firmware handles"}
+STAGES = {0: "booting", 1: "topology read", 2: "machine set up", 3: "replaying", 4: "done"}
+
+_NODE = [("start_pfn", "<u4"), ("spanned_pages", "<u4"), ("nr_ranges", "<u4"),
+         ("range_start", "<u4", MAX_RANGES), ("range_end", "<u4", MAX_RANGES), ("nr_srat", "<u4"),
+         ("srat_base_lo", "<u4", MAX_RANGES), ("srat_base_hi", "<u4", MAX_RANGES),
+         ("srat_len_lo", "<u4", MAX_RANGES), ("srat_len_hi", "<u4", MAX_RANGES),
+         ("nr_cpus", "<u4"), ("cpu_apic", "<u4", MAX_CPUS), ("zonelist", "u1", MAX_NODES)]
+
+_FIELDS = [("magic", "<u4"), ("version", "<u4"), ("status", "<u4"), ("stage", "<u4"),
+           ("nr_nodes", "<u4"), ("nr_cpus", "<u4"), ("has_slit", "<u4"), ("has_hmat", "<u4"),
+           ("flags", "<u4"), ("min_free_kbytes", "<u4"),
+           ("image_end", "<u4"), ("modules_end", "<u4"), ("reserved_end", "<u4"),
+           ("stack_size", "<u4"), ("stack_high_water", "<u4"),
+           ("cpu_to_node", "<u4", MAX_CPUS), ("distance", "u1", (MAX_NODES, MAX_NODES)),
+           ("hmat_latency", "<u4", (MAX_NODES, MAX_NODES)), ("node", "node", MAX_NODES),
+           ("records_lo", "<u4"), ("records_hi", "<u4"), ("done_lo", "<u4"), ("done_hi", "<u4"),
+           ("results_addr", "<u4"), ("nr_ids", "<u4"),
+           ("error_count", "<u8", NR_ERRORS), ("alloc_failed", "<u8"), ("free_skipped", "<u8"),
+           ("access_skipped", "<u8"), ("nr_free", "<u4", (MAX_NODES, NR_MT, NR_ORDERS)),
+           ("numa", "<u8", (MAX_NODES, 6)), ("zone_stat", "<u8", (MAX_NODES, 8)),
+           ("nr_caches", "<u4"), ("cache_slabs", "<u4", MAX_CACHES), ("cache_objects", "<u4", MAX_CACHES),
+           ("ids_addr", "<u4"), ("first_error_record", "<u4"), ("first_error_code", "<u4")]
+
+
+def _i386(fields: list[tuple], sub: dict[str, np.dtype]) -> np.dtype:
+    """A numpy dtype with the offsets gcc -m32 gives a C struct of these fields."""
+    names, formats, offsets, off, align = [], [], [], 0, 1
+    for name, fmt, *shape in fields:
+        base = sub[fmt] if fmt in sub else np.dtype(fmt)
+        a = 4 if fmt in sub else min(base.itemsize, 4)    # i386: nothing is aligned beyond 4
+        off = -(-off // a) * a
+        dt = np.dtype((base, shape[0])) if shape else base
+        names.append(name)
+        formats.append(dt)
+        offsets.append(off)
+        off += dt.itemsize
+        align = max(align, a)
+    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": -(-off // align) * align})
+
+
+NODE_DTYPE = _i386(_NODE, {})
+RESULTS_DTYPE = _i386(_FIELDS, {"node": NODE_DTYPE})
+
+
+@dataclass
+class GuestResults:
+    """A decoded results area; raw is the numpy record."""
+
+    raw: np.void
+
+    @classmethod
+    def parse(cls, data: bytes) -> GuestResults:
+        if len(data) < RESULTS_DTYPE.itemsize:
+            raise ValueError("results area cut short")
+        raw = np.frombuffer(data[: RESULTS_DTYPE.itemsize], RESULTS_DTYPE)[0]
+        if int(raw["magic"]) != MAGIC:
+            raise ValueError("no results area (the firmware did not start, or this is not its memory)")
+        if int(raw["version"]) != VERSION:
+            raise ValueError(f"results area version {int(raw['version'])}, expected {VERSION}")
+        return cls(raw)
+
+    def __getitem__(self, key: str):
+        return self.raw[key]
+
+    @property
+    def status(self) -> int:
+        return int(self.raw["status"])
+
+    @property
+    def nr_nodes(self) -> int:
+        return int(self.raw["nr_nodes"])
+
+    @property
+    def records(self) -> int:
+        return int(self.raw["records_lo"]) | int(self.raw["records_hi"]) << 32
+
+    @property
+    def done(self) -> int:
+        return int(self.raw["done_lo"]) | int(self.raw["done_hi"]) << 32
+
+    def distances(self) -> list[list[int]]:
+        n = self.nr_nodes
+        return self.raw["distance"][:n, :n].astype(int).tolist()
+
+    def cpus(self) -> list[int]:
+        """The node of each CPU, in SRAT order."""
+        return self.raw["cpu_to_node"][: int(self.raw["nr_cpus"])].astype(int).tolist()
+
+    def nodes(self) -> list[dict]:
+        out = []
+        for i in range(self.nr_nodes):
+            n = self.raw["node"][i]
+            srat = [((int(n["srat_base_hi"][k]) << 32) | int(n["srat_base_lo"][k]),
+                     (int(n["srat_len_hi"][k]) << 32) | int(n["srat_len_lo"][k])) for k in range(int(n["nr_srat"]))]
+            out.append({
+                "node": i,
+                "memory": [{"base": b, "size": s} for b, s in srat],
+                "start_pfn": int(n["start_pfn"]), "spanned_pages": int(n["spanned_pages"]),
+                "usable_pfns": [(int(n["range_start"][k]), int(n["range_end"][k])) for k in range(int(n["nr_ranges"]))],
+                "cpus": [c for c, node in enumerate(self.cpus()) if node == i],
+                "zonelist": n["zonelist"][: self.nr_nodes].astype(int).tolist(),
+            })
+        return out
+
+    def nr_free(self) -> np.ndarray:
+        """Free blocks [node, migratetype, order], as Machine.nr_free()."""
+        return self.raw["nr_free"][: self.nr_nodes].astype(np.uint64)
