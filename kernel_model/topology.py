@@ -172,9 +172,12 @@ class Topology:
     def has_latency(self) -> bool:
         return all("latency" in self.graph.edges[e] for e in self.graph.edges)
 
-    def qemu_args(self, backend: str = "memory-backend-ram") -> list[str]:
+    def qemu_args(self, backend: str = "memory-backend-ram", mem_path: str | None = None) -> list[str]:
         """-m/-smp/-object/-numa options for a guest with this topology; with HMAT figures also
-        -machine hmat=on and -numa hmat-lb entries (initiators: the nodes with CPUs)."""
+        -machine hmat=on and -numa hmat-lb entries (initiators: the nodes with CPUs). With mem_path
+        (a directory) each node's RAM is a file there, shared with the host (mem_path/node<i>)."""
+        if mem_path is not None:
+            backend = "memory-backend-file"
         n = self.nr_nodes
         total = sum(self.node_mem(i) for i in range(n))
         hmat = self.has_latency or self.has_bandwidth
@@ -183,7 +186,8 @@ class Topology:
         if hmat:
             args += ["-machine", "hmat=on"]
         for i in range(n):
-            args += ["-object", f"{backend},id=m{i},size={self.node_mem(i) >> 20}M"]
+            shared = f",mem-path={mem_path}/node{i},share=on" if mem_path is not None else ""
+            args += ["-object", f"{backend},id=m{i},size={self.node_mem(i) >> 20}M{shared}"]
             cpus = self.cpus(i)
             numa = f"node,nodeid={i},memdev=m{i}"
             if cpus:

@@ -1,0 +1,57 @@
+"""The differential check: the host model, laid out as the guest found its machine, replays the
+same trace; every per-record result and the final state must be the guest's."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kernel_model import Machine, Trace
+from kernel_model.machine import REPLAY_ERRORS, ZONE_STATS
+from sim.guest.qemu import GuestRun
+
+NUMASTAT = ("numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node")
+
+
+def host_machine(run: GuestRun, pcp: bool = True, mobility_grouping: bool = True) -> Machine:
+    """A Machine with the zones, CPUs and distances the guest discovered."""
+    g = run.results
+    return Machine(zones=g.nodes(), cpu_to_node=g.cpus(), distances=g.distances(), pcp=pcp,
+                   mobility_grouping=mobility_grouping, min_free_kbytes=int(g["min_free_kbytes"]))
+
+
+def compare(trace: Trace, run: GuestRun, pcp: bool = True, mobility_grouping: bool = True) -> dict:
+    """Replay trace on the host twin of the guest's machine; what matched and where it first did not."""
+    g = run.results
+    m = host_machine(run, pcp, mobility_grouping)
+    res = m.replay(trace, results=True)
+    theirs = np.frombuffer(run.record_results, np.uint64)
+    differ = np.flatnonzero(res.results != theirs) if len(theirs) == len(res.results) else np.array([0])
+    n = g.nr_nodes
+    host_numa = m.numastat()
+    host_stats = m.zone_stats()
+    slab_host = [(sum(x["slabs"] for x in st["nodes"]), sum(x["total_objects"] for x in st["nodes"]))
+                 for st in (m.slab_stats(c) for c in m.caches())]
+    slab_guest = list(zip(g["cache_slabs"][: int(g["nr_caches"])].tolist(),
+                          g["cache_objects"][: int(g["nr_caches"])].tolist(), strict=True))
+    host_errors = {k: v for k, v in res.error_counts.items()}
+    guest_errors = {REPLAY_ERRORS[i]: int(c) for i, c in enumerate(g["error_count"][: len(REPLAY_ERRORS)]) if c}
+    checks = {
+        "records": not len(differ),
+        "nr_free": bool((m.nr_free() == g.nr_free()).all()),
+        "numastat": all([host_numa[i][k] for k in NUMASTAT] == g["numa"][i].tolist() for i in range(n)),
+        "zone_stats": all([host_stats[i][k] for k in ZONE_STATS] == g["zone_stat"][i][: len(ZONE_STATS)].tolist()
+                          for i in range(n)),
+        "slab": slab_host == slab_guest,
+        "errors": host_errors == guest_errors and res.alloc_failed == int(g["alloc_failed"]),
+        "watermarks": m.min_free_kbytes == int(g["min_free_kbytes"]),
+    }
+    return {
+        "matches_model": all(checks.values()),
+        "checks": checks,
+        "records": len(res.results),
+        "first_difference": int(differ[0]) if len(differ) else None,
+        "alloc_failed": res.alloc_failed,
+        "errors": host_errors,
+        "free_pages": {"host": [int(m.nr_free_pages(i)) for i in range(n)],
+                       "guest": [int(x) for x in (g.nr_free() * (1 << np.arange(11))).sum(axis=(1, 2))]},
+    }

@@ -1,0 +1,223 @@
+"""Run the firmware in QEMU on a NUMA topology, driven over QMP, and read what it wrote.
+
+Everything QEMU touches lives in a private directory (0700): the QMP socket, the debugcon
+log and each node's RAM as a file (memory-backend-file, share=on), so the host reads guest
+memory while the guest runs and after it exits. QEMU starts paused (-S); over QMP the host
+checks that the memory devices and NUMA nodes are the ones asked for, then `cont`s and waits
+for the exit. Every step has a timeout; QEMU is killed and the directory removed on success,
+failure, timeout and Ctrl-C alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import mmap
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qemu.qmp import QMPClient
+
+from kernel_model.topology import Topology
+from sim.guest.results import RESULTS_ADDR, RESULTS_DTYPE, STATUS, GuestResults
+
+REPO = Path(__file__).resolve().parents[2]
+FIRMWARE = REPO / "firmware" / "build" / "memsim-fw.elf"
+
+
+class GuestError(RuntimeError):
+    """The guest did not run to a clean end: the message says what happened."""
+
+
+@dataclass
+class GuestRun:
+    """What one guest run left: its results area, per-record results, debug output, timings."""
+
+    results: GuestResults
+    record_results: bytes
+    debug_log: str
+    exit_status: int | None
+    timings: dict[str, float] = field(default_factory=dict)
+    topology_seen: dict = field(default_factory=dict)
+
+
+class GuestMemory:
+    """Guest physical memory through the nodes' RAM files (node i follows node i - 1)."""
+
+    def __init__(self, files: list[Path], sizes: list[int]) -> None:
+        self._maps = []
+        base = 0
+        for f, size in zip(files, sizes, strict=True):
+            fd = os.open(f, os.O_RDONLY)
+            try:
+                self._maps.append((base, size, mmap.mmap(fd, size, prot=mmap.PROT_READ)))
+            finally:
+                os.close(fd)
+            base += size
+
+    def read(self, addr: int, n: int) -> bytes:
+        out = bytearray()
+        for base, size, m in self._maps:
+            if n and base <= addr < base + size:
+                take = min(n, base + size - addr)
+                out += m[addr - base:addr - base + take]
+                addr, n = addr + take, n - take
+        if n:
+            raise GuestError(f"guest address {addr:#x} is beyond its RAM")
+        return bytes(out)
+
+    def results(self) -> GuestResults:
+        return GuestResults.parse(self.read(RESULTS_ADDR, RESULTS_DTYPE.itemsize))
+
+    def close(self) -> None:
+        for _, _, m in self._maps:
+            m.close()
+        self._maps = []
+
+
+def qemu_binary() -> str:
+    path = shutil.which("qemu-system-x86_64")
+    if path is None:
+        raise GuestError("qemu-system-x86_64 not found: run `make install` (it installs Debian's qemu-system-x86)")
+    return path
+
+
+def firmware() -> Path:
+    if not FIRMWARE.exists():
+        raise GuestError(f"{FIRMWARE} not built: run `make firmware`")
+    return FIRMWARE
+
+
+def kvm_usable() -> bool:
+    return os.access("/dev/kvm", os.R_OK | os.W_OK)
+
+
+def command(topology: Topology, trace_path: Path, workdir: Path, cmdline: str = "", machine: str = "pc",
+            accel: str = "tcg") -> list[str]:
+    """The QEMU command line (no shell: a list of arguments)."""
+    args = topology.qemu_args(mem_path=str(workdir))
+    machine_opts = [machine]
+    if "-machine" in args:   # hmat=on from the topology
+        i = args.index("-machine")
+        machine_opts.append(args[i + 1])
+        del args[i:i + 2]
+    return [qemu_binary(), "-accel", accel, "-machine", ",".join(machine_opts), *args,
+            "-kernel", str(firmware()), "-initrd", str(trace_path), "-append", cmdline,
+            "-nodefaults", "-display", "none", "-no-reboot", "-S",
+            "-qmp", f"unix:{workdir}/qmp.sock,server=on,wait=off",
+            "-debugcon", f"file:{workdir}/debugcon.log",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+
+
+async def _run(topology: Topology, trace_path: Path, workdir: Path, cmdline: str, machine: str, accel: str,
+               timeout: float, on_running=None) -> GuestRun:
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    proc = subprocess.Popen(command(topology, trace_path, workdir, cmdline, machine, accel),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    qmp = QMPClient("memsim")
+    sock = workdir / "qmp.sock"
+    try:
+        deadline = time.monotonic() + min(timeout, 10)
+        while not sock.exists():
+            if proc.poll() is not None:
+                raise GuestError(f"QEMU exited at start ({proc.returncode}): {proc.stderr.read().decode().strip()}")
+            if time.monotonic() > deadline:
+                raise GuestError("QEMU did not open its QMP socket within 10 s")
+            await asyncio.sleep(0.005)
+        await asyncio.wait_for(qmp.connect(str(sock)), 10)
+        timings["qemu_start_s"] = time.monotonic() - t0
+        memdev = await asyncio.wait_for(qmp.execute("query-memdev"), 10)
+        numa = await asyncio.wait_for(qmp.execute("human-monitor-command", {"command-line": "info numa"}), 10)
+        _check_devices(topology, memdev, numa)
+        # SHUTDOWN comes with a triple fault (-no-reboot); isa-debug-exit sends nothing: EOF
+        shutdown = asyncio.ensure_future(_wait_shutdown(qmp.events))
+        await asyncio.wait_for(qmp.execute("cont"), 10)
+        timings["cont_s"] = time.monotonic() - t0
+        files = [workdir / f"node{i}" for i in range(topology.nr_nodes)]
+        mem = GuestMemory(files, [topology.node_mem(i) for i in range(topology.nr_nodes)])
+        try:
+            if on_running is not None:
+                await on_running(qmp, mem)
+            exit_status = await asyncio.wait_for(asyncio.to_thread(proc.wait), timeout)
+        except asyncio.TimeoutError:
+            raise GuestError(f"the guest did not finish within {timeout:g} s (hung?); QEMU was killed") from None
+        finally:
+            shutdown.cancel()
+        timings["run_s"] = time.monotonic() - t0
+        reason = shutdown.result() if shutdown.done() and not shutdown.cancelled() else None
+        log = (workdir / "debugcon.log").read_text(errors="replace") if (workdir / "debugcon.log").exists() else ""
+        try:
+            results = mem.results()
+        except ValueError as e:
+            raise GuestError(_explain(exit_status, reason, log, str(e))) from None
+        if results.status != 0:
+            raise GuestError(_explain(exit_status, reason, log, f"firmware status {results.status}: "
+                                      f"{STATUS.get(results.status, 'unknown')}"))
+        records = mem.read(int(results["results_addr"]), 8 * results.records) if results.records else b""
+        timings["first_event_s"] = timings["qemu_start_s"]
+        mem.close()
+        return GuestRun(results, records, log, exit_status, timings)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(qmp.disconnect(), 2)
+        _kill(proc)
+
+
+async def _wait_shutdown(events) -> str | None:
+    while True:
+        event = await events.get()
+        if event["event"] == "SHUTDOWN":
+            return event.get("data", {}).get("reason")
+
+
+def _explain(exit_status: int | None, reason: str | None, log: str, what: str) -> str:
+    if reason == "guest-reset":
+        return "the guest triple-faulted (QEMU reported a guest reset)"
+    if exit_status is not None and exit_status < 0:
+        return f"QEMU was killed by signal {-exit_status}"
+    last = log.strip().splitlines()[-1] if log.strip() else "no output"
+    return f"{what} (QEMU exit {exit_status}; last guest line: {last!r})"
+
+
+def _check_devices(topology: Topology, memdev: list[dict], numa: str) -> None:
+    """query-memdev and `info numa` must show the nodes and sizes asked for."""
+    sizes = sorted(d["size"] for d in memdev)
+    want = sorted(topology.node_mem(i) for i in range(topology.nr_nodes))
+    if sizes != want:
+        raise GuestError(f"QEMU's memory devices {sizes} are not the topology's {want}")
+    if f"{topology.nr_nodes} nodes" not in numa:
+        raise GuestError(f"QEMU reports {numa.splitlines()[0] if numa else 'no NUMA'}, "
+                         f"expected {topology.nr_nodes} nodes")
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        proc.wait(5)
+    for stream in (proc.stdout, proc.stderr):
+        if stream:
+            stream.close()
+
+
+def run(topology: Topology, trace_path: str | os.PathLike, cmdline: str = "", machine: str = "pc",
+        timeout: float = 120.0, accel: str = "tcg", on_running=None) -> GuestRun:
+    """Boot the firmware with the trace as its module on this topology; returns its results or
+    raises GuestError. on_running(qmp, memory), if given, runs while the guest does."""
+    workdir = Path(tempfile.mkdtemp(prefix="memsim-guest-"))   # 0700
+    try:
+        run_ = asyncio.run(_run(topology, Path(trace_path), workdir, cmdline, machine, accel, timeout, on_running))
+        run_.topology_seen = {"nodes": run_.results.nodes(), "distances": run_.results.distances(),
+                              "cpus": run_.results.cpus()}
+        return run_
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
