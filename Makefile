@@ -37,7 +37,7 @@ $(BUILT): $(INSTALLED) $(CORE_SOURCES)
 	$(BIN)/python setup.py --quiet build_ext --inplace
 	touch $@
 
-test: system-deps build
+test: system-deps build firmware
 	$(BIN)/ruff check kernel_model sim tests
 	$(BIN)/python -m pytest
 
@@ -48,7 +48,7 @@ bench: build
 	$(BIN)/memsim bench
 
 # make scenario NAME=fragmentation
-scenario: build
+scenario: build firmware
 	@if [ -z "$(NAME)" ] || [ ! -f "scenarios/$(NAME).toml" ]; then \
 		echo "unknown scenario '$(NAME)'. Available:" >&2; \
 		ls scenarios/*.toml 2>/dev/null | sed 's|scenarios/\(.*\)\.toml|  \1|' >&2 || true; \

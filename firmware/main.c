@@ -484,6 +484,7 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 		mm_replay_run(&machine, &rp, ops + done, done, n_batch);
 		rp.results = all;
 		done += n_batch;
+		report_state(r);    /* the host may be watching through shared memory */
 		r->done_lo = (uint32_t)done;
 	}
 	report_state(r);

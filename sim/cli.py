@@ -159,11 +159,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.progress import Progress
 
     with _scenario_errors():
-        report = scenario.run(scenario.load(args.scenario, args.set or []), args.out, args.seed,
-                              monitor=lambda name, m, total: Progress(name, total))
+        sc = scenario.load(args.scenario, args.set or [])
+        if "guest" in sc.data:   # a guest scenario: the firmware in QEMU, then the host twin
+            return _guest(sc, args, None, None, None, None)
+        report = scenario.run(sc, args.out, args.seed, monitor=lambda name, m, total: Progress(name, total))
     print(scenario.summary(report))
     print(f"report: {report['out_dir']}/report.json")
     return 0
+
+
+class GuestFailure(Exception):
+    """The guest did not run to a clean end: one line, exit 1."""
+
+
+def _guest(sc, args, nodes, mem, dist, timeout, as_json: bool = False) -> int:
+    from sim.guest.qemu import GuestError
+    from sim.guest.runner import run_guest, summary
+
+    try:
+        report = run_guest(sc, args.out, getattr(args, "seed", None), nodes, mem, dist, timeout)
+    except GuestError as e:
+        raise GuestFailure(str(e)) from None
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    if as_json:
+        print(json.dumps(report, indent=1, sort_keys=True))
+    else:
+        print(summary(report))
+        print(f"report: {report['out_dir']}/guest.json")
+    return 0 if report["matches_model"] else 1
+
+
+def cmd_guest_run(args: argparse.Namespace) -> int:
+    from sim import scenario
+
+    with _scenario_errors():
+        sc = scenario.load(args.scenario, args.set or [])
+        return _guest(sc, args, args.nodes, args.mem, args.dist, args.timeout, args.json)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -327,6 +359,23 @@ def build_parser() -> argparse.ArgumentParser:
     mon.add_argument("--alerts", action="store_true", help="print alerts (low memory, min watermark, failures)")
     mon.set_defaults(func=cmd_monitor)
 
+    gu = sub.add_parser("guest", help="run scenarios in a QEMU guest", description="The firmware (the same "
+                        "allocator code) in QEMU on a NUMA topology, compared with the host model.")
+    gsub = gu.add_subparsers(dest="guest_command", required=True, metavar="COMMAND")
+    gr = gsub.add_parser("run", help="replay a scenario's workload in a guest and on the host twin",
+                         description="Boot the firmware with the scenario's workload on the topology of its "
+                                     "[guest] section (or the options), print the topology the guest saw, the "
+                                     "comparison with the host model and timings. Exit 0 when they match, 1 "
+                                     "when they differ or the guest fails, 2 for bad input.")
+    _scenario_arguments(gr)
+    gr.add_argument("--nodes", type=int, help="NUMA nodes (default: [guest] nodes, or 2)")
+    gr.add_argument("--mem", help="memory per node, e.g. 64M (default: [guest] mem, or 64M)")
+    gr.add_argument("--dist", help='SLIT distances, rows separated by ";", e.g. "10,21;21,10"')
+    gr.add_argument("--timeout", type=float, help="seconds before a hung guest is killed (default 120)")
+    gr.add_argument("--seed", type=int, help="workload seed (default: the scenario's)")
+    gr.add_argument("--json", action="store_true", help="print one JSON object")
+    gr.set_defaults(func=cmd_guest_run)
+
     an = sub.add_parser("analyze", help="allocation patterns of a trace, or a saved result's summary",
                         description="Analyse a trace (.mtr): size histogram, call sites, lifetimes, "
                                     "temporaries, bursts, phases, rounding waste, recommendations. "
@@ -366,6 +415,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         print(f"memsim: error: {e}", file=sys.stderr)
         return 2
+    except GuestFailure as e:
+        print(f"memsim: guest: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("memsim: interrupted", file=sys.stderr)
         return 130

@@ -35,7 +35,7 @@ from sim.workloads.object_access import object_access
 from sim.workloads.object_graph import object_graph
 
 VERSION = 1
-SECTIONS = {"scenario", "machine", "workload", "profile", "variant", "output", "caches", "topology"}
+SECTIONS = {"scenario", "machine", "workload", "profile", "variant", "output", "caches", "topology", "guest"}
 MACHINE_KEYS = {"nodes", "node_mem", "cpus_per_node", "pcp", "mobility_grouping", "min_free_kbytes"}
 GENERATORS = {
     "mixed_mobility": (mixed_mobility_churn, {"ops": "n_ops", "occupancy_pages": "occupancy_pages",

@@ -25,6 +25,8 @@ from pathlib import Path
 from qemu.qmp import QMPClient
 
 from kernel_model.topology import Topology
+from kernel_model.trace import Trace
+from kernel_model.trace import save as save_trace
 from sim.guest.results import RESULTS_ADDR, RESULTS_DTYPE, STATUS, GuestResults
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,16 +143,20 @@ async def _run(topology: Topology, trace_path: Path, workdir: Path, cmdline: str
         shutdown = asyncio.ensure_future(_wait_shutdown(qmp.events))
         await asyncio.wait_for(qmp.execute("cont"), 10)
         timings["cont_s"] = time.monotonic() - t0
+        first = asyncio.ensure_future(_first_output(workdir / "debugcon.log", t0, timings))
         files = [workdir / f"node{i}" for i in range(topology.nr_nodes)]
         mem = GuestMemory(files, [topology.node_mem(i) for i in range(topology.nr_nodes)])
+        stages = asyncio.ensure_future(_watch_stages(mem, t0, timings))
         try:
             if on_running is not None:
-                await on_running(qmp, mem)
+                await on_running(qmp, mem, proc.pid)
             exit_status = await asyncio.wait_for(asyncio.to_thread(proc.wait), timeout)
         except asyncio.TimeoutError:
             raise GuestError(f"the guest did not finish within {timeout:g} s (hung?); QEMU was killed") from None
         finally:
             shutdown.cancel()
+            first.cancel()
+            stages.cancel()
         timings["run_s"] = time.monotonic() - t0
         reason = shutdown.result() if shutdown.done() and not shutdown.cancelled() else None
         log = (workdir / "debugcon.log").read_text(errors="replace") if (workdir / "debugcon.log").exists() else ""
@@ -162,13 +168,38 @@ async def _run(topology: Topology, trace_path: Path, workdir: Path, cmdline: str
             raise GuestError(_explain(exit_status, reason, log, f"firmware status {results.status}: "
                                       f"{STATUS.get(results.status, 'unknown')}"))
         records = mem.read(int(results["results_addr"]), 8 * results.records) if results.records else b""
-        timings["first_event_s"] = timings["qemu_start_s"]
+        if "replay_start_s" in timings and "replay_end_s" in timings:
+            took = max(timings["replay_end_s"] - timings["replay_start_s"], 1e-3)
+            timings["replay_ops_per_s"] = results.records / took
         mem.close()
         return GuestRun(results, records, log, exit_status, timings)
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(qmp.disconnect(), 2)
         _kill(proc)
+
+
+async def _first_output(log: Path, t0: float, timings: dict) -> None:
+    """QEMU start to the guest's first debugcon byte."""
+    while not (log.exists() and log.stat().st_size):
+        await asyncio.sleep(0.0005)
+    timings["first_event_s"] = time.monotonic() - t0
+
+
+async def _watch_stages(mem: GuestMemory, t0: float, timings: dict) -> None:
+    """When the replay starts and ends, seen through shared memory (stages 3 and 4 of results.h)."""
+    while True:
+        try:
+            stage = mem.results()["stage"]
+        except ValueError:
+            stage = 0
+        now = time.monotonic() - t0
+        if stage >= 3 and "replay_start_s" not in timings:
+            timings["replay_start_s"] = now
+        if stage == 4:
+            timings["replay_end_s"] = now
+            return
+        await asyncio.sleep(0.0005)
 
 
 async def _wait_shutdown(events) -> str | None:
@@ -209,13 +240,19 @@ def _kill(proc: subprocess.Popen) -> None:
             stream.close()
 
 
-def run(topology: Topology, trace_path: str | os.PathLike, cmdline: str = "", machine: str = "pc",
+def run(topology: Topology, trace: Trace | str | os.PathLike, cmdline: str = "", machine: str = "pc",
         timeout: float = 120.0, accel: str = "tcg", on_running=None) -> GuestRun:
-    """Boot the firmware with the trace as its module on this topology; returns its results or
-    raises GuestError. on_running(qmp, memory), if given, runs while the guest does."""
+    """Boot the firmware with the trace (a Trace, or a trace file's bytes as they are) as its
+    module on this topology; returns its results or raises GuestError. on_running(qmp, memory,
+    pid), if given, runs while the guest does."""
     workdir = Path(tempfile.mkdtemp(prefix="memsim-guest-"))   # 0700
     try:
-        run_ = asyncio.run(_run(topology, Path(trace_path), workdir, cmdline, machine, accel, timeout, on_running))
+        module = workdir / "trace.mtr"
+        if isinstance(trace, Trace):
+            save_trace(module, trace)
+        else:
+            shutil.copyfile(trace, module)
+        run_ = asyncio.run(_run(topology, module, workdir, cmdline, machine, accel, timeout, on_running))
         run_.topology_seen = {"nodes": run_.results.nodes(), "distances": run_.results.distances(),
                               "cpus": run_.results.cpus()}
         return run_
