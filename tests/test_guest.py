@@ -1,0 +1,182 @@
+"""The firmware in QEMU: topology discovery, differential equality with the host model, and
+every way a guest run can go wrong ending in one clear error with no process left behind.
+
+These boot real guests (TCG); CI has QEMU (make install) and never skips them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kernel_model import Topology, trace
+from sim.cli import main
+from sim.guest import qemu
+from sim.guest.differential import compare
+from sim.guest.results import NODE_DTYPE, RESULTS_DTYPE
+from sim.workloads import kmalloc_churn, page_churn
+from sim.workloads.mixed_mobility import mixed_mobility_churn
+from sim.workloads.object_graph import object_graph
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def firmware():
+    if shutil.which("qemu-system-x86_64") is None:
+        message = "qemu-system-x86_64 not installed (make install)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    r = subprocess.run(["make", "-s", "firmware"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+
+
+def _memsim_guests() -> list[str]:
+    """QEMU processes started by sim.guest (their RAM lives in a memsim-guest-* directory)."""
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "qemu-system" in line and "memsim-guest-" in line]
+
+
+def test_results_layout_is_the_guests():
+    """Every offset of the Python view equals gcc -m32's offsetof for firmware/results.h."""
+    checks = [f"_Static_assert(sizeof(struct fw_results) == {RESULTS_DTYPE.itemsize}, \"size\");",
+              f"_Static_assert(sizeof(struct fw_node) == {NODE_DTYPE.itemsize}, \"node size\");"]
+    for dt, struct in ((RESULTS_DTYPE, "fw_results"), (NODE_DTYPE, "fw_node")):
+        for name in dt.names:
+            off = dt.fields[name][1]
+            checks.append(f"_Static_assert(offsetof(struct {struct}, {name}) == {off}, \"{name}\");")
+    src = "#include <stddef.h>\n#include \"results.h\"\n" + "\n".join(checks) + "\n"
+    r = subprocess.run(["gcc", "-m32", "-ffreestanding", "-fsyntax-only", "-I", str(REPO / "firmware"), "-x", "c",
+                        "-"], input=src, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("distances", [
+    [[10]],
+    [[10, 21], [31, 10]],
+    [[10, 21, 31, 41], [22, 10, 23, 33], [32, 24, 10, 25], [42, 34, 26, 10]],
+])
+def test_guest_sees_the_configured_topology_and_matches_the_model(distances):
+    topo = Topology.from_slit(distances, "32M")
+    t = kmalloc_churn(6000, 600, cpus=len(distances), seed=len(distances))
+    run = qemu.run(topo, t, "pcp=1", timeout=60)
+    seen = run.topology_seen
+    assert seen["distances"] == distances
+    assert seen["cpus"] == list(range(len(distances)))                 # one CPU per node, in order
+    for i, node in enumerate(seen["nodes"]):
+        assert sum(r["size"] for r in node["memory"]) == (32 << 20) - (0x60000 if i == 0 else 0)
+        assert node["start_pfn"] == (i * (32 << 20)) >> 12 and node["usable_pfns"]
+    diff = compare(t, run)
+    assert diff["matches_model"], diff
+
+
+@pytest.mark.parametrize("name,workload,cmdline", [
+    ("mixed mobility churn, pcp off", mixed_mobility_churn(20000, 3000, seed=3), "pcp=0 grouping=1"),
+    ("page churn, no mobility grouping", page_churn(20000, 2000, seed=4), "pcp=1 grouping=0"),
+    ("object graph: kmem_caches, references, roots", object_graph(1500, leaks=2, population=200, seed=6),
+     "pcp=1 grouping=1"),
+])
+def test_differential_equality(name, workload, cmdline):
+    topo = Topology.from_slit([[10, 21], [31, 10]], "32M")
+    run = qemu.run(topo, workload, cmdline, timeout=60)
+    pcp, grouping = "pcp=1" in cmdline, "grouping=1" in cmdline
+    diff = compare(workload, run, pcp, grouping)
+    assert diff["matches_model"], (name, diff)
+    assert diff["records"] == len(workload)
+
+
+def test_a_difference_is_found():
+    """The check can fail: the host twin with pcp on against a guest that ran with pcp off."""
+    topo = Topology.from_slit([[10, 20], [20, 10]], "32M")
+    t = page_churn(5000, 800, seed=2)
+    run = qemu.run(topo, t, "pcp=0", timeout=60)
+    diff = compare(t, run, pcp=True)
+    assert not diff["matches_model"] and diff["first_difference"] is not None
+
+
+def _fails(topo, module, cmdline="", timeout=30.0, on_running=None) -> str:
+    start = time.monotonic()
+    with pytest.raises(qemu.GuestError) as e:
+        qemu.run(topo, module, cmdline, timeout=timeout, on_running=on_running)
+    assert time.monotonic() - start < timeout + 15
+    assert not _memsim_guests()
+    return str(e.value)
+
+
+def test_triple_fault_is_a_clear_error():
+    assert "triple-faulted" in _fails(Topology.from_slit([[10]], "32M"), page_churn(100, 10), "fault=triple")
+
+
+def test_malformed_trace_module_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.mtr"
+    bad.write_bytes(b"MEMSIMTR" + bytes(100))
+    assert "not a valid memsim trace" in _fails(Topology.from_slit([[10]], "32M"), bad)
+
+
+def test_hung_guest_is_killed_at_the_timeout():
+    assert "did not finish within 2 s" in _fails(Topology.from_slit([[10]], "32M"), page_churn(100, 10),
+                                                 "fault=hang", timeout=2)
+
+
+def test_qemu_killed_mid_run_is_a_clear_error():
+    async def kill(qmp, mem, pid):
+        os.kill(pid, 9)
+
+    message = _fails(Topology.from_slit([[10, 20], [20, 10]], "32M"), page_churn(100, 10), "fault=hang",
+                     on_running=kill)
+    assert "killed by signal 9" in message
+
+
+def test_guest_run_cli_json(tmp_path, capsys):
+    assert main(["guest", "run", "guest-numa", "--nodes", "2", "--dist", "10,21;31,10", "--mem", "32M",
+                 "--set", "workload.ops=20000", "--set", "workload.live_objects=2000", "--out", str(tmp_path),
+                 "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["topology_seen"]["distances"] == [[10, 21], [31, 10]]
+    assert [n["cpus"] for n in report["topology_seen"]["nodes"]] == [[0], [1]]
+    assert report["matches_model"] is True and report["topology_matches"] is True
+    assert {"qemu_start_s", "first_event_s", "run_s"} <= set(report["timings"])
+    assert json.loads((tmp_path / "guest.json").read_text())["matches_model"] is True
+
+
+def test_guest_run_bad_input_is_one_line(capsys):
+    assert main(["guest", "run", "guest-numa", "--dist", "10,x"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "distances" in err[0]
+
+
+def test_live_view_reads_the_running_guest_through_shared_memory():
+    """While the guest replays, the host sees its progress; stop/cont over QMP give a still picture."""
+    seen = []
+
+    async def watch(qmp, mem, pid):
+        for _ in range(5000):
+            try:
+                r = mem.results()
+            except ValueError:      # not booted yet
+                r = None
+            if r is not None and r["stage"] == 3 and 0 < r.done < r.records:
+                await qmp.execute("stop")
+                a = mem.results()
+                b = mem.results()
+                seen.append((a.done, b.done, a.nr_free().sum(), b.nr_free().sum()))
+                await qmp.execute("cont")
+                return
+            await asyncio.sleep(0.001)
+
+    t = kmalloc_churn(400000, 20000, cpus=2, seed=9)
+    run = qemu.run(Topology.from_slit([[10, 20], [20, 10]], "64M"), t, "pcp=1", on_running=watch, timeout=120)
+    assert run.results.done == len(t)
+    assert seen and seen[0][0] == seen[0][1] and seen[0][2] == seen[0][3]   # stopped: nothing moves
+    assert 0 < seen[0][0] < len(t)
+    assert np.frombuffer(run.record_results, np.uint64).shape == (len(t),)
+    assert trace.OP_DTYPE.itemsize == 24
