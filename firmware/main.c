@@ -302,6 +302,7 @@ static void report_state(struct fw_results *r)
 		}
 		r->cache_slabs[c] = slabs;
 		r->cache_objects[c] = objects;
+		r->cache_size[c] = slab.caches[c].object_size;
 	}
 	for (i = 0; i < FW_NR_ERRORS && i < NR_REPLAY_ERRORS; i++)
 		r->error_count[i] = rp.error_count[i];
@@ -441,6 +442,10 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 			pcp[nid] = carve(nr_cpus_total * (uint32_t)sizeof(struct per_cpu_pages));
 		}
 		rp.ids = carve(nr_ids * (uint32_t)sizeof(struct mm_id));
+		rp.root = carve(nr_ids);                 /* leak tracking: the host's leak scan needs it */
+		rp.alloc_record = carve(nr_ids * 8);
+		r->root_addr = (uint32_t)(uintptr_t)rp.root;
+		r->alloc_record_addr = (uint32_t)(uintptr_t)rp.alloc_record;
 		rp.results = carve((uint32_t)nrec * 8);
 		r->results_addr = (uint32_t)(uintptr_t)rp.results;
 		r->ids_addr = (uint32_t)(uintptr_t)rp.ids;
@@ -460,6 +465,7 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 
 			mm_zone_init(&machine, nid, nd->start_pfn, nd->spanned_pages, pages[nid], pbmt[nid], pcp[nid],
 				     (uintptr_t)nd->start_pfn << PAGE_SHIFT);
+			r->mem_map_addr[nid] = (uint32_t)(uintptr_t)pages[nid];
 			for (i = 0; i < nd->nr_ranges; i++)
 				mm_zone_free_range(&machine, nid, nd->range_start[i], nd->range_end[i]);
 		}

@@ -69,6 +69,12 @@ struct fw_results {
 	uint32_t cache_objects[FW_MAX_CACHES];      /* objects in use */
 	uint32_t ids_addr;                          /* the replay's id map (live view, leak scan) */
 	uint32_t first_error_record, first_error_code;
+	/* the leak scan reads guest memory as kmemleak would: which ids are roots and when they
+	 * were allocated, each zone's page descriptors (a slab page's info is its cache) and
+	 * each cache's object size */
+	uint32_t root_addr, alloc_record_addr;      /* u8 and u64 per id */
+	uint32_t mem_map_addr[FW_MAX_NODES];        /* struct page of the zone's first pfn */
+	uint32_t cache_size[FW_MAX_CACHES];
 };
 
 #endif

@@ -172,12 +172,12 @@ class GuestFailure(Exception):
     """The guest did not run to a clean end: one line, exit 1."""
 
 
-def _guest(sc, args, nodes, mem, dist, timeout, as_json: bool = False) -> int:
+def _guest(sc, args, nodes, mem, dist, timeout, as_json: bool = False, on_running=None) -> int:
     from sim.guest.qemu import GuestError
     from sim.guest.runner import run_guest, summary
 
     try:
-        report = run_guest(sc, args.out, getattr(args, "seed", None), nodes, mem, dist, timeout)
+        report = run_guest(sc, args.out, getattr(args, "seed", None), nodes, mem, dist, timeout, on_running)
     except GuestError as e:
         raise GuestFailure(str(e)) from None
     except ValueError as e:
@@ -256,10 +256,74 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stack(args: argparse.Namespace) -> int:
+    from sim.guest.qemu import REPO
+    from sim.guest.stack import worst_case
+
+    build = Path(args.build) if args.build else REPO / "firmware" / "build"
+    if not (build / "memsim-fw.dis").exists():
+        raise UserError(f"{build}: no firmware build (run `make firmware`)")
+    r = worst_case(build, recursion_depth=args.recursion_depth)
+    if args.json:
+        print(json.dumps({k: v for k, v in r.items() if k != "frames"}, indent=1))
+        return 0
+    for entry, e in r["entries"].items():
+        print(f"{entry}: worst case {e['bytes']:,} bytes of stack")
+        for f in e["path"]:
+            print(f"  {r['frames'].get(f, 0):>6}  {f}")
+        for cycle in e["recursive"]:
+            print(f"  recursion charged {r['recursion_depth']}x: {' <-> '.join(cycle)}")
+    if r["indirect_calls"]:
+        print(f"indirect calls (not followed): {', '.join(r['indirect_calls'])}")
+    return 0
+
+
+def _monitor_guest(args: argparse.Namespace) -> int:
+    """The guest's progress and free memory, read from its RAM while it runs (QMP stop/cont
+    around each read, so every line is one consistent picture)."""
+    import asyncio
+
+    from sim import scenario
+    from sim.guest.results import STAGES
+
+    interval = float(args.interval or 0.05)
+
+    async def watch(qmp, mem, pid):
+        from qemu.qmp import QMPError
+
+        last = None
+        while True:
+            try:
+                await qmp.execute("stop")
+                try:
+                    r = mem.results()
+                except ValueError:       # not booted yet
+                    r = None
+                await qmp.execute("cont")
+            except (QMPError, EOFError, ConnectionError):
+                return                   # the guest has exited: the run's end tells how
+            if r is not None and r.done and (r.done, int(r["stage"])) != last:
+                free = [int(x) for x in (r.nr_free() * (1 << np.arange(11))).sum(axis=(1, 2))]
+                print(f"guest {STAGES.get(int(r['stage']), '?'):<14} {r.done:>11,} / {r.records:,} records  "
+                      f"free pages per node {free}  alloc failed {int(r['alloc_failed']):,}", flush=True)
+                last = (r.done, int(r["stage"]))
+                if int(r["stage"]) == 4:
+                    return
+            await asyncio.sleep(interval)
+
+    with _scenario_errors():
+        sc = scenario.load(args.scenario, args.set or [])
+        sc.data.setdefault("guest", {})
+        return _guest(sc, args, None, None, None, None, on_running=watch)
+
+
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Run a scenario, printing a live line per interval (and alerts)."""
     from sim import scenario
     from sim.profilers.realtime import RealtimeTracker
+
+    if args.guest:
+        return _monitor_guest(args)
 
     class Live:
         def __init__(self, variant, machine, total):
@@ -357,7 +421,20 @@ def build_parser() -> argparse.ArgumentParser:
     mon.add_argument("--interval", help="records between lines, or simulated time with a unit (500ms, 2s: "
                                         "traces with TIME records); default: profile.interval")
     mon.add_argument("--alerts", action="store_true", help="print alerts (low memory, min watermark, failures)")
+    mon.add_argument("--guest", action="store_true", help="run the scenario in a QEMU guest and stream its "
+                     "counters from guest memory while it runs (every --interval seconds, default 0.05)")
     mon.set_defaults(func=cmd_monitor)
+
+    st = sub.add_parser("stack", help="worst-case stack depth of the guest firmware",
+                        description="Static worst case from gcc -fstack-usage frames and the call graph of the "
+                                    "firmware's disassembly (make firmware builds both): per entry point the "
+                                    "bytes and the deepest path.")
+    st.add_argument("--static", action="store_true", required=True, help="the static analysis (the only one)")
+    st.add_argument("--build", default=None, help="firmware build directory (default firmware/build)")
+    st.add_argument("--recursion-depth", type=int, default=8,
+                    help="times a recursive cycle is charged (the cache hierarchy: its levels; default 8)")
+    st.add_argument("--json", action="store_true", help="print one JSON object")
+    st.set_defaults(func=cmd_stack)
 
     gu = sub.add_parser("guest", help="run scenarios in a QEMU guest", description="The firmware (the same "
                         "allocator code) in QEMU on a NUMA topology, compared with the host model.")

@@ -180,3 +180,40 @@ def test_live_view_reads_the_running_guest_through_shared_memory():
     assert 0 < seen[0][0] < len(t)
     assert np.frombuffer(run.record_results, np.uint64).shape == (len(t),)
     assert trace.OP_DTYPE.itemsize == 24
+
+
+def test_static_stack_bound_covers_the_measured_high_water(capsys):
+    from sim.guest.stack import worst_case
+
+    static = worst_case(REPO / "firmware" / "build")["entries"]["_start"]
+    assert static["path"][:3] == ["_start", "fw_main", "mm_replay_run"]
+    measured = []
+    for workload in (kmalloc_churn(20000, 2000, cpus=2, seed=1), object_graph(800, leaks=1, population=100)):
+        run = qemu.run(Topology.from_slit([[10, 20], [20, 10]], "32M"), workload, "pcp=1", timeout=60)
+        measured.append(int(run.results["stack_high_water"]))
+    assert 0 < max(measured) <= static["bytes"]
+    assert main(["stack", "--static"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"_start: worst case {static['bytes']:,} bytes") and "mm_replay_run" in out
+
+
+def test_guest_leak_scan_finds_exactly_the_planted_leaks(tmp_path, capsys):
+    from sim.workloads.object_graph import planted_leaks
+
+    assert main(["run", "guest-leak", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "guest.json").read_text())
+    from sim import scenario
+
+    sc = scenario.load("guest-leak")
+    truth = planted_leaks(scenario._workload(sc, report["seed"]))
+    assert {k: set(v) for k, v in report["leak_scan"]["by_kind"].items()} == truth
+    assert set(report["leak_scan"]["unreferenced"]) == truth["definitely_lost"] | truth["indirectly_lost"]
+    assert report["matches_model"] and "leak scan of guest memory" in capsys.readouterr().out
+
+
+def test_monitor_guest_streams_progress(tmp_path, capsys):
+    assert main(["monitor", "--guest", "guest-numa", "--set", "workload.ops=300000", "--out", str(tmp_path),
+                 "--interval", "0.01"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("guest ")]
+    done = [int(line.split()[2].replace(",", "")) for line in lines]
+    assert len(done) >= 2 and done == sorted(done) and done[0] < 300000

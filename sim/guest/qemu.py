@@ -47,6 +47,7 @@ class GuestRun:
     exit_status: int | None
     timings: dict[str, float] = field(default_factory=dict)
     topology_seen: dict = field(default_factory=dict)
+    inspected: object = None          # what run(inspect=...) returned
 
 
 class GuestMemory:
@@ -118,7 +119,7 @@ def command(topology: Topology, trace_path: Path, workdir: Path, cmdline: str = 
 
 
 async def _run(topology: Topology, trace_path: Path, workdir: Path, cmdline: str, machine: str, accel: str,
-               timeout: float, on_running=None) -> GuestRun:
+               timeout: float, on_running=None, inspect=None) -> GuestRun:
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     proc = subprocess.Popen(command(topology, trace_path, workdir, cmdline, machine, accel),
@@ -171,8 +172,9 @@ async def _run(topology: Topology, trace_path: Path, workdir: Path, cmdline: str
         if "replay_start_s" in timings and "replay_end_s" in timings:
             took = max(timings["replay_end_s"] - timings["replay_start_s"], 1e-3)
             timings["replay_ops_per_s"] = results.records / took
+        inspected = inspect(mem) if inspect is not None else None
         mem.close()
-        return GuestRun(results, records, log, exit_status, timings)
+        return GuestRun(results, records, log, exit_status, timings, inspected=inspected)
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(qmp.disconnect(), 2)
@@ -241,10 +243,11 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 def run(topology: Topology, trace: Trace | str | os.PathLike, cmdline: str = "", machine: str = "pc",
-        timeout: float = 120.0, accel: str = "tcg", on_running=None) -> GuestRun:
+        timeout: float = 120.0, accel: str = "tcg", on_running=None, inspect=None) -> GuestRun:
     """Boot the firmware with the trace (a Trace, or a trace file's bytes as they are) as its
     module on this topology; returns its results or raises GuestError. on_running(qmp, memory,
-    pid), if given, runs while the guest does."""
+    pid), if given, runs while the guest does; inspect(memory), after it ended cleanly (its answer
+    is run.inspected)."""
     workdir = Path(tempfile.mkdtemp(prefix="memsim-guest-"))   # 0700
     try:
         module = workdir / "trace.mtr"
@@ -252,7 +255,7 @@ def run(topology: Topology, trace: Trace | str | os.PathLike, cmdline: str = "",
             save_trace(module, trace)
         else:
             shutil.copyfile(trace, module)
-        run_ = asyncio.run(_run(topology, module, workdir, cmdline, machine, accel, timeout, on_running))
+        run_ = asyncio.run(_run(topology, module, workdir, cmdline, machine, accel, timeout, on_running, inspect))
         run_.topology_seen = {"nodes": run_.results.nodes(), "distances": run_.results.distances(),
                               "cpus": run_.results.cpus()}
         return run_

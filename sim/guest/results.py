@@ -39,7 +39,9 @@ _FIELDS = [("magic", "<u4"), ("version", "<u4"), ("status", "<u4"), ("stage", "<
            ("access_skipped", "<u8"), ("nr_free", "<u4", (MAX_NODES, NR_MT, NR_ORDERS)),
            ("numa", "<u8", (MAX_NODES, 6)), ("zone_stat", "<u8", (MAX_NODES, 8)),
            ("nr_caches", "<u4"), ("cache_slabs", "<u4", MAX_CACHES), ("cache_objects", "<u4", MAX_CACHES),
-           ("ids_addr", "<u4"), ("first_error_record", "<u4"), ("first_error_code", "<u4")]
+           ("ids_addr", "<u4"), ("first_error_record", "<u4"), ("first_error_code", "<u4"),
+           ("root_addr", "<u4"), ("alloc_record_addr", "<u4"), ("mem_map_addr", "<u4", MAX_NODES),
+           ("cache_size", "<u4", MAX_CACHES)]
 
 
 def _i386(fields: list[tuple], sub: dict[str, np.dtype]) -> np.dtype:

@@ -2,7 +2,8 @@
 topology in QEMU, then by the host model laid out as the guest found its machine.
 
 A scenario's [guest] section: nodes, mem (per node), distances (a matrix, or rows separated by
-";"), machine ("pc" or "q35"), timeout (seconds). memsim guest run overrides them.
+";"), machine ("pc" or "q35"), timeout (seconds), leak_scan (scan guest memory for leaks after the
+replay). memsim guest run overrides the first three.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from kernel_model import Topology, TopologyError
 from kernel_model.units import parse_size
-from sim.guest import qemu
+from sim.guest import leaks, qemu
 from sim.guest.differential import compare
 
 VERSION = 1
@@ -51,7 +52,8 @@ def guest_topology(guest: dict, nodes: int | None = None, mem: str | None = None
 
 
 def run_guest(sc, out_dir: str | os.PathLike | None = None, seed: int | None = None, nodes: int | None = None,
-              mem: str | None = None, dist: str | None = None, timeout: float | None = None) -> dict:
+              mem: str | None = None, dist: str | None = None, timeout: float | None = None,
+              on_running=None) -> dict:
     """Run scenario sc's workload in the guest and on the host twin; the report (also written
     to <out>/guest.json)."""
     from sim import scenario
@@ -63,7 +65,8 @@ def run_guest(sc, out_dir: str | os.PathLike | None = None, seed: int | None = N
     machine = sc.data.get("machine", {})
     pcp, grouping = bool(machine.get("pcp", True)), bool(machine.get("mobility_grouping", True))
     run = qemu.run(topology, workload, cmdline=f"pcp={int(pcp)} grouping={int(grouping)}",
-                   machine=str(guest.get("machine", "pc")), timeout=float(timeout or guest.get("timeout", 120)))
+                   machine=str(guest.get("machine", "pc")), timeout=float(timeout or guest.get("timeout", 120)),
+                   on_running=on_running, inspect=leaks.report if guest.get("leak_scan") else None)
     diff = compare(workload, run, pcp, grouping)
     seen = run.topology_seen
     report = {
@@ -79,6 +82,12 @@ def run_guest(sc, out_dir: str | os.PathLike | None = None, seed: int | None = N
                   "min_free_kbytes": int(run.results["min_free_kbytes"]),
                   "reserved_end": int(run.results["reserved_end"])},
     }
+    if run.inspected is not None:
+        scan = run.inspected
+        report["leak_scan"] = {"objects": scan["objects"], "pointers": scan["pointers"],
+                               "unreferenced": scan["unreferenced"],
+                               "by_kind": {k: sorted(i for i, kk in scan["kinds"].items() if kk == k)
+                                           for k in ("definitely_lost", "indirectly_lost", "possibly_lost")}}
     out = Path(out_dir or sc.data.get("output", {}).get("dir", f"out/{sc.name}"))
     out.mkdir(parents=True, exist_ok=True)
     (out / "guest.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
@@ -107,6 +116,11 @@ def summary(report: dict) -> str:
     verdict = "identical to the model" if report["matches_model"] else \
         f"DIFFERS from the model (first record {c['first_difference']}, checks {c['checks']})"
     lines.append(f"  guest vs model: {verdict}")
+    if "leak_scan" in report:
+        ls = report["leak_scan"]
+        lines.append(f"  leak scan of guest memory: {ls['objects']:,} live objects, {ls['pointers']:,} pointers; "
+                     + ", ".join(f"{k.replace('_', ' ')} {len(v)}" for k, v in ls["by_kind"].items())
+                     + f"; unreferenced (kmemleak) {len(ls['unreferenced'])}")
     t = report["timings"]
     lines.append(f"  timings: QEMU up {t.get('qemu_start_s', 0) * 1000:.0f} ms, first guest output "
                  f"{t.get('first_event_s', 0) * 1000:.0f} ms, whole run {t.get('run_s', 0) * 1000:.0f} ms"
