@@ -217,3 +217,12 @@ def test_monitor_guest_streams_progress(tmp_path, capsys):
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("guest ")]
     done = [int(line.split()[2].replace(",", "")) for line in lines]
     assert len(done) >= 2 and done == sorted(done) and done[0] < 300000
+
+
+def test_q35_guest_reads_hmat_latencies():
+    latency = [[100, 200], [210, 110]]
+    topo = Topology.from_slit([[10, 21], [21, 10]], "32M", latency=latency, bandwidth=[[9000, 4000], [4000, 9000]])
+    t = page_churn(3000, 300, seed=1)
+    run = qemu.run(topo, t, "pcp=1", machine="q35", timeout=60)
+    assert run.topology_seen["hmat_latency"] == latency
+    assert compare(t, run)["matches_model"]

@@ -202,4 +202,5 @@ def test_perfetto_timeline_has_a_track_per_variant_counters_and_phase_markers(tm
 def test_all_shipped_scenarios_are_tested():
     shipped = {p.stem for p in SCENARIOS.glob("*.toml")}
     assert shipped == {"fragmentation", "slab-churn", "numa-policies", "cache-thrash", "stack-depth",
-                       "memory-pressure", "leak", "linux-trace"}   # linux-trace: tests/test_ftrace.py
+                       "memory-pressure", "leak", "linux-trace",   # linux-trace: tests/test_ftrace.py
+                       "guest-numa", "guest-leak"}                 # guests: tests/test_guest.py

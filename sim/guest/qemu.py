@@ -257,7 +257,7 @@ def run(topology: Topology, trace: Trace | str | os.PathLike, cmdline: str = "",
             shutil.copyfile(trace, module)
         run_ = asyncio.run(_run(topology, module, workdir, cmdline, machine, accel, timeout, on_running, inspect))
         run_.topology_seen = {"nodes": run_.results.nodes(), "distances": run_.results.distances(),
-                              "cpus": run_.results.cpus()}
+                              "cpus": run_.results.cpus(), "hmat_latency": run_.results.hmat_latency()}
         return run_
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -124,6 +124,11 @@ class GuestResults:
             })
         return out
 
+    def hmat_latency(self) -> list[list[int]] | None:
+        """HMAT access latency (ns), initiator x target, when the guest found an HMAT."""
+        n = self.nr_nodes
+        return self.raw["hmat_latency"][:n, :n].astype(int).tolist() if int(self.raw["has_hmat"]) else None
+
     def nr_free(self) -> np.ndarray:
         """Free blocks [node, migratetype, order], as Machine.nr_free()."""
         return self.raw["nr_free"][: self.nr_nodes].astype(np.uint64)
