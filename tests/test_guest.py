@@ -21,7 +21,7 @@ from kernel_model import Topology, trace
 from sim.cli import main
 from sim.guest import qemu
 from sim.guest.differential import compare
-from sim.guest.results import NODE_DTYPE, RESULTS_DTYPE
+from sim.guest.results import NODE_DTYPE, RESULTS_ADDR, RESULTS_DTYPE
 from sim.workloads import kmalloc_churn, page_churn
 from sim.workloads.mixed_mobility import mixed_mobility_churn
 from sim.workloads.object_graph import object_graph
@@ -154,9 +154,11 @@ def test_guest_run_bad_input_is_one_line(capsys):
     assert len(err) == 1 and "distances" in err[0]
 
 
-def test_live_view_reads_the_running_guest_through_shared_memory():
-    """While the guest replays, the host sees its progress; stop/cont over QMP give a still picture."""
+def test_live_view_reads_the_running_guest_through_shared_memory(tmp_path):
+    """While the guest replays, the host sees its progress; stop/cont over QMP give a still picture,
+    and pmemsave of the stopped guest writes the same bytes the shared mapping shows."""
     seen = []
+    dump = tmp_path / "results.bin"
 
     async def watch(qmp, mem, pid):
         for _ in range(5000):
@@ -167,8 +169,11 @@ def test_live_view_reads_the_running_guest_through_shared_memory():
             if r is not None and r["stage"] == 3 and 0 < r.done < r.records:
                 await qmp.execute("stop")
                 a = mem.results()
+                await qmp.execute("pmemsave", {"val": RESULTS_ADDR, "size": RESULTS_DTYPE.itemsize,
+                                               "filename": str(dump)})
                 b = mem.results()
                 seen.append((a.done, b.done, a.nr_free().sum(), b.nr_free().sum()))
+                assert dump.read_bytes() == mem.read(RESULTS_ADDR, RESULTS_DTYPE.itemsize)
                 await qmp.execute("cont")
                 return
             await asyncio.sleep(0.001)
