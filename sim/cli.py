@@ -195,6 +195,8 @@ def cmd_guest_run(args: argparse.Namespace) -> int:
 
     with _scenario_errors():
         sc = scenario.load(args.scenario, args.set or [])
+        if args.accel:
+            sc.data.setdefault("guest", {})["accel"] = args.accel
         return _guest(sc, args, args.nodes, args.mem, args.dist, args.timeout, args.json)
 
 
@@ -450,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--dist", help='SLIT distances, rows separated by ";", e.g. "10,21;21,10"')
     gr.add_argument("--timeout", type=float, help="seconds before a hung guest is killed (default 120)")
     gr.add_argument("--seed", type=int, help="workload seed (default: the scenario's)")
+    gr.add_argument("--accel", choices=("tcg", "kvm"), default=None,
+                    help="QEMU accelerator (default: [guest] accel, or tcg: on the machines measured, KVM with "
+                         "shared file-backed RAM replayed ~300x slower than TCG)")
     gr.add_argument("--json", action="store_true", help="print one JSON object")
     gr.set_defaults(func=cmd_guest_run)
 

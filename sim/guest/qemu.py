@@ -97,10 +97,6 @@ def firmware() -> Path:
     return FIRMWARE
 
 
-def kvm_usable() -> bool:
-    return os.access("/dev/kvm", os.R_OK | os.W_OK)
-
-
 def command(topology: Topology, trace_path: Path, workdir: Path, cmdline: str = "", machine: str = "pc",
             accel: str = "tcg") -> list[str]:
     """The QEMU command line (no shell: a list of arguments)."""

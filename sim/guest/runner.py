@@ -2,8 +2,8 @@
 topology in QEMU, then by the host model laid out as the guest found its machine.
 
 A scenario's [guest] section: nodes, mem (per node), distances (a matrix, or rows separated by
-";"), machine ("pc" or "q35"), timeout (seconds), leak_scan (scan guest memory for leaks after the
-replay). memsim guest run overrides the first three.
+";"), machine ("pc" or "q35"), accel ("tcg" or "kvm"), timeout (seconds), leak_scan (scan guest
+memory for leaks after the replay). memsim guest run overrides nodes, mem, distances and accel.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def run_guest(sc, out_dir: str | os.PathLike | None = None, seed: int | None = N
     pcp, grouping = bool(machine.get("pcp", True)), bool(machine.get("mobility_grouping", True))
     run = qemu.run(topology, workload, cmdline=f"pcp={int(pcp)} grouping={int(grouping)}",
                    machine=str(guest.get("machine", "pc")), timeout=float(timeout or guest.get("timeout", 120)),
+                   accel=str(guest.get("accel", "tcg")),
                    on_running=on_running, inspect=leaks.report if guest.get("leak_scan") else None)
     diff = compare(workload, run, pcp, grouping)
     seen = run.topology_seen
