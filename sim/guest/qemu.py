@@ -155,6 +155,7 @@ async def _run(topology: Topology, trace_path: Path, workdir: Path, cmdline: str
             first.cancel()
             stages.cancel()
         timings["run_s"] = time.monotonic() - t0
+        timings.setdefault("first_event_s", timings["run_s"])   # output came and went between two polls
         reason = shutdown.result() if shutdown.done() and not shutdown.cancelled() else None
         log = (workdir / "debugcon.log").read_text(errors="replace") if (workdir / "debugcon.log").exists() else ""
         try:
