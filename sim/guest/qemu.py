@@ -144,16 +144,17 @@ async def _run(topology: Topology, trace_path: Path, workdir: Path, cmdline: str
         files = [workdir / f"node{i}" for i in range(topology.nr_nodes)]
         mem = GuestMemory(files, [topology.node_mem(i) for i in range(topology.nr_nodes)])
         stages = asyncio.ensure_future(_watch_stages(mem, t0, timings))
-        try:
-            if on_running is not None:
-                await on_running(qmp, mem, proc.pid)
+        hook = asyncio.ensure_future(on_running(qmp, mem, proc.pid)) if on_running is not None else None
+        try:   # the timeout covers the hook too: it runs beside the wait
             exit_status = await asyncio.wait_for(asyncio.to_thread(proc.wait), timeout)
         except asyncio.TimeoutError:
             raise GuestError(f"the guest did not finish within {timeout:g} s (hung?); QEMU was killed") from None
         finally:
-            shutdown.cancel()
-            first.cancel()
-            stages.cancel()
+            for task in (shutdown, first, stages, hook):
+                if task is not None and not task.done():
+                    task.cancel()
+        if hook is not None and hook.done() and not hook.cancelled() and hook.exception() is not None:
+            raise hook.exception()
         timings["run_s"] = time.monotonic() - t0
         timings.setdefault("first_event_s", timings["run_s"])   # output came and went between two polls
         reason = shutdown.result() if shutdown.done() and not shutdown.cancelled() else None
