@@ -127,6 +127,14 @@ def test_hung_guest_is_killed_at_the_timeout():
                                                  "fault=hang", timeout=2)
 
 
+def test_a_watcher_that_never_returns_is_bounded_by_the_timeout():
+    async def forever(qmp, mem, pid):
+        await asyncio.sleep(3600)
+
+    assert "did not finish within 2 s" in _fails(Topology.from_slit([[10]], "32M"), page_churn(100, 10),
+                                                 "fault=hang", timeout=2, on_running=forever)
+
+
 def test_qemu_killed_mid_run_is_a_clear_error():
     async def kill(qmp, mem, pid):
         os.kill(pid, 9)
