@@ -146,7 +146,7 @@ async def _run(topology: Topology, trace_path: Path, workdir: Path, cmdline: str
         stages = asyncio.ensure_future(_watch_stages(mem, t0, timings))
         hook = asyncio.ensure_future(on_running(qmp, mem, proc.pid)) if on_running is not None else None
         try:   # the timeout covers the hook too: it runs beside the wait
-            exit_status = await asyncio.wait_for(asyncio.to_thread(proc.wait), timeout)
+            exit_status = await asyncio.wait_for(_exited(proc), timeout)
         except asyncio.TimeoutError:
             raise GuestError(f"the guest did not finish within {timeout:g} s (hung?); QEMU was killed") from None
         finally:
@@ -177,6 +177,13 @@ async def _run(topology: Topology, trace_path: Path, workdir: Path, cmdline: str
         with contextlib.suppress(Exception):
             await asyncio.wait_for(qmp.disconnect(), 2)
         _kill(proc)
+
+
+async def _exited(proc: subprocess.Popen) -> int:
+    """QEMU's exit status, polled so that a Ctrl-C (task cancellation) stops the wait at once."""
+    while proc.poll() is None:
+        await asyncio.sleep(0.002)
+    return proc.returncode
 
 
 async def _first_output(log: Path, t0: float, timings: dict) -> None:
