@@ -41,9 +41,17 @@ def firmware():
 
 
 def _memsim_guests() -> list[str]:
-    """QEMU processes started by sim.guest (their RAM lives in a memsim-guest-* directory)."""
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if "qemu-system" in line and "memsim-guest-" in line]
+    """QEMU processes started by sim.guest (their RAM lives in a memsim-guest-* directory), from
+    /proc: whole command lines (ps cuts them at the terminal's width)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "qemu-system" in args and "memsim-guest-" in args:
+            found.append(args)
+    return found
 
 
 def test_results_layout_is_the_guests():
@@ -239,3 +247,24 @@ def test_q35_guest_reads_hmat_latencies():
     run = qemu.run(topo, t, "pcp=1", machine="q35", timeout=60)
     assert run.topology_seen["hmat_latency"] == latency
     assert compare(t, run)["matches_model"]
+
+
+def test_ctrl_c_kills_qemu_and_removes_its_directory():
+    import signal
+    import sys
+    import tempfile
+
+    script = ("from kernel_model import Topology\nfrom sim.guest import qemu\nfrom sim.workloads import page_churn\n"
+              "try:\n    qemu.run(Topology.from_slit([[10]], '32M'), page_churn(100, 10), 'fault=hang', timeout=60)\n"
+              "except KeyboardInterrupt:\n    print('interrupted')\n")
+    dirs = set(Path(tempfile.gettempdir()).glob("memsim-guest-*"))
+    p = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not _memsim_guests() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _memsim_guests(), "the guest never started"
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=20)
+    assert "interrupted" in out
+    assert not _memsim_guests()
+    assert set(Path(tempfile.gettempdir()).glob("memsim-guest-*")) == dirs
