@@ -9,15 +9,9 @@ uint32_t mm_leak_objects(struct mm_machine *m, const struct mm_replay *r, uint32
 	for (i = 0; i < r->nr_ids; i++) {
 		const struct mm_id *e = &r->ids[i];
 
-		if (e->state == ID_OBJECT) {
-			addr[n] = ((uint64_t)e->pfn << PAGE_SHIFT) + e->offset;
-			size[n] = m->slab->caches[pfn_to_page(mm_pfn_zone(m, e->pfn), e->pfn)->info].object_size;
-		} else if (e->state == ID_LARGE) {
-			addr[n] = (uint64_t)e->pfn << PAGE_SHIFT;
-			size[n] = (uint64_t)PAGE_SIZE << e->order;
-		} else {
+		if (e->state != ID_OBJECT && e->state != ID_LARGE)
 			continue;
-		}
+		mm_id_span(m, e, &addr[n], &size[n]);
 		id[n++] = i;
 	}
 	return n;
@@ -31,10 +25,9 @@ uint64_t mm_leak_words(struct mm_machine *m, const uint64_t *addr, const uint64_
 
 	for (i = 0; i < n; i++) {
 		for (off = 0; off + 8 <= size[i]; off += 8) {
-			uint64_t a = addr[i] + off, v;
-			uint32_t pfn = (uint32_t)(a >> PAGE_SHIFT);
+			uint64_t v;
 
-			__builtin_memcpy(&v, page_address(mm_pfn_zone(m, pfn), pfn) + (a & (PAGE_SIZE - 1)), 8);
+			__builtin_memcpy(&v, mm_model_bytes(m, addr[i] + off), 8);
 			if (!v)
 				continue;
 			if (found < cap) {

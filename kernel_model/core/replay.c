@@ -227,59 +227,77 @@ static uint32_t cache_alloc_op(struct mm_machine *m, struct mm_replay *r, const 
 	return RE_NONE;
 }
 
-/*
- * A live slab or large-kmalloc object's model address and size; RE_NONE or the error
- * for an id that is not one (skip is set for an id whose allocation failed).
- */
-static uint32_t object_span(const struct mm_machine *m, const struct mm_replay *r, uint32_t id, uint64_t *addr,
-			    uint64_t *size, int *skip)
+void mm_id_span(const struct mm_machine *m, const struct mm_id *e, uint64_t *addr, uint64_t *size)
 {
-	const struct mm_id *e;
-
-	*skip = 0;
-	if (id >= r->nr_ids)
-		return RE_ID_RANGE;
-	e = &r->ids[id];
-	switch (e->state) {
-	case ID_OBJECT:
-		*addr = ((uint64_t)e->pfn << PAGE_SHIFT) + e->offset;
+	*addr = (uint64_t)e->pfn << PAGE_SHIFT;
+	if (e->state == ID_OBJECT) {
+		*addr += e->offset;
 		*size = m->slab->caches[pfn_to_page(mm_pfn_zone((struct mm_machine *)m, e->pfn), e->pfn)->info]
 			.object_size;
-		return RE_NONE;
-	case ID_LARGE:
-		*addr = (uint64_t)e->pfn << PAGE_SHIFT;
+	} else {
 		*size = (uint64_t)PAGE_SIZE << e->order;
-		return RE_NONE;
-	case ID_UNUSED:
-		return RE_UNKNOWN_ID;
-	case ID_FREED:
-		return RE_USE_AFTER_FREE;
-	case ID_FAILED:
-		*skip = 1;
-		return RE_NONE;
-	default:
-		return RE_WRONG_KIND;   /* pages, caches, kmalloc(0): not objects that hold or take pointers */
 	}
 }
 
-/* The host bytes behind model address addr (the zone's direct map). */
-static uint8_t *model_bytes(struct mm_machine *m, uint64_t addr)
+uint8_t *mm_model_bytes(struct mm_machine *m, uint64_t addr)
 {
 	uint32_t pfn = (uint32_t)(addr >> PAGE_SHIFT);
 
 	return page_address(mm_pfn_zone(m, pfn), pfn) + (addr & (PAGE_SIZE - 1));
 }
 
+/*
+ * The live object an op names (page allocations too when with_pages): 1 with its model
+ * address and size, or 0 with *err. An id whose allocation failed gives 0 with RE_NONE:
+ * the op is skipped and counted, since producers write traces without knowing what fails.
+ */
+static int live_object(struct mm_machine *m, struct mm_replay *r, uint32_t id, int with_pages, uint64_t *addr,
+		       uint64_t *size, uint32_t *err)
+{
+	const struct mm_id *e;
+
+	*err = RE_NONE;
+	if (id >= r->nr_ids) {
+		*err = RE_ID_RANGE;
+		return 0;
+	}
+	e = &r->ids[id];
+	switch (e->state) {
+	case ID_PAGE:
+		if (!with_pages)
+			break;   /* pages neither hold nor take the pointers kmemleak follows */
+		/* fall through */
+	case ID_OBJECT:
+	case ID_LARGE:
+		mm_id_span(m, e, addr, size);
+		return 1;
+	case ID_UNUSED:
+		*err = RE_UNKNOWN_ID;
+		return 0;
+	case ID_FREED:
+		*err = RE_USE_AFTER_FREE;
+		return 0;
+	case ID_FAILED:
+		r->access_skipped++;
+		return 0;
+	default:
+		break;
+	}
+	*err = RE_WRONG_KIND;   /* caches, kmalloc(0), and pages where they do not count */
+	return 0;
+}
+
 /* A new object under leak tracking: zeroed (init_on_alloc), not a root, born now. */
 static void leak_track_alloc(struct mm_machine *m, struct mm_replay *r, uint32_t id, uint64_t rec)
 {
+	const struct mm_id *e = &r->ids[id];
 	uint64_t addr, size, i;
 	uint8_t *p;
-	int skip;
 
-	if (!r->root || object_span(m, r, id, &addr, &size, &skip) || skip)
-		return;
-	p = model_bytes(m, addr);
+	if (e->state != ID_OBJECT && e->state != ID_LARGE)
+		return;   /* kmalloc(0), or the allocation failed */
+	mm_id_span(m, e, &addr, &size);
+	p = mm_model_bytes(m, addr);
 	for (i = 0; i < size; i++)
 		p[i] = 0;
 	r->root[id] = 0;
@@ -295,24 +313,23 @@ static uint32_t ref_op(struct mm_machine *m, struct mm_replay *r, const struct m
 {
 	uint64_t src, size, dst = 0, dst_size, value = 0;
 	uint32_t err;
-	int skip;
 
 	if (op->cpu >= m->nr_cpus || !m->slab)
 		return RE_BAD_ARG;
-	if ((err = object_span(m, r, op->id, &src, &size, &skip)) || skip)
-		return skip ? (r->access_skipped++, RE_NONE) : err;
+	if (!live_object(m, r, op->id, 0, &src, &size, &err))
+		return err;
 	if (op->arg0 & 7)
 		return RE_UNALIGNED;
 	if ((uint64_t)op->arg0 + 8 > size)
 		return RE_OUT_OF_BOUNDS;
 	if (op->op == OP_REF_SET) {
-		if ((err = object_span(m, r, (uint32_t)op->arg1, &dst, &dst_size, &skip)) || skip)
-			return skip ? (r->access_skipped++, RE_NONE) : err;
+		if (!live_object(m, r, (uint32_t)op->arg1, 0, &dst, &dst_size, &err))
+			return err;
 		if ((op->arg1 >> 32) >= dst_size)
 			return RE_OUT_OF_BOUNDS;
 		value = dst + (op->arg1 >> 32);
 	}
-	__builtin_memcpy(model_bytes(m, src + op->arg0), &value, 8);
+	__builtin_memcpy(mm_model_bytes(m, src + op->arg0), &value, 8);
 	return RE_NONE;
 }
 
@@ -321,12 +338,11 @@ static uint32_t root_op(struct mm_machine *m, struct mm_replay *r, const struct 
 {
 	uint64_t addr, size;
 	uint32_t err;
-	int skip;
 
 	if (op->cpu >= m->nr_cpus || !m->slab)
 		return RE_BAD_ARG;
-	if ((err = object_span(m, r, op->id, &addr, &size, &skip)) || skip)
-		return skip ? (r->access_skipped++, RE_NONE) : err;
+	if (!live_object(m, r, op->id, 0, &addr, &size, &err))
+		return err;
 	if (r->root)
 		r->root[op->id] = op->op == OP_ROOT_ADD;
 	return RE_NONE;
@@ -404,38 +420,16 @@ static void numa_account(struct mm_machine *m, struct mm_replay *r, const struct
 static uint32_t access_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op, uint32_t kind)
 {
 	uint64_t addr, limit, before[MM_SITE_LEVELS], after[MM_SITE_LEVELS];
-	uint32_t alloc_site = MM_NO_SITE, n, l;
+	uint32_t alloc_site = MM_NO_SITE, n, l, err;
 	struct cache_hierarchy *h;
-	struct mm_id *e;
 
 	if (op->cpu >= m->nr_cpus || !op->arg0 || op->arg0 > MM_MAX_ACCESS)
 		return RE_BAD_ARG;
 	if (kind == ACCESS_IFETCH || (op->flags & MM_ACCESS_RAW)) {
 		addr = op->arg1;
 	} else {
-		if (op->id >= r->nr_ids)
-			return RE_ID_RANGE;
-		e = &r->ids[op->id];
-		switch (e->state) {
-		case ID_PAGE:
-		case ID_LARGE:
-			addr = (uint64_t)e->pfn << PAGE_SHIFT;
-			limit = (uint64_t)PAGE_SIZE << e->order;
-			break;
-		case ID_OBJECT:
-			addr = ((uint64_t)e->pfn << PAGE_SHIFT) + e->offset;
-			limit = m->slab->caches[pfn_to_page(mm_pfn_zone(m, e->pfn), e->pfn)->info].object_size;
-			break;
-		case ID_UNUSED:
-			return RE_UNKNOWN_ID;
-		case ID_FREED:
-			return RE_USE_AFTER_FREE;
-		case ID_FAILED:
-			r->access_skipped++;
-			return RE_NONE;
-		default:
-			return RE_WRONG_KIND;
-		}
+		if (!live_object(m, r, op->id, 1, &addr, &limit, &err))
+			return err;
 		if (op->arg1 >= limit || op->arg0 > limit - op->arg1)
 			return RE_OUT_OF_BOUNDS;
 		addr += op->arg1;

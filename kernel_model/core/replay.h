@@ -119,6 +119,12 @@ struct mm_replay {
 #define MM_SITE_LEVELS 4
 #define MM_NO_SITE 0xffffffffu
 
+/* Where a live id's memory is (a slab object, a large kmalloc or a page allocation): its
+ * model address and size. */
+void mm_id_span(const struct mm_machine *m, const struct mm_id *e, uint64_t *addr, uint64_t *size);
+/* The bytes behind model address addr (the zone's direct map). */
+uint8_t *mm_model_bytes(struct mm_machine *m, uint64_t addr);
+
 /* Replay ops[first .. first+n); record indices count from `first`. */
 void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op *ops, uint64_t first, uint64_t n);
 
