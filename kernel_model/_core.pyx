@@ -207,12 +207,7 @@ cdef class MachineCore:
 
     def slab_pages(self):
         """Pages held by slabs over every cache and node (cheap: counters only, for snapshots)."""
-        cdef uint64_t total = 0
-        cdef uint32_t idx, nid
-        for idx in range(self.sl.nr_caches):
-            for nid in range(self.m.nr_nodes):
-                total += (<uint64_t>self.sl.node[idx * self.m.nr_nodes + nid].nr_slabs) << self.sl.caches[idx].order
-        return total
+        return mm_slab_pages(&self.sl)
 
     def large_kmalloc(self):
         return {"calls": self.sl.large_kmalloc_calls, "requested": self.sl.large_kmalloc_requested,

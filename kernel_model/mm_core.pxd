@@ -164,6 +164,7 @@ cdef extern from "core/slab.h":
                      kmem_cache_node *node, uint32_t max_caches)
     uint32_t mm_kmem_cache_create(mm_slab *sl, uint32_t size, uint32_t align, uint32_t flags, uint32_t name_id)
     uint32_t mm_slab_calculate_order(uint32_t size, uint32_t nr_cpus)
+    uint64_t mm_slab_pages(const mm_slab *sl)
     uint32_t mm_kmalloc_index(uint64_t size)
     uint64_t mm_kmem_cache_alloc(mm_slab *sl, uint32_t cache, uint32_t cpu, int32_t nid, uint32_t *block)
     uint64_t mm_kmalloc(mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid, uint32_t *block)

@@ -692,3 +692,14 @@ enum mm_slab_error mm_kmem_cache_free(struct mm_slab *sl, uint32_t cache, uint64
 	mm_slab_free_object(sl, slab, offset, cpu);
 	return SLAB_OK;
 }
+
+uint64_t mm_slab_pages(const struct mm_slab *sl)
+{
+	uint32_t idx, nid, nodes = sl->m->nr_nodes;
+	uint64_t total = 0;
+
+	for (idx = 0; idx < sl->nr_caches; idx++)
+		for (nid = 0; nid < nodes; nid++)
+			total += (uint64_t)sl->node[idx * nodes + nid].nr_slabs << sl->caches[idx].order;
+	return total;
+}

@@ -99,6 +99,8 @@ int mm_slab_init(struct mm_slab *sl, struct mm_machine *m, struct kmem_cache *ca
 uint32_t mm_kmem_cache_create(struct mm_slab *sl, uint32_t size, uint32_t align, uint32_t flags, uint32_t name_id);
 /* calculate_order for an object slot size on a machine with nr_cpus CPUs. */
 uint32_t mm_slab_calculate_order(uint32_t size, uint32_t nr_cpus);
+/* Pages held by slabs over every cache and node (counters only: cheap enough for snapshots). */
+uint64_t mm_slab_pages(const struct mm_slab *sl);
 uint32_t mm_kmalloc_index(uint64_t size);   /* index into kmalloc_caches, for size <= 8 KiB */
 
 /* Allocation returns a model physical address (pfn << PAGE_SHIFT | offset), or 0 (memory starts

@@ -1,20 +1,6 @@
 /* snapshot.c - a row of counters (see snapshot.h). */
 #include "snapshot.h"
 
-static uint64_t slab_pages(const struct mm_machine *m)
-{
-	const struct mm_slab *sl = m->slab;
-	uint64_t total = 0;
-	uint32_t idx, nid;
-
-	if (!sl)
-		return 0;
-	for (idx = 0; idx < sl->nr_caches; idx++)
-		for (nid = 0; nid < m->nr_nodes; nid++)
-			total += (uint64_t)sl->node[idx * m->nr_nodes + nid].nr_slabs << sl->caches[idx].order;
-	return total;
-}
-
 void mm_snapshot(const struct mm_machine *m, const struct mm_replay *r, uint64_t records, uint64_t *row)
 {
 	uint32_t nid, o, cpu;
@@ -22,7 +8,7 @@ void mm_snapshot(const struct mm_machine *m, const struct mm_replay *r, uint64_t
 
 	row[0] = records;
 	row[1] = r->now_ns;
-	row[2] = slab_pages(m);
+	row[2] = m->slab ? mm_slab_pages(m->slab) : 0;
 	row[3] = row[4] = 0;
 	for (cpu = 0; cpu < m->nr_cpus; cpu++) {
 		row[3] += m->cpu_access[cpu][0];
