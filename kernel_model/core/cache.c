@@ -592,6 +592,12 @@ static inline __attribute__((always_inline)) uint32_t match_ways(const uint64_t 
 	}
 }
 
+/* match_ways with the way counts of common geometries as constants, so the compiler unrolls them. */
+static inline uint32_t match_set(const uint64_t *s, uint64_t block, uint32_t ways)
+{
+	return ways == 16 ? match_ways(s, block, 16) : ways == 8 ? match_ways(s, block, 8) : match_ways(s, block, ways);
+}
+
 /*
  * LRU lookup for the fast paths. On a hit the line becomes the most recent. On a
  * miss the victim's way is emptied and made the most recent, *victim is what it
@@ -606,9 +612,7 @@ static inline int lru_lookup(struct cache *c, uint32_t set, uint64_t block, uint
 
 	if (c->ways <= ORDER_MAX_WAYS) {
 		uint64_t o = c->plru[set];
-		/* constant way counts let the compiler unroll the common geometries */
-		uint32_t hit = c->ways == 16 ? match_ways(s, block, 16) : c->ways == 8 ? match_ways(s, block, 8) :
-			       match_ways(s, block, c->ways);
+		uint32_t hit = match_set(s, block, c->ways);
 
 		if (hit) {
 			w = (uint32_t)__builtin_ctz(hit);
@@ -902,13 +906,6 @@ static int lean_chain(struct cache *c, struct cache_lean_chain *lc)
 	return 1;
 }
 
-static inline uint32_t lean_match(const struct cache_lean_level *l, const uint64_t *s, uint64_t block)
-{
-	/* constant way counts let the compiler unroll the common geometries */
-	return l->ways == 16 ? match_ways(s, block, 16) : l->ways == 8 ? match_ways(s, block, 8) :
-	       match_ways(s, block, l->ways);
-}
-
 /*
  * One line of a load or store (stores dirty the first level only; below, fetches
  * are loads). A missing level takes the line at once: only dirty victims touch
@@ -930,7 +927,7 @@ static inline __attribute__((always_inline)) void lean_access_line(const struct 
 		s = &l->tags[(uint64_t)set * l->ways];
 		o = l->order[set];
 		w = (uint32_t)o & 15;   /* the most recent way first: nothing moves on a hit there */
-		hit = line_block(s[w]) == block ? 1u << w : lean_match(l, s, block);
+		hit = line_block(s[w]) == block ? 1u << w : match_set(s, block, l->ways);
 		if (hit) {
 			w = (uint32_t)__builtin_ctz(hit);
 			l->order[set] = order_to_front(o, order_rank(o, w));
