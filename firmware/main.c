@@ -217,26 +217,51 @@ static void *carve(uint32_t bytes)
 	return (void *)(uintptr_t)at;
 }
 
-/* Zones from SRAT (or one node over the memory map), usable = SRAT range & memory map, above
- * everything the firmware holds. */
-static void lay_out_zones(struct fw_results *r)
+/* SRAT memory range i of node n in bytes, cut at 4 GiB (a 32-bit guest); 0 if nothing is left. */
+static int srat_range(const struct fw_node *n, uint32_t i, uint64_t *base, uint64_t *end)
 {
-	uint32_t nid, i, k;
+	*base = (uint64_t)n->srat_base_hi[i] << 32 | n->srat_base_lo[i];
+	*end = *base + ((uint64_t)n->srat_len_hi[i] << 32 | n->srat_len_lo[i]);
+	if (*end > 0x100000000ull)
+		*end = 0x100000000ull;
+	return *base < *end;
+}
+
+/* Each node's zone spans its SRAT ranges (known before the firmware carves its metadata). */
+static void zone_spans(struct fw_results *r)
+{
+	uint32_t nid, i;
 
 	for (nid = 0; nid < r->nr_nodes; nid++) {
 		struct fw_node *n = &r->node[nid];
-		uint64_t lo = ~0ull, hi = 0;
+		uint64_t lo = ~0ull, hi = 0, b, e;
 
 		for (i = 0; i < n->nr_srat; i++) {
-			uint64_t b = (uint64_t)n->srat_base_hi[i] << 32 | n->srat_base_lo[i];
-			uint64_t e = b + ((uint64_t)n->srat_len_hi[i] << 32 | n->srat_len_lo[i]);
-
-			if (e > 0x100000000ull)
-				e = 0x100000000ull;   /* a 32-bit guest: memory below 4 GiB */
-			if (b >= e)
+			if (!srat_range(n, i, &b, &e))
 				continue;
 			lo = b < lo ? b : lo;
 			hi = e > hi ? e : hi;
+		}
+		if (hi > lo) {
+			n->start_pfn = (uint32_t)(lo >> 12);
+			n->spanned_pages = (uint32_t)((hi + 4095) >> 12) - n->start_pfn;
+		}
+	}
+}
+
+/* What each node hands the allocator: its SRAT ranges & the memory map's usable ranges, above
+ * everything the firmware holds (reserved_end). */
+static void usable_ranges(struct fw_results *r)
+{
+	uint32_t nid, i, k;
+	uint64_t b, e;
+
+	for (nid = 0; nid < r->nr_nodes; nid++) {
+		struct fw_node *n = &r->node[nid];
+
+		for (i = 0; i < n->nr_srat; i++) {
+			if (!srat_range(n, i, &b, &e))
+				continue;
 			for (k = 0; k < nr_usable && n->nr_ranges < FW_MAX_RANGES; k++) {
 				uint64_t s = usable[k].base > b ? usable[k].base : b;
 				uint64_t t = usable[k].end < e ? usable[k].end : e;
@@ -251,10 +276,6 @@ static void lay_out_zones(struct fw_results *r)
 					n->nr_ranges++;
 				}
 			}
-		}
-		if (hi > lo) {
-			n->start_pfn = (uint32_t)(lo >> 12);
-			n->spanned_pages = (uint32_t)((hi + 4095) >> 12) - n->start_pfn;
 		}
 	}
 }
@@ -420,22 +441,10 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 		uint8_t *pbmt[FW_MAX_NODES];
 		struct per_cpu_pages *pcp[FW_MAX_NODES];
 
+		zone_spans(r);
 		for (nid = 0; nid < r->nr_nodes; nid++) {
-			/* the zone's span is known from SRAT before the reserved part is cut out */
-			struct fw_node *nd = &r->node[nid];
-			uint32_t lo = ~0u, hi = 0, k;
+			uint32_t lo = r->node[nid].start_pfn, hi = lo + r->node[nid].spanned_pages;
 
-			for (k = 0; k < nd->nr_srat; k++) {
-				uint64_t b = (uint64_t)nd->srat_base_hi[k] << 32 | nd->srat_base_lo[k];
-				uint64_t e = b + ((uint64_t)nd->srat_len_hi[k] << 32 | nd->srat_len_lo[k]);
-
-				if (e > 0x100000000ull)
-					e = 0x100000000ull;
-				if (b < e) {
-					lo = (uint32_t)(b >> 12) < lo ? (uint32_t)(b >> 12) : lo;
-					hi = (uint32_t)((e + 4095) >> 12) > hi ? (uint32_t)((e + 4095) >> 12) : hi;
-				}
-			}
 			pages[nid] = hi > lo ? carve((hi - lo) * (uint32_t)sizeof(struct page)) : 0;
 			pbmt[nid] = hi > lo ? carve(((hi + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER) -
 						    (lo >> PAGEBLOCK_ORDER) + 1) : 0;
@@ -450,7 +459,7 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 		r->results_addr = (uint32_t)(uintptr_t)rp.results;
 		r->ids_addr = (uint32_t)(uintptr_t)rp.ids;
 		r->reserved_end = (carve_next + 4095) & ~4095u;
-		lay_out_zones(r);
+		usable_ranges(r);
 		build_zonelists(r);
 
 		r->flags = (arg("pcp", 1) ? MM_PCP : 0) | (arg("grouping", 1) ? 0 : MM_NO_MOBILITY_GROUPING);
