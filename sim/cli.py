@@ -305,9 +305,8 @@ def _monitor_guest(args: argparse.Namespace) -> int:
             except (QMPError, EOFError, ConnectionError):
                 return                   # the guest has exited: the run's end tells how
             if r is not None and r.done and (r.done, int(r["stage"])) != last:
-                free = [int(x) for x in (r.nr_free() * (1 << np.arange(11))).sum(axis=(1, 2))]
                 print(f"guest {STAGES.get(int(r['stage']), '?'):<14} {r.done:>11,} / {r.records:,} records  "
-                      f"free pages per node {free}  alloc failed {int(r['alloc_failed']):,}", flush=True)
+                      f"free pages per node {r.free_pages()}  alloc failed {int(r['alloc_failed']):,}", flush=True)
                 last = (r.done, int(r["stage"]))
                 if int(r["stage"]) == 4:
                     return
@@ -330,11 +329,11 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     class Live:
         def __init__(self, variant, machine, total):
             threshold = float(sc.data.get("profile", {}).get("alert_free_fraction", 0.10))
-            self.variant, self.machine, self.shown = variant, machine, 0
+            self.variant, self.shown = variant, 0
             self.tracker = RealtimeTracker(machine, alert_free_fraction=threshold)
 
         def observe(self, records_done):
-            self.tracker.take(self.machine.snapshot())
+            self.tracker.observe(records_done)
             s = self.tracker.latest()
             eta = f"{s['records_to_exhaustion']:,.0f} records" if s["records_to_exhaustion"] else "-"
             if s["ns_to_exhaustion"]:

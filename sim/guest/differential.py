@@ -53,5 +53,5 @@ def compare(trace: Trace, run: GuestRun, pcp: bool = True, mobility_grouping: bo
         "alloc_failed": res.alloc_failed,
         "errors": host_errors,
         "free_pages": {"host": [int(m.nr_free_pages(i)) for i in range(n)],
-                       "guest": [int(x) for x in (g.nr_free() * (1 << np.arange(11))).sum(axis=(1, 2))]},
+                       "guest": g.free_pages()},
     }

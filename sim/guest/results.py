@@ -132,3 +132,7 @@ class GuestResults:
     def nr_free(self) -> np.ndarray:
         """Free blocks [node, migratetype, order], as Machine.nr_free()."""
         return self.raw["nr_free"][: self.nr_nodes].astype(np.uint64)
+
+    def free_pages(self) -> list[int]:
+        """Free pages in the buddy lists per node (NR_FREE_PAGES)."""
+        return (self.nr_free() << np.arange(NR_ORDERS, dtype=np.uint64)).sum(axis=(1, 2)).astype(int).tolist()
