@@ -41,7 +41,8 @@ class _Builder:
     live: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)   # (kind, pfn/ptr) -> (id, x)
     free_ids: list[int] = field(default_factory=list)
     next_id: int = 0
-    caches: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)  # (req, alloc) -> (id, site)
+    caches: dict[tuple[int, int], int] = field(default_factory=dict)    # (bytes_req, bytes_alloc) -> cache id
+    unnamed: dict[int, str] = field(default_factory=dict)               # cache id -> placeholder, until a free names it
     skipped: Counter = field(default_factory=Counter)
     last_ns: int | None = None
 
@@ -97,11 +98,12 @@ def _event(b: _Builder, event: str, cpu: int, f: dict[str, str]) -> None:
             return
         key = (int(f["bytes_req"]), int(f["bytes_alloc"]))
         if key not in b.caches:
-            cache_site = b.site(f"kmem_cache-{key[0]}/{key[1]}")
-            b.caches[key] = (b.new_id(), cache_site)
-            b.emit(Op.CACHE_CREATE, cpu, cache_site, b.caches[key][0], key[1], 8)
-        b.live[("obj", ptr)] = (id_, b.caches[key][0])
-        b.emit(Op.CACHE_ALLOC, cpu, site, id_, 0, b.caches[key][0])
+            placeholder = f"kmem_cache-{key[0]}/{key[1]}"
+            b.caches[key] = b.new_id()
+            b.unnamed[b.caches[key]] = placeholder
+            b.emit(Op.CACHE_CREATE, cpu, b.site(placeholder), b.caches[key], key[1], 8)
+        b.live[("obj", ptr)] = (id_, b.caches[key])
+        b.emit(Op.CACHE_ALLOC, cpu, site, id_, 0, b.caches[key])
     else:   # kfree, kmem_cache_free
         ptr = int(f["ptr"], 16)
         got = b.take("obj", ptr) if ptr else None
@@ -112,17 +114,10 @@ def _event(b: _Builder, event: str, cpu: int, f: dict[str, str]) -> None:
         if cache < 0:
             b.emit(Op.KFREE, cpu, b.site(_function(f["call_site"])), id_)
             return
-        if "name" in f:   # the cache's real name, from its frees
-            placeholder = next(s for (cid, s) in b.caches.values() if cid == cache)
-            _rename(b, placeholder, f["name"])
+        name = f.get("name")
+        if name and cache in b.unnamed and name not in b.sites:   # the cache's real name, from a free
+            b.sites[name] = b.sites.pop(b.unnamed.pop(cache))
         b.emit(Op.CACHE_FREE, cpu, b.site(_function(f["call_site"])), id_, 0, cache)
-
-
-def _rename(b: _Builder, site: int, name: str) -> None:
-    old = next(k for k, v in b.sites.items() if v == site)
-    if old.startswith("kmem_cache-") and name not in b.sites:
-        del b.sites[old]
-        b.sites[name] = site
 
 
 def _open(path: str | os.PathLike):
