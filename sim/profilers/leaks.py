@@ -77,15 +77,15 @@ class LeakDetector:
         born = scan["alloc_record"]
         sites = self.trace.records["site"][born.astype(np.int64)] if len(born) else np.zeros(0, np.uint32)
         # kmemleak: white now and at the previous scan, old enough, not reported yet
-        white = born[kind >= WHITE]
-        due = white[np.isin(white, self._white_before) & ~np.isin(white, self._reported) &
-                    (records_done - white.astype(np.int64) >= self.min_age)]
-        for rec in due.tolist():
-            if len(self._reports) < self.max_listed:
-                i = int(np.flatnonzero(born == rec)[0])
-                self._reports.append({"id": int(scan["id"][i]), "site": self._site(int(sites[i])),
-                                      "bytes": int(scan["size"][i]), "alloc_record": rec,
-                                      "reported_at": records_done})
+        white_at = np.flatnonzero(kind >= WHITE)
+        white = born[white_at]
+        due_at = white_at[np.isin(white, self._white_before) & ~np.isin(white, self._reported) &
+                          (records_done - white.astype(np.int64) >= self.min_age)]
+        due = born[due_at]
+        for i in due_at[: max(self.max_listed - len(self._reports), 0)].tolist():
+            self._reports.append({"id": int(scan["id"][i]), "site": self._site(int(sites[i])),
+                                  "bytes": int(scan["size"][i]), "alloc_record": int(born[i]),
+                                  "reported_at": records_done})
         self._nr_reports += len(due)
         self._reported = np.union1d(self._reported[np.isin(self._reported, born)], due)   # live ones only
         self._white_before = white
