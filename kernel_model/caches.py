@@ -21,11 +21,11 @@ exclusive), seed (random policy), classify_3c.
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import tomllib
 
 from kernel_model._core import CacheCore, CachegrindSim
 from kernel_model.units import parse_size

@@ -8,10 +8,9 @@ import copy
 import json
 import os
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-
-import tomllib
 
 from kernel_model import Machine, Op, ReplayResult, Topology, TopologyError, trace
 from kernel_model.caches import CacheConfigError

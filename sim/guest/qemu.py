@@ -147,7 +147,7 @@ async def _run(topology: Topology, trace_path: Path, workdir: Path, cmdline: str
         hook = asyncio.ensure_future(on_running(qmp, mem, proc.pid)) if on_running is not None else None
         try:   # the timeout covers the hook too: it runs beside the wait
             exit_status = await asyncio.wait_for(_exited(proc), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise GuestError(f"the guest did not finish within {timeout:g} s (hung?); QEMU was killed") from None
         finally:
             for task in (shutdown, first, stages, hook):

@@ -14,7 +14,7 @@ import numpy as np
 
 from kernel_model.trace import NO_NODE, Op, Trace, empty, reuse_ids
 
-# bytes_req histogram of the kmalloc events in shared/data/linux-6.1-qemu-2node/trace.txt.xz
+# bytes_req histogram of the kmalloc events in data/linux-6.1-qemu-2node/trace.txt.xz
 # (Linux 6.1 under QEMU, 10591 kmalloc calls); tests/test_slab_api.py recomputes it from the trace.
 LINUX_6_1_KMALLOC_MIX: dict[int, int] = {
     1024: 8300, 4096: 503, 16: 459, 72: 294, 11: 218, 560: 152, 416: 152, 296: 152, 23: 120, 32: 47,
