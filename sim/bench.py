@@ -175,27 +175,30 @@ def _mixed_trace(n: int, seed: int = 1):
 
 @benchmark("overhead")
 def bench_overhead(quick: bool = False) -> dict:
-    """Replay of a mixed page/kmalloc trace with every model-side profiler sampling every 10,000
-    records vs the same replay with none (seven interleaved pairs: the median pair's overhead);
-    the profilers' one-off result() time separately; and the memory the profilers add
-    (tracemalloc peak with them minus without, same chunking)."""
+    """Replay of a mixed page/kmalloc trace with every registered profiler that samples counters
+    (sim.profilers.REGISTRY) sampling every 10,000 records vs the same replay with none (seven
+    interleaved pairs: the median pair's overhead); the profilers' one-off result() time
+    separately; and the memory the profilers add (tracemalloc peak with them minus without)."""
     import tracemalloc
 
     from sim.driver import replay_in_chunks
-    from sim.profilers.fragmentation import FragmentationProfiler
-    from sim.profilers.numa import NumaProfiler
-    from sim.profilers.realtime import RealtimeTracker
-    from sim.profilers.slab import SlabProfiler
-    from sim.profilers.stack import StackProfiler
+    from sim.profilers import REGISTRY, Context
 
     n, interval = (500_000 if quick else 4_000_000), 10_000
     trace = _mixed_trace(n)
     config = dict(nodes=2, node_mem="256M", cpus_per_node=1, pcp=True)
-    profilers = (FragmentationProfiler, SlabProfiler, RealtimeTracker, NumaProfiler, StackProfiler)
+
+    def build(m: Machine) -> list:
+        """Every registered profiler that only samples counters, as a scenario would build it."""
+        built = [p.build(Context(m, trace, {o.name: o.default for o in p.options}))
+                 for p in REGISTRY.values() if not p.requires]
+        return [b for b in built if hasattr(b, "take")]
+
+    profilers = [type(b).__name__ for b in build(Machine(**config))]
 
     def timed(with_profilers: bool) -> float:
         m = Machine(**config)
-        observers = [p(m) for p in profilers] if with_profilers else []
+        observers = build(m) if with_profilers else []
         start = time.perf_counter()
         if observers:
             replay_in_chunks(m, trace, interval, observers)
@@ -206,7 +209,7 @@ def bench_overhead(quick: bool = False) -> dict:
     def peak_memory(with_profilers: bool) -> tuple[int, float]:
         m = Machine(**config)
         tracemalloc.start()
-        observers = [p(m) for p in profilers] if with_profilers else []
+        observers = build(m) if with_profilers else []
         replay_in_chunks(m, trace, interval, observers)
         start = time.perf_counter()
         for o in observers:
@@ -225,7 +228,7 @@ def bench_overhead(quick: bool = False) -> dict:
     with_mem, result_seconds = peak_memory(True)
     without_mem, _ = peak_memory(False)
     peak = with_mem - without_mem
-    return {"records": n, "interval": interval, "profilers": [p.__name__ for p in profilers],
+    return {"records": n, "interval": interval, "profilers": profilers,
             "seconds": round(best, 4), "ops_per_s": round(n / best), "runs_ops_per_s": [round(n / t) for t in times],
             "baseline": "the same replay with no profiler (one Machine.replay call)",
             "baseline_ops_per_s": round(n / base), "ratio": round(base / best, 3),

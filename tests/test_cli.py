@@ -76,9 +76,9 @@ def test_analyze_a_trace(churn_file, capsys):
 
 
 def test_analyze_and_report_a_saved_result(tmp_path, capsys):
-    from sim import scenario
+    from sim.scenario import run_scenario
 
-    scenario.run(scenario.load("stack-depth", ["workload.excursions=500"]), tmp_path / "res")
+    run_scenario("stack-depth", ["workload.excursions=500"], out=tmp_path / "res")
     assert main(["analyze", str(tmp_path / "res" / "report.json")]) == 0
     assert capsys.readouterr().out.startswith("stack-depth: ")
     assert main(["report", str(tmp_path / "res"), "--html", str(tmp_path / "r.html")]) == 0

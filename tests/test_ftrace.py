@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 
 from kernel_model import Machine, Op
-from sim import scenario
 from sim.cli import main
+from sim.scenario import run_scenario
 from sim.workloads.ftrace import FtraceFormatError, import_ftrace
 
 HEADER = "# tracer: nop\n#\n"
@@ -79,7 +79,7 @@ def test_real_capture_converts_and_replays_without_errors(linux_capture, tmp_pat
 
 
 def test_linux_trace_scenario_replays_the_capture(linux_capture, tmp_path):
-    report = scenario.run(scenario.load("linux-trace", ["profile.profilers=['fragmentation', 'slab']"]), tmp_path)
+    report = run_scenario("linux-trace", ["profile.profilers=['fragmentation', 'slab']"], out=tmp_path).report
     assert [v["name"] for v in report["variants"]] == ["pcp-on", "pcp-off"]
     assert all(v["replay"]["errors"] == 0 for v in report["variants"])
     assert "vm_area_struct" in (tmp_path / "pcp-on.slabinfo.txt").read_text()

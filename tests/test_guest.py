@@ -223,10 +223,10 @@ def test_guest_leak_scan_finds_exactly_the_planted_leaks(tmp_path, capsys):
 
     assert main(["run", "guest-leak", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "guest.json").read_text())
-    from sim import scenario
+    from sim.scenario import build_workload, load
 
-    sc = scenario.load("guest-leak")
-    truth = planted_leaks(scenario._workload(sc, report["seed"]))
+    sc = load("guest-leak")
+    truth = planted_leaks(build_workload(sc, sc.workload, report["seed"]))
     assert {k: set(v) for k, v in report["leak_scan"]["by_kind"].items()} == truth
     assert set(report["leak_scan"]["unreferenced"]) == truth["definitely_lost"] | truth["indirectly_lost"]
     assert report["matches_model"] and "leak scan of guest memory" in capsys.readouterr().out

@@ -9,7 +9,8 @@ import pytest
 
 from kernel_model import Machine, Op, Topology, Trace, trace
 from sim.driver import replay_in_chunks
-from sim.profilers.numa import NumaProfiler, what_if
+from sim.experiments.numa_what_if import what_if
+from sim.profilers.numa import NumaProfiler
 
 SLIT = [[10, 21], [21, 10]]
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from sim import scenario
 from sim.cli import main
+from sim.report.text import summary
+from sim.scenario import build_workload, load, run_scenario
 from sim.workloads.object_graph import planted_leaks
 
 SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "docs" / "report.schema.json").read_text())
@@ -29,7 +30,7 @@ def test_fragmentation_scenario_shows_the_effect_of_mobility_grouping(tmp_path, 
 
 
 def sc_profilers(name: str) -> list[str]:
-    return scenario.load(SCENARIOS / f"{name}.toml").data["profile"]["profilers"]
+    return list(load(SCENARIOS / f"{name}.toml").profile.profilers)
 
 
 def test_trace_derived_names_are_escaped_in_the_html(tmp_path):
@@ -44,7 +45,7 @@ def test_trace_derived_names_are_escaped_in_the_html(tmp_path):
     (tmp_path / "s.toml").write_text('[scenario]\nname = "t"\n[machine]\nnodes = 1\nnode_mem = "16M"\n'
                                      '[workload]\ngenerator = "trace"\nfile = "t.mtr"\n'
                                      '[profile]\nprofilers = ["fragmentation", "patterns"]\n')
-    report = scenario.run(scenario.load(tmp_path / "s.toml"), tmp_path / "out")
+    report = run_scenario(tmp_path / "s.toml", out=tmp_path / "out").report
     assert report["variants"][0]["patterns"]["call_sites"][0]["call_site"] == hostile
     html = (tmp_path / "out" / "report.html").read_text()
     assert hostile not in html and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
@@ -55,7 +56,7 @@ def validate_report(report: dict) -> None:
 
 
 def test_report_schema_is_checked_and_catches_a_broken_report(tmp_path):
-    scenario.run(scenario.load(SCENARIOS / "fragmentation.toml", ["workload.ops=20000"]), tmp_path)
+    run_scenario(SCENARIOS / "fragmentation.toml", ["workload.ops=20000"], out=tmp_path)
     report = json.loads((tmp_path / "report.json").read_text())
     validate_report(report)
     del report["variants"][0]["fragmentation"]["health_score"]
@@ -64,12 +65,12 @@ def test_report_schema_is_checked_and_catches_a_broken_report(tmp_path):
 
 
 def test_same_file_and_seed_same_report(tmp_path):
-    sc = scenario.load(SCENARIOS / "fragmentation.toml", ["workload.ops=30000"])
-    scenario.run(sc, tmp_path / "a")
-    scenario.run(scenario.load(SCENARIOS / "fragmentation.toml", ["workload.ops=30000"]), tmp_path / "b")
+    sc = load(SCENARIOS / "fragmentation.toml", ["workload.ops=30000"])
+    run_scenario(sc, out=tmp_path / "a")
+    run_scenario(SCENARIOS / "fragmentation.toml", ["workload.ops=30000"], out=tmp_path / "b")
     for name in ("report.json", "trace.json", "report.html"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
-    scenario.run(scenario.load(SCENARIOS / "fragmentation.toml", ["workload.ops=30000"]), tmp_path / "c", seed=2)
+    run_scenario(SCENARIOS / "fragmentation.toml", ["workload.ops=30000"], out=tmp_path / "c", seed=2)
     assert (tmp_path / "a" / "report.json").read_bytes() != (tmp_path / "c" / "report.json").read_bytes()
 
 
@@ -106,7 +107,7 @@ def test_html_report_is_self_contained_escaped_and_charts_are_deterministic(tmp_
     p = tmp_path / "x.toml"
     p.write_text(text)
     for out in ("a", "b"):
-        scenario.run(scenario.load(p, ["workload.ops=30000"]), tmp_path / out)
+        run_scenario(p, ["workload.ops=30000"], out=tmp_path / out)
     html = (tmp_path / "a" / "report.html").read_text()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     # self-contained: the charts are inline, nothing is loaded from elsewhere
@@ -126,7 +127,7 @@ def test_html_report_is_self_contained_escaped_and_charts_are_deterministic(tmp_
     ("leak", ["workload.operations=12000", "workload.population=400"]),
 ])
 def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
-    report = scenario.run(scenario.load(SCENARIOS / f"{name}.toml", overrides), tmp_path)
+    report = run_scenario(SCENARIOS / f"{name}.toml", overrides, out=tmp_path).report
     validate_report(json.loads((tmp_path / "report.json").read_text()))
     html = (tmp_path / "report.html").read_text()
     titles = {"slab": "Slab", "patterns": "Allocation patterns", "cache": "Caches", "numa": "NUMA",
@@ -134,7 +135,7 @@ def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
     enabled = [titles[p] for p in sc_profilers(name) if p in titles]
     assert enabled and all(f"<h3>{t}</h3>" in html for t in enabled)   # each profiler has its section
     assert all(v["replay"]["errors"] == 0 for v in report["variants"])
-    assert (tmp_path / "report.html").exists() and scenario.summary(report)
+    assert (tmp_path / "report.html").exists() and summary(report)
     slug = report["variants"][0]["name"]
     numastat = (tmp_path / f"{slug}.node0.numastat.txt").read_text().split()
     assert numastat[0::2][:6] == ["numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node",
@@ -162,7 +163,8 @@ def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
         assert l3["misses"] > 0
     if name == "leak":
         lk = first["leaks"]
-        truth = planted_leaks(scenario._workload(scenario.load(SCENARIOS / "leak.toml", overrides), report["seed"]))
+        spec = load(SCENARIOS / "leak.toml", overrides)
+        truth = planted_leaks(build_workload(spec, spec.workload, report["seed"]))
         found = {k: {x["id"] for x in lk["leaks"] if x["kind"] == k} for k in truth}
         assert found == truth
         assert {k: len(ids) for k, ids in truth.items()} == {"definitely_lost": 8, "indirectly_lost": 4,
@@ -187,7 +189,7 @@ def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
 
 
 def test_perfetto_timeline_has_a_track_per_variant_counters_and_phase_markers(tmp_path):
-    report = scenario.run(scenario.load(SCENARIOS / "fragmentation.toml", ["workload.ops=20000"]), tmp_path)
+    report = run_scenario(SCENARIOS / "fragmentation.toml", ["workload.ops=20000"], out=tmp_path).report
     events = json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
     assert [e["args"]["name"] for e in events if e["ph"] == "M"] == ["grouping-on", "grouping-off"]
     assert all(e["ph"] in "MCi" and (e["ph"] == "M" or isinstance(e["ts"], int)) for e in events)

@@ -12,17 +12,20 @@ from sim.guest.qemu import GuestRun
 NUMASTAT = ("numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node")
 
 
-def host_machine(run: GuestRun, pcp: bool = True, mobility_grouping: bool = True) -> Machine:
-    """A Machine with the zones, CPUs and distances the guest discovered."""
+def host_machine(run: GuestRun, pcp: bool = True, mobility_grouping: bool = True,
+                 min_free_kbytes: int | None = None) -> Machine:
+    """A Machine with the zones, CPUs and distances the guest discovered, and the scenario's own
+    settings (not the guest's: the watermark check then shows whether they reached the guest)."""
     g = run.results
     return Machine(zones=g.nodes(), cpu_to_node=g.cpus(), distances=g.distances(), pcp=pcp,
-                   mobility_grouping=mobility_grouping, min_free_kbytes=int(g["min_free_kbytes"]))
+                   mobility_grouping=mobility_grouping, min_free_kbytes=min_free_kbytes)
 
 
-def compare(trace: Trace, run: GuestRun, pcp: bool = True, mobility_grouping: bool = True) -> dict:
+def compare(trace: Trace, run: GuestRun, pcp: bool = True, mobility_grouping: bool = True,
+            min_free_kbytes: int | None = None) -> dict:
     """Replay trace on the host twin of the guest's machine; what matched and where it first did not."""
     g = run.results
-    m = host_machine(run, pcp, mobility_grouping)
+    m = host_machine(run, pcp, mobility_grouping, min_free_kbytes)
     res = m.replay(trace, results=True)
     theirs = np.frombuffer(run.record_results, np.uint64)
     differ = np.flatnonzero(res.results != theirs) if len(theirs) == len(res.results) else np.array([0])
@@ -54,4 +57,6 @@ def compare(trace: Trace, run: GuestRun, pcp: bool = True, mobility_grouping: bo
         "errors": host_errors,
         "free_pages": {"host": [int(m.nr_free_pages(i)) for i in range(n)],
                        "guest": g.free_pages()},
+        "watermarks": {"host": {"min_free_kbytes": m.min_free_kbytes, "nodes": m.watermarks()},
+                       "guest": {"min_free_kbytes": int(g["min_free_kbytes"])}},
     }

@@ -2,7 +2,7 @@
 and by allocation site, and strided call sites (prefetch opportunities).
 
 It only reads counters: the caller replays in chunks and calls observe() between them.
-Every series is bounded: when a series reaches max_points, neighbouring windows merge.
+Every series is bounded (sim.profilers.series): past max_points, neighbouring windows merge.
 """
 
 from __future__ import annotations
@@ -11,22 +11,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kernel_model import Machine
+from sim.profilers.registry import Context, Profiler, Section, register
+from sim.profilers.series import Series
+
 VERSION = 1
 
 
 @dataclass
 class CacheProfiler:
-    machine: object
+    machine: Machine
     heatmap: tuple[str, ...] = ()      # cache instances to map, e.g. ("cpu0/L1d", "node0/L3")
     line_use: tuple[str, ...] = ()     # first-level instances whose line utilisation to record
     max_points: int = 200
     set_bins: int = 64
     top: int = 10
-    _records: list[int] = field(default_factory=list)
-    _series: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    _series: Series = field(init=False)
     _last: dict[str, tuple[int, int]] = field(default_factory=dict)
     _maps: dict[str, np.ndarray] = field(default_factory=dict)
-    _rows: dict[str, list[np.ndarray]] = field(default_factory=dict)
     _last_sets: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -34,41 +36,34 @@ class CacheProfiler:
             self.machine.track_line_use(name)
         for name in self.heatmap:
             self._maps[name] = self.machine.track_set_misses(name)
-            self._rows[name] = []
             self._last_sets[name] = self._maps[name].copy()
+        self._caches = [name for name, st in self.machine.cache_stats().items() if isinstance(st, dict)]
+        # per window: (hits, misses) of every cache and the misses per set bin of every mapped one
+        self._series = Series(sums=[*self._caches, *(f"map:{name}" for name in self.heatmap)],
+                              max_points=self.max_points)
 
     def observe(self, records_done: int) -> None:
         """Take one window: counter deltas since the previous observe() (read from the caches)."""
-        self._records.append(records_done)
-        for name, st in self.machine.cache_stats().items():
-            if not isinstance(st, dict):
-                continue
-            now = (st["hits"], st["misses"])
+        window = {}
+        stats = self.machine.cache_stats()
+        for name in self._caches:
+            now = (stats[name]["hits"], stats[name]["misses"])
             before = self._last.get(name, (0, 0))
-            self._series.setdefault(name, []).append((now[0] - before[0], now[1] - before[1]))
+            window[name] = (now[0] - before[0], now[1] - before[1])
             self._last[name] = now
         for name, live in self._maps.items():
             delta = live - self._last_sets[name]
             self._last_sets[name] = live.copy()
             bins = min(self.set_bins, len(delta))
             edges = np.linspace(0, len(delta), bins + 1).astype(int)[:-1]
-            self._rows[name].append(np.add.reduceat(delta, edges))
-        if len(self._records) > self.max_points:
-            self._halve()
-
-    def _halve(self) -> None:
-        """Merge neighbouring windows: the series keep their totals and end points."""
-        def merge(seq):
-            return [tuple(np.add(seq[i], seq[i + 1])) if i + 1 < len(seq) else seq[i] for i in range(0, len(seq), 2)]
-        self._records = [self._records[min(i + 1, len(self._records) - 1)] for i in range(0, len(self._records), 2)]
-        self._series = {k: merge(v) for k, v in self._series.items()}
-        self._rows = {k: [v[i] + v[i + 1] if i + 1 < len(v) else v[i] for i in range(0, len(v), 2)]
-                      for k, v in self._rows.items()}
+            window[f"map:{name}"] = np.add.reduceat(delta, edges)
+        self._series.append(records_done, **window)
 
     def result(self) -> dict:
         """Plain, JSON-serialisable data (counts are accesses; ratios are misses / accesses)."""
         caches = {}
-        for name, points in self._series.items():
+        for name in self._caches:
+            points = self._series[name]
             hits = sum(h for h, _ in points)
             misses = sum(m for _, m in points)
             caches[name] = {
@@ -84,11 +79,11 @@ class CacheProfiler:
         return {
             "version": VERSION,
             "unit": "accesses",
-            "records": [int(r) for r in self._records],
+            "records": [int(r) for r in self._series.records],
             "caches": caches,
             "heatmaps": {name: {"set_bins": int(len(rows[0])) if rows else 0,
                                 "misses": [[int(x) for x in row] for row in rows]}
-                         for name, rows in self._rows.items()},
+                         for name, rows in ((n, self._series[f"map:{n}"]) for n in self.heatmap)},
             "top_call_sites": _top(by_site["call_sites"], self.top),
             "top_alloc_sites": _top(by_site["alloc_sites"], self.top),
             "prefetch_candidates": sorted(prefetch, key=lambda p: -p["accesses"])[: self.top],
@@ -111,3 +106,28 @@ def _top(sites: dict[str, list[int]], n: int) -> list[dict]:
     """Sites by first-level misses, with misses at every level."""
     ranked = sorted(sites.items(), key=lambda kv: (-kv[1][0], kv[0]))[:n]
     return [{"site": site, "misses_per_level": misses} for site, misses in ranked]
+
+
+def _build(ctx: Context) -> CacheProfiler:
+    """Heatmap and line utilisation of CPU 0's first data level (L1d when the config names one)."""
+    levels = ctx.caches["levels"]
+    first = "L1d" if any(lv.get("name") == "L1d" for lv in levels) else levels[0].get("name", "L1")
+    return CacheProfiler(ctx.machine, heatmap=(f"cpu0/{first}",), line_use=(f"cpu0/{first}",))
+
+
+def _summary(r: dict) -> str:
+    parts = [f"{k} miss {c['miss_ratio']:.1%}" for k, c in r["caches"].items() if c["hits"] + c["misses"]][:3]
+    parts += [f"prefetchable: {p['call_site']}" for p in r["prefetch_candidates"][:1]]
+    return "; ".join(parts)
+
+
+def _section(r: dict) -> Section:
+    return Section([], [("Per cache", [{"cache": k, **x} for k, x in r["caches"].items()]),
+                        ("Prefetch candidates", r["prefetch_candidates"])])
+
+
+PROFILER = register(Profiler(
+    "cache", "Caches", _build, requires=("caches",),
+    doc="hit/miss over time per cache, a set-by-time miss heatmap, misses by call and allocation site, "
+        "line utilisation, prefetch candidates",
+    summary=_summary, section=_section))

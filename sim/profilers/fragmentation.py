@@ -11,31 +11,35 @@ what one full compaction pass would achieve (sim/profilers/compaction.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from kernel_model import extfrag_index, unusable_free_index
+from kernel_model import Machine, extfrag_index, unusable_free_index
 from kernel_model.mm import NR_PAGE_ORDERS, PAGEBLOCK_ORDER
 from kernel_model.snapshot import Snapshots
 from sim.profilers.compaction import compaction_what_if, mixed_pageblocks
+from sim.profilers.registry import LineChart, Profiler, register
 from sim.profilers.sampling import Sampling
+from sim.profilers.series import Series
 
 VERSION = 1
 
 
 @dataclass
 class FragmentationProfiler(Sampling):
-    machine: object
+    machine: Machine
     max_points: int = 200
-    _records: list[int] = field(default_factory=list)
-    _snapshots: list[np.ndarray] = field(default_factory=list)   # [node, order] free blocks
+    _series: Series = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._series = Series(states=("free_blocks",), max_points=self.max_points)   # [node, order] per sample
 
     def take(self, snaps: Snapshots) -> None:
-        self._records.extend(snaps.records.tolist())
-        self._snapshots.extend(snaps.free_blocks.copy())
-        while len(self._records) > self.max_points:   # keep every other snapshot (they are states, not sums)
-            self._records, self._snapshots = self._records[1::2], self._snapshots[1::2]
+        self._series.extend(snaps.records.tolist(), free_blocks=snaps.free_blocks.copy())
+
+    def free_blocks_order_ge_9(self) -> int:
+        """Free blocks of order >= 9 over all nodes at the latest snapshot."""
+        return int(self._series["free_blocks"][-1][:, PAGEBLOCK_ORDER:].sum()) if len(self._series) else 0
 
     def _layout(self) -> dict:
         """Mixed pageblocks and the compaction what-if of the machine as it is now, per node."""
@@ -52,7 +56,7 @@ class FragmentationProfiler(Sampling):
     def result(self) -> dict:
         nodes = self.machine.nodes
         series = []
-        for snap in self._snapshots:
+        for snap in self._series["free_blocks"]:
             per_node = []
             for n in range(nodes):
                 counts = snap[n].tolist()
@@ -72,10 +76,40 @@ class FragmentationProfiler(Sampling):
         return {
             "version": VERSION,
             "unit": "indices in thousandths (Linux), pages, blocks",
-            "records": self._records,
+            "records": self._series.records,
             "series": series,
             "final": last,
             "pageblocks": {n: self.machine.pageblock_counts(n) for n in range(nodes)},
             **self._layout(),
             "health_score": round(health, 1),
         }
+
+
+def _summary(r: dict) -> str:
+    final = r["final"]
+    return (f"{sum(p['free_blocks_order_ge_9'] for p in final):>14,} {r['health_score']:>7.1f} "
+            f"{'/'.join(str(p['unusable_index'][PAGEBLOCK_ORDER]) for p in final):>12}")
+
+
+def _charts(results: Mapping[str, dict]) -> list[LineChart]:
+    order9 = {name: (r["records"], [sum(p["free_blocks_order_ge_9"] for p in snap) for snap in r["series"]])
+              for name, r in results.items()}
+    unusable = {name: (r["records"], [max(p["unusable_index"][PAGEBLOCK_ORDER] for p in snap) for snap in r["series"]])
+                for name, r in results.items()}
+    return [LineChart("order9_blocks.svg", "Free blocks of order >= 9", "records replayed", "blocks", order9),
+            LineChart("unusable_index_order9.svg", "Unusable free index at order 9 (worst node)", "records replayed",
+                      "thousandths", unusable)]
+
+
+def _timeline(r: dict, track) -> None:
+    for ts, snap in zip(r["records"], r["series"], strict=True):
+        track.counter("free pages", ts, {f"node{n}": p["free_pages"] for n, p in enumerate(snap)})
+        track.counter("free blocks order>=9", ts, {f"node{n}": p["free_blocks_order_ge_9"] for n, p in enumerate(snap)})
+
+
+PROFILER = register(Profiler(
+    "fragmentation", "Fragmentation", lambda ctx: FragmentationProfiler(ctx.machine), always=True,
+    doc="extfrag and unusable free index per order and node over time, order-9 availability, health score, "
+        "mixed pageblocks and a compaction what-if",
+    summary=_summary, summary_head=f"{'free order>=9':>14} {'health':>7} {'unusable(9)':>12}",
+    charts=_charts, timeline=_timeline, live=lambda p: f"order>=9 blocks {p.free_blocks_order_ge_9():,}"))

@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from kernel_model._core import leak_classify
 
+from kernel_model import Machine
 from kernel_model.trace import Trace, site_name
+from sim.fields import Field, Int
+from sim.profilers.registry import Profiler, Section, register
+from sim.profilers.series import Series
 
 VERSION = 1
 KINDS = ("still_reachable", "possibly_lost", "indirectly_lost", "definitely_lost")
@@ -51,26 +55,26 @@ def classify(scan: dict) -> np.ndarray:
 
 @dataclass
 class LeakDetector:
-    machine: object
+    machine: Machine
     trace: Trace
     min_age: int = 1000          # records an object must have lived before kmemleak reports it
     growth_scans: int = 4        # a suspect grew at this many scans at least, and at 3/4 of them
     max_listed: int = 1000       # leaked objects listed in the result (all are counted)
     max_points: int = 200
-    _records: list[int] = field(default_factory=list)
+    _series: Series = field(init=False)   # live objects per allocation site at each scan
     _white_before: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     _reported: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     _reports: list[dict] = field(default_factory=list)
     _nr_reports: int = 0
-    _live_by_site: list[np.ndarray] = field(default_factory=list)
     _last: tuple | None = None
 
     def __post_init__(self) -> None:
         self.machine.enable_leak_tracking()
+        self._series = Series(states=("live_by_site",), max_points=self.max_points)
 
     def observe(self, records_done: int) -> None:
         """A leak scan (it reads object memory, not the snapshot's counters)."""
-        if self._records and self._records[-1] == records_done:
+        if self._series.records and self._series.records[-1] == records_done:
             return
         scan = self.machine.leak_scan()
         kind = classify(scan)
@@ -89,10 +93,7 @@ class LeakDetector:
         self._nr_reports += len(due)
         self._reported = np.union1d(self._reported[np.isin(self._reported, born)], due)   # live ones only
         self._white_before = white
-        self._records.append(records_done)
-        self._live_by_site.append(np.bincount(sites, minlength=len(self.trace.sites)))
-        if len(self._records) > self.max_points:
-            self._records, self._live_by_site = self._records[1::2], self._live_by_site[1::2]
+        self._series.append(records_done, live_by_site=np.bincount(sites, minlength=len(self.trace.sites)))
         self._last = (scan, kind, sites)
 
     def _site(self, site: int) -> str:
@@ -104,15 +105,16 @@ class LeakDetector:
         return {int(i): KINDS[k] for i, k in zip(scan["id"].tolist(), kind.tolist(), strict=True)}
 
     def growth_suspects(self) -> list[dict]:
-        if len(self._live_by_site) < 2:
+        if len(self._series) < 2:
             return []
-        live = np.array(self._live_by_site)
+        live = np.array(self._series["live_by_site"])
+        records = self._series.records
         grew = (np.diff(live, axis=0) > 0).sum(axis=0)
         shrank = (np.diff(live, axis=0) < 0).sum(axis=0)
         out = [{"site": self._site(s), "scans_grown": int(grew[s]), "scans_shrunk": int(shrank[s]),
                 "live_first": int(live[0, s]), "live_last": int(live[-1, s]),
                 "objects_per_1k_records": round(1000 * float(live[-1, s] - live[0, s]) /
-                                                max(self._records[-1] - self._records[0], 1), 3)}
+                                                max(records[-1] - records[0], 1), 3)}
                for s in np.flatnonzero((grew >= max(self.growth_scans, 0.75 * (len(live) - 1))) & (shrank == 0) &
                                        (live[-1] > live[0]))]
         return sorted(out, key=lambda r: -r["objects_per_1k_records"])
@@ -132,7 +134,7 @@ class LeakDetector:
             entry[0] += 1
             entry[1] += int(size[i])
         return {
-            "version": VERSION, "unit": "bytes", "scans": len(self._records), "records": self._records,
+            "version": VERSION, "unit": "bytes", "scans": len(self._series), "records": self._series.records,
             "summary": summary,
             "leaks": [{"id": int(scan["id"][i]), "kind": KINDS[kind[i]], "bytes": int(size[i]),
                        "site": self._site(int(sites[i])), "alloc_record": int(scan["alloc_record"][i])}
@@ -143,3 +145,26 @@ class LeakDetector:
             "kmemleak": {"min_age_records": self.min_age, "reported": self._nr_reports, "reports": self._reports},
             "growth_suspects": self.growth_suspects(),
         }
+
+
+def _summary(r: dict) -> str:
+    lk = r["summary"]
+    return ("leaks: " + ", ".join(f"{k.replace('_', ' ')} {lk[k]['objects']:,}" for k in
+                                  ("definitely_lost", "indirectly_lost", "possibly_lost")) +
+            f"; kmemleak reported {r['kmemleak']['reported']:,}")
+
+
+def _section(r: dict) -> Section:
+    return Section([(k.replace("_", " "), f"{x['objects']:,} objects, {x['bytes']:,} bytes")
+                    for k, x in r["summary"].items()] + [("kmemleak reports", f"{r['kmemleak']['reported']:,}")],
+                   [("Lost objects by allocation site", r["by_site"]),
+                    ("kmemleak reports", r["kmemleak"]["reports"]),
+                    ("Growth suspects", r["growth_suspects"])])
+
+
+PROFILER = register(Profiler(
+    "leaks", "Leaks", lambda ctx: LeakDetector(ctx.machine, ctx.trace, min_age=ctx.options["leak_min_age"]),
+    options=(Field("leak_min_age", Int(0, 1 << 62), 1000,
+                   "records an object lives before kmemleak may report it"),),
+    doc="memcheck's categories, kmemleak's reports and growth suspects from scans of model memory",
+    summary=_summary, section=_section))

@@ -1,22 +1,20 @@
-"""NUMA profiler: per-node utilisation and pressure over time, locality, remote hot spots,
-migration recommendations, and a what-if that replays one workload under every policy.
-
-take() only reads the snapshots it is handed; what_if() builds its own machines (the caller's is untouched).
-"""
+"""NUMA profiler: per-node utilisation and pressure over time, locality, remote hot spots and
+migration recommendations. It only reads the snapshots it is handed (the what-if that replays a
+workload under every policy is an experiment: sim/experiments/numa_what_if.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from kernel_model import Machine, Trace
+from kernel_model import Machine
 from kernel_model.snapshot import Snapshots
+from sim.profilers.registry import Profiler, Section, register
 from sim.profilers.sampling import Sampling
+from sim.profilers.series import Series
 
 VERSION = 1
-POLICIES = ("local", "preferred", "bind", "interleave", "weighted_interleave", "preferred_many")
 
 
 @dataclass
@@ -24,25 +22,20 @@ class NumaProfiler(Sampling):
     machine: Machine
     max_points: int = 200
     top: int = 10
-    _records: list[int] = field(default_factory=list)
-    _free: list[list[int]] = field(default_factory=list)
-    _locality: list[tuple[int, int]] = field(default_factory=list)
+    _series: Series = field(init=False)
     _last: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
         self.machine.enable_locality_tracking()
+        # free pages per node (a state) and (local, remote) accesses in each window (a sum)
+        self._series = Series(states=("free",), sums=("locality",), max_points=self.max_points)
 
     def take(self, snaps: Snapshots) -> None:
-        self._records.extend(snaps.records.tolist())
-        self._free.extend(snaps.free_pages.tolist())
         local = np.concatenate([[self._last[0]], snaps.numa_local.astype(np.int64)])
         remote = np.concatenate([[self._last[1]], snaps.numa_remote.astype(np.int64)])
-        self._locality.extend(zip(np.diff(local).tolist(), np.diff(remote).tolist(), strict=True))
         self._last = (int(local[-1]), int(remote[-1]))
-        while len(self._records) > self.max_points:   # keep every other point; locality windows merge
-            self._records, self._free = self._records[1::2], self._free[1::2]
-            self._locality = [tuple(a + b for a, b in zip(x, y, strict=True)) for x, y in
-                              zip(self._locality[0::2], self._locality[1::2], strict=False)]
+        self._series.extend(snaps.records.tolist(), free=snaps.free_pages.tolist(),
+                            locality=list(zip(np.diff(local).tolist(), np.diff(remote).tolist(), strict=True)))
 
     def result(self) -> dict:
         m = self.machine
@@ -61,41 +54,29 @@ class NumaProfiler(Sampling):
                            for o in hot["objects"] if o["remote"] >= 2 * max(o["local"], 1)]
         return {
             "version": VERSION, "unit": "pages, accesses, ns",
-            "records": self._records,
-            "nodes": {n: {"utilisation": [1 - f[n] / managed[n] if managed[n] else 0.0 for f in self._free],
-                          "below_low_watermark": [f[n] <= marks[n]["low"] for f in self._free],
+            "records": self._series.records,
+            "nodes": {n: {"utilisation": [1 - f[n] / managed[n] if managed[n] else 0.0 for f in self._series["free"]],
+                          "below_low_watermark": [f[n] <= marks[n]["low"] for f in self._series["free"]],
                           "accesses": acc["nodes"][n]} for n in range(m.nodes)},
             "locality": local / (local + remote) if local + remote else 1.0,
-            "locality_over_time": [lo / (lo + re) if lo + re else 1.0 for lo, re in self._locality],
+            "locality_over_time": [lo / (lo + re) if lo + re else 1.0 for lo, re in self._series["locality"]],
             "access_cost_ns": sum(a["cost_ns"] for a in acc["cpus"].values()),
             "remote_hot_spots": hot,
             "migration_recommendations": recommendations,
         }
 
 
-def what_if(trace: Trace, make_machine: Callable[[], Machine], policies: Sequence[str] = POLICIES) -> dict:
-    """Replay trace on a fresh machine per policy (set on every CPU, over all nodes) and tabulate
-    cost, locality, balance and allocation failures; the recommendation cites the measured best."""
-    rows = []
-    for policy in policies:
-        m = make_machine()
-        for cpu in range(len(m.cpu_to_node)):
-            nodes = list(range(m.nodes)) if policy != "preferred" else [m.cpu_to_node[cpu]]
-            if policy == "local":
-                m.set_mempolicy(cpu, "local")
-            else:
-                m.set_mempolicy(cpu, policy, nodes)
-        res = m.replay(trace)
-        acc = m.numa_access()["cpus"].values()
-        local, remote = sum(a["local"] for a in acc), sum(a["remote"] for a in acc)
-        used = [m.node_pages[n] - m.nr_free_pages(n) for n in range(m.nodes)]
-        mean = sum(used) / len(used)
-        imbalance = (max(used) - min(used)) / mean if mean else 0.0
-        rows.append({"policy": policy, "access_cost_ns": sum(a["cost_ns"] for a in acc),
-                     "locality": local / (local + remote) if local + remote else 1.0,
-                     "imbalance": imbalance, "alloc_failed": res.alloc_failed, "errors": res.nr_errors})
-    best = min(rows, key=lambda r: (r["alloc_failed"], r["access_cost_ns"]))
-    worst = max(rows, key=lambda r: r["access_cost_ns"])
-    return {"version": VERSION, "table": rows,
-            "recommendation": {"policy": best["policy"], "access_cost_ns": best["access_cost_ns"],
-                               "saving_vs_worst_ns": worst["access_cost_ns"] - best["access_cost_ns"]}}
+def _summary(r: dict) -> str:
+    return f"locality {r['locality']:.1%}, cost {r['access_cost_ns']:,} ns"
+
+
+def _section(r: dict) -> Section:
+    return Section([("locality", f"{r['locality']:.1%}"), ("access cost (ns)", f"{r['access_cost_ns']:,}")],
+                   [("Remote hot spots: call sites", r["remote_hot_spots"]["call_sites"]),
+                    ("Migration recommendations", r["migration_recommendations"])])
+
+
+PROFILER = register(Profiler(
+    "numa", "NUMA", lambda ctx: NumaProfiler(ctx.machine),
+    doc="per-node utilisation and pressure over time, locality, remote hot spots, migration recommendations",
+    summary=_summary, section=_section))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from kernel_model.trace import Op, Trace, phases, site_name
+from sim.profilers.registry import Profiler, Section, register
 
 VERSION = 1
 PAGE_SIZE = 4096
@@ -148,3 +149,33 @@ def _recommend(size: np.ndarray, km: np.ndarray, per_site: list[dict]) -> list[d
             out.append({"recommendation": f"{name}: short-lived allocations, use a per-CPU buffer or a mempool",
                         "evidence": {"call_site": name, "allocs": n, "temporaries": t}})
     return out
+
+
+class PatternAnalysis:
+    """The analyzer as a profiler: it reads the variant's workload, not the machine."""
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
+
+    def result(self) -> dict:
+        return analyze(self.trace)
+
+
+def _summary(r: dict) -> str:
+    return f"temporaries {r['temporaries']:,} of {r['allocs']:,}, {len(r['recommendations'])} recommendations"
+
+
+def _section(r: dict) -> Section:
+    return Section([("allocations", f"{r['allocs']:,}"), ("bytes", f"{r['bytes']:,}"),
+                    ("live at the end", f"{r['live']:,}"),
+                    (f"temporaries (freed within {r['temporary_within']} allocations)", f"{r['temporaries']:,}"),
+                    ("bursts", r["nr_bursts"]),
+                    ("sizes", ", ".join(f"{k}: {n:,}" for k, n in r["size_histogram"].items()))],
+                   [("Call sites", r["call_sites"]), ("Recommendations", r["recommendations"])])
+
+
+PROFILER = register(Profiler(
+    "patterns", "Allocation patterns", lambda ctx: PatternAnalysis(ctx.trace),
+    doc="the workload's allocation patterns: sizes, call sites, lifetimes, temporaries, bursts, phases, "
+        "rounding waste, recommendations",
+    summary=_summary, section=_section))

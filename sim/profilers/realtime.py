@@ -8,7 +8,10 @@ import itertools
 from collections import deque
 from dataclasses import dataclass, field
 
+from kernel_model import Machine
 from kernel_model.snapshot import Snapshots
+from sim.fields import Field, Float
+from sim.profilers.registry import Profiler, Section, register
 from sim.profilers.sampling import Sampling
 
 VERSION = 1
@@ -16,7 +19,7 @@ VERSION = 1
 
 @dataclass
 class RealtimeTracker(Sampling):
-    machine: object
+    machine: Machine
     capacity: int = 512                  # ring buffer length (snapshots)
     alert_free_fraction: float = 0.10    # alert when free memory falls below this share
     trend_points: int = 16               # the trend fits the last this many snapshots
@@ -65,6 +68,11 @@ class RealtimeTracker(Sampling):
                                  "failures": fail - (prev["alloc_fail"] if prev else 0)})
         self._below, self._failing = low, failing
 
+    @property
+    def alerts(self) -> list[dict]:
+        """The alerts raised so far, oldest first."""
+        return self._alerts
+
     def latest(self) -> dict:
         """The last snapshot with its trend and time to exhaustion: what `memsim monitor` prints."""
         return self._with_trend(len(self._ring) - 1)
@@ -96,3 +104,40 @@ class RealtimeTracker(Sampling):
         return {"version": VERSION, "unit": "pages, pages per record, simulated ns",
                 "snapshots": [self._with_trend(i) for i in range(len(self._ring))],
                 "alerts": self._alerts}
+
+
+def _summary(r: dict) -> str:
+    alerts = r["alerts"]
+    return f"alerts {len(alerts)}" + (f" (first at record {alerts[0]['records']:,}: {alerts[0]['alert']})"
+                                      if alerts else "")
+
+
+def _section(r: dict) -> Section:
+    last = r["snapshots"][-1] if r["snapshots"] else {}
+    return Section([("free pages at the end", f"{last.get('free_pages', 0):,}"), ("alerts", len(r["alerts"]))],
+                   [("Alerts", r["alerts"])])
+
+
+def _timeline(r: dict, track) -> None:
+    for s in r["snapshots"]:
+        track.counter("allocation rate (pages/record)", s["records"],
+                      {"alloc": s["alloc_rate"], "free": s["free_rate"]})
+    for a in r["alerts"]:
+        track.instant(a["alert"], a["records"], {k: x for k, x in a.items() if k not in ("alert", "records")})
+
+
+def _live(tracker: RealtimeTracker) -> str:
+    s = tracker.latest()
+    eta = f"{s['records_to_exhaustion']:,.0f} records" if s["records_to_exhaustion"] else "-"
+    if s["ns_to_exhaustion"]:
+        eta += f" ({s['ns_to_exhaustion'] / 1e9:,.3f} s)"
+    return (f"free {s['free_pages']:>9,} pages  alloc {s['alloc_rate']:6.3f}/rec  free {s['free_rate']:6.3f}/rec  "
+            f"trend {s['trend']:+8.4f}/rec  exhaustion in {eta}")
+
+
+PROFILER = register(Profiler(
+    "realtime", "Real-time tracker",
+    lambda ctx: RealtimeTracker(ctx.machine, alert_free_fraction=ctx.options["alert_free_fraction"]),
+    options=(Field("alert_free_fraction", Float(0.0, 1.0), 0.10, "alert when free memory falls below this share"),),
+    doc="rates, free memory against the watermarks, trend, time to exhaustion and alerts",
+    summary=_summary, section=_section, timeline=_timeline, live=_live))

@@ -5,31 +5,54 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kernel_model import Machine
 from kernel_model.snapshot import Snapshots
+from sim.profilers.registry import Profiler, Section, register
 from sim.profilers.sampling import Sampling
+from sim.profilers.series import Series
 
 VERSION = 1
 
 
 @dataclass
 class SlabProfiler(Sampling):
-    machine: object
+    machine: Machine
     max_points: int = 200
     top: int = 10
-    _records: list[int] = field(default_factory=list)
-    _slab_pages: list[int] = field(default_factory=list)
+    _series: Series = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._series = Series(states=("slab_pages",), max_points=self.max_points)
 
     def take(self, snaps: Snapshots) -> None:
-        self._records.extend(snaps.records.tolist())
-        self._slab_pages.extend(snaps.slab_pages.tolist())
-        while len(self._records) > self.max_points:
-            self._records, self._slab_pages = self._records[1::2], self._slab_pages[1::2]
+        self._series.extend(snaps.records.tolist(), slab_pages=snaps.slab_pages.tolist())
 
     def result(self) -> dict:
         waste = self.machine.slab_waste()
         caches = sorted(((v["loss"], name) for name, v in waste["caches"].items() if v["loss"]), reverse=True)
-        return {"version": VERSION, "unit": "pages, bytes", "records": self._records,
-                "slab_pages": self._slab_pages, "total_loss": waste["total_loss"],
+        return {"version": VERSION, "unit": "pages, bytes", "records": self._series.records,
+                "slab_pages": self._series["slab_pages"], "total_loss": waste["total_loss"],
                 "total_kmalloc_rounding": waste["total_kmalloc_rounding"],
                 "top_loss": [{"cache": name, **waste["caches"][name]} for _, name in caches[: self.top]],
                 "large_kmalloc": waste["large_kmalloc"]}
+
+
+def _summary(r: dict) -> str:
+    return f"slab loss {r['total_loss']:,} B, rounding {r['total_kmalloc_rounding']:,} B"
+
+
+def _section(r: dict) -> Section:
+    return Section([("layout loss (bytes)", f"{r['total_loss']:,}"),
+                    ("kmalloc rounding waste (bytes)", f"{r['total_kmalloc_rounding']:,}")],
+                   [("Caches by loss", r["top_loss"])])
+
+
+def _timeline(r: dict, track) -> None:
+    for ts, pages in zip(r["records"], r["slab_pages"], strict=True):
+        track.counter("slab pages", ts, {"pages": pages})
+
+
+PROFILER = register(Profiler(
+    "slab", "Slab", lambda ctx: SlabProfiler(ctx.machine),
+    doc="slab pages over time, slabinfo's Loss per cache and the kmalloc rounding waste",
+    summary=_summary, section=_section, timeline=_timeline))

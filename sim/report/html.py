@@ -6,6 +6,8 @@ from __future__ import annotations
 import jinja2
 from markupsafe import Markup
 
+from sim.profilers import REGISTRY
+
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>memsim: {{ report.scenario }}</title>
 <style>
@@ -55,57 +57,34 @@ def _flat(rows: list[dict]) -> tuple[list[str], list[list[object]]]:
     return head, [[cell(r.get(k)) for k in head] for r in rows]
 
 
-def sections(v: dict) -> list[tuple[str, list[tuple[str, object]], list[tuple[str, list[dict]]]]]:
-    """Each enabled profiler's headline figures and tables for one variant."""
+def sections(v: dict) -> list[tuple[str, list[tuple[str, object]], list[tuple[str, tuple]]]]:
+    """Each profiler's section for one variant (title, facts, tables), in registry order."""
     out = []
-    if "slab" in v:
-        s = v["slab"]
-        out.append(("Slab", [("layout loss (bytes)", f"{s['total_loss']:,}"),
-                             ("kmalloc rounding waste (bytes)", f"{s['total_kmalloc_rounding']:,}")],
-                    [("Caches by loss", _flat(s["top_loss"]))]))
-    if "patterns" in v:
-        p = v["patterns"]
-        out.append(("Allocation patterns", [("allocations", f"{p['allocs']:,}"), ("bytes", f"{p['bytes']:,}"),
-                                            ("live at the end", f"{p['live']:,}"),
-                                            (f"temporaries (freed within {p['temporary_within']} allocations)",
-                                             f"{p['temporaries']:,}"), ("bursts", p["nr_bursts"]),
-                                            ("sizes", ", ".join(f"{k}: {n:,}"
-                                                                for k, n in p["size_histogram"].items()))],
-                    [("Call sites", _flat(p["call_sites"])), ("Recommendations", _flat(p["recommendations"]))]))
-    if "cache" in v:
-        c = v["cache"]
-        out.append(("Caches", [], [("Per cache", _flat([{"cache": k, **x} for k, x in c["caches"].items()])),
-                                   ("Prefetch candidates", _flat(c["prefetch_candidates"]))]))
-    if "numa" in v:
-        n = v["numa"]
-        out.append(("NUMA", [("locality", f"{n['locality']:.1%}"), ("access cost (ns)", f"{n['access_cost_ns']:,}")],
-                    [("Remote hot spots: call sites", _flat(n["remote_hot_spots"]["call_sites"])),
-                     ("Migration recommendations", _flat(n["migration_recommendations"]))]))
-    if "stack" in v:
-        st = v["stack"]
-        out.append(("Stacks", [("stack size (bytes)", f"{st['stack_size']:,}"),
-                               ("deepest chain (bytes)", f"{st['deepest_chain']['bytes']:,}"),
-                               ("kstack buckets", ", ".join(f"{k}: {x:,}" for k, x in st["kstack_buckets"].items()))],
-                    [("Per CPU", _flat(st["cpus"])), ("Largest frames", _flat(st["largest_frames"]))]))
-    if "leaks" in v:
-        lk = v["leaks"]
-        out.append(("Leaks", [(k.replace("_", " "), f"{x['objects']:,} objects, {x['bytes']:,} bytes")
-                              for k, x in lk["summary"].items()] +
-                    [("kmemleak reports", f"{lk['kmemleak']['reported']:,}")],
-                    [("Lost objects by allocation site", _flat(lk["by_site"])),
-                     ("kmemleak reports", _flat(lk["kmemleak"]["reports"])),
-                     ("Growth suspects", _flat(lk["growth_suspects"]))]))
-    if "realtime" in v:
-        rt = v["realtime"]
-        last = rt["snapshots"][-1] if rt["snapshots"] else {}
-        out.append(("Real-time tracker", [("free pages at the end", f"{last.get('free_pages', 0):,}"),
-                                          ("alerts", len(rt["alerts"]))], [("Alerts", _flat(rt["alerts"]))]))
+    for name, prof in REGISTRY.items():
+        if name in v and prof.section is not None:
+            sec = prof.section(v[name])
+            out.append((prof.title, sec.facts, [(caption, _flat(rows)) for caption, rows in sec.tables]))
     return out
 
 
-def render(report: dict, charts: list[str], texts: dict[str, str]) -> str:
+def charts(report: dict) -> dict[str, str]:
+    """Every profiler's charts over all variants, as SVG text by file name."""
+    from sim.report import svg
+
+    out = {}
+    for name, prof in REGISTRY.items():
+        results = {v["name"]: v[name] for v in report["variants"] if name in v}
+        if results and prof.charts is not None:
+            for c in prof.charts(results):
+                out[c.file] = svg.line_chart(c.series, c.title, c.xlabel, c.ylabel)
+    return out
+
+
+def render(report: dict, texts: dict[str, str], svgs: dict[str, str] | None = None) -> str:
+    """The self-contained page: the charts inline (computed here unless given)."""
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.globals["sections"] = sections
     env.filters["nth"] = lambda seq, i: seq[i]
-    inline = [Markup(c[c.index("<svg"):]) for c in charts]   # no XML prolog inside HTML
+    svgs = charts(report) if svgs is None else svgs
+    inline = [Markup(c[c.index("<svg"):]) for c in svgs.values()]   # no XML prolog inside HTML
     return env.from_string(TEMPLATE).render(report=report, charts=inline, texts=texts)

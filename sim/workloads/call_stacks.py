@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from kernel_model.trace import NO_ID, Op, Trace, empty
+from sim.workloads.generator import Generator, count, cpus, fraction
 
 # (function, frame bytes): a plausible kernel call path's frames
 DEFAULT_FRAMES = (("sys_read", 96), ("vfs_read", 128), ("ext4_file_read_iter", 160), ("filemap_read", 384),
@@ -44,3 +45,11 @@ def call_stacks(excursions: int, cpus: int = 1, max_depth: int = 12, recursion_f
     rec["cpu"][ret_pos] = cpu_of
     rec["id"] = NO_ID
     return Trace(rec, [""] + [name for name, _ in frames], nr_ids=0)
+
+
+GENERATOR = Generator("call_stacks", call_stacks, (
+    count("excursions", doc="call chains, each returning to the bottom"), cpus(),
+    count("max_depth", max=256, doc="deepest ordinary chain"),
+    fraction("recursion_fraction", "share of excursions that recurse"),
+    count("recursion_depth", min=0, max=256, doc="depth of a recursive excursion"),
+), "CALL/RET chains")

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from kernel_model.trace import NO_NODE, Op, Trace, empty, reuse_ids
+from sim.fields import Float, Int, ListOf
+from sim.workloads.generator import Generator, count, cpus, fraction, ops, param
 
 # bytes_req histogram of the kmalloc events in data/linux-6.1-qemu-2node/trace.txt.xz
 # (Linux 6.1 under QEMU, 10591 kmalloc calls); tests/test_slab_api.py recomputes it from the trace.
@@ -70,3 +72,12 @@ def kmalloc_churn(n_ops: int, live_objects: int, cpus: int = 2,
         sites += [f"phase-{p}" for p in range(1, len(starts) + 1)]
         rec = np.insert(rec, starts, marks)
     return reuse_ids(Trace(rec, sites, nr_ids=n_allocs))
+
+
+GENERATOR = Generator("kmalloc_churn", kmalloc_churn, (
+    ops(), count("live_objects", doc="objects live at once"), cpus(),
+    param("sizes", ListOf(Int(0, 1 << 22), 1), "request sizes (default: Linux 6.1's measured mix)"),
+    param("weights", ListOf(Float(0.0), 1), "weight of each size"),
+    fraction("remote_free_fraction", "share of kfrees issued by another CPU than the kmalloc"),
+    count("phases", max=1000, doc="phases, each with its own size mix, split by PHASE records"),
+), "kmalloc/kfree churn with a size mix")

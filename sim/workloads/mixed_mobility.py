@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from kernel_model.trace import NO_ID, NO_NODE, Op, Trace, empty
+from sim.workloads.generator import Generator, count, cpus, fraction, ops
 
 
 def mixed_mobility_churn(n_ops: int, occupancy_pages: int, unmovable_fraction: float = 0.2,
@@ -46,3 +47,11 @@ def mixed_mobility_churn(n_ops: int, occupancy_pages: int, unmovable_fraction: f
     rec["site"][k + 1:] = 4
     rec["cpu"] = rng.integers(0, cpus, n, dtype=np.uint16)
     return Trace(rec, ["", "churn:alloc", "churn:free", "reclaim", "reclaim:free"], nr_ids=n_allocs)
+
+
+GENERATOR = Generator("mixed_mobility", mixed_mobility_churn, (
+    ops(min=1), count("occupancy_pages", doc="pages the long-lived and churning allocations hold"),
+    fraction("unmovable_fraction", "share of allocations that are unmovable (live to the end)"),
+    fraction("reclaimable_fraction", "share of allocations that are reclaimable (live to the end)"),
+    cpus(),
+), "order-0 churn of mixed mobility, then a reclaim phase")

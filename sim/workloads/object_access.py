@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from kernel_model.trace import NO_NODE, Op, Trace, empty
+from sim.fields import Str
+from sim.workloads.generator import MAX_OPS, Generator, count, cpus, fraction, param
 
 
 def object_access(n_objects: int, object_size: int, accesses: int, cpus: int = 2, share_fraction: float = 0.2,
@@ -34,3 +36,13 @@ def object_access(n_objects: int, object_size: int, accesses: int, cpus: int = 2
     acc["arg1"] = rng.integers(0, object_size // 8, accesses) * 8 if pattern == "random" else 0
     acc["site"] = np.where(shared, 3, 2)
     return Trace(rec, ["", "objects:alloc", "objects:owner_access", "objects:shared_access"], nr_ids=n_objects)
+
+
+GENERATOR = Generator("object_access", object_access, (
+    count("objects", "n_objects", doc="objects allocated, then accessed"),
+    count("object_size", min=8, max=8192, doc="bytes per object"),
+    count("accesses", min=0, max=MAX_OPS, doc="8-byte loads and stores"), cpus(),
+    fraction("share_fraction", "share of accesses made by another CPU than the owner"),
+    param("pattern", Str(("random", "strided")), "random offsets, or each object in order"),
+    fraction("store_fraction", "share of accesses that are stores"),
+), "loads and stores over kmalloc objects")

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from kernel_model.trace import Op, Trace
+from sim.fields import Int, ListOf
+from sim.workloads.generator import Generator, count, cpus, param
 from sim.workloads.script import Workload
 
 LEAK_SITES = {"leak:definite": "definitely_lost", "leak:lost_parent": "definitely_lost",
@@ -101,3 +103,11 @@ def planted_leaks(trace: Trace) -> dict[str, set[int]]:
         if site in LEAK_SITES and last_free.get(id_, -1) < i:
             out[LEAK_SITES[site]].add(id_)
     return out
+
+
+GENERATOR = Generator("object_graph", object_graph, (
+    count("operations", doc="inserts and deletes"), count("tables", max=4096, doc="root hash tables"),
+    cpus(), count("leaks", min=0, max=RESERVED, doc="leaks planted of each kind"),
+    count("population", doc="list nodes live on average"),
+    param("data_sizes", ListOf(Int(1, 8192), 1), "sizes of the data blocks hung off list nodes"),
+), "hash tables of linked lists with planted leaks")

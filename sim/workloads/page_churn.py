@@ -12,8 +12,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kernel_model.mm import MIGRATE_PCPTYPES
+from kernel_model.mm import MAX_PAGE_ORDER, MIGRATE_PCPTYPES, NR_PAGE_ORDERS
 from kernel_model.trace import NO_NODE, Op, Trace, empty, reuse_ids
+from sim.fields import Float, Int, ListOf
+from sim.workloads.generator import Generator, count, cpus, ops, param
 
 
 def page_churn(n_ops: int, occupancy_pages: int, cpus: int = 2, orders: Sequence[int] = (0, 1, 2, 3),
@@ -47,3 +49,12 @@ def page_churn(n_ops: int, occupancy_pages: int, cpus: int = 2, orders: Sequence
     rec["arg0"] = order[ident]
     rec["arg1"] = np.where(is_free, 0, NO_NODE)
     return reuse_ids(Trace(rec, ["", "page_churn:alloc", "page_churn:free"], nr_ids=n_allocs))
+
+
+GENERATOR = Generator("page_churn", page_churn, (
+    ops(), count("occupancy_pages", doc="pages the live set holds on average"), cpus(),
+    param("orders", ListOf(Int(0, MAX_PAGE_ORDER), 1, NR_PAGE_ORDERS), "orders to allocate"),
+    param("order_weights", ListOf(Float(0.0), 1, NR_PAGE_ORDERS), "weight of each order"),
+    param("migratetype_weights", ListOf(Float(0.0), MIGRATE_PCPTYPES, MIGRATE_PCPTYPES),
+          "weights of unmovable, movable, reclaimable"),
+), "alloc/free of mixed orders and migratetypes")

@@ -1,0 +1,34 @@
+"""memsim analyze: a trace's allocation patterns, or a saved result's summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from sim.commands.common import load_report, load_trace
+
+
+def add_parser(sub) -> None:
+    an = sub.add_parser("analyze", help="allocation patterns of a trace, or a saved result's summary",
+                        description="Analyse a trace (.mtr): size histogram, call sites, lifetimes, "
+                                    "temporaries, bursts, phases, rounding waste, recommendations. "
+                                    "Given a report.json, print its summary.")
+    an.add_argument("input", help="a trace file or a report.json")
+    an.add_argument("--temporary-within", type=int, default=16, metavar="N",
+                    help="a temporary is freed before N other allocations (default 16)")
+    an.add_argument("--window", type=int, default=1000, help="records per burst window (default 1000)")
+    an.add_argument("--json", action="store_true", help="print JSON")
+    an.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sim.profilers.patterns import analyze
+    from sim.report.text import patterns, summary
+
+    if args.input.endswith(".json"):
+        report = load_report(args.input)
+        print(json.dumps(report, indent=1) if args.json else summary(report))
+        return 0
+    a = analyze(load_trace(args.input), temporary_within=args.temporary_within, window=args.window)
+    print(json.dumps(a, indent=1) if args.json else patterns(a))
+    return 0

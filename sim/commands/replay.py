@@ -1,0 +1,45 @@
+"""memsim replay: a trace file replayed against a modelled machine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from kernel_model import Machine
+from sim.commands.common import UserError, load_trace
+
+
+def add_parser(sub) -> None:
+    r = sub.add_parser("replay", help="replay a trace file against a machine",
+                       description="Replay a trace file against a modelled machine and print what happened. "
+                                   "Exit status 1 if any record was rejected.")
+    r.add_argument("file", help="a memsim trace file")
+    r.add_argument("--nodes", type=int, default=2, help="NUMA nodes (default 2)")
+    r.add_argument("--node-mem", default="256M", help="memory per node, e.g. 256M (default)")
+    r.add_argument("--cpus-per-node", type=int, default=1, help="CPUs per node (default 1)")
+    r.add_argument("--no-pcp", action="store_true", help="switch the per-CPU page lists off")
+    r.add_argument("--no-mobility-grouping", action="store_true", help="page_group_by_mobility_disabled")
+    r.add_argument("--json", action="store_true", help="print JSON")
+    r.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sim.report.text import replay
+
+    t = load_trace(args.file)
+    try:
+        m = Machine(nodes=args.nodes, node_mem=args.node_mem, cpus_per_node=args.cpus_per_node,
+                    pcp=not args.no_pcp, mobility_grouping=not args.no_mobility_grouping)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    if len(t) and int(t.records["cpu"].max()) >= len(m.cpu_to_node):
+        print(f"memsim: warning: {args.file} uses CPUs up to {int(t.records['cpu'].max())}, the machine has "
+              f"{len(m.cpu_to_node)}; those records will be rejected", file=sys.stderr)
+    res = m.replay(t)
+    summary = {"records": res.records, "ops": res.op_counts, "alloc_failed": res.alloc_failed,
+               "free_skipped": res.free_skipped, "errors": res.error_counts,
+               "first_errors": [str(e) for e in res.errors[:20]], "nr_free_pages": m.nr_free_pages(),
+               "zone_stats": m.zone_stats(), "slab_waste": m.slab_waste()}
+    print(json.dumps(summary, indent=2) if args.json else replay(args.file, summary, m.buddyinfo(), m.slabinfo()))
+    return 1 if res.nr_errors else 0

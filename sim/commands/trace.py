@@ -1,0 +1,62 @@
+"""memsim trace info|convert: inspect trace files, convert Linux ftrace captures to them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from kernel_model import Op, trace
+from sim.commands.common import UserError, load_trace
+
+
+def add_parser(sub) -> None:
+    t = sub.add_parser("trace", help="inspect and convert trace files",
+                       description="Inspect memsim trace files, or convert Linux ftrace captures to them.")
+    tsub = t.add_subparsers(dest="trace_command", required=True, metavar="SUBCOMMAND")
+    ti = tsub.add_parser("info", help="header and op counts of a trace file",
+                         description="Print a trace file's header and its op counts.")
+    ti.add_argument("file", help="a memsim trace file")
+    ti.add_argument("--json", action="store_true", help="print JSON")
+    ti.set_defaults(func=info)
+
+    tc = tsub.add_parser("convert", help="convert a Linux ftrace capture to a memsim trace",
+                         description="Convert ftrace text (/sys/kernel/tracing/trace with kmem:* events; "
+                                     ".txt or .txt.xz) to a memsim trace file, and say what was skipped.")
+    tc.add_argument("input", help="ftrace text, e.g. trace.txt or trace.txt.xz")
+    tc.add_argument("output", help="the memsim trace file to write (.mtr)")
+    tc.add_argument("--json", action="store_true", help="print the summary as JSON")
+    tc.set_defaults(func=convert)
+
+
+def info(args: argparse.Namespace) -> int:
+    from sim.report.text import trace_info
+
+    t = load_trace(args.file)
+    codes, n = np.unique(np.asarray(t.records["op"]), return_counts=True)
+    counts = {Op(int(op)).name.lower() if op < len(Op) else f"op{int(op)}": int(k)
+              for op, k in zip(codes, n, strict=True)}
+    out = {"file": args.file, "version": trace.VERSION, "records": len(t), "nr_ids": t.nr_ids,
+           "call_sites": len(t.sites), "cpus": int(t.records["cpu"].max()) + 1 if len(t) else 0, "ops": counts}
+    print(json.dumps(out, indent=2) if args.json else trace_info(out))
+    return 0
+
+
+def convert(args: argparse.Namespace) -> int:
+    from sim.report.text import conversion
+    from sim.workloads.ftrace import HANDLED, FtraceFormatError, import_ftrace
+
+    try:
+        t, summary = import_ftrace(args.input)
+    except FtraceFormatError as e:
+        raise UserError(str(e)) from None
+    try:
+        trace.save(args.output, t)
+    except OSError as e:
+        raise UserError(f"{args.output}: {e.strerror or e}") from None
+    if args.json:
+        print(json.dumps({"input": args.input, "output": args.output, **summary}, indent=2))
+    else:
+        print(conversion(args.output, {**summary, "sites": len(t.sites), "nr_ids": t.nr_ids}, HANDLED))
+    return 0

@@ -1,0 +1,36 @@
+"""Experiments: analyses that run the model again themselves (fresh machines, other policies,
+other parameters) rather than watch one run. A scenario lists them in [profile] experiments;
+each result is a top-level key of report.json. Sweeps and optimisers live beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kernel_model import Machine, Trace
+
+
+@dataclass(frozen=True)
+class ExperimentContext:
+    trace: Trace                           # the scenario's workload (base parameters)
+    make_machine: Callable[[], Machine]    # a fresh machine as [machine] describes it (no variant)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    title: str
+    run: Callable[[ExperimentContext], dict]
+    summary: Callable[[dict], list[str]] | None = None
+    doc: str = ""
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register(experiment: Experiment) -> Experiment:
+    if experiment.name in EXPERIMENTS:
+        raise ValueError(f"experiment {experiment.name!r} is already registered")
+    EXPERIMENTS[experiment.name] = experiment
+    return experiment

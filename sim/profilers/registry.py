@@ -1,0 +1,106 @@
+"""The profiler registry: each profiler module declares itself once, and everything that runs or
+shows profilers (the scenario runner, the summary, the HTML report, the timeline, the live
+monitor, the overhead benchmark) walks REGISTRY instead of naming profilers.
+
+A declaration says:
+- name (the key in [profile] profilers and in each variant of report.json) and title;
+- options: typed [profile] keys with defaults (checked when the scenario loads);
+- build(ctx) -> the observer for one variant's machine (sim.driver's take()/observe() protocol,
+  or neither for a profiler that only analyses the workload), whose result() is plain data;
+- summary(result) -> a fragment of the summary line; summary_head, when given, makes the
+  fragment a fixed-width column of the summary table instead;
+- section(result) -> the variant's report section (headline facts and tables as plain rows), and
+  charts({variant: result}) -> chart descriptions over all variants; timeline(result, track) adds
+  the result's counters and instants to a Perfetto track. The report layer draws and lays out;
+- live(observer) -> a short live figure while the run goes on (memsim monitor).
+Registration order is the order of sections in reports and of fragments in the summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kernel_model import Machine, Trace
+from sim.fields import Field
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a profiler is built from: one variant's machine and workload, its checked options,
+    and the scenario's [caches] section (or None)."""
+    machine: Machine
+    trace: Trace
+    options: Mapping[str, Any]
+    caches: Mapping | None = None
+
+
+Fact = tuple[str, object]                              # (label, formatted value)
+Table = tuple[str, list[dict]]                         # (caption, rows: one dict per row)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A variant's part of the report: headline facts, then tables (the report lays them out)."""
+    facts: list[Fact]
+    tables: list[Table] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LineChart:
+    """One line per name over (x values, y values); the report draws it as charts/<file>."""
+    file: str
+    title: str
+    xlabel: str
+    ylabel: str
+    series: Mapping[str, tuple[list, list]]
+
+
+@dataclass(frozen=True)
+class Profiler:
+    name: str
+    title: str
+    build: Callable[[Context], Any]
+    doc: str = ""
+    options: tuple[Field, ...] = ()
+    requires: tuple[str, ...] = ()                     # scenario sections it needs, e.g. ("caches",)
+    always: bool = False                               # on in every scenario (fragmentation)
+    summary: Callable[[dict], str | None] | None = None
+    summary_head: str | None = None
+    section: Callable[[dict], Section] | None = None
+    charts: Callable[[Mapping[str, dict]], list[LineChart]] | None = None
+    timeline: Callable[[dict, Any], None] | None = None
+    live: Callable[[Any], str] | None = None          # a live figure from the observer (memsim monitor)
+    option_names: frozenset[str] = field(init=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "option_names", frozenset(o.name for o in self.options))
+
+
+REGISTRY: dict[str, Profiler] = {}
+
+
+def register(profiler: Profiler) -> Profiler:
+    """Add a profiler; its name and its option names must be new (options share [profile])."""
+    if profiler.name in REGISTRY:
+        raise ValueError(f"profiler {profiler.name!r} is already registered")
+    taken = {o: p.name for p in REGISTRY.values() for o in p.option_names}
+    for o in profiler.option_names & set(taken):
+        raise ValueError(f"profiler {profiler.name!r}: option {o!r} is already {taken[o]!r}'s")
+    REGISTRY[profiler.name] = profiler
+    return profiler
+
+
+def unregister(name: str) -> None:
+    """Remove a profiler (tests that register their own)."""
+    REGISTRY.pop(name, None)
+
+
+def get(name: str) -> Profiler:
+    return REGISTRY[name]
+
+
+def option_fields() -> dict[str, tuple[str, Field]]:
+    """Every profiler option: [profile] key -> (profiler name, field)."""
+    return {o.name: (p.name, o) for p in REGISTRY.values() for o in p.options}

@@ -1,0 +1,98 @@
+"""From a checked spec to the things that run: the Machine (and the guest firmware's command line,
+from the same [machine] keys, so every key reaches both), the workload's trace, the guest's topology.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kernel_model import Machine, Topology, TopologyError, Trace, trace
+from kernel_model.caches import CacheConfigError
+from kernel_model.trace import TraceFormatError
+from kernel_model.units import parse_size
+from sim.scenario.spec import GuestSpec, MachineSpec, ScenarioError, ScenarioSpec, VariantSpec, WorkloadSpec
+from sim.workloads import GENERATORS
+from sim.workloads.ftrace import FtraceFormatError, import_ftrace
+
+
+def machine_spec(spec: ScenarioSpec, variant: VariantSpec | None = None) -> MachineSpec:
+    """[machine] with the variant's overrides."""
+    return spec.machine.merged(variant.machine) if variant is not None else spec.machine
+
+
+def machine_kwargs(spec: ScenarioSpec, variant: VariantSpec | None = None) -> dict[str, Any]:
+    """The Machine arguments of a variant (or of the scenario's [machine] alone)."""
+    kwargs = machine_spec(spec, variant).given()
+    if spec.topology is not None:
+        kwargs["topology"] = spec.topology
+    if spec.caches is not None:
+        kwargs["caches"] = spec.caches
+    return kwargs
+
+
+def build_machine(spec: ScenarioSpec, variant: VariantSpec | None = None) -> Machine:
+    try:
+        return Machine(**machine_kwargs(spec, variant))
+    except (ValueError, TopologyError, CacheConfigError) as e:
+        where = spec.where("variant", "machine", spec.variants.index(variant)) \
+            if variant is not None and variant.machine.given() else spec.where("machine")
+        raise ScenarioError(f"{where}: {e}") from None
+
+
+def firmware_cmdline(spec: ScenarioSpec, variant: VariantSpec | None = None) -> str:
+    """The guest firmware's command line for the same [machine] keys (firmware/main.c reads it).
+    Keys that shape the host's machine (nodes, node_mem, cpus_per_node) are the guest's [guest]
+    topology instead; a key the firmware cannot take is an error, not dropped."""
+    m = machine_spec(spec, variant)
+    if spec.caches is not None:
+        raise ScenarioError(f"{spec.where('caches')}: guests do not model caches; remove [caches] to run in a guest")
+    return (f"pcp={int(m.pcp if m.pcp is not None else True)} "
+            f"grouping={int(m.mobility_grouping if m.mobility_grouping is not None else True)} "
+            f"min_free_kbytes={m.min_free_kbytes or 0}")
+
+
+def build_workload(spec: ScenarioSpec, workload: WorkloadSpec, seed: int) -> Trace:
+    """The trace a workload spec describes (a generator run with the seed, or a file read)."""
+    where = spec.where("workload", "file" if workload.file else None)
+    if workload.file is not None:
+        try:
+            if workload.generator == "trace":
+                return trace.load(workload.file)
+            return import_ftrace(workload.file)[0]
+        except (TraceFormatError, FtraceFormatError) as e:
+            raise ScenarioError(f"{where}: {e}") from None
+    try:
+        return GENERATORS[workload.generator](workload.settings, seed)
+    except (TypeError, ValueError) as e:   # a combination of settings the generator refuses
+        raise ScenarioError(f"{where}: {e}") from None
+
+
+def parse_distances(text: str) -> list[list[int]]:
+    """ "10,21;21,10" -> [[10, 21], [21, 10]]."""
+    try:
+        return [[int(x) for x in row.split(",")] for row in text.split(";") if row.strip()]
+    except ValueError:
+        raise ValueError(f"distances {text!r}: expected rows of integers like \"10,21;21,10\"") from None
+
+
+def guest_topology(guest: GuestSpec, nodes: int | None = None, mem: str | None = None,
+                   dist: str | None = None) -> Topology:
+    """The topology to boot: the [guest] section with the command line's overrides."""
+    nodes = guest.nodes if nodes is None else nodes
+    distances = guest.distances
+    if dist is not None:
+        distances = parse_distances(dist)
+    elif isinstance(distances, str):
+        distances = parse_distances(distances)
+    if distances is None:
+        distances = [[10 if i == j else 20 for j in range(nodes)] for i in range(nodes)]
+    if len(distances) != nodes:
+        raise ValueError(f"{len(distances)} distance rows for {nodes} nodes")
+    size = guest.mem if mem is None else mem
+    sizes = [size] * nodes if isinstance(size, (int, str)) else list(size)
+    if any(parse_size(s) % (1 << 20) for s in sizes):
+        raise ValueError("guest node memory must be whole MiB")
+    try:
+        return Topology.from_slit(distances, sizes)
+    except TopologyError as e:
+        raise ValueError(str(e)) from None
