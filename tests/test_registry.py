@@ -9,6 +9,7 @@ import pytest
 
 from sim.fields import Field, Int
 from sim.profilers import REGISTRY, Profiler, Section, register, unregister
+from sim.report.metrics import metrics
 from sim.report.text import summary
 from sim.scenario import ScenarioError, load, run_scenario
 
@@ -35,7 +36,8 @@ def peak_profiler():
         summary=lambda r: f"peak free {r['peak_free_scaled']:,} (x{r['samples']} samples)",
         section=lambda r: Section([("peak free pages (scaled)", f"{r['peak_free_scaled']:,}")],
                                   [("Samples", [{"samples": r["samples"]}])]),
-        timeline=lambda r, track: track.instant("peak", 0, {"pages": r["peak_free_scaled"]})))
+        timeline=lambda r, track: track.instant("peak", 0, {"pages": r["peak_free_scaled"]}),
+        metrics=lambda r: {"peak": r["peak_free_scaled"]}))
     yield
     unregister("peak_free")
 
@@ -53,6 +55,10 @@ def test_a_profiler_registered_here_reaches_every_output(tmp_path, peak_profiler
     assert f"peak free {report['variants'][0]['peak_free']['peak_free_scaled']:,}" in text
     html = (tmp_path / "report.html").read_text()
     assert "<h3>Peak free memory</h3>" in html and "peak free pages (scaled)" in html
+    figures = metrics(report)
+    assert {v: m["peak_free.peak"] for v, m in figures.items()} == \
+        {v["name"]: v["peak_free"]["peak_free_scaled"] for v in report["variants"]}
+    assert figures["grouping-on"]["fragmentation.health_score"] == report["variants"][0]["fragmentation"]["health_score"]
     events = json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
     assert [e["args"]["pages"] for e in events if e["name"] == "peak"] == \
         [v["peak_free"]["peak_free_scaled"] for v in report["variants"]]

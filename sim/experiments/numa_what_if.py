@@ -52,6 +52,13 @@ def _summary(r: dict) -> list[str]:
     return lines
 
 
+def _metrics(r: dict) -> dict[str, float]:
+    out = {f"{row['policy']}.access_cost_ns": row["access_cost_ns"] for row in r["table"]}
+    out["best.access_cost_ns"] = r["recommendation"]["access_cost_ns"]
+    return out
+
+
 EXPERIMENT = register(Experiment(
     "numa_what_if", "NUMA policies what-if", lambda ctx: what_if(ctx.trace, ctx.make_machine), summary=_summary,
+    metrics=_metrics,
     doc="the workload replayed under every memory policy: cost, locality, imbalance, failures"))

@@ -23,6 +23,7 @@ class Experiment:
     title: str
     run: Callable[[ExperimentContext], dict]
     summary: Callable[[dict], list[str]] | None = None
+    metrics: Callable[[dict], dict[str, float]] | None = None   # headline figures by name
     doc: str = ""
 
 

@@ -126,8 +126,17 @@ def _section(r: dict) -> Section:
                         ("Prefetch candidates", r["prefetch_candidates"])])
 
 
+def _metrics(r: dict) -> dict[str, float]:
+    out = {}
+    for name, c in r["caches"].items():
+        out[f"{name}.miss_ratio"] = round(c["miss_ratio"], 6)
+        out[f"{name}.misses"] = c["misses"]
+    out["prefetch_candidates"] = len(r["prefetch_candidates"])
+    return out
+
+
 PROFILER = register(Profiler(
     "cache", "Caches", _build, requires=("caches",),
     doc="hit/miss over time per cache, a set-by-time miss heatmap, misses by call and allocation site, "
         "line utilisation, prefetch candidates",
-    summary=_summary, section=_section))
+    metrics=_metrics, summary=_summary, section=_section))

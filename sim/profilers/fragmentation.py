@@ -107,9 +107,21 @@ def _timeline(r: dict, track) -> None:
         track.counter("free blocks order>=9", ts, {f"node{n}": p["free_blocks_order_ge_9"] for n, p in enumerate(snap)})
 
 
+def _metrics(r: dict) -> dict[str, float]:
+    final = r["final"]
+    return {"health_score": r["health_score"],
+            "free_blocks_order_ge_9": sum(p["free_blocks_order_ge_9"] for p in final),
+            "unusable_index_9_worst": max((p["unusable_index"][PAGEBLOCK_ORDER] for p in final), default=0),
+            "free_pages": sum(p["free_pages"] for p in final),
+            "mixed_pageblocks": sum(sum(c) for c in r["mixed_pageblocks"].values()),
+            "compaction_free_pageblocks_after": sum(w["free_pageblocks_after"]
+                                                    for w in r["compaction_what_if"].values())}
+
+
 PROFILER = register(Profiler(
     "fragmentation", "Fragmentation", lambda ctx: FragmentationProfiler(ctx.machine), always=True,
     doc="extfrag and unusable free index per order and node over time, order-9 availability, health score, "
         "mixed pageblocks and a compaction what-if",
     summary=_summary, summary_head=f"{'free order>=9':>14} {'health':>7} {'unusable(9)':>12}",
-    charts=_charts, timeline=_timeline, live=lambda p: f"order>=9 blocks {p.free_blocks_order_ge_9():,}"))
+    metrics=_metrics, charts=_charts, timeline=_timeline,
+    live=lambda p: f"order>=9 blocks {p.free_blocks_order_ge_9():,}"))

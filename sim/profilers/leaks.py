@@ -162,9 +162,17 @@ def _section(r: dict) -> Section:
                     ("Growth suspects", r["growth_suspects"])])
 
 
+def _metrics(r: dict) -> dict[str, float]:
+    out = {f"{k}_objects": x["objects"] for k, x in r["summary"].items()}
+    out |= {f"{k}_bytes": x["bytes"] for k, x in r["summary"].items()}
+    out["kmemleak_reported"] = r["kmemleak"]["reported"]
+    out["growth_suspects"] = len(r["growth_suspects"])
+    return out
+
+
 PROFILER = register(Profiler(
     "leaks", "Leaks", lambda ctx: LeakDetector(ctx.machine, ctx.trace, min_age=ctx.options["leak_min_age"]),
     options=(Field("leak_min_age", Int(0, 1 << 62), 1000,
                    "records an object lives before kmemleak may report it"),),
     doc="memcheck's categories, kmemleak's reports and growth suspects from scans of model memory",
-    summary=_summary, section=_section))
+    metrics=_metrics, summary=_summary, section=_section))

@@ -76,7 +76,12 @@ def _section(r: dict) -> Section:
                     ("Migration recommendations", r["migration_recommendations"])])
 
 
+def _metrics(r: dict) -> dict[str, float]:
+    return {"locality": round(r["locality"], 6), "access_cost_ns": r["access_cost_ns"],
+            "migration_recommendations": len(r["migration_recommendations"])}
+
+
 PROFILER = register(Profiler(
     "numa", "NUMA", lambda ctx: NumaProfiler(ctx.machine),
     doc="per-node utilisation and pressure over time, locality, remote hot spots, migration recommendations",
-    summary=_summary, section=_section))
+    metrics=_metrics, summary=_summary, section=_section))

@@ -174,8 +174,14 @@ def _section(r: dict) -> Section:
                    [("Call sites", r["call_sites"]), ("Recommendations", r["recommendations"])])
 
 
+def _metrics(r: dict) -> dict[str, float]:
+    return {"allocs": r["allocs"], "bytes": r["bytes"], "live_bytes": r["live_bytes"],
+            "temporaries": r["temporaries"], "kmalloc_rounding_waste_bytes": r["kmalloc_rounding_waste"],
+            "bursts": r["nr_bursts"], "recommendations": len(r["recommendations"])}
+
+
 PROFILER = register(Profiler(
     "patterns", "Allocation patterns", lambda ctx: PatternAnalysis(ctx.trace),
     doc="the workload's allocation patterns: sizes, call sites, lifetimes, temporaries, bursts, phases, "
         "rounding waste, recommendations",
-    summary=_summary, section=_section))
+    metrics=_metrics, summary=_summary, section=_section))

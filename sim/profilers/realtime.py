@@ -135,9 +135,16 @@ def _live(tracker: RealtimeTracker) -> str:
             f"trend {s['trend']:+8.4f}/rec  exhaustion in {eta}")
 
 
+def _metrics(r: dict) -> dict[str, float]:
+    snaps = r["snapshots"]
+    return {"alerts": len(r["alerts"]), "free_pages_min": min((s["free_pages"] for s in snaps), default=0),
+            "free_pages_final": snaps[-1]["free_pages"] if snaps else 0,
+            "alloc_fail_final": snaps[-1]["alloc_fail"] if snaps else 0}
+
+
 PROFILER = register(Profiler(
     "realtime", "Real-time tracker",
     lambda ctx: RealtimeTracker(ctx.machine, alert_free_fraction=ctx.options["alert_free_fraction"]),
     options=(Field("alert_free_fraction", Float(0.0, 1.0), 0.10, "alert when free memory falls below this share"),),
     doc="rates, free memory against the watermarks, trend, time to exhaustion and alerts",
-    summary=_summary, section=_section, timeline=_timeline, live=_live))
+    metrics=_metrics, summary=_summary, section=_section, timeline=_timeline, live=_live))

@@ -12,7 +12,9 @@ A declaration says:
 - section(result) -> the variant's report section (headline facts and tables as plain rows), and
   charts({variant: result}) -> chart descriptions over all variants; timeline(result, track) adds
   the result's counters and instants to a Perfetto track. The report layer draws and lays out;
-- live(observer) -> a short live figure while the run goes on (memsim monitor).
+- live(observer) -> a short live figure while the run goes on (memsim monitor);
+- metrics(result) -> its headline figures as named numbers ("health_score": 98.3), which run
+  histories store and `memsim compare` compares as "<profiler>.<name>".
 Registration order is the order of sections in reports and of fragments in the summary.
 """
 
@@ -72,6 +74,7 @@ class Profiler:
     charts: Callable[[Mapping[str, dict]], list[LineChart]] | None = None
     timeline: Callable[[dict, Any], None] | None = None
     live: Callable[[Any], str] | None = None          # a live figure from the observer (memsim monitor)
+    metrics: Callable[[dict], dict[str, float]] | None = None   # headline figures by name (history, compare)
     option_names: frozenset[str] = field(init=False, default=frozenset())
 
     def __post_init__(self) -> None:

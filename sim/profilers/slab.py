@@ -52,7 +52,13 @@ def _timeline(r: dict, track) -> None:
         track.counter("slab pages", ts, {"pages": pages})
 
 
+def _metrics(r: dict) -> dict[str, float]:
+    return {"total_loss_bytes": r["total_loss"], "kmalloc_rounding_bytes": r["total_kmalloc_rounding"],
+            "slab_pages_peak": max(r["slab_pages"], default=0),
+            "slab_pages_final": r["slab_pages"][-1] if r["slab_pages"] else 0}
+
+
 PROFILER = register(Profiler(
     "slab", "Slab", lambda ctx: SlabProfiler(ctx.machine),
     doc="slab pages over time, slabinfo's Loss per cache and the kmalloc rounding waste",
-    summary=_summary, section=_section, timeline=_timeline))
+    metrics=_metrics, summary=_summary, section=_section, timeline=_timeline))

@@ -67,9 +67,15 @@ def _section(r: dict) -> Section:
                    [("Per CPU", r["cpus"]), ("Largest frames", r["largest_frames"])])
 
 
+def _metrics(r: dict) -> dict[str, float]:
+    return {"high_water_bytes": max((c["high_water"] for c in r["cpus"]), default=0),
+            "overflows": sum(c["overflows"] for c in r["cpus"]),
+            "deepest_chain_bytes": r["deepest_chain"]["bytes"] if r["deepest_chain"] else 0}
+
+
 PROFILER = register(Profiler(
     "stack", "Stacks", lambda ctx: StackProfiler(ctx.machine, stack_size=ctx.options["stack_size"]),
     options=(Field("stack_size", Int(64, 1 << 30), 16 << 10,
                    "the stack limit in bytes (Linux's THREAD_SIZE: 16 KiB)"),),
     doc="per-CPU stack depth from CALL/RET, high-water marks, the deepest chain, overflows, largest frames",
-    summary=_summary, section=_section))
+    metrics=_metrics, summary=_summary, section=_section))
