@@ -58,7 +58,8 @@ def test_a_profiler_registered_here_reaches_every_output(tmp_path, peak_profiler
     figures = metrics(report)
     assert {v: m["peak_free.peak"] for v, m in figures.items()} == \
         {v["name"]: v["peak_free"]["peak_free_scaled"] for v in report["variants"]}
-    assert figures["grouping-on"]["fragmentation.health_score"] == report["variants"][0]["fragmentation"]["health_score"]
+    on = report["variants"][0]
+    assert figures[on["name"]]["fragmentation.health_score"] == on["fragmentation"]["health_score"]
     events = json.loads((tmp_path / "trace.json").read_text())["traceEvents"]
     assert [e["args"]["pages"] for e in events if e["name"] == "peak"] == \
         [v["peak_free"]["peak_free_scaled"] for v in report["variants"]]
