@@ -54,11 +54,15 @@ def _load(path: str) -> trace.Trace:
 
 
 def cmd_trace_convert(args: argparse.Namespace) -> int:
+    from sim.progress import Progress
     from sim.workloads.ftrace import HANDLED, FtraceFormatError, import_ftrace
 
+    bar = Progress(os.path.basename(args.input), 0, unit="bytes")
     try:
-        t, info = import_ftrace(args.input)
+        t, info = import_ftrace(args.input, bar.update)
     except FtraceFormatError as e:
+        if bar.drawn:
+            print(file=sys.stderr)   # the error on a line of its own, not after the bar
         raise UserError(str(e)) from None
     try:
         trace.save(args.output, t)
