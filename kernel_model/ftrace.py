@@ -84,7 +84,7 @@ def import_ftrace(path: str | os.PathLike,
                   progress: Callable[[int, int], None] | None = None) -> tuple[Trace, dict]:
     """Read an ftrace text file (.txt or .txt.xz): the op stream and what was skipped.
     progress, if given, is called after each chunk with (bytes read, file size) of the
-    file on disk. A bad line raises FtraceFormatError naming the file and line."""
+    file on disk (not for a pipe). A bad line raises FtraceFormatError naming the file and line."""
     path = os.fspath(path)
     parser = FtraceParser()
     try:
@@ -100,7 +100,7 @@ def import_ftrace(path: str | os.PathLike,
                     line, kind, event, field = parser.error
                     raise FtraceFormatError(f"{path}:{line}: {describe(kind, event, field)}")
                 carry = buf[used:]
-                if progress:
+                if progress and size:   # a pipe has no size to show progress against
                     progress(raw.tell(), size)
                 if not data:
                     break

@@ -144,3 +144,13 @@ def test_convert_draws_a_progress_bar_on_a_terminal(tmp_path, capsys, monkeypatc
 def test_gfp_zone_bits(flags, bits):
     """The zone modifier bits of a printed gfp_flags= (for the zone an allocation may use)."""
     assert ftrace_gfp_zone_bits(flags.encode()) == bits
+
+
+def test_timestamps_without_the_flags_column(tmp_path):
+    """With irq-info off a line has no flags column; the old regex then read 10.000000 as 0.000000."""
+    path = tmp_path / "t.txt"
+    path.write_text("  sh-1 [000]     9.999000: kmalloc: call_site=a ptr=10 bytes_req=8\n"
+                    "  sh-1 [000]    10.000000: kfree: call_site=a ptr=10\n")
+    t, _ = import_ftrace(path)
+    assert [Op(o).name for o in t.records["op"]] == ["KMALLOC", "TIME", "KFREE"]
+    assert t.records["arg1"][1] == 1_000_000

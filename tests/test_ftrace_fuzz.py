@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from kernel_model import trace
 from sim.cli import main
 
-EXAMPLES = int(os.environ.get("MEMSIM_FUZZ_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("MEMSIM_FUZZ_EXAMPLES", "1000"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
