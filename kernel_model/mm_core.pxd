@@ -350,7 +350,6 @@ cdef extern from "core/ftrace.h":
         FT_NR_TABLES
         FT_FIRST_REBUILT
         FT_F_CPU
-        FT_OK
         FT_ERR_NOT_EVENT
         FT_ERR_LONG_LINE
         FT_ERR_MISSING

@@ -626,7 +626,9 @@ static int name_cache(struct ft_parser *p, const struct ft_fields *f, struct ft_
  * (counted by reason). Allocations get the lowest free id; a free ends its allocation's
  * life (pages by pfn, objects by ptr) and frees its id. The trace says what was asked,
  * not where: the model places everything itself. Fields are parsed, range-checked and
- * named in errors in the order given here (the reference importer's order).
+ * named in errors in the order given here (the reference importer's order). The skips of
+ * frees of what the trace did not see allocated are where a machine imported from /proc
+ * would free its own pre-trace pages and objects instead.
  */
 static int ft_event(struct ft_parser *p, uint32_t ev, uint16_t cpu, const struct ft_fields *f)
 {

@@ -158,7 +158,8 @@ size_t ft_feed(struct ft_parser *p, const char *buf, size_t len, int final);
 void ft_adopt(struct ft_parser *p, uint32_t t, void *mem, size_t bytes);
 
 /* Linux's zone modifier bits (___GFP_DMA 0x1, ___GFP_HIGHMEM 0x2, ___GFP_DMA32 0x4,
- * ___GFP_MOVABLE 0x8) of a gfp_flags= text as show_gfp_flags prints it. */
+ * ___GFP_MOVABLE 0x8) of a gfp_flags= text as show_gfp_flags prints it: what gfp_zone()
+ * needs for an allocation's highest zone (not carried in the records yet). */
 uint32_t ft_gfp_zone_bits(const char *s, size_t len);
 
 #endif
