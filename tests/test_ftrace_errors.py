@@ -9,6 +9,7 @@ import sys
 import threading
 
 import pytest
+from ftrace_captures import assert_same_import
 from kernel_model._core import MAX_CPUS
 
 from kernel_model import trace
@@ -156,6 +157,17 @@ def test_adversarial_lines_finish(tmp_path):
     r = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True, timeout=60,
                        cwd=os.path.dirname(os.path.dirname(__file__)))
     assert r.returncode == 0, r.stderr
+
+
+def test_leading_zeros_are_only_zeros(tmp_path):
+    """Numbers with thousands of leading zeros are small numbers (Python's int() refuses > 4300 digits)."""
+    zeros = b"0" * 5000
+    line = PAGE_ALLOC.replace(b"order=1", b"order=" + zeros + b"1").replace(b"10.000004", zeros + b"10.000004")
+    line = line.replace(b"[000]", b"[" + zeros + b"1]").replace(b"pfn=0x9b94", b"pfn=0x" + zeros + b"9b94")
+    path = _write(tmp_path / "t.txt", HEADER + line)
+    t, _ = import_ftrace(path)
+    assert (t.records["arg0"][0], t.records["cpu"][0]) == (1, 1)
+    assert_same_import(path)
 
 
 def test_task_names_need_not_be_utf8(tmp_path):

@@ -33,7 +33,7 @@ def _real_lines() -> list[bytes]:
 
 REAL = _real_lines()
 TOKENS = [b"\0", b"\xff", b"\xc3", b"\n", b"\r", b"\t", b" ", b"[", b"]", b"=", b":", b".", b"-", b"+", b"#",
-          b"9" * 25, b"0x", b"0" * 40, b"18446744073709551616", b"ptr=", b"name=", b"call_site=", b"[99999]",
+          b"9" * 25, b"0x", b"0" * 40, b"0" * 5000, b"18446744073709551616", b"ptr=", b"name=", b"call_site=", b"[99999]",
           b" kmem_cache_free: ", b" mm_page_alloc: ", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xe2\x82"]
 
 

@@ -4,6 +4,7 @@ the same records, string table, ids, summary and errors, on generated captures a
 from __future__ import annotations
 
 import lzma
+import os
 from unittest import mock
 
 from ftrace_captures import assert_same_import, capture, imported
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 import kernel_model.ftrace
 from kernel_model.ftrace import import_ftrace
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=int(os.environ.get("MEMSIM_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS

@@ -95,9 +95,11 @@ def _dec(f: dict[bytes, bytes], key: str, lo: int, hi: int, default: int | None 
     m = DEC.fullmatch(value)
     if not m:
         raise _Bad("syntax", key)
-    if len(m[1].lstrip(b"0")) > 12 or not lo <= int(value) <= hi:
+    digits = m[1].lstrip(b"0")   # leading zeros are fine, however many (int() refuses > 4300 digits)
+    number = -int(digits or b"0") if value.startswith(b"-") else int(digits or b"0")
+    if len(digits) > 12 or not lo <= number <= hi:
         raise _Bad("range", key)
-    return int(value)
+    return number
 
 
 def _text(value: bytes, key: str) -> str:
