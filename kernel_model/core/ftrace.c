@@ -482,17 +482,25 @@ static int field_hex(struct ft_parser *p, const struct ft_fields *f, uint32_t k,
 	return 1;
 }
 
-/* The site index of a name, added (once checked: no NUL, UTF-8) if new. */
+/* A name for the trace's string table: UTF-8, and no NUL (which separates the names there). */
+static int check_name(struct ft_parser *p, uint32_t field, const uint8_t *s, uint32_t n)
+{
+	uint32_t k;
+
+	for (k = 0; k < n; k++)
+		if (!s[k])
+			return fail(p, FT_ERR_NUL, field);
+	return utf8_ok(s, n) || fail(p, FT_ERR_UTF8, field);
+}
+
+/* The site index of a name, added (once checked) if new. */
 static int intern(struct ft_parser *p, uint32_t field, const uint8_t *s, uint32_t n, uint32_t *site)
 {
-	uint32_t h = str_hash(s, n), i = strtab_find(&p->sites, s, n, h), k;
+	uint32_t h = str_hash(s, n), i = strtab_find(&p->sites, s, n, h);
 
 	if (i == FT_NONE) {
-		for (k = 0; k < n; k++)
-			if (!s[k])
-				return fail(p, FT_ERR_NUL, field);
-		if (!utf8_ok(s, n))
-			return fail(p, FT_ERR_UTF8, field);
+		if (!check_name(p, field, s, n))
+			return 0;
 		i = strtab_add(&p->sites, s, n, h);
 	}
 	*site = i;
@@ -603,7 +611,7 @@ static uint32_t cache_for(struct ft_parser *p, uint16_t cpu, uint32_t req, uint3
 static int name_cache(struct ft_parser *p, const struct ft_fields *f, struct ft_cache *c)
 {
 	const uint8_t *s = f->v[FT_F_NAME];
-	uint32_t n, h, k;
+	uint32_t n, h;
 
 	if (!s || c->placeholder == FT_NONE)
 		return 1;
@@ -611,11 +619,8 @@ static int name_cache(struct ft_parser *p, const struct ft_fields *f, struct ft_
 	h = str_hash(s, n);
 	if (strtab_find(&p->sites, s, n, h) != FT_NONE)
 		return 1;
-	for (k = 0; k < n; k++)
-		if (!s[k])
-			return fail(p, FT_ERR_NUL, FT_F_NAME);
-	if (!utf8_ok(s, n))
-		return fail(p, FT_ERR_UTF8, FT_F_NAME);
+	if (!check_name(p, FT_F_NAME, s, n))
+		return 0;
 	strtab_set(&p->sites, c->placeholder, s, n, h);
 	c->placeholder = FT_NONE;
 	return 1;
