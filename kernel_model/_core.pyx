@@ -875,3 +875,132 @@ cdef class CacheCore:
 
     def page_walks(self, uint32_t hier):
         return self.hs[hier].page_walks
+
+
+# ---- ftrace import (core/ftrace.h) ----
+
+from cython cimport view
+from libc.stdlib cimport free, realloc
+
+FTRACE_MAX_LINE = FT_MAX_LINE
+FTRACE_MIGRATE_TYPES = FT_LINUX_MIGRATE_TYPES
+FTRACE_MAX_BYTES = FT_MAX_BYTES
+FTRACE_MAX_NS = FT_MAX_NS
+FTRACE_MAX_ORDER = MAX_PAGE_ORDER
+FTRACE_PCPTYPES = MIGRATE_PCPTYPES   # page allocations of a later migratetype are skipped
+FTRACE_EVENTS = tuple(ft_event_names[i].decode() for i in range(1, FT_NR_EVENTS))
+FTRACE_FIELDS = tuple(ft_field_names[i].decode() for i in range(FT_F_CPU + 1))
+FTRACE_SKIPS = tuple(ft_skip_names[i].decode() for i in range(FT_NR_SKIPS))
+FTRACE_ERRORS = {FT_ERR_NOT_EVENT: "not_event", FT_ERR_LONG_LINE: "long_line", FT_ERR_MISSING: "missing",
+                 FT_ERR_SYNTAX: "syntax", FT_ERR_RANGE: "range", FT_ERR_NUL: "nul", FT_ERR_UTF8: "utf8",
+                 FT_ERR_LIMIT: "limit"}
+
+
+def ftrace_gfp_zone_bits(bytes text):
+    """Linux's zone modifier bits (DMA 1, HIGHMEM 2, DMA32 4, MOVABLE 8) of a printed gfp_flags= value."""
+    return ft_gfp_zone_bits(text, len(text))
+
+
+cdef class FtraceParser:
+    """The streaming ftrace importer (core/ftrace.h): feed it text, then take the trace's parts.
+    Owns the tables' memory, grown when the parser asks: the records, ids and names by realloc
+    (no copy and no page touched before the parser writes it, so memory follows what is used),
+    the hash indexes as zeroed numpy buffers the parser rebuilds."""
+
+    cdef ft_parser p
+    cdef void *_kept[FT_FIRST_REBUILT]
+    cdef list _rebuilt
+
+    def __cinit__(self):
+        memset(&self.p, 0, sizeof(ft_parser))
+        memset(self._kept, 0, sizeof(self._kept))
+        self._rebuilt = [None] * (FT_NR_TABLES - FT_FIRST_REBUILT)
+
+    def __dealloc__(self):
+        for i in range(FT_FIRST_REBUILT):
+            free(self._kept[i])
+
+    cdef _grow(self):
+        cdef uint32_t t = self.p.need - 1
+        cdef size_t size = self.p.need_bytes
+        cdef uint8_t[::1] fresh
+        cdef void *mem
+        if t < FT_FIRST_REBUILT:
+            mem = realloc(self._kept[t], size)
+            if mem == NULL:
+                raise MemoryError(f"ftrace import: {size:,} bytes for a table")
+            self._kept[t] = mem
+            ft_adopt(&self.p, t, mem, size)
+        else:
+            buf = np.zeros(size, np.uint8)
+            fresh = buf
+            ft_adopt(&self.p, t, &fresh[0], size)
+            self._rebuilt[t - FT_FIRST_REBUILT] = buf
+
+    def feed(self, const uint8_t[::1] buf, bint final=False):
+        """Parse the complete lines of buf (all of it with final); returns the bytes consumed.
+        Stops early at a bad line (see error)."""
+        cdef size_t n = buf.shape[0], used = 0, got
+        cdef const char *base = <const char *>&buf[0] if n else <const char *>&self.p   # never read when n is 0
+        while True:
+            with nogil:
+                got = ft_feed(&self.p, base + used, n - used, final)
+            used += got
+            if not self.p.need:
+                return used
+            self._grow()
+
+    @property
+    def lines(self):
+        return self.p.line
+
+    @property
+    def error(self):
+        """(line, kind, event, field) of the first bad line, or None; kind is a FTRACE_ERRORS value."""
+        if not self.p.error:
+            return None
+        event = self._string(&self.p.events, self.p.error_event) if self.p.error_event < self.p.events.nr else ""
+        return (self.p.error_line, FTRACE_ERRORS[self.p.error], event, FTRACE_FIELDS[self.p.error_field])
+
+    cdef str _string(self, ft_strtab *t, uint32_t i):
+        return (<char *>t.bytes)[t.ent[i].off:t.ent[i].off + t.ent[i].len].decode("utf-8")
+
+    def records(self):
+        """The records as an OP_DTYPE array: the parser's buffer, trimmed, handed over (no copy).
+        Call once, after the last feed."""
+        from kernel_model.trace import OP_DTYPE
+        cdef size_t n = self.p.nr_rec * sizeof(mm_op)
+        cdef void *mem = realloc(self._kept[0], n if n else 1)
+        cdef view.array out
+        if mem == NULL:
+            raise MemoryError("ftrace import: trimming the records")
+        self._kept[0] = NULL
+        self.p.rec, self.p.rec_cap, self.p.nr_rec = NULL, 0, 0
+        out = view.array(shape=(n if n else 1,), itemsize=1, format="B", allocate_buffer=False)
+        out.data = <char *>mem
+        out.callback_free_data = free
+        return np.asarray(out)[:n].view(OP_DTYPE)
+
+    def sites(self):
+        return [self._string(&self.p.sites, i) for i in range(self.p.sites.nr)]
+
+    def events(self):
+        """Every event name seen, in order of first appearance, with its count."""
+        return {self._string(&self.p.events, i): self.p.events.ent[i].count for i in range(self.p.events.nr)}
+
+    def skipped(self):
+        """{reason: count} of what was skipped, in order of first occurrence."""
+        return {FTRACE_SKIPS[self.p.skip_order[i]]: self.p.skipped[self.p.skip_order[i]]
+                for i in range(self.p.nr_skip_kinds)}
+
+    @property
+    def nr_ids(self):
+        return self.p.next_id
+
+    @property
+    def cpus(self):
+        return self.p.nr_cpus
+
+    @property
+    def live(self):
+        return self.p.pages.count + self.p.objs.count

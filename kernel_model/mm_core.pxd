@@ -338,3 +338,59 @@ cdef extern from "core/cache.h":
     void cache_hierarchy_prepare(cache_hierarchy *h)
     void cache_track_use(cache *c, uint64_t *use, uint64_t *use_hist)
     void cache_use_resident(const cache *c, uint64_t *hist)
+
+# ---- ftrace import (core/ftrace.h) ----
+cdef extern from "core/ftrace.h":
+    enum:
+        FT_MAX_LINE
+        FT_LINUX_MIGRATE_TYPES
+        FT_MAX_BYTES
+        FT_NR_EVENTS
+        FT_NR_SKIPS
+        FT_NR_TABLES
+        FT_FIRST_REBUILT
+        FT_F_CPU
+        FT_ERR_NOT_EVENT
+        FT_ERR_LONG_LINE
+        FT_ERR_MISSING
+        FT_ERR_SYNTAX
+        FT_ERR_RANGE
+        FT_ERR_NUL
+        FT_ERR_UTF8
+        FT_ERR_LIMIT
+
+    uint64_t FT_MAX_NS
+
+    struct ft_map:
+        uint32_t count
+
+    struct ft_str:
+        uint32_t off, len
+        uint64_t count
+
+    struct ft_strtab:
+        uint8_t *bytes
+        ft_str *ent
+        uint32_t nr
+
+    struct ft_parser:
+        mm_op *rec
+        size_t nr_rec, rec_cap
+        ft_map pages, objs
+        uint32_t next_id
+        ft_strtab sites, events
+        uint64_t skipped[FT_NR_SKIPS]
+        uint8_t skip_order[FT_NR_SKIPS]
+        uint32_t nr_skip_kinds
+        uint32_t nr_cpus
+        uint64_t line, error_line
+        uint32_t error, error_field, error_event
+        uint32_t need
+        size_t need_bytes
+
+    const char *ft_event_names[]
+    const char *ft_field_names[]
+    const char *ft_skip_names[]
+    size_t ft_feed(ft_parser *p, const char *buf, size_t len, int final) nogil
+    void ft_adopt(ft_parser *p, uint32_t t, void *mem, size_t bytes)
+    uint32_t ft_gfp_zone_bits(const char *s, size_t len)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 
 import numpy as np
 
@@ -44,12 +46,16 @@ def info(args: argparse.Namespace) -> int:
 
 
 def convert(args: argparse.Namespace) -> int:
+    from sim.progress import Progress
     from sim.report.text import conversion
     from sim.workloads.ftrace import HANDLED, FtraceFormatError, import_ftrace
 
+    bar = Progress(os.path.basename(args.input), 0, unit="bytes")
     try:
-        t, summary = import_ftrace(args.input)
+        t, summary = import_ftrace(args.input, bar.update)
     except FtraceFormatError as e:
+        if bar.drawn:
+            print(file=sys.stderr)   # the error on a line of its own, not after the bar
         raise UserError(str(e)) from None
     try:
         trace.save(args.output, t)
