@@ -62,3 +62,10 @@ def _add(a: Any, b: Any) -> Any:
     if isinstance(a, (tuple, list)):
         return type(a)(x + y for x, y in zip(a, b, strict=True))
     return a + b
+
+
+def windows(records: Sequence[int], values: Sequence[Any]) -> tuple[list[int], list[Any]]:
+    """A windowed column for a chart: a window that ends where the previous one did is empty (the
+    end-of-run look at the machine adds one) and its ratio means nothing, so it is left out."""
+    keep = [i for i in range(len(records)) if i == 0 or records[i] != records[i - 1]]
+    return [records[i] for i in keep], [values[i] for i in keep]
