@@ -54,7 +54,7 @@ def test_a_profiler_registered_here_reaches_every_output(tmp_path, peak_profiler
     text = summary(report)
     assert f"peak free {report['variants'][0]['peak_free']['peak_free_scaled']:,}" in text
     html = (tmp_path / "report.html").read_text()
-    assert "<h3>Peak free memory</h3>" in html and "peak free pages (scaled)" in html
+    assert "<h2>Peak free memory</h2>" in html and "peak free pages (scaled)" in html
     figures = metrics(report)
     assert {v: m["peak_free.peak"] for v, m in figures.items()} == \
         {v["name"]: v["peak_free"]["peak_free_scaled"] for v in report["variants"]}
