@@ -14,6 +14,7 @@ import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
 
+import jsonschema
 import pytest
 from conftest import REPO, SHIPPED_REPORTS
 
@@ -116,6 +117,7 @@ def test_every_table_cell_is_formatted(shipped_report, name):
 @pytest.mark.parametrize("name", SHIPPED_REPORTS)
 def test_every_figure_is_declared_and_every_section_and_chart_is_on_the_page(shipped_report, name):
     d, report, html = shipped(shipped_report, name)
+    jsonschema.validate(report, json.loads((REPO / "docs" / "report.schema.json").read_text()))
     for per in metrics.figures(report).values():
         undeclared = [n for n in per if metrics.declaration(n) is None]
         assert undeclared == []       # a unit and a meaning for every figure

@@ -168,7 +168,7 @@ def _charts(results: Mapping[str, dict]) -> list:
     charts = [LineChart("order9_blocks.svg", "Free blocks of order ≥ 9", "records replayed", "blocks", order9,
                         markers=drained, yunit="blocks"),
               LineChart("unusable_index_order9.svg", "Unusable free index at order 9", "records replayed",
-                        "index (0-1)", unusable, variants=variant_of, yunit="thousandths")]
+                        "index (0-1)", unusable, variants=variant_of, markers=drained, yunit="thousandths")]
     for name, r in results.items():
         if not r["series"] or "free_blocks" not in r["series"][0][0]:
             continue   # a result from before free_blocks was recorded

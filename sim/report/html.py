@@ -114,8 +114,9 @@ def _section(sec: Section) -> dict:
 
 def _cited(report: dict) -> list[str]:
     """The figure names the answer cites, in its order."""
-    block = report.get("report") or {}
-    return list(dict.fromkeys(f["name"] for f in block.get("figures", {}).values()))
+    block = report.get("report")
+    refs = answer.parse(block["template"]) if block else []
+    return list(dict.fromkeys(r.name for r in refs if isinstance(r, answer.Ref)))
 
 
 def _figures(report: dict) -> dict:
