@@ -21,6 +21,7 @@ from conftest import REPO, SHIPPED_REPORTS
 from sim.cli import main
 from sim.profilers import REGISTRY
 from sim.report import answer, fmt, metrics
+from sim.report.text import summary
 from sim.scenario import ScenarioError, load, run_scenario
 
 
@@ -84,6 +85,7 @@ def test_first_screen_answers_the_question_with_the_figures_of_report_json(shipp
     refs = [p for p in answer.parse(block["template"]) if isinstance(p, answer.Ref)]
     assert page.figures == [(r.key, block["figures"][r.key]["text"]) for r in refs]
     assert " ".join(page.answer.split()) == " ".join(block["answer"].split())
+    assert summary(report).endswith(f"{block['question']}\n{block['answer']}")   # memsim run prints it too
     # the answer comes first: before the figures table and every section
     assert html.index('class="question"') < html.index('class="answer"') < html.index('id="figures"')
 
@@ -165,7 +167,7 @@ def test_page_size_does_not_grow_with_the_run(tmp_path):
             sizes[name, n] = (out / "report.html").stat().st_size
         small, large = sizes[name, 40000], sizes[name, 160000]
         assert large < 5 << 20 and small < 5 << 20
-        assert 0.9 < large / small < 1.1, (name, small, large)
+        assert 0.75 < large / small < 1.33, (name, small, large)   # points vary in max/2..max
 
 
 HOSTILE = '</script><img src=x onerror="alert(1)">'
@@ -235,6 +237,10 @@ def test_an_answer_whose_figures_the_run_lacks_says_so(tmp_path):
                                                             "grouping-off:fragmentation.compaction_free_pageblocks_after"]
     assert "Not answered: this run lacks grouping-off:fragmentation.free_pageblocks" in \
         (tmp_path / "report.html").read_text()
+    assert summary(result.report).endswith("(not answered: this run lacks grouping-off:fragmentation.free_pageblocks, "
+                                           "grouping-off:fragmentation.free_blocks_order_ge_9, "
+                                           "grouping-off:fragmentation.health_score, "
+                                           "grouping-off:fragmentation.compaction_free_pageblocks_after)")
 
 
 def _memsim(args: list[str], env: dict) -> subprocess.CompletedProcess:
@@ -269,3 +275,17 @@ def test_the_page_assets_ship_in_the_wheel():
     assert len(assets) == 3 and all(any(fnmatch.fnmatch(a, g) for g in globs) for a in assets)
     packages = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "sim").rglob("__init__.py")}
     assert all(any(fnmatch.fnmatch(pkg, g) for g in include) for pkg in packages)
+
+
+def test_tlbs_and_page_walks_are_shown_when_configured(tmp_path):
+    tlb = "caches.tlb={dtlb={entries=64, ways=4}, stlb={entries=1536, ways=12}}"
+    report = run_scenario("cache-thrash", ["workload.accesses=20000", tlb], out=tmp_path).report
+    cache = report["variants"][0]["cache"]
+    walks = sum(cache["page_walks"].values())
+    assert walks > 0 and "cpu0/dtlb" in cache["caches"]
+    html = (tmp_path / "report.html").read_text()
+    assert "page walks (TLB misses at every level)" in html
+    assert (tmp_path / "charts" / "miss_ratio_cpu0_dtlb.svg").exists()
+    assert metrics.figures(report)[report["variants"][0]["name"]]["cache.page_walks"] == walks
+    plain = run_scenario("cache-thrash", ["workload.accesses=20000"], write=False).report
+    assert "cpu0/dtlb" not in plain["variants"][0]["cache"]["caches"]

@@ -10,6 +10,7 @@ call-site names) is escaped, and never parsed as mathtext."""
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping, Sequence
 
 import matplotlib
@@ -38,7 +39,7 @@ plt.rcParams.update({
     "axes.spines.right": False,
 })
 
-MAX_SERIES = 16          # lines drawn per chart; the rest are named in the chart's note
+MAX_SERIES = 16          # lines (or bar series) drawn per chart; the chart says how many it left out
 MAX_TIPS = 400           # hover targets per series (thinned evenly beyond)
 MAX_MARKER_LABELS = 6    # markers drawn with a label; the others only with a tooltip
 MAX_CATEGORIES = 40      # bars per series
@@ -51,7 +52,8 @@ class _Tags:
 
     def __init__(self) -> None:
         self.groups: dict[str, tuple[int | None, str]] = {}
-        self.tips: list[tuple[int | None, str, list[tuple[float, float, str]]]] = []
+        # hover targets: (variant, "tips" (points: x, y, text) or "cols" (x, y, width, height, text), items)
+        self.tips: list[tuple[int | None, str, list[tuple]]] = []
 
     def gid(self, variant: int | None, title: str) -> str:
         gid = f"memsim-{len(self.groups)}"
@@ -121,9 +123,11 @@ def line_chart(chart: LineChart, variants: Mapping[str, int], phases: Sequence[M
         else:
             color, ls = f"C{cycle % 10}", "-"
             cycle += 1
-        ls = {"dashed": "--", "dotted": ":"}.get(style, ls)
-        kw = dict(marker="X", markersize=8, linestyle="none") if style == "point" else dict(linewidth=1.5)
-        (artist,) = ax.plot(xs, ys, label=n, color=color, **({"linestyle": ls} if style != "point" else {}), **kw)
+        if style == "point":
+            (artist,) = ax.plot(xs, ys, label=n, color=color, marker="X", markersize=8, linestyle="none")
+        else:
+            (artist,) = ax.plot(xs, ys, label=n, color=color, linewidth=1.5,
+                                linestyle={"dashed": "--", "dotted": ":"}.get(style, ls))
         artist.set_gid(tags.gid(v, n))
     for y, label in chart.hlines:
         artist = ax.axhline(y, color="#888888", linewidth=1, linestyle="--")
@@ -166,22 +170,34 @@ def _axis(y: float, unit: str, short: bool = False) -> str:
     return fmt.value(_int(y) if unit not in ("score", "number", "thousandths") else y, unit)
 
 
+class _BinaryLocator(MaxNLocator):
+    """Byte ticks at multiples of a power of two (4 KiB, 8 KiB...), not at 4.9 KiB."""
+
+    def tick_values(self, vmin: float, vmax: float):
+        step = 1 << max(0, math.ceil(math.log2(max(vmax - vmin, 1) / self._nbins)))
+        return [step * k for k in range(math.floor(vmin / step), math.ceil(vmax / step) + 1)]
+
+
 def _axes(axis, unit: str, size: tuple[float, float]) -> None:
-    """Ticks in the unit's format; whole numbers only for counts."""
-    if unit in fmt.COUNTS:
-        axis.set_major_locator(MaxNLocator(nbins=6 if size == WIDE else 4, integer=True))
+    """Ticks in the unit's format; whole numbers only for counts, powers of two for bytes."""
+    nbins = 6 if size == WIDE else 4
+    if unit == "bytes":
+        axis.set_major_locator(_BinaryLocator(nbins=nbins))
     else:
-        axis.set_major_locator(MaxNLocator(nbins=6 if size == WIDE else 4))
+        axis.set_major_locator(MaxNLocator(nbins=nbins, integer=unit in fmt.COUNTS))
     axis.set_major_formatter(FuncFormatter(lambda v, _: _axis(v, unit, size != WIDE)))
 
 
 def _markers(ax, tags: _Tags, markers: Sequence[Marker], variants: Mapping[str, int], xunit: str) -> None:
-    for i, m in enumerate(markers):
+    """Vertical lines with a tooltip each; the first few distinct ones also labelled."""
+    labelled: set[tuple[float, str]] = set()
+    for m in markers:
         v = variants.get(m.variant) if m.variant is not None else None
         artist = ax.axvline(m.x, color="#999999", linewidth=1, linestyle=":")
         who = f"{m.variant}: " if m.variant is not None and len(variants) > 1 else ""
         artist.set_gid(tags.gid(v, f"{who}{m.label} at {_tip(m.x, xunit)}"))
-        if i < MAX_MARKER_LABELS:
+        if (m.x, m.label) not in labelled and len(labelled) < MAX_MARKER_LABELS:
+            labelled.add((m.x, m.label))
             ax.annotate(m.label, (m.x, 1), xycoords=("data", "axes fraction"), xytext=(-3, -3),
                         textcoords="offset points", rotation=90, ha="right", va="top", fontsize=7,
                         color="#555555")
@@ -203,7 +219,8 @@ def bar_chart(chart: BarChart, variants: Mapping[str, int], size: tuple[float, f
         else:
             bars = ax.bar(offs, vals, width=width, label=n, color=f"C{k % 10}", bottom=base if chart.stacked else 0)
         for c, patch in enumerate(bars.patches):
-            owner = chart.variants.get(cats[c], chart.variants.get(n, chart.variant))
+            owner = chart.variants.get(cats[c]) or chart.variants.get(n) or \
+                next((x for x in (n, cats[c]) if x in variants), chart.variant)
             v = variants.get(owner) if owner is not None else None
             what = f"{cats[c]} · {n}" if len(names) > 1 else cats[c]
             patch.set_gid(tags.gid(v, f"{what}: {_tip(chart.series[n][c], chart.unit)}"))
