@@ -222,6 +222,12 @@ def test_report_sections_are_checked_when_the_scenario_loads(tmp_path, body, mes
     assert message in _report_error(tmp_path, body)
 
 
+def test_profilers_chosen_on_the_command_line_leave_the_answer_out_instead_of_failing():
+    spec = load("cache-thrash", ["profile.profilers=['fragmentation']"])   # the answer cites cache figures
+    report = run_scenario(spec, ["workload.accesses=5000"], write=False).report
+    assert report["report"]["answer"] is None and "random:cache.cpu0/L1d.miss_ratio" in report["report"]["missing"]
+
+
 def test_a_bad_answer_from_the_command_line_names_the_option(tmp_path):
     err = _report_error(tmp_path, "[report]\nquestion = 'q'\nanswer = 'a'\n",
                         ["report.answer='{grouping-on:replay.nope}'"])

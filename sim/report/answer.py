@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sim.experiments import EXPERIMENTS
 from sim.profilers import REGISTRY
 from sim.report import fmt
 from sim.report.metrics import EXPERIMENT_KEY, declaration, declared, figures, label, unit
@@ -64,10 +65,15 @@ def parse(template: str) -> list[str | Ref]:
     return out
 
 
-def check(template: str, variants: Iterable[str], profilers: Iterable[str], experiments: Iterable[str]) -> None:
+def check(template: str, variants: Iterable[str], profilers: Iterable[str] | None,
+          experiments: Iterable[str] | None) -> None:
     """Every figure the template cites exists in a scenario with these variants, profilers and
-    experiments; else TemplateError naming the first that does not."""
-    variants, profilers, experiments = list(variants), set(profilers), set(experiments)
+    experiments; else TemplateError naming the first that does not. profilers (experiments) None:
+    any registered one (a command-line override chose them: a figure it leaves out is missing from
+    the run's answer, not an error in the file)."""
+    variants = list(variants)
+    profilers = set(REGISTRY) if profilers is None else set(profilers)
+    experiments = set(EXPERIMENTS) if experiments is None else set(experiments)
     for ref in parse(template):
         if not isinstance(ref, Ref):
             continue

@@ -304,14 +304,15 @@ def _check(path: Path, text: str, data: Mapping[str, Any], overridden: frozenset
         given = _table(where, data, "guest", GUEST)
         guest = GuestSpec(**{f.name: given.get(f.name, f.default) for f in GUEST})
     out = _table(where, data, "output", OUTPUT)
-    report = _report(where, data, variants, profile) if "report" in data else None
+    report = _report(where, data, variants, profile, overridden) if "report" in data else None
     return ScenarioSpec(path=path, text=text, data=data, name=name, description=head.get("description", ""),
                         seed=head.get("seed", 0), machine=machine, topology=topology, caches=caches,
                         workload=workload, profile=profile, variants=variants, guest=guest,
                         output_dir=out.get("dir"), overridden=overridden, report=report)
 
 
-def _report(where: _Where, data: Mapping, variants: Sequence[VariantSpec], profile: ProfileSpec) -> ReportSpec:
+def _report(where: _Where, data: Mapping, variants: Sequence[VariantSpec], profile: ProfileSpec,
+            overridden: frozenset[str]) -> ReportSpec:
     r = _table(where, data, "report", REPORT)
     if "guest" in data:
         raise ScenarioError(f"{where('report')}: [report] answers from the host's profilers: a [guest] scenario "
@@ -320,7 +321,10 @@ def _report(where: _Where, data: Mapping, variants: Sequence[VariantSpec], profi
         if not r.get(key, "").strip():
             raise ScenarioError(f"{where('report', key)}: [report] needs {key} (a non-empty string)")
     try:
-        answer.check(r["answer"], [v.name for v in variants], profile.profilers, profile.experiments)
+        # profilers chosen with --set may leave a cited figure out: then the run's answer says so
+        answer.check(r["answer"], [v.name for v in variants],
+                     None if "profile.profilers" in overridden else profile.profilers,
+                     None if "profile.experiments" in overridden else profile.experiments)
     except answer.TemplateError as e:
         raise _key_error(where, "report", "answer", f"report.answer: {e}") from None
     return ReportSpec(r["question"], r["answer"])
