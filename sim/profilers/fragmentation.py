@@ -1,4 +1,4 @@
-"""Fragmentation analyzer: Linux's extfrag and unusable free index per order and node over time,
+"""Fragmentation analyzer: free blocks per order, Linux's extfrag and unusable free index per order and node over time,
 the largest free block, order-9 (THP-sized) availability and a 0-100 health score.
 
 Health score (documented contract): 100 * (1 - unusable_free_index(order 9) / 1000), i.e. the
@@ -118,8 +118,6 @@ def _section(r: dict) -> Section:
     ends = [{"node": n, **p, "unusable_9": p["unusable_index"][PAGEBLOCK_ORDER],
              "extfrag_9": p["extfrag_index"][PAGEBLOCK_ORDER]} for n, p in enumerate(final)]
     by_mt = [Column(m.lower(), m, "blocks") for m in MIGRATETYPE_NAMES]
-    per_mt = lambda table: [{"node": int(n), **dict(zip((c.key for c in by_mt), counts, strict=True))}  # noqa: E731
-                            for n, counts in sorted(table.items(), key=lambda kv: int(kv[0]))]
     orders = [Column(f"o{o}", f"order {o}", "blocks") for o in range(NR_PAGE_ORDERS)]
     return Section(
         [Fact("health score (0-100)", r["health_score"], "score"),
@@ -137,9 +135,10 @@ def _section(r: dict) -> Section:
          Table("Free blocks by order at the end", [
              {"node": n, **{f"o{o}": c for o, c in enumerate(p["free_blocks"])}} for n, p in enumerate(final)
              if "free_blocks" in p], (Column("node", "node", "count"), *orders)),
-         Table("Pageblocks by migratetype", per_mt(r["pageblocks"]), (Column("node", "node", "count"), *by_mt)),
+         Table("Pageblocks by migratetype", _per_migratetype(r["pageblocks"]),
+               (Column("node", "node", "count"), *by_mt)),
          Table("Mixed pageblocks: pageblocks holding an allocation of another migratetype",
-               per_mt(r["mixed_pageblocks"]), (Column("node", "node", "count"), *by_mt)),
+               _per_migratetype(r["mixed_pageblocks"]), (Column("node", "node", "count"), *by_mt)),
          Table("Compaction what-if: one full Linux-style compaction pass (mm/compaction.c), model untouched", [
              {"node": int(n), **w} for n, w in sorted(r["compaction_what_if"].items(), key=lambda kv: int(kv[0]))], (
              Column("node", "node", "count"), Column("movable_pages", "movable pages", "pages"),
@@ -147,6 +146,12 @@ def _section(r: dict) -> Section:
              Column("free_pageblocks_before", "free pageblocks before", "blocks"),
              Column("free_pageblocks_after", "free pageblocks after", "blocks")))],
         [HEALTH, UNUSABLE, DRAIN])
+
+
+def _per_migratetype(table: Mapping[str, list[int]]) -> list[dict]:
+    """{node: [count per migratetype]} as rows, by node."""
+    return [{"node": int(n), **dict(zip((m.lower() for m in MIGRATETYPE_NAMES), counts, strict=True))}
+            for n, counts in sorted(table.items(), key=lambda kv: int(kv[0]))]
 
 
 def _charts(results: Mapping[str, dict]) -> list:

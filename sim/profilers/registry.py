@@ -16,8 +16,8 @@ A declaration says:
 - live(observer) -> a short live figure while the run goes on (memsim monitor);
 - metrics(result) -> its headline figures as named numbers ("health_score": 98.3), which run
   histories store and `memsim compare` compares as "<profiler>.<name>"; labels(result) -> named
-  strings (the deepest function); figures declares each name's unit and meaning (a scenario's
-  [report] answer cites them, the report's figure table shows them: sim/profilers/views.py).
+  strings (the function with the largest frame); figures declares each name's unit and meaning
+  (a scenario's [report] answer cites them, the report's figure table shows them).
 Registration order is the order of sections in reports and of fragments in the summary.
 """
 
@@ -69,7 +69,7 @@ class Profiler:
     timeline: Callable[[dict, Any], None] | None = None
     live: Callable[[Any], str] | None = None          # a live figure from the observer (memsim monitor)
     metrics: Callable[[dict], dict[str, float]] | None = None   # headline figures by name (history, compare)
-    labels: Callable[[dict], dict[str, str]] | None = None      # headline names ("deepest_function": ...)
+    labels: Callable[[dict], dict[str, str]] | None = None      # headline names ("largest_frame": ...)
     figures: tuple[Figure, ...] = ()                            # what each metric and label is
     option_names: frozenset[str] = field(init=False, default=frozenset())
 

@@ -2,7 +2,7 @@
 and experiment's metrics hook, plus the replay's counts. Run histories store them and
 `memsim compare` compares them (simulated counters are deterministic: equal means equal).
 
-figures() adds the labels hooks' named strings (the best policy, the deepest function); each
+figures() adds the labels hooks' named strings (the best policy, the deepest chain's entry); each
 name is declared with its unit and meaning (Profiler.figures, Experiment.figures), which is what
 a scenario's [report] answer may cite and how the report shows it."""
 
@@ -24,7 +24,7 @@ def metrics(report: dict) -> dict[str, dict[str, float]]:
 
 
 def labels(report: dict) -> dict[str, dict[str, str]]:
-    """{variant: {"stack.deepest_function": "filemap_read", ...}} and "*" for the experiments'."""
+    """{variant: {"stack.deepest_chain_entry": "filemap_read", ...}} and "*" for the experiments'."""
     return _collect(report, "labels")
 
 
