@@ -80,15 +80,21 @@ class ReportDirectory:
             self.write(f"{prefix}.{name}.txt", text)
 
     def finish(self, report: dict) -> list[Path]:
-        """The timeline, the charts, the HTML page, then report.json."""
+        """The timeline, the charts, the HTML page, then report.json. Everything is made from
+        report.json's text read back, as `memsim report` reads it: the same page, byte for byte."""
         from sim.report import chrome, html
 
+        text = json.dumps(report, indent=1, sort_keys=True) + "\n"
+        report = json.loads(text)
         self.write("trace.json", json.dumps(chrome.timeline(report), sort_keys=True) + "\n")
         charts = html.charts(report)
-        for name, svg in charts.items():
-            self.write(f"charts/{name}", svg)
+        names = [c.file if c.variant_name is None else f"{slug(c.variant_name)}.{c.file}" for c in charts]
+        if len(set(names)) < len(names):
+            raise ValueError(f"two charts have one file name: {sorted(n for n in names if names.count(n) > 1)[0]}")
+        for name, chart in zip(names, charts, strict=True):
+            self.write(f"charts/{name}", chart.svg)
         self.write("report.html", html.render(report, texts(self.path, report), charts))
-        self.write("report.json", json.dumps(report, indent=1, sort_keys=True) + "\n")
+        self.write("report.json", text)
         return self.files
 
 

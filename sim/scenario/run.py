@@ -19,6 +19,7 @@ from kernel_model import Machine, Op, Trace, trace
 from sim.driver import observe_now, replay_in_chunks
 from sim.experiments import EXPERIMENTS, ExperimentContext
 from sim.profilers import REGISTRY, Context
+from sim.report.answer import answer
 from sim.report.directory import ReportDirectory
 from sim.scenario.build import build_machine, build_workload
 from sim.scenario.spec import ScenarioError, ScenarioSpec, VariantSpec, load
@@ -88,6 +89,8 @@ def run_scenario(scenario: str | os.PathLike | ScenarioSpec, overrides: Iterable
     for name in spec.profile.experiments:
         report[name] = EXPERIMENTS[name].run(ExperimentContext(base, lambda: build_machine(spec)))
     report = json.loads(json.dumps(report))   # plain JSON data, as report.json reads back (str keys, lists)
+    if spec.report is not None:   # the scenario's question, answered from the figures (sim/report/answer.py)
+        report["report"] = answer(spec.report.question, spec.report.answer, report)
     files = directory.finish(report) if directory is not None else []
     return RunResult(report, target if write else None, files)
 

@@ -39,6 +39,7 @@ from sim.fields import (
     check_table,
 )
 from sim.profilers import REGISTRY
+from sim.report import answer
 from sim.report.directory import slug
 from sim.workloads import GENERATORS
 
@@ -71,7 +72,10 @@ GUEST = (Field("nodes", Int(1, GUEST_MAX_NODES), 2),
          Field("accel", Str(("tcg", "kvm")), "tcg"), Field("timeout", Float(0.001, 86400.0), 120),
          Field("leak_scan", Bool(), False))
 OUTPUT = (Field("dir", Str()),)
-SECTIONS = ("scenario", "machine", "topology", "caches", "workload", "profile", "variant", "guest", "output")
+REPORT = (Field("question", Str(), doc="the question the scenario answers (the report's first line)"),
+          Field("answer", Str(), doc="the answer over named figures, {variant:profiler.figure} (sim/report/answer.py)"))
+SECTIONS = ("scenario", "machine", "topology", "caches", "workload", "profile", "variant", "guest", "output",
+            "report")
 
 
 class ScenarioError(ValueError):
@@ -132,6 +136,13 @@ class GuestSpec:
 
 
 @dataclass(frozen=True)
+class ReportSpec:
+    """[report]: the question and the answer template (its figure names checked at load)."""
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
 class ScenarioSpec:
     """A checked scenario. `data` is the TOML as loaded (overrides applied); everything else is
     derived from it, so with_overrides() re-checks from scratch."""
@@ -150,6 +161,7 @@ class ScenarioSpec:
     guest: GuestSpec | None
     output_dir: str | None
     overridden: frozenset[str] = frozenset()
+    report: ReportSpec | None = None
 
     def with_overrides(self, overrides: Iterable[str]) -> ScenarioSpec:
         data, keys = apply_overrides(self.data, overrides)
@@ -292,10 +304,30 @@ def _check(path: Path, text: str, data: Mapping[str, Any], overridden: frozenset
         given = _table(where, data, "guest", GUEST)
         guest = GuestSpec(**{f.name: given.get(f.name, f.default) for f in GUEST})
     out = _table(where, data, "output", OUTPUT)
+    report = _report(where, data, variants, profile, overridden) if "report" in data else None
     return ScenarioSpec(path=path, text=text, data=data, name=name, description=head.get("description", ""),
                         seed=head.get("seed", 0), machine=machine, topology=topology, caches=caches,
                         workload=workload, profile=profile, variants=variants, guest=guest,
-                        output_dir=out.get("dir"), overridden=overridden)
+                        output_dir=out.get("dir"), overridden=overridden, report=report)
+
+
+def _report(where: _Where, data: Mapping, variants: Sequence[VariantSpec], profile: ProfileSpec,
+            overridden: frozenset[str]) -> ReportSpec:
+    r = _table(where, data, "report", REPORT)
+    if "guest" in data:
+        raise ScenarioError(f"{where('report')}: [report] answers from the host's profilers: a [guest] scenario "
+                            "has none (its result is guest.json)")
+    for key in ("question", "answer"):
+        if not r.get(key, "").strip():
+            raise ScenarioError(f"{where('report', key)}: [report] needs {key} (a non-empty string)")
+    try:
+        # profilers chosen with --set may leave a cited figure out: then the run's answer says so
+        answer.check(r["answer"], [v.name for v in variants],
+                     None if "profile.profilers" in overridden else profile.profilers,
+                     None if "profile.experiments" in overridden else profile.experiments)
+    except answer.TemplateError as e:
+        raise _key_error(where, "report", "answer", f"report.answer: {e}") from None
+    return ReportSpec(r["question"], r["answer"])
 
 
 def _topology(where: _Where, data: Mapping) -> Topology:
