@@ -295,3 +295,13 @@ def test_tlbs_and_page_walks_are_shown_when_configured(tmp_path):
     assert metrics.figures(report)[report["variants"][0]["name"]]["cache.page_walks"] == walks
     plain = run_scenario("cache-thrash", ["workload.accesses=20000"], write=False).report
     assert "cpu0/dtlb" not in plain["variants"][0]["cache"]["caches"]
+
+
+def test_report_files_have_the_mode_open_would_give_them(tmp_path):
+    import os
+
+    from sim.report.directory import UMASK, write_atomic
+
+    write_atomic(tmp_path / "x.txt", "hello")
+    assert (tmp_path / "x.txt").read_text() == "hello"
+    assert os.stat(tmp_path / "x.txt").st_mode & 0o777 == 0o666 & ~UMASK

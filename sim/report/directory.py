@@ -30,11 +30,22 @@ class ReportError(OSError):
     """The report directory cannot be written; the message names the path."""
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()   # read once: os.umask can only be read by setting it
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """path gets text in full or not at all (a temporary file beside it, renamed)."""
+    """path gets text in full or not at all (a temporary file beside it, renamed); it has the
+    mode a plain open() would give it (mkstemp's files are 0600)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as f:
+            os.fchmod(f.fileno(), 0o666 & ~UMASK)
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
