@@ -4,29 +4,144 @@
 Everything here is mechanism; argument parsing, names and text formats live in
 the Python modules (machine.py, procfs.py, trace.py).
 """
-from libc.stdint cimport int32_t, uint8_t, uint32_t, uint64_t, uintptr_t
+from libc.stdint cimport int32_t, uint8_t, uint16_t, uint32_t, uint64_t, uintptr_t
 from libc.string cimport memset
 
 from posix.mman cimport MAP_ANONYMOUS, MAP_FAILED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE, mmap, munmap
 
+import enum
+
 import numpy as np
 
-from kernel_model.mm_core cimport *
+
+
+# The name tables of the headers' X-macro lists, built here only: the firmware carries no strings.
+cdef extern from *:
+    """
+    #include "core/cache.h"
+    #include "core/cachegrind.h"
+    #include "core/leak.h"
+    #include "core/replay.h"
+    #include "core/slab.h"
+    #define MEMSIM_NAME(id, name) [id] = name,
+    #define MEMSIM_OP_NAME(id, code, name) [id] = name,
+    #define MEMSIM_ERROR_NAME(id, name, text) [id] = name,
+    #define MEMSIM_ERROR_TEXT(id, name, text) [id] = text,
+    static const char *const memsim_op_names[NR_OPS] = { MM_OPS(MEMSIM_OP_NAME) };
+    static const char *const memsim_replay_error_names[NR_REPLAY_ERRORS] = { MM_REPLAY_ERRORS(MEMSIM_ERROR_NAME) };
+    static const char *const memsim_replay_error_text[NR_REPLAY_ERRORS] = { MM_REPLAY_ERRORS(MEMSIM_ERROR_TEXT) };
+    static const char *const memsim_migratetype_names[MIGRATE_TYPES] = { MM_MIGRATETYPES(MEMSIM_NAME) };
+    static const char *const memsim_wmark_names[NR_WMARK] = { MM_WATERMARKS(MEMSIM_NAME) };
+    static const char *const memsim_zone_stat_names[NR_ZONE_STAT_ITEMS] = { MM_ZONE_STATS(MEMSIM_NAME) };
+    static const char *const memsim_numa_stat_names[NR_NUMA_STAT_ITEMS] = { MM_NUMA_STATS(MEMSIM_NAME) };
+    static const char *const memsim_mpol_names[MPOL_MAX] = { MM_MPOL_MODES(MEMSIM_NAME) };
+    static const char *const memsim_cg_event_names[NR_CG_EVENTS] = { CG_EVENTS(MEMSIM_NAME) };
+    static const char *const memsim_cache_policy_names[NR_CACHE_POLICIES] = { CACHE_POLICIES(MEMSIM_NAME) };
+    static const char *const memsim_cache_inclusion_names[NR_CACHE_INCLUSIONS] = { CACHE_INCLUSIONS(MEMSIM_NAME) };
+    static const char *const memsim_access_kind_names[NR_ACCESS_KINDS] = { CACHE_ACCESS_KINDS(MEMSIM_NAME) };
+    static const char *const memsim_leak_kind_names[NR_LEAK_KINDS] = { MM_LEAK_KINDS(MEMSIM_NAME) };
+    static const uint32_t memsim_kmalloc_sizes[NR_KMALLOC_CACHES] = { KMALLOC_SIZES };
+    """
+    const char *const memsim_op_names[]
+    const char *const memsim_replay_error_names[]
+    const char *const memsim_replay_error_text[]
+    const char *const memsim_migratetype_names[]
+    const char *const memsim_wmark_names[]
+    const char *const memsim_zone_stat_names[]
+    const char *const memsim_numa_stat_names[]
+    const char *const memsim_mpol_names[]
+    const char *const memsim_cg_event_names[]
+    const char *const memsim_cache_policy_names[]
+    const char *const memsim_cache_inclusion_names[]
+    const char *const memsim_access_kind_names[]
+    const char *const memsim_leak_kind_names[]
+    const uint32_t memsim_kmalloc_sizes[]
+
+
+cdef tuple _names(const char *const *table, uint32_t n):
+    return tuple(table[i].decode() for i in range(n))
+
+
+OP_NAMES = _names(memsim_op_names, NR_OPS)
+REPLAY_ERROR_NAMES = _names(memsim_replay_error_names, NR_REPLAY_ERRORS)
+REPLAY_ERROR_TEXT = _names(memsim_replay_error_text, NR_REPLAY_ERRORS)
+MIGRATETYPE_NAMES = _names(memsim_migratetype_names, MIGRATE_TYPES)
+WMARK_NAMES = _names(memsim_wmark_names, NR_WMARK)
+ZONE_STAT_NAMES = _names(memsim_zone_stat_names, NR_ZONE_STAT_ITEMS)
+NUMA_STAT_NAMES = _names(memsim_numa_stat_names, NR_NUMA_STAT_ITEMS)
+MPOL_NAMES = _names(memsim_mpol_names, MPOL_MAX)
+CG_EVENTS = _names(memsim_cg_event_names, NR_CG_EVENTS)
+CACHE_POLICY_NAMES = _names(memsim_cache_policy_names, NR_CACHE_POLICIES)
+CACHE_INCLUSION_NAMES = _names(memsim_cache_inclusion_names, NR_CACHE_INCLUSIONS)
+ACCESS_KIND_NAMES = _names(memsim_access_kind_names, NR_ACCESS_KINDS)
+LEAK_KIND_NAMES = _names(memsim_leak_kind_names, NR_LEAK_KINDS)
+KMALLOC_SIZES = tuple(memsim_kmalloc_sizes[i] for i in range(NR_KMALLOC_CACHES))
+
+Op = enum.IntEnum("Op", [(name.upper(), code) for code, name in enumerate(OP_NAMES)], module="kernel_model.trace")
+Op.__doc__ = "Op codes of the trace format (core/trace_ops.h); all reserved, the replayer implements a growing subset."
 
 PAGE_DESCRIPTOR_BYTES = sizeof(page)
 OP_RECORD_BYTES = sizeof(mm_op)
+TRACE_HEADER_BYTES = sizeof(mm_trace_header)
+TRACE_MAGIC = <bytes>MM_TRACE_MAGIC
+TRACE_VERSION = MM_TRACE_VERSION
 NR_OP_CODES = NR_OPS
 NR_REPLAY_ERROR_CODES = NR_REPLAY_ERRORS
 NR_ZONE_STATS = NR_ZONE_STAT_ITEMS
 MAX_NODES = MM_MAX_NODES
 MAX_CPUS = MM_MAX_CPUS
 NO_PFN = PFN_NONE
+NO_ID = MM_NO_ID
+NO_NODE = MM_NO_NODE
+NO_SITE = MM_NO_SITE
+ACCESS_RAW = MM_ACCESS_RAW
+MAX_ACCESS = MM_MAX_ACCESS
+RESULT_NONE = MM_RESULT_NONE
+RESULT_FAILED = MM_RESULT_FAILED
+RESULT_ERROR = MM_RESULT_ERROR
 NR_KMALLOC = NR_KMALLOC_CACHES
 KMALLOC_MAX_SIZE = KMALLOC_MAX_CACHE_SIZE
 FLAG_HWCACHE_ALIGN = SLAB_HWCACHE_ALIGN
 FLAG_RECLAIM_ACCOUNT = SLAB_RECLAIM_ACCOUNT
 FLAG_KMALLOC = SLAB_KMALLOC
+STACK_FRAMES = MM_STACK_FRAMES
+SITE_LEVELS = MM_SITE_LEVELS
+LINE_USE_BUCKETS = CACHE_USE_BUCKETS
 
+
+def _struct_dtype(size_t itemsize, list fields):
+    """A numpy dtype with the C layout: fields are (name, offset, numpy format)."""
+    return np.dtype({"names": [f[0] for f in fields], "formats": [f[2] for f in fields],
+                     "offsets": [f[1] for f in fields], "itemsize": itemsize})
+
+
+cdef mm_op _op
+cdef mm_id _id
+cdef page _page
+cdef mm_trace_header _hdr
+cdef size_t _at(void *base, void *field):
+    return <size_t>field - <size_t>base
+
+# Records, id-map entries and page descriptors as numpy sees them: the headers' layouts.
+OP_DTYPE = _struct_dtype(sizeof(mm_op), [
+    ("op", _at(&_op, &_op.op), "u1"), ("flags", _at(&_op, &_op.flags), "u1"),
+    ("cpu", _at(&_op, &_op.cpu), "<u2"), ("site", _at(&_op, &_op.site), "<u4"),
+    ("id", _at(&_op, &_op.id), "<u4"), ("arg0", _at(&_op, &_op.arg0), "<u4"),
+    ("arg1", _at(&_op, &_op.arg1), "<u8")])
+ID_DTYPE = _struct_dtype(sizeof(mm_id), [
+    ("pfn", _at(&_id, &_id.pfn), "<u4"), ("offset", _at(&_id, &_id.offset), "<u2"),
+    ("state", _at(&_id, &_id.state), "u1"), ("order", _at(&_id, &_id.order), "u1")])
+PAGE_DTYPE = _struct_dtype(sizeof(page), [
+    ("next", _at(&_page, &_page.next), "<u4"), ("prev", _at(&_page, &_page.prev), "<u4"),
+    ("freelist", _at(&_page, &_page.freelist), "<u2"), ("inuse", _at(&_page, &_page.inuse), "<u2"),
+    ("order", _at(&_page, &_page.order), "u1"), ("flags", _at(&_page, &_page.flags), "u1"),
+    ("info", _at(&_page, &_page.info), "<u2")])
+TRACE_HEADER_DTYPE = _struct_dtype(sizeof(mm_trace_header), [
+    ("magic", _at(&_hdr, &_hdr.magic), "S8"), ("version", _at(&_hdr, &_hdr.version), "<u2"),
+    ("header_size", _at(&_hdr, &_hdr.header_size), "<u2"), ("record_size", _at(&_hdr, &_hdr.record_size), "<u4"),
+    ("nr_records", _at(&_hdr, &_hdr.nr_records), "<u8"), ("nr_ids", _at(&_hdr, &_hdr.nr_ids), "<u4"),
+    ("nr_sites", _at(&_hdr, &_hdr.nr_sites), "<u4"), ("strtab_offset", _at(&_hdr, &_hdr.strtab_offset), "<u8"),
+    ("strtab_size", _at(&_hdr, &_hdr.strtab_size), "<u8"), ("flags", _at(&_hdr, &_hdr.flags), "<u4")])
 
 
 cdef list _pfn_list(mm_machine *m, uint32_t head):
@@ -158,7 +273,7 @@ cdef class MachineCore:
         return None if pfn == PFN_NONE else pfn
 
     def free_pages(self, uint32_t pfn, uint32_t order, uint32_t cpu):
-        """Returns 0, or the core's error code (1 bad pfn, 2 not allocated, 3 wrong order)."""
+        """Returns MM_FREE_OK, or the core's error code (MM_FREE_*)."""
         return mm_free_pages(self.m, pfn, order, cpu)
 
     def drain_all_pages(self):
@@ -173,16 +288,13 @@ cdef class MachineCore:
     def pfn_to_nid(self, uint32_t pfn):
         return mm_pfn_to_nid(self.m, pfn)
 
-    def watermark_ok(self, uint32_t nid, uint32_t order, uint32_t mark):
-        return bool(mm_zone_watermark_ok(&self.m.zones[nid], order, mark))
-
     # -- slab allocator -----------------------------------------------------
     def kmalloc(self, uint64_t size, uint32_t cpu, int32_t nid):
         cdef uint64_t addr = mm_kmalloc(&self.sl, size, cpu, nid, NULL)
         return addr if addr else None
 
     def kfree(self, uint64_t addr, uint32_t cpu):
-        """0, or the core's error code (1 not an object, 2 already free, 4 a page allocation)."""
+        """SLAB_OK, or the core's error code (SLAB_E*)."""
         return mm_kfree(&self.sl, addr, cpu)
 
     def kmem_cache_create(self, uint32_t size, uint32_t align, uint32_t flags, uint32_t name_id):
@@ -194,7 +306,7 @@ cdef class MachineCore:
         return addr if addr else None
 
     def kmem_cache_free(self, uint32_t cache, uint64_t addr, uint32_t cpu):
-        """0, or the core's error code (1 not an object, 2 already free, 3 other cache, 4 page)."""
+        """SLAB_OK, or the core's error code (SLAB_E*)."""
         return mm_kmem_cache_free(&self.sl, cache, addr, cpu)
 
     @property
@@ -227,7 +339,7 @@ cdef class MachineCore:
             partial_inuse = partial_total = 0
             for pfn in _pfn_list(self.m, n.partial.head):
                 partial_inuse += z.pages[pfn - z.zone_start_pfn].inuse
-                partial_total += (4096 << z.pages[pfn - z.zone_start_pfn].order) // s.size
+                partial_total += (PAGE_SIZE << z.pages[pfn - z.zone_start_pfn].order) // s.size
             nodes.append({"nr_slabs": n.nr_slabs, "total_objects": n.total_objects, "nr_partial": n.nr_partial,
                           "partial_inuse": partial_inuse, "partial_total": partial_total})
         cpus = []
@@ -317,17 +429,15 @@ cdef class MachineCore:
             "present": z.present_pages,
             "managed": z.managed_pages,
             "nr_free_pages": z.nr_free_pages,
-            "min": z.watermark[0],
-            "low": z.watermark[1],
-            "high": z.watermark[2],
+            **{WMARK_NAMES[i]: z.watermark[i] for i in range(NR_WMARK)},
             "stat": [z.stat[i] for i in range(NR_ZONE_STAT_ITEMS)],
-            "numa": [z.numa[i] for i in range(6)],
+            "numa": [z.numa[i] for i in range(NR_NUMA_STAT_ITEMS)],
             "pcp": [(z.pcp[cpu].count, z.pcp[cpu].high, z.pcp[cpu].batch)
                     for cpu in range(self.m.nr_cpus)],
         }
 
     def page_map(self, uint32_t nid):
-        """Every page of the zone: 0 free, 1 + migratetype allocated, 0xfe slab, 0xff hole (uint8)."""
+        """Every page of the zone (uint8): PAGE_MAP_FREE, 1 + migratetype allocated, PAGE_MAP_SLAB, PAGE_MAP_HOLE."""
         out = np.zeros(self.m.zones[nid].spanned_pages, np.uint8)
         cdef uint8_t[::1] view = out
         if out.shape[0]:
@@ -373,7 +483,7 @@ cdef class MachineCore:
         if self._attribution:
             return
         self._attribution = True
-        self._alloc_site = np.full(max(self.rp.nr_ids, 1), 0xFFFFFFFF, np.uint32)
+        self._alloc_site = np.full(max(self.rp.nr_ids, 1), MM_NO_SITE, np.uint32)
         self._site_misses = np.zeros((1, MM_SITE_LEVELS), np.uint64)
         self._alloc_site_misses = np.zeros((1, MM_SITE_LEVELS), np.uint64)
         self._site_stride = np.zeros((1, 4), np.uint64)
@@ -462,7 +572,7 @@ cdef class MachineCore:
 
     def access_counts(self):
         """(per CPU [local, remote, cost ns], per node accesses received)."""
-        cpus = [[self.m.cpu_access[c][k] for k in range(3)] for c in range(self.m.nr_cpus)]
+        cpus = [[self.m.cpu_access[c][k] for k in range(NR_ACCESS_COUNTS)] for c in range(self.m.nr_cpus)]
         return cpus, [self.m.node_access[n] for n in range(self.m.nr_nodes)]
 
     def site_misses(self):
@@ -477,7 +587,7 @@ cdef class MachineCore:
         if not self._attribution:
             return
         if self._alloc_site.shape[0] < self.rp.nr_ids:
-            grown = np.full(self.rp.nr_ids, 0xFFFFFFFF, np.uint32)
+            grown = np.full(self.rp.nr_ids, MM_NO_SITE, np.uint32)
             grown[:self._alloc_site.shape[0]] = self._alloc_site
             self._alloc_site = grown
             self._id_remote = _grow_rows(self._id_remote, self.rp.nr_ids)
@@ -563,15 +673,15 @@ def reuse_ids(uint32_t[::1] ids, const uint8_t[::1] op, uint32_t nr_ids):
     (as a kernel reuses addresses): each allocation takes the most recently freed id. Returns the
     new nr_ids, the most objects live at once."""
     cdef uint64_t i, n = ids.shape[0]
-    cdef uint32_t top = 0, used = 0, old, new, none = 0xFFFFFFFF
-    cdef uint32_t[::1] to_new = np.full(max(nr_ids, 1), 0xFFFFFFFF, np.uint32)
+    cdef uint32_t top = 0, used = 0, old, new, none = MM_NO_ID
+    cdef uint32_t[::1] to_new = np.full(max(nr_ids, 1), MM_NO_ID, np.uint32)
     cdef uint32_t[::1] pool = np.zeros(max(nr_ids, 1), np.uint32)
     with nogil:
         for i in range(n):
             old = ids[i]
             if old >= nr_ids:
                 continue
-            if op[i] == 1 or op[i] == 3 or op[i] == 6:      # PAGE_ALLOC, KMALLOC, CACHE_ALLOC
+            if op[i] == OP_PAGE_ALLOC or op[i] == OP_KMALLOC or op[i] == OP_CACHE_ALLOC:
                 if top:
                     top -= 1
                     new = pool[top]
@@ -582,7 +692,7 @@ def reuse_ids(uint32_t[::1] ids, const uint8_t[::1] op, uint32_t nr_ids):
                 ids[i] = new
             elif to_new[old] != none:
                 ids[i] = to_new[old]
-                if op[i] == 2 or op[i] == 4 or op[i] == 7:  # PAGE_FREE, KFREE, CACHE_FREE
+                if op[i] == OP_PAGE_FREE or op[i] == OP_KFREE or op[i] == OP_CACHE_FREE:
                     pool[top] = to_new[old]
                     top += 1
                     to_new[old] = none
@@ -591,7 +701,7 @@ def reuse_ids(uint32_t[::1] ids, const uint8_t[::1] op, uint32_t nr_ids):
 
 def leak_classify(const uint32_t[::1] row, const uint32_t[::1] col, const uint8_t[::1] interior,
                   const uint8_t[::1] root):
-    """memcheck's category of each object (0 reachable, 1 possibly, 2 indirectly, 3 definitely lost)
+    """memcheck's category of each object (LEAK_KIND_NAMES: reachable, possibly, indirectly, definitely lost)
     from its references in CSR form (row has n + 1 entries)."""
     cdef uint32_t n = root.shape[0]
     if row.shape[0] != n + 1 or col.shape[0] != interior.shape[0] or (n and row[n] != col.shape[0]):
@@ -618,9 +728,6 @@ def extfrag_index(const uint64_t[::1] nr_free, uint32_t order):
 
 def unusable_free_index(const uint64_t[::1] nr_free, uint32_t order):
     return mm_unusable_free_index(&nr_free[0], order)
-
-
-CG_EVENTS = ("Ir", "I1mr", "ILmr", "Dr", "D1mr", "DLmr", "Dw", "D1mw", "DLmw")
 
 
 cdef class CachegrindSim:
@@ -734,7 +841,7 @@ cdef class CacheCore:
             raise ValueError(f"at most {MAX_CACHES} caches and TLBs in all")
         if not cache_geometry_ok(sets, ways, line_size, policy):
             raise ValueError(f"cache geometry {sets} sets x {ways} ways x {line_size} B is not supported "
-                             "(line size a power of two; PLRU needs power-of-two ways <= 64)")
+                             f"(line size a power of two; PLRU needs power-of-two ways <= {CACHE_PLRU_MAX_WAYS})")
         c = &self.caches[i]
         cache_init(c, sets, ways, line_size, policy, write_back, write_allocate, inclusion, seed,
                    <uint64_t *>self._alloc(lines * 8, np.uint64), <uint64_t *>self._alloc(sets * 8, np.uint64))
@@ -755,23 +862,24 @@ cdef class CacheCore:
     def track_line_use(self, uint32_t i):
         """Record the bytes the CPU touches in each line of first-level cache i until it leaves."""
         cdef cache *c = &self.caches[i]
-        if c.line_bits > 6 or (c.policy in (0, 1) and c.ways > 16):
-            raise ValueError("line utilisation needs lines of at most 64 bytes (and at most 16 ways for LRU/FIFO)")
+        if not cache_can_track_use(c):
+            raise ValueError(f"line utilisation needs lines of at most {CACHE_USE_MAX_LINE} bytes (and at most "
+                             f"{CACHE_ORDER_MAX_WAYS} ways for LRU/FIFO)")
         if c.use == NULL:
             cache_track_use(c, <uint64_t *>self._alloc(<uint64_t>c.sets * c.ways * 8, np.uint64),
-                            <uint64_t *>self._alloc(65 * 8, np.uint64))
+                            <uint64_t *>self._alloc(CACHE_USE_BUCKETS * 8, np.uint64))
             self.prepare_all()
 
     def line_use(self, uint32_t i):
-        """(lines retired, lines resident) by bytes touched: two arrays of 65 counts."""
+        """(lines retired, lines resident) by bytes touched: two arrays of LINE_USE_BUCKETS counts."""
         cdef cache *c = &self.caches[i]
         cdef uint64_t[::1] view
         if c.use == NULL:
             raise ValueError("line utilisation is not tracked for this cache")
-        resident = np.zeros(65, np.uint64)
+        resident = np.zeros(CACHE_USE_BUCKETS, np.uint64)
         view = resident
         cache_use_resident(c, &view[0])
-        return np.asarray(<uint64_t[:65]>c.use_hist).copy(), resident
+        return np.asarray(<uint64_t[:CACHE_USE_BUCKETS]>c.use_hist).copy(), resident
 
     def track_set_misses(self, uint32_t i):
         """Count misses per set of cache i (for a heatmap); returns a live view of the counters."""
@@ -780,10 +888,6 @@ cdef class CacheCore:
             c.set_misses = <uint64_t *>self._alloc(c.sets * 8, np.uint64)
             self.prepare_all()
         return np.asarray(<uint64_t[:c.sets]>c.set_misses)
-
-    def set_store_updates_recency(self, uint32_t i, bint value):
-        self.caches[i].store_updates_recency = value
-        self.prepare_all()
 
     cdef void prepare_all(self):
         """Re-pick every hierarchy's fast paths after a level changed."""
@@ -812,7 +916,7 @@ cdef class CacheCore:
                 seen = False
                 for k in range(h.nr_levels):
                     seen = seen or h.levels[k] == c
-                if not seen and h.nr_levels < 16:
+                if not seen and h.nr_levels < CACHE_MAX_LEVELS:
                     h.levels[h.nr_levels] = c
                     h.nr_levels += 1
                 c = c.next

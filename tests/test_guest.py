@@ -63,8 +63,9 @@ def test_results_layout_is_the_guests():
             off = dt.fields[name][1]
             checks.append(f"_Static_assert(offsetof(struct {struct}, {name}) == {off}, \"{name}\");")
     src = "#include <stddef.h>\n#include \"results.h\"\n" + "\n".join(checks) + "\n"
-    r = subprocess.run(["gcc", "-m32", "-ffreestanding", "-fsyntax-only", "-I", str(REPO / "firmware"), "-x", "c",
-                        "-"], input=src, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(["gcc", "-m32", "-ffreestanding", "-fsyntax-only", "-I", str(REPO / "firmware"),
+                        "-I", str(REPO / "kernel_model" / "core"), "-x", "c", "-"],
+                       input=src, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
 
 

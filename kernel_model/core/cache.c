@@ -20,7 +20,7 @@
  * recency (or age) order in one word: position k (bits 4k..4k+3) holds the way at
  * rank k, rank 0 the most recent. Invalid lines are always at the back.
  */
-#define ORDER_MAX_WAYS 16
+#define ORDER_MAX_WAYS CACHE_ORDER_MAX_WAYS
 
 static inline uint64_t low_nibbles(uint32_t k)
 {
@@ -146,7 +146,7 @@ int cache_geometry_ok(uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t
 {
 	if (!sets || !ways || !line_size || (line_size & (line_size - 1)) || policy >= NR_CACHE_POLICIES)
 		return 0;
-	if (policy == CACHE_PLRU && ((ways & (ways - 1)) || ways > 64))
+	if (policy == CACHE_PLRU && ((ways & (ways - 1)) || ways > CACHE_PLRU_MAX_WAYS))
 		return 0;
 	return 1;
 }
@@ -748,6 +748,12 @@ static void store_line(struct cache *c, uint64_t block)
 	mark_use(c, set, install(c, block, fetch(c, block) | c->write_back));
 	if (!c->write_back)
 		store_through(c, block);
+}
+
+int cache_can_track_use(const struct cache *c)
+{
+	/* ordered sets wider than an order word keep their recency by moving lines between ways */
+	return (1u << c->line_bits) <= CACHE_USE_MAX_LINE && !(ordered(c) && c->ways > ORDER_MAX_WAYS);
 }
 
 void cache_track_use(struct cache *c, uint64_t *use, uint64_t *use_hist)

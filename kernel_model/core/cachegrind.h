@@ -21,8 +21,18 @@ struct cg_cache {
 	uint64_t *tags;            /* sets * assoc, MRU first within a set */
 };
 
-/* Cachegrind's event names, in its order. */
-enum cg_event { CG_Ir, CG_I1mr, CG_ILmr, CG_Dr, CG_D1mr, CG_DLmr, CG_Dw, CG_D1mw, CG_DLmw, NR_CG_EVENTS };
+/* Cachegrind's events, in its order and with its names. */
+#define CG_EVENTS(X) \
+	X(CG_Ir, "Ir") X(CG_I1mr, "I1mr") X(CG_ILmr, "ILmr") \
+	X(CG_Dr, "Dr") X(CG_D1mr, "D1mr") X(CG_DLmr, "DLmr") \
+	X(CG_Dw, "Dw") X(CG_D1mw, "D1mw") X(CG_DLmw, "DLmw")
+
+enum cg_event {
+#define X(id, name) id,
+	CG_EVENTS(X)
+#undef X
+	NR_CG_EVENTS
+};
 
 struct cg_sim {
 	struct cg_cache I1, D1, LL;

@@ -404,9 +404,10 @@ static void numa_account(struct mm_machine *m, struct mm_replay *r, const struct
 
 	if ((addr >> PAGE_SHIFT) >= PFN_NONE || (mem_node = mm_pfn_to_nid(m, (uint32_t)(addr >> PAGE_SHIFT))) < 0)
 		return;   /* a raw address outside the machine's memory */
-	remote = (uint32_t)mem_node != cpu_node;
+	/* the per-site and per-object pairs count in the same order: local, remote */
+	remote = (uint32_t)mem_node != cpu_node ? MM_ACCESS_REMOTE : MM_ACCESS_LOCAL;
 	m->cpu_access[op->cpu][remote]++;
-	m->cpu_access[op->cpu][2] += m->latency[cpu_node][mem_node];
+	m->cpu_access[op->cpu][MM_ACCESS_COST_NS] += m->latency[cpu_node][mem_node];
 	m->node_access[mem_node]++;
 	mm_note_access(m, (uint32_t)mem_node);
 	if (r->site_remote && op->site < r->nr_sites)

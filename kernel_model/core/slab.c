@@ -5,9 +5,9 @@
  */
 #include "slab.h"
 
-static const uint32_t kmalloc_sizes[NR_KMALLOC_CACHES] = {
-	8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192
-};
+static const uint32_t kmalloc_sizes[] = { KMALLOC_SIZES };
+
+_Static_assert(sizeof(kmalloc_sizes) == NR_KMALLOC_CACHES * sizeof(uint32_t), "one size per kmalloc cache");
 
 /* size_index of mm/slab_common.c, mapped to kmalloc_sizes positions, for sizes 1..192. */
 static const uint8_t size_index[24] = {

@@ -19,7 +19,9 @@
 #define KMALLOC_SHIFT_LOW 3
 #define KMALLOC_SHIFT_HIGH 13                    /* kmalloc-8k: larger goes to the page allocator */
 #define KMALLOC_MAX_CACHE_SIZE (1u << KMALLOC_SHIFT_HIGH)
-#define NR_KMALLOC_CACHES 13                     /* 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k */
+/* The kmalloc-N caches, in creation order (create_kmalloc_caches). */
+#define KMALLOC_SIZES 8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192
+#define NR_KMALLOC_CACHES 13
 #define ZERO_SIZE_PTR 16ull                      /* what kmalloc(0) returns */
 #define MM_NO_CACHE 0xffffffffu
 

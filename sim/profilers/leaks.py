@@ -16,13 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from kernel_model._core import LEAK_INDIRECT as WHITE  # kinds >= this: unreferenced (kmemleak's white objects)
+from kernel_model._core import LEAK_KIND_NAMES as KINDS
 from kernel_model._core import leak_classify
 
 from kernel_model.trace import Trace, site_name
 
 VERSION = 1
-KINDS = ("still_reachable", "possibly_lost", "indirectly_lost", "definitely_lost")
-WHITE = 2   # kinds >= this are unreferenced by any chain from a root (kmemleak's white objects)
 
 
 def references(scan: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -17,11 +17,13 @@ the generators in this package build their arrays with numpy instead).
 
 from __future__ import annotations
 
+from kernel_model.machine import MPOL_MODES
+from kernel_model.mm import MIGRATE_PCPTYPES, MIGRATETYPE_NAMES
 from kernel_model.trace import NO_ID, NO_NODE, Op, Trace, empty
 
-MIGRATETYPES = {"unmovable": 0, "movable": 1, "reclaimable": 2}
-POLICIES = {"default": 0, "preferred": 1, "bind": 2, "interleave": 3, "local": 4, "preferred_many": 5,
-            "weighted_interleave": 6}
+MIGRATETYPES = {name.lower(): mt for mt, name in enumerate(MIGRATETYPE_NAMES[:MIGRATE_PCPTYPES])}
+# the policies a nodemask configures (access-aware takes a threshold instead)
+POLICIES = {name: mode for name, mode in MPOL_MODES.items() if name != "access_aware"}
 
 
 class Workload:
