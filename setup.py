@@ -6,7 +6,8 @@ import platform
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-CORE = ["page_alloc.c", "slab.c", "replay.c", "vmstat.c", "cachegrind.c", "lackey.c", "cache.c", "leak.c", "snapshot.c"]
+CORE = ["page_alloc.c", "mempolicy.c", "slab.c", "replay.c", "vmstat.c", "cachegrind.c", "lackey.c", "cache.c", "leak.c",
+        "snapshot.c", "bug.c"]
 
 
 

@@ -461,7 +461,8 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 		build_zonelists(r);
 
 		r->flags = (arg("pcp", 1) ? MM_PCP : 0) | (arg("grouping", 1) ? 0 : MM_NO_MOBILITY_GROUPING);
-		mm_machine_init(&machine, r->nr_nodes, nr_cpus_total, r->flags);
+		if (mm_machine_init(&machine, r->nr_nodes, nr_cpus_total, r->flags))
+			fw_exit(FW_BAD_TOPOLOGY);
 		for (cpu = 0; cpu < nr_cpus_total; cpu++)
 			machine.cpu_to_node[cpu] = (uint8_t)r->cpu_to_node[cpu];
 		for (nid = 0; nid < r->nr_nodes; nid++)

@@ -110,7 +110,8 @@ cdef extern from "core/page_alloc.h":
         MM_FREE_NOT_ALLOCATED
         MM_FREE_BAD_ORDER
         MM_FREE_WRONG_KIND
-    void mm_machine_init(mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, uint32_t flags)
+        MM_FREE_BAD_CPU
+    int mm_machine_init(mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, uint32_t flags)
     void mm_zone_init(mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t spanned_pages,
                       page *pages, uint8_t *pageblock_mt, per_cpu_pages *pcp, uintptr_t memory)
     void mm_zone_free_range(mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t end_pfn)
@@ -120,10 +121,17 @@ cdef extern from "core/page_alloc.h":
                             int32_t nid) nogil
     int mm_free_pages(mm_machine *m, uint32_t pfn, uint32_t order, uint32_t cpu) nogil
     void mm_drain_all_pages(mm_machine *m) nogil
-    int mm_set_mempolicy(mm_machine *m, uint32_t cpu, uint32_t mode, uint64_t nodes)
-    int mm_set_il_weight(mm_machine *m, uint32_t cpu, uint32_t node, uint32_t weight)
     int32_t mm_pfn_to_nid(mm_machine *m, uint32_t pfn)
     zone *mm_pfn_zone(mm_machine *m, uint32_t pfn)
+
+cdef extern from "core/mempolicy.h":
+    int mm_set_mempolicy(mm_machine *m, uint32_t cpu, uint32_t mode, uint64_t nodes)
+    int mm_set_il_weight(mm_machine *m, uint32_t cpu, uint32_t node, uint32_t weight)
+
+cdef extern from "core/bug.h":
+    enum:
+        MM_DEBUG_BUILD
+    int mm_bug_take(const char **file, uint32_t *line, const char **cond)
 
 cdef extern from "core/vmstat.h":
     cpdef enum:
@@ -141,6 +149,7 @@ cdef extern from "core/slab.h":
         SLAB_EDOUBLE
         SLAB_EWRONG_CACHE
         SLAB_EPAGE
+        SLAB_EBADCPU
 
     enum:
         SLAB_NO_OBJ
@@ -203,7 +212,6 @@ cdef extern from "core/slab.h":
     uint64_t mm_kmalloc(mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid, uint32_t *block)
     int mm_kmem_cache_free(mm_slab *sl, uint32_t cache, uint64_t addr, uint32_t cpu)
     int mm_kfree(mm_slab *sl, uint64_t addr, uint32_t cpu)
-    uint32_t mm_block_head(mm_machine *m, uint32_t pfn, zone **zp)
 
 cdef extern from "core/trace_ops.h":
     struct mm_op:
@@ -347,6 +355,10 @@ cdef extern from "core/cachegrind.h":
     enum:
         NR_CG_EVENTS
 
+    cpdef enum:
+        CG_MAX_PARAM
+        CG_MIN_LINE_SIZE
+
     struct cg_cache:
         uint32_t sets
         uint32_t assoc
@@ -358,7 +370,7 @@ cdef extern from "core/cachegrind.h":
         cg_cache LL
         uint64_t ev[NR_CG_EVENTS]
 
-    uint64_t cg_cache_tags_needed(uint32_t size, uint32_t assoc, uint32_t line_size)
+    uint64_t cg_cache_tags_needed(uint64_t size, uint64_t assoc, uint64_t line_size)
     void cg_cache_init(cg_cache *c, uint32_t size, uint32_t assoc, uint32_t line_size, uint64_t *tags)
     void cg_instr(cg_sim *s, uint64_t addr, uint32_t size) nogil
     void cg_read(cg_sim *s, uint64_t addr, uint32_t size) nogil

@@ -52,11 +52,13 @@ MM_FREE_BAD_PFN: int
 MM_FREE_NOT_ALLOCATED: int
 MM_FREE_BAD_ORDER: int
 MM_FREE_WRONG_KIND: int
+MM_FREE_BAD_CPU: int
 SLAB_OK: int
 SLAB_ENOTOBJ: int
 SLAB_EDOUBLE: int
 SLAB_EWRONG_CACHE: int
 SLAB_EPAGE: int
+SLAB_EBADCPU: int
 ID_UNUSED: int
 ID_PAGE: int
 ID_FREED: int
@@ -90,12 +92,20 @@ FLAG_KMALLOC: int
 STACK_FRAMES: int
 SITE_LEVELS: int
 LINE_USE_BUCKETS: int
+CG_MAX_PARAM: int
+CG_MIN_LINE_SIZE: int
 MAX_CACHES: int
 PAGE_DESCRIPTOR_BYTES: int
 OP_RECORD_BYTES: int
 TRACE_HEADER_BYTES: int
 TRACE_MAGIC: bytes
 TRACE_VERSION: int
+
+# -- the debug build ------------------------------------------------------------------------
+DEBUG: bool   # built with -DMM_DEBUG: the core's MM_BUG_ON checks are on
+
+class CoreBug(RuntimeError):
+    """An invariant of the C core failed (MM_BUG_ON, in a debug build): file:line and condition."""
 
 # -- names of the headers' enums, in value order ------------------------------------------
 OP_NAMES: tuple[str, ...]
@@ -189,6 +199,7 @@ class MachineCore:
     def snapshot_size(self) -> int: ...
     def zone(self, nid: int) -> dict[str, Any]: ...
     def page_map(self, nid: int) -> _U8: ...
+    def page_descriptors(self, nid: int) -> np.ndarray: ...
     def pageblock_migratetypes(self, nid: int) -> _U8: ...
     def free_lists(self, nid: int) -> dict[tuple[int, int], list[int]]: ...
     def pcp_lists(self, nid: int, cpu: int) -> dict[tuple[int, int], list[int]]: ...
@@ -245,5 +256,6 @@ class CacheCore:
 def reuse_ids(ids: _U32, op: _U8, nr_ids: int) -> int: ...
 def leak_classify(row: _U32, col: _U32, interior: _U8, root: _U8) -> _U8: ...
 def slab_calculate_order(size: int, nr_cpus: int) -> int: ...
+def cachegrind_tags(size: int, assoc: int, line_size: int) -> int: ...
 def extfrag_index(nr_free: _U64, order: int) -> int: ...
 def unusable_free_index(nr_free: _U64, order: int) -> int: ...

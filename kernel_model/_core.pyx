@@ -4,7 +4,7 @@
 Everything here is mechanism; argument parsing, names and text formats live in
 the Python modules (machine.py, procfs.py, trace.py).
 """
-from libc.stdint cimport int32_t, uint8_t, uint16_t, uint32_t, uint64_t, uintptr_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, uintptr_t
 from libc.string cimport memset
 
 from posix.mman cimport MAP_ANONYMOUS, MAP_FAILED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE, mmap, munmap
@@ -115,6 +115,30 @@ def _struct_dtype(size_t itemsize, list fields):
                      "offsets": [f[1] for f in fields], "itemsize": itemsize})
 
 
+DEBUG = bool(MM_DEBUG_BUILD)   # built with -DMM_DEBUG: the core's MM_BUG_ON checks are on
+
+
+class CoreBug(RuntimeError):
+    """An invariant of the C core failed (MM_BUG_ON, in a debug build): file:line and condition."""
+
+
+cdef int _check_bug() except -1:
+    """Raise the first MM_BUG_ON that fired since the last check (never, in a release build)."""
+    cdef const char *file
+    cdef const char *cond
+    cdef uint32_t line
+    if mm_bug_take(&file, &line, &cond):
+        raise CoreBug(f"{file.decode()}:{line}: MM_BUG_ON({cond.decode()})")
+    return 0
+
+
+cdef int _below(str what, uint64_t value, uint64_t limit) except -1:
+    """The bound every index handed to the core gets: value < limit, else a ValueError."""
+    if value >= limit:
+        raise ValueError(f"{what} {value} out of range 0..{limit - 1}" if limit else f"no {what} exists")
+    return 0
+
+
 cdef mm_op _op
 cdef mm_id _id
 cdef page _page
@@ -187,7 +211,7 @@ cdef class MachineCore:
     cdef mm_slab sl
     cdef void *_memory[MM_MAX_NODES]     # each zone's page bytes (mmap), unmapped in __dealloc__
     cdef size_t _memory_bytes[MM_MAX_NODES]
-    cdef object _buffers
+    cdef object _buffers, _pages
     cdef mm_replay rp
     cdef object _ids
     cdef object _errors
@@ -201,19 +225,28 @@ cdef class MachineCore:
         cdef uint8_t[::1] mbuf, pbuf, bbuf, cbuf
         cdef uintptr_t base
         flags = (MM_PCP if pcp else 0) | (0 if mobility_grouping else MM_NO_MOBILITY_GROUPING)
-        self._buffers = []
+        self._buffers, self._pages = [], []
         mbuf = self._buffer(sizeof(mm_machine))
         self.m = <mm_machine *>&mbuf[0]
-        mm_machine_init(self.m, nr_nodes, nr_cpus, flags)
+        if mm_machine_init(self.m, nr_nodes, nr_cpus, flags) != 0:
+            raise ValueError(f"the core models 1..{MM_MAX_NODES} nodes and 1..{MM_MAX_CPUS} CPUs, "
+                             f"got {nr_nodes} nodes and {nr_cpus} CPUs")
         for cpu in range(nr_cpus):
+            _below("node of a CPU", cpu_to_node[cpu], nr_nodes)
             self.m.cpu_to_node[cpu] = cpu_to_node[cpu]
+        if len(zonelists) != nr_nodes or any(sorted(zonelists[nid][:nr_nodes]) != list(range(nr_nodes))
+                                             for nid in range(nr_nodes)):
+            raise ValueError("each zonelist must order every node once")
         for nid in range(nr_nodes):
             for i in range(nr_nodes):
                 self.m.zonelist[nid][i] = zonelists[nid][i]
         for nid in range(nr_nodes):
             start, spanned, usable = zone_ranges[nid]
+            if start + spanned > PFN_NONE or any(not start <= lo <= hi <= start + spanned for lo, hi in usable):
+                raise ValueError(f"node {nid}: usable ranges {usable} outside the zone [{start}, {start + spanned})")
             nblocks = ((start + spanned + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER) - (start >> PAGEBLOCK_ORDER)
-            pbuf = self._buffer(max(spanned, 1) * sizeof(page))
+            self._pages.append(self._buffer(max(spanned, 1) * sizeof(page)))
+            pbuf = self._pages[nid]
             bbuf = self._buffer(max(nblocks, 1))
             cbuf = self._buffer(nr_cpus * sizeof(per_cpu_pages))
             base = MM_NO_MEMORY
@@ -232,6 +265,7 @@ cdef class MachineCore:
                         <kmem_cache_cpu *>self._address(ccpu), <kmem_cache_node *>self._address(cnode),
                         max_caches) != 0:
             raise ValueError(f"cannot set up the slab allocator (the kmalloc caches need max_caches >= {NR_KMALLOC_CACHES})")
+        _check_bug()
         memset(&self.rp, 0, sizeof(mm_replay))
         self._ids = self._buffer(0)
         self._errors = np.zeros(max(max_errors, 1) * sizeof(mm_replay_error_rec), np.uint8)
@@ -269,15 +303,20 @@ cdef class MachineCore:
 
     # -- allocator ----------------------------------------------------------
     def alloc_pages(self, uint32_t order, uint32_t migratetype, uint32_t cpu, int32_t nid):
+        """The first pfn, or None (no zone can serve it, or an argument out of range)."""
         cdef uint32_t pfn = mm_alloc_pages(self.m, order, migratetype, cpu, nid)
+        _check_bug()
         return None if pfn == PFN_NONE else pfn
 
     def free_pages(self, uint32_t pfn, uint32_t order, uint32_t cpu):
         """Returns MM_FREE_OK, or the core's error code (MM_FREE_*)."""
-        return mm_free_pages(self.m, pfn, order, cpu)
+        err = mm_free_pages(self.m, pfn, order, cpu)
+        _check_bug()
+        return err
 
     def drain_all_pages(self):
         mm_drain_all_pages(self.m)
+        _check_bug()
 
     def set_mempolicy(self, uint32_t cpu, uint32_t mode, uint64_t nodes):
         return mm_set_mempolicy(self.m, cpu, mode, nodes) == 0
@@ -290,31 +329,41 @@ cdef class MachineCore:
 
     # -- slab allocator -----------------------------------------------------
     def kmalloc(self, uint64_t size, uint32_t cpu, int32_t nid):
+        """An object address, or None (out of memory, or cpu / node out of range)."""
         cdef uint64_t addr = mm_kmalloc(&self.sl, size, cpu, nid, NULL)
+        _check_bug()
         return addr if addr else None
 
     def kfree(self, uint64_t addr, uint32_t cpu):
         """SLAB_OK, or the core's error code (SLAB_E*)."""
-        return mm_kfree(&self.sl, addr, cpu)
+        err = mm_kfree(&self.sl, addr, cpu)
+        _check_bug()
+        return err
 
     def kmem_cache_create(self, uint32_t size, uint32_t align, uint32_t flags, uint32_t name_id):
         cdef uint32_t idx = mm_kmem_cache_create(&self.sl, size, align, flags, name_id)
         return None if idx == MM_NO_CACHE else idx
 
     def kmem_cache_alloc(self, uint32_t cache, uint32_t cpu, int32_t nid):
+        """An object address, or None (out of memory, or cache / cpu / node out of range)."""
         cdef uint64_t addr = mm_kmem_cache_alloc(&self.sl, cache, cpu, nid, NULL)
+        _check_bug()
         return addr if addr else None
 
     def kmem_cache_free(self, uint32_t cache, uint64_t addr, uint32_t cpu):
         """SLAB_OK, or the core's error code (SLAB_E*)."""
-        return mm_kmem_cache_free(&self.sl, cache, addr, cpu)
+        err = mm_kmem_cache_free(&self.sl, cache, addr, cpu)
+        _check_bug()
+        return err
 
     @property
     def nr_caches(self):
         return self.sl.nr_caches
 
     def kmalloc_cache(self, uint64_t size):
-        """Index of the kmalloc cache serving size (1..8192 bytes)."""
+        """Index of the kmalloc cache serving size (1..KMALLOC_MAX_SIZE bytes)."""
+        if not 0 < size <= KMALLOC_MAX_CACHE_SIZE:
+            raise ValueError(f"kmalloc size {size} is not served by a kmalloc cache (1..{KMALLOC_MAX_CACHE_SIZE})")
         return self.sl.kmalloc_caches[mm_kmalloc_index(size)]
 
     def slab_pages(self):
@@ -327,11 +376,13 @@ cdef class MachineCore:
 
     def cache(self, uint32_t idx):
         """A kmem_cache's parameters, counters and list state (as /sys/kernel/slab shows them)."""
-        cdef kmem_cache *s = &self.sl.caches[idx]
+        cdef kmem_cache *s
         cdef kmem_cache_node *n
         cdef kmem_cache_cpu *c
         cdef zone *z
         cdef uint32_t nid, cpu, pfn
+        _below("kmem_cache", idx, self.sl.nr_caches)
+        s = &self.sl.caches[idx]
         nodes = []
         for nid in range(self.m.nr_nodes):
             n = &self.sl.node[idx * self.m.nr_nodes + nid]
@@ -358,9 +409,12 @@ cdef class MachineCore:
 
     def slabs(self, uint32_t nid):
         """Every slab on a node: (pfn, cache, order, inuse, frozen, free object indices on the slab's list)."""
-        cdef zone *z = &self.m.zones[nid]
-        cdef uint32_t pfn = z.zone_start_pfn, end = z.zone_start_pfn + z.spanned_pages
+        cdef zone *z
+        cdef uint32_t pfn, end
         cdef page *p
+        _below("node", nid, self.m.nr_nodes)
+        z = &self.m.zones[nid]
+        pfn, end = z.zone_start_pfn, z.zone_start_pfn + z.spanned_pages
         out = []
         while pfn < end:
             p = &z.pages[pfn - z.zone_start_pfn]
@@ -375,8 +429,11 @@ cdef class MachineCore:
 
     def cpu_freelist(self, uint32_t cache, uint32_t cpu):
         """(active slab pfn or None, object indices on the CPU's lockless freelist, partial slab pfns)."""
-        cdef kmem_cache_cpu *c = &self.sl.cpu_slab[cache * self.m.nr_cpus + cpu]
+        cdef kmem_cache_cpu *c
         cdef zone *z
+        _below("kmem_cache", cache, self.sl.nr_caches)
+        _below("cpu", cpu, self.m.nr_cpus)
+        c = &self.sl.cpu_slab[cache * self.m.nr_cpus + cpu]
         free = []
         if c.slab != PFN_NONE:
             z = &self.m.zones[mm_pfn_to_nid(self.m, c.slab)]
@@ -385,6 +442,8 @@ cdef class MachineCore:
 
     def node_partial(self, uint32_t cache, uint32_t nid):
         """pfns of a cache's slabs on a node's partial list, in list order."""
+        _below("kmem_cache", cache, self.sl.nr_caches)
+        _below("node", nid, self.m.nr_nodes)
         return _pfn_list(self.m, self.sl.node[cache * self.m.nr_nodes + nid].partial.head)
 
     # -- state --------------------------------------------------------------
@@ -413,6 +472,8 @@ cdef class MachineCore:
 
     def snapshot(self, uint64_t[::1] out):
         """Fill out (snapshot_size() words) with the counters profilers sample (core/snapshot.h)."""
+        if out.shape[0] < mm_snapshot_size(self.m):
+            raise ValueError(f"a snapshot needs {mm_snapshot_size(self.m)} words, got {out.shape[0]}")
         mm_snapshot(self.m, &self.rp, self.rp.nr_records, &out[0])
 
     def snapshot_size(self):
@@ -420,8 +481,10 @@ cdef class MachineCore:
 
     def zone(self, uint32_t nid):
         """A dict of one zone's sizes, watermarks, counters and pcp state."""
-        cdef zone *z = &self.m.zones[nid]
+        cdef zone *z
         cdef uint32_t cpu
+        _below("node", nid, self.m.nr_nodes)
+        z = &self.m.zones[nid]
         return {
             "node": z.node,
             "start_pfn": z.zone_start_pfn,
@@ -438,30 +501,45 @@ cdef class MachineCore:
 
     def page_map(self, uint32_t nid):
         """Every page of the zone (uint8): PAGE_MAP_FREE, 1 + migratetype allocated, PAGE_MAP_SLAB, PAGE_MAP_HOLE."""
+        _below("node", nid, self.m.nr_nodes)
         out = np.zeros(self.m.zones[nid].spanned_pages, np.uint8)
         cdef uint8_t[::1] view = out
         if out.shape[0]:
             mm_page_map(self.m, nid, &view[0])
         return out
 
+    def page_descriptors(self, uint32_t nid):
+        """The zone's struct page array itself (PAGE_DTYPE, from its first pfn): a live view for
+        tests and debugging; writing to it changes the model behind the core's back."""
+        _below("node", nid, self.m.nr_nodes)
+        return self._pages[nid].view(PAGE_DTYPE)[:self.m.zones[nid].spanned_pages]
+
     def pageblock_migratetypes(self, uint32_t nid):
         """Migratetype of every pageblock of the zone, as uint8."""
-        cdef zone *z = &self.m.zones[nid]
-        cdef uint32_t n = (((z.zone_start_pfn + z.spanned_pages + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER)
-                           - (z.zone_start_pfn >> PAGEBLOCK_ORDER))
+        cdef zone *z
+        cdef uint32_t n
+        _below("node", nid, self.m.nr_nodes)
+        z = &self.m.zones[nid]
+        n = (((z.zone_start_pfn + z.spanned_pages + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER)
+             - (z.zone_start_pfn >> PAGEBLOCK_ORDER))
         return np.asarray(<uint8_t[:n]>z.pageblock_mt).copy() if n else np.zeros(0, np.uint8)
 
     def free_lists(self, uint32_t nid):
         """Every buddy free list in list order: {(order, migratetype): [pfn, ...]}."""
-        cdef zone *z = &self.m.zones[nid]
+        cdef zone *z
         cdef uint32_t o, t
+        _below("node", nid, self.m.nr_nodes)
+        z = &self.m.zones[nid]
         return {(o, t): _pfn_list(self.m, z.free_area[o].free_list[t].head)
                 for o in range(NR_PAGE_ORDERS) for t in range(MIGRATE_TYPES)}
 
     def pcp_lists(self, uint32_t nid, uint32_t cpu):
         """One CPU's pcp lists for a zone, in list order: {(order, migratetype): [pfn, ...]}."""
-        cdef zone *z = &self.m.zones[nid]
+        cdef zone *z
         cdef uint32_t i
+        _below("node", nid, self.m.nr_nodes)
+        _below("cpu", cpu, self.m.nr_cpus)
+        z = &self.m.zones[nid]
         return {(i // MIGRATE_PCPTYPES, i % MIGRATE_PCPTYPES): _pfn_list(self.m, z.pcp[cpu].lists[i].head)
                 for i in range(NR_PCP_LISTS)}
 
@@ -540,6 +618,7 @@ cdef class MachineCore:
             if found <= cap:
                 break
             cap = found
+        _check_bug()
         ids = ids[:n]
         root = self._root[ids] if self._root is not None else np.zeros(n, np.uint8)
         born = self._alloc_record[ids] if self._alloc_record is not None else np.zeros(n, np.uint64)
@@ -566,6 +645,8 @@ cdef class MachineCore:
 
     def set_latency(self, list matrix):
         cdef uint32_t i, j
+        if len(matrix) != self.m.nr_nodes or any(len(row) != self.m.nr_nodes for row in matrix):
+            raise ValueError(f"latency needs a {self.m.nr_nodes} x {self.m.nr_nodes} matrix")
         for i in range(self.m.nr_nodes):
             for j in range(self.m.nr_nodes):
                 self.m.latency[i][j] = matrix[i][j]
@@ -612,6 +693,8 @@ cdef class MachineCore:
         cdef uint64_t[::1] res
         cdef const uint64_t[::1] at
         cdef uint64_t[:, ::1] rows
+        if <uint64_t>raw.shape[0] < nrec * sizeof(mm_op) or (results is not None and len(results) < nrec):
+            raise ValueError(f"{nrec} records need {nrec * sizeof(mm_op)} bytes and as many results")
         if nr_ids > self.rp.nr_ids:
             grown = np.zeros(nr_ids * sizeof(mm_id), np.uint8)
             grown[:self._ids.size] = self._ids
@@ -647,6 +730,7 @@ cdef class MachineCore:
         self.rp.results = NULL
         self.rp.nr_snap_at = 0
         self.rp.snap_at, self.rp.snap_rows = NULL, NULL
+        _check_bug()
 
     def now_ns(self):
         return self.rp.now_ns
@@ -676,6 +760,8 @@ def reuse_ids(uint32_t[::1] ids, const uint8_t[::1] op, uint32_t nr_ids):
     cdef uint32_t top = 0, used = 0, old, new, none = MM_NO_ID
     cdef uint32_t[::1] to_new = np.full(max(nr_ids, 1), MM_NO_ID, np.uint32)
     cdef uint32_t[::1] pool = np.zeros(max(nr_ids, 1), np.uint32)
+    if op.shape[0] != ids.shape[0]:
+        raise ValueError("ids and op codes must have the same length")
     with nogil:
         for i in range(n):
             old = ids[i]
@@ -704,8 +790,10 @@ def leak_classify(const uint32_t[::1] row, const uint32_t[::1] col, const uint8_
     """memcheck's category of each object (LEAK_KIND_NAMES: reachable, possibly, indirectly, definitely lost)
     from its references in CSR form (row has n + 1 entries)."""
     cdef uint32_t n = root.shape[0]
-    if row.shape[0] != n + 1 or col.shape[0] != interior.shape[0] or (n and row[n] != col.shape[0]):
+    if row.shape[0] != n + 1 or col.shape[0] != interior.shape[0] or row[n] != col.shape[0]:
         raise ValueError("row must have n + 1 offsets ending at len(col); interior one flag per reference")
+    if (np.diff(np.asarray(row).astype(np.int64)) < 0).any() or (col.shape[0] and np.asarray(col).max() >= n):
+        raise ValueError("row offsets must not decrease and every col must name one of the n objects")
     kind = np.zeros(n, np.uint8)
     queue = np.zeros(max(n, 1), np.uint32)
     cdef uint8_t[::1] vkind = kind
@@ -719,15 +807,33 @@ def leak_classify(const uint32_t[::1] row, const uint32_t[::1] col, const uint8_
 
 
 def slab_calculate_order(uint32_t size, uint32_t nr_cpus):
+    if not 0 < size <= PAGE_SIZE << MAX_PAGE_ORDER:
+        raise ValueError(f"object size {size} out of range 1..{PAGE_SIZE << MAX_PAGE_ORDER}")
     return mm_slab_calculate_order(size, nr_cpus)
 
 
+cdef int _order_counts(const uint64_t[::1] nr_free, uint32_t order) except -1:
+    if nr_free.shape[0] != NR_PAGE_ORDERS:
+        raise ValueError(f"need free block counts for orders 0..{MAX_PAGE_ORDER}, got {nr_free.shape[0]}")
+    return _below("order", order, NR_PAGE_ORDERS)
+
+
 def extfrag_index(const uint64_t[::1] nr_free, uint32_t order):
+    _order_counts(nr_free, order)
     return mm_extfrag_index(&nr_free[0], order)
 
 
 def unusable_free_index(const uint64_t[::1] nr_free, uint32_t order):
+    _order_counts(nr_free, order)
     return mm_unusable_free_index(&nr_free[0], order)
+
+
+def cachegrind_tags(size, assoc, line_size):
+    """Tags a cachegrind cache of this geometry holds (sets * assoc), or 0 if cachegrind refuses it."""
+    try:
+        return cg_cache_tags_needed(size, assoc, line_size)
+    except (OverflowError, TypeError):
+        return 0
 
 
 cdef class CachegrindSim:
@@ -748,10 +854,11 @@ cdef class CachegrindSim:
     cdef _init(self, cg_cache *c, str name, tuple spec):
         cdef uint64_t[::1] view
         size, assoc, line = spec
-        n = cg_cache_tags_needed(size, assoc, line)
+        n = cachegrind_tags(size, assoc, line)
         if n == 0:
             raise ValueError(f"{name} cache {size},{assoc},{line}: cachegrind needs a power-of-two line size "
-                             f"and set count, and size = sets * assoc * line size")
+                             f"of at least {CG_MIN_LINE_SIZE} and set count, size = sets * assoc * line size "
+                             f"larger than a line, and each number at most {CG_MAX_PARAM}")
         tags = np.zeros(n, np.uint64)
         self._tags.append(tags)
         view = tags
@@ -764,6 +871,7 @@ cdef class CachegrindSim:
             return 0
         with nogil:
             used = lackey_feed(&self.p, &self.s, <const char *>&buf[0], n, final)
+        _check_bug()
         return used
 
     @property
@@ -788,6 +896,7 @@ cdef class CachegrindSim:
                     cg_read(&self.s, addrs[i], sizes[i])
                 else:
                     cg_write(&self.s, addrs[i], sizes[i])
+        _check_bug()
 
     def events(self):
         return {name: self.s.ev[i] for i, name in enumerate(CG_EVENTS)}
@@ -831,6 +940,16 @@ cdef class CacheCore:
     cdef cache_hierarchy *hierarchy(self, uint32_t i):
         return &self.hs[i]
 
+    cdef cache *level(self, uint32_t i) except NULL:
+        _below("cache", i, self.n)
+        return &self.caches[i]
+
+    cdef cache_hierarchy *wired(self, uint32_t hier) except NULL:
+        _below("hierarchy", hier, self.nr_h)
+        if self.hs[hier].i1 == NULL:
+            raise ValueError("hierarchy not wired")
+        return &self.hs[hier]
+
     def add(self, uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t policy, bint write_back,
             bint write_allocate, uint32_t inclusion, uint64_t seed, bint classify):
         """A new cache; returns its index."""
@@ -842,6 +961,7 @@ cdef class CacheCore:
         if not cache_geometry_ok(sets, ways, line_size, policy):
             raise ValueError(f"cache geometry {sets} sets x {ways} ways x {line_size} B is not supported "
                              f"(line size a power of two; PLRU needs power-of-two ways <= {CACHE_PLRU_MAX_WAYS})")
+        _below("inclusion policy", inclusion, NR_CACHE_INCLUSIONS)
         c = &self.caches[i]
         cache_init(c, sets, ways, line_size, policy, write_back, write_allocate, inclusion, seed,
                    <uint64_t *>self._alloc(lines * 8, np.uint64), <uint64_t *>self._alloc(sets * 8, np.uint64))
@@ -854,14 +974,15 @@ cdef class CacheCore:
                               <uint32_t *>self._alloc(index_size * 4, np.uint32), index_size,
                               <uint64_t *>self._alloc(seen_size * 8, np.uint64), seen_size)
         self.n += 1
+        _check_bug()
         return i
 
     def link(self, uint32_t upper, uint32_t lower):
-        cache_link(&self.caches[upper], &self.caches[lower])
+        cache_link(self.level(upper), self.level(lower))
 
     def track_line_use(self, uint32_t i):
         """Record the bytes the CPU touches in each line of first-level cache i until it leaves."""
-        cdef cache *c = &self.caches[i]
+        cdef cache *c = self.level(i)
         if not cache_can_track_use(c):
             raise ValueError(f"line utilisation needs lines of at most {CACHE_USE_MAX_LINE} bytes (and at most "
                              f"{CACHE_ORDER_MAX_WAYS} ways for LRU/FIFO)")
@@ -872,7 +993,7 @@ cdef class CacheCore:
 
     def line_use(self, uint32_t i):
         """(lines retired, lines resident) by bytes touched: two arrays of LINE_USE_BUCKETS counts."""
-        cdef cache *c = &self.caches[i]
+        cdef cache *c = self.level(i)
         cdef uint64_t[::1] view
         if c.use == NULL:
             raise ValueError("line utilisation is not tracked for this cache")
@@ -883,7 +1004,7 @@ cdef class CacheCore:
 
     def track_set_misses(self, uint32_t i):
         """Count misses per set of cache i (for a heatmap); returns a live view of the counters."""
-        cdef cache *c = &self.caches[i]
+        cdef cache *c = self.level(i)
         if c.set_misses == NULL:
             c.set_misses = <uint64_t *>self._alloc(c.sets * 8, np.uint64)
             self.prepare_all()
@@ -897,10 +1018,17 @@ cdef class CacheCore:
 
     def wire(self, uint32_t hier, int i1, int d1, int itlb=-1, int dtlb=-1, int itlb_huge=-1, int dtlb_huge=-1):
         """Which caches a CPU's instruction and data accesses (and translations) go to first."""
-        cdef cache_hierarchy *h = &self.hs[hier]
+        cdef cache_hierarchy *h
         cdef cache *c
         cdef uint32_t k
         cdef bint seen
+        _below("hierarchy", hier, self.nr_h)
+        cdef int64_t caches = self.n
+        if any(not -1 <= first < caches for first in (i1, d1, itlb, dtlb, itlb_huge, dtlb_huge)):
+            raise ValueError(f"caches are 0..{caches - 1} (-1: none)")
+        if i1 < 0 or d1 < 0:
+            raise ValueError("a hierarchy needs first-level caches for instructions and data")
+        h = &self.hs[hier]
         h.i1 = &self.caches[i1]
         h.d1 = &self.caches[d1]
         h.itlb = &self.caches[itlb] if itlb >= 0 else NULL
@@ -923,6 +1051,7 @@ cdef class CacheCore:
         cache_hierarchy_prepare(h)
 
     def set_huge_ranges(self, uint32_t hier, list ranges):
+        _below("hierarchy", hier, self.nr_h)
         if len(ranges) > CACHE_MAX_HUGE:
             raise ValueError(f"at most {CACHE_MAX_HUGE} huge-page ranges")
         for i, (start, end) in enumerate(ranges):
@@ -951,31 +1080,34 @@ cdef class CacheCore:
 
     def replay(self, uint32_t hier, const uint64_t[::1] addr, const uint32_t[::1] size, const uint8_t[::1] kind):
         cdef uint64_t n = addr.shape[0], done = 0, step
-        cdef cache_hierarchy *h = &self.hs[hier]
+        cdef cache_hierarchy *h = self.wired(hier)
         if size.shape[0] != n or kind.shape[0] != n:
             raise ValueError("addresses, sizes and kinds must have the same length")
-        if h.i1 == NULL:
-            raise ValueError("hierarchy not wired")
         while done < n:
             with nogil:
                 step = cache_replay(h, &addr[done], &size[done], &kind[done], n - done)
             done += step
             self.grow_shadows()
+        _check_bug()
 
     def access(self, uint32_t hier, uint64_t addr, uint32_t size, uint32_t kind):
-        cache_hierarchy_access(&self.hs[hier], addr, size, kind)
+        _below("access kind", kind, NR_ACCESS_KINDS)
+        cache_hierarchy_access(self.wired(hier), addr, size, kind)
+        _check_bug()
 
     def contains(self, uint32_t i, uint64_t addr):
-        return bool(cache_contains(&self.caches[i], addr))
+        return bool(cache_contains(self.level(i), addr))
 
     def flush(self, uint32_t i):
-        cache_flush(&self.caches[i])
+        cache_flush(self.level(i))
+        _check_bug()
 
     def stats(self, uint32_t i):
-        cdef cache_stats *st = &self.caches[i].st
+        cdef cache_stats *st = &self.level(i).st
         return dict(zip(CACHE_STATS, (st.load_hits, st.load_misses, st.store_hits, st.store_misses,
                                       st.evictions, st.writebacks, st.back_invalidations, st.compulsory,
                                       st.capacity, st.conflict), strict=True))
 
     def page_walks(self, uint32_t hier):
+        _below("hierarchy", hier, self.nr_h)
         return self.hs[hier].page_walks

@@ -64,7 +64,6 @@ struct cache_shadow {
 struct cache {
 	uint32_t sets, ways, line_bits, set_mask;  /* set_mask: sets - 1 when sets is a power of two, else 0 */
 	uint8_t policy, write_back, write_allocate, inclusion;
-	uint8_t store_updates_recency;             /* 0 as in pycachesim, where store hits keep the order */
 	uint8_t fast;                              /* one-pass LRU lookup is safe (cache_hierarchy_prepare) */
 	uint64_t *tags;                            /* sets * ways lines (block, dirty, RRPV); LRU/FIFO keep
 						      MRU/newest first */

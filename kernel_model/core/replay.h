@@ -9,6 +9,7 @@
 #define MM_REPLAY_H
 
 #include "cache.h"
+#include "mempolicy.h"
 #include "page_alloc.h"
 #include "slab.h"
 #include "trace_ops.h"
