@@ -204,14 +204,16 @@ static void read_boot_info(uint32_t magic, const struct mb_info *mbi)
 
 /* ---- memory ----------------------------------------------------------------------- */
 
-static void *carve(uint32_t bytes)
+/* Zeroed metadata above everything the firmware holds. Sizes are 64-bit so that a product
+ * such as nr_ids * 8 cannot wrap: what does not fit is FW_NO_MEMORY, never a short area. */
+static void *carve(uint64_t bytes)
 {
 	uint32_t at = (carve_next + 63) & ~63u;
 
-	if (at + bytes > carve_limit || at + bytes < at)
+	if (at < carve_next || at > carve_limit || bytes > carve_limit - at)
 		fw_exit(FW_NO_MEMORY);
-	carve_next = at + bytes;
-	memset((void *)(uintptr_t)at, 0, bytes);
+	carve_next = at + (uint32_t)bytes;
+	memset((void *)(uintptr_t)at, 0, (size_t)bytes);
 	return (void *)(uintptr_t)at;
 }
 
@@ -443,17 +445,17 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 		for (nid = 0; nid < r->nr_nodes; nid++) {
 			uint32_t lo = r->node[nid].start_pfn, hi = lo + r->node[nid].spanned_pages;
 
-			pages[nid] = hi > lo ? carve((hi - lo) * (uint32_t)sizeof(struct page)) : 0;
+			pages[nid] = hi > lo ? carve((uint64_t)(hi - lo) * sizeof(struct page)) : 0;
 			pbmt[nid] = hi > lo ? carve(((hi + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER) -
 						    (lo >> PAGEBLOCK_ORDER) + 1) : 0;
-			pcp[nid] = carve(nr_cpus_total * (uint32_t)sizeof(struct per_cpu_pages));
+			pcp[nid] = carve((uint64_t)nr_cpus_total * sizeof(struct per_cpu_pages));
 		}
-		rp.ids = carve(nr_ids * (uint32_t)sizeof(struct mm_id));
+		rp.ids = carve((uint64_t)nr_ids * sizeof(*rp.ids));
 		rp.root = carve(nr_ids);                 /* leak tracking: the host's leak scan needs it */
-		rp.alloc_record = carve(nr_ids * 8);
+		rp.alloc_record = carve((uint64_t)nr_ids * sizeof(*rp.alloc_record));
 		r->root_addr = (uint32_t)(uintptr_t)rp.root;
 		r->alloc_record_addr = (uint32_t)(uintptr_t)rp.alloc_record;
-		rp.results = carve((uint32_t)nrec * 8);
+		rp.results = carve(nrec * sizeof(*rp.results));
 		r->results_addr = (uint32_t)(uintptr_t)rp.results;
 		r->ids_addr = (uint32_t)(uintptr_t)rp.ids;
 		r->reserved_end = (carve_next + 4095) & ~4095u;

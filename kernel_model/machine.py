@@ -171,6 +171,12 @@ class Machine:
             self.cpu_to_node = [cpu // cpus_per_node for cpu in range(nodes * cpus_per_node)]
             distance = [[LOCAL_DISTANCE if i == j else REMOTE_DISTANCE for j in range(nodes)] for i in range(nodes)]
             self._zonelists = build_zonelists(distance, [True] * nodes, [n > 0 for n in pages])
+        cpus = len(self.cpu_to_node)
+        if not 1 <= cpus <= _core.MAX_CPUS:
+            where = "the topology lists" if topology is not None else "cpu_to_node lists"
+            raise ValueError(f"{where} {cpus} CPUs; the model handles 1..{_core.MAX_CPUS}")
+        if any(not 0 <= n < nodes for n in self.cpu_to_node):
+            raise ValueError(f"cpu_to_node {self.cpu_to_node}: every CPU needs a node 0..{nodes - 1}")
         self.topology = topology
         padded = [zl + [n for n in range(nodes) if n not in zl] for zl in self._zonelists]
         self._core = _core.MachineCore(ranges, self.cpu_to_node, padded, pcp, mobility_grouping,
