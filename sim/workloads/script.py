@@ -17,6 +17,7 @@ the generators in this package build their arrays with numpy instead).
 
 from __future__ import annotations
 
+from kernel_model._core import FLAG_HWCACHE_ALIGN, FLAG_RECLAIM_ACCOUNT
 from kernel_model.machine import MPOL_MODES
 from kernel_model.mm import MIGRATE_PCPTYPES, MIGRATETYPE_NAMES
 from kernel_model.trace import NO_ID, NO_NODE, Op, Trace, empty
@@ -82,7 +83,7 @@ class Workload:
     def kmem_cache_create(self, name: str, size: int, align: int = 8, hwcache_align: bool = False,
                           reclaimable: bool = False) -> int:
         id_ = self._new_id("cache")
-        flags = (1 if hwcache_align else 0) | (2 if reclaimable else 0)
+        flags = (FLAG_HWCACHE_ALIGN if hwcache_align else 0) | (FLAG_RECLAIM_ACCOUNT if reclaimable else 0)
         self._emit(Op.CACHE_CREATE, id_, size, align | flags << 32, site=name)
         return id_
 
