@@ -13,8 +13,6 @@ import enum
 
 import numpy as np
 
-
-
 # The name tables of the headers' X-macro lists, built here only: the firmware carries no strings.
 cdef extern from *:
     """
@@ -109,12 +107,6 @@ SITE_LEVELS = MM_SITE_LEVELS
 LINE_USE_BUCKETS = CACHE_USE_BUCKETS
 
 
-def _struct_dtype(size_t itemsize, list fields):
-    """A numpy dtype with the C layout: fields are (name, offset, numpy format)."""
-    return np.dtype({"names": [f[0] for f in fields], "formats": [f[2] for f in fields],
-                     "offsets": [f[1] for f in fields], "itemsize": itemsize})
-
-
 DEBUG = bool(MM_DEBUG_BUILD)   # built with -DMM_DEBUG: the core's MM_BUG_ON checks are on
 
 
@@ -137,6 +129,12 @@ cdef int _below(str what, uint64_t value, uint64_t limit) except -1:
     if value >= limit:
         raise ValueError(f"{what} {value} out of range 0..{limit - 1}" if limit else f"no {what} exists")
     return 0
+
+
+def _struct_dtype(size_t itemsize, list fields):
+    """A numpy dtype with the C layout: fields are (name, offset, numpy format)."""
+    return np.dtype({"names": [f[0] for f in fields], "formats": [f[2] for f in fields],
+                     "offsets": [f[1] for f in fields], "itemsize": itemsize})
 
 
 cdef mm_op _op

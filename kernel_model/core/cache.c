@@ -21,7 +21,6 @@
  * recency (or age) order in one word: position k (bits 4k..4k+3) holds the way at
  * rank k, rank 0 the most recent. Invalid lines are always at the back.
  */
-#define ORDER_MAX_WAYS CACHE_ORDER_MAX_WAYS
 
 static inline uint64_t low_nibbles(uint32_t k)
 {
@@ -102,7 +101,7 @@ static inline void count_set_miss(struct cache *c, uint32_t set)
 /* Ordered by an order word (up to 16 ways) rather than by shifting the lines. */
 static inline int order_word(const struct cache *c)
 {
-	return ordered(c) && c->ways <= ORDER_MAX_WAYS;
+	return ordered(c) && c->ways <= CACHE_ORDER_MAX_WAYS;
 }
 
 static inline uint32_t set_of(const struct cache *c, uint64_t block)
@@ -143,7 +142,7 @@ void cache_init(struct cache *c, uint32_t sets, uint32_t ways, uint32_t line_siz
 	if (plru) {
 		uint64_t identity = 0;
 
-		for (i = 0; i < ways && i < ORDER_MAX_WAYS; i++)
+		for (i = 0; i < ways && i < CACHE_ORDER_MAX_WAYS; i++)
 			identity |= i << (4 * i);
 		for (i = 0; i < sets; i++)
 			plru[i] = order_word(c) ? identity : 0;
@@ -365,7 +364,7 @@ static uint32_t touch(struct cache *c, uint32_t set, uint64_t base, uint32_t w)
 
 	switch (c->policy) {
 	case CACHE_LRU:
-		if (c->ways <= ORDER_MAX_WAYS) {
+		if (c->ways <= CACHE_ORDER_MAX_WAYS) {
 			c->plru[set] = order_to_front(c->plru[set], order_rank(c->plru[set], w));
 			return w;
 		}
@@ -576,7 +575,7 @@ static inline int lru_lookup(struct cache *c, uint32_t set, uint64_t block, uint
 	uint64_t *s = &c->tags[(uint64_t)set * c->ways], prev, cur;
 	uint32_t w;
 
-	if (c->ways <= ORDER_MAX_WAYS) {
+	if (c->ways <= CACHE_ORDER_MAX_WAYS) {
 		uint64_t o = c->plru[set];
 		uint32_t hit = match_set(s, block, c->ways);
 
@@ -719,7 +718,7 @@ static void store_line(struct cache *c, uint64_t block)
 int cache_can_track_use(const struct cache *c)
 {
 	/* ordered sets wider than an order word keep their recency by moving lines between ways */
-	return (1u << c->line_bits) <= CACHE_USE_MAX_LINE && !(ordered(c) && c->ways > ORDER_MAX_WAYS);
+	return (1u << c->line_bits) <= CACHE_USE_MAX_LINE && !(ordered(c) && c->ways > CACHE_ORDER_MAX_WAYS);
 }
 
 void cache_track_use(struct cache *c, uint64_t *use, uint64_t *use_hist)
@@ -861,7 +860,7 @@ static int lean_chain(struct cache *c, struct cache_lean_chain *lc)
 	for (; c; c = c->next) {
 		struct cache_lean_level *l = &lc->lv[lc->depth];
 
-		if (c->ways > ORDER_MAX_WAYS || (!c->set_mask && c->sets != 1) || c->use) {
+		if (c->ways > CACHE_ORDER_MAX_WAYS || (!c->set_mask && c->sets != 1) || c->use) {
 			lc->depth = 0;
 			return 0;
 		}
@@ -1051,7 +1050,7 @@ static inline int mru_hit(struct cache *c, uint64_t addr, uint32_t size, uint32_
 	if (((addr + (size ? size : 1) - 1) >> c->line_bits) != block || kind == ACCESS_MODIFY)
 		return 0;
 	set = set_of(c, block);
-	s = &c->tags[(uint64_t)set * c->ways + (c->ways <= ORDER_MAX_WAYS ? (c->plru[set] & 15) : 0)];
+	s = &c->tags[(uint64_t)set * c->ways + (c->ways <= CACHE_ORDER_MAX_WAYS ? (c->plru[set] & 15) : 0)];
 	if (line_block(*s) != block)
 		return 0;
 	if (c->use)

@@ -535,19 +535,24 @@ static int slab_args_ok(const struct mm_slab *sl, uint32_t cpu, int32_t nid)
 	return cpu < sl->m->nr_cpus && (nid < 0 || (uint32_t)nid < sl->m->nr_nodes);
 }
 
-uint64_t mm_kmem_cache_alloc(struct mm_slab *sl, uint32_t cache, uint32_t cpu, int32_t nid, uint32_t *block)
+/* kmem_cache_alloc_node, the arguments checked. */
+static uint64_t cache_alloc(struct mm_slab *sl, uint32_t cache, uint32_t cpu, int32_t nid, uint32_t *block)
 {
-	uint32_t slab, idx;
+	uint32_t slab, idx = slab_alloc(sl, cache, cpu, nid, &slab);
 
-	if (cache >= sl->nr_caches || !slab_args_ok(sl, cpu, nid))
-		return 0;
-	idx = slab_alloc(sl, cache, cpu, nid, &slab);
 	if (idx == SLAB_NO_OBJ)
 		return 0;
 	MM_BUG_ON(idx >= slab_objects(&sl->caches[cache], pfn_to_page(mm_pfn_zone(sl->m, slab), slab)));
 	if (block)
 		*block = slab;
 	return obj_addr(&sl->caches[cache], slab, idx);
+}
+
+uint64_t mm_kmem_cache_alloc(struct mm_slab *sl, uint32_t cache, uint32_t cpu, int32_t nid, uint32_t *block)
+{
+	if (cache >= sl->nr_caches || !slab_args_ok(sl, cpu, nid))
+		return 0;
+	return cache_alloc(sl, cache, cpu, nid, block);
 }
 
 uint64_t mm_kmalloc(struct mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid, uint32_t *block)
@@ -576,7 +581,7 @@ uint64_t mm_kmalloc(struct mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid
 		return (uint64_t)pfn << PAGE_SHIFT;
 	}
 	cache = sl->kmalloc_caches[mm_kmalloc_index(size)];
-	addr = mm_kmem_cache_alloc(sl, cache, cpu, nid, block);
+	addr = cache_alloc(sl, cache, cpu, nid, block);
 	if (addr) {
 		sl->caches[cache].kmalloc_calls++;
 		sl->caches[cache].kmalloc_requested += size;
