@@ -27,8 +27,10 @@ def _link(tmp_path: Path, extra: list[str]) -> subprocess.CompletedProcess:
         capture_output=True, text=True, timeout=120)
 
 
-def test_core_links_without_libc_64bit(tmp_path):
-    r = _link(tmp_path, [])
+@pytest.mark.parametrize("debug", [[], ["-DMM_DEBUG"]], ids=["release", "MM_DEBUG"])
+def test_core_links_without_libc_64bit(tmp_path, debug):
+    """The debug build's MM_BUG_ON reporting needs no libc either."""
+    r = _link(tmp_path, debug)
     assert r.returncode == 0, r.stderr
 
 
