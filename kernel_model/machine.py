@@ -43,11 +43,13 @@ MPOL_MODES: dict[str, int] = {name: mode for mode, name in enumerate(_core.MPOL_
 _FREE_ERRORS = {_core.MM_FREE_BAD_PFN: "pfn {pfn} is outside every zone",
                 _core.MM_FREE_NOT_ALLOCATED: "pfn {pfn} is not the head of an allocated block",
                 _core.MM_FREE_BAD_ORDER: "pfn {pfn} was not allocated with order {order}",
-                _core.MM_FREE_WRONG_KIND: "pfn {pfn} is a slab or a kmalloc() allocation: free it with kfree()"}
+                _core.MM_FREE_WRONG_KIND: "pfn {pfn} is a slab or a kmalloc() allocation: free it with kfree()",
+                _core.MM_FREE_BAD_CPU: "the cpu is outside the machine"}
 _SLAB_ERRORS = {_core.SLAB_ENOTOBJ: "{addr:#x} is not an allocated object",
                 _core.SLAB_EDOUBLE: "{addr:#x} is already free (double free)",
                 _core.SLAB_EWRONG_CACHE: "{addr:#x} belongs to another cache than {cache}",
-                _core.SLAB_EPAGE: "{addr:#x} is a page allocation made by alloc_pages(): free it with free_pages()"}
+                _core.SLAB_EPAGE: "{addr:#x} is a page allocation made by alloc_pages(): free it with free_pages()",
+                _core.SLAB_EBADCPU: "the cpu is outside the machine"}
 # page_map() codes besides 1 + migratetype (allocated)
 PAGE_MAP_FREE, PAGE_MAP_SLAB, PAGE_MAP_HOLE = _core.PAGE_MAP_FREE, _core.PAGE_MAP_SLAB, _core.PAGE_MAP_HOLE
 BASE_PFN = 1 << 20  # memory starts at 4 GiB: one Normal zone per node, and NULL / ZERO_SIZE_PTR are never objects

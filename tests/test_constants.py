@@ -131,6 +131,11 @@ def test_name_tables(header, macro, python):
         assert tuple(table) == expected
 
 
+def test_every_free_error_has_a_message():
+    assert set(machine._FREE_ERRORS) == {getattr(_core, n) for n in dir(_core) if n.startswith("MM_FREE_")} - {0}
+    assert set(machine._SLAB_ERRORS) == {getattr(_core, n) for n in dir(_core) if n.startswith("SLAB_E")}
+
+
 def test_enum_values_follow_the_lists():
     """Each table's index is the enum value: the lists are in value order, and the values the
     Python side uses by name agree."""
