@@ -17,17 +17,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from kernel_model._core import leak_classify
 
 from kernel_model import Machine
+from kernel_model._core import LEAK_INDIRECT as WHITE  # kinds >= this: unreferenced (kmemleak's white objects)
+from kernel_model._core import LEAK_KIND_NAMES as KINDS
+from kernel_model._core import leak_classify
 from kernel_model.trace import Trace, site_name
 from sim.fields import Field, Int
 from sim.profilers.registry import BarChart, Column, Fact, Figure, Profiler, Section, Table, register
 from sim.profilers.series import Series
 
 VERSION = 1
-KINDS = ("still_reachable", "possibly_lost", "indirectly_lost", "definitely_lost")
-WHITE = 2   # kinds >= this are unreferenced by any chain from a root (kmemleak's white objects)
 
 
 def references(scan: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

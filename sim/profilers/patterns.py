@@ -10,13 +10,14 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from kernel_model._core import KMALLOC_SIZES
+from kernel_model.mm import PAGE_SIZE
 from kernel_model.trace import Op, Trace, phases, site_name
 from sim.profilers.registry import BarChart, Column, Fact, Figure, Profiler, Section, Table, register
 
 VERSION = 1
-PAGE_SIZE = 4096
 # Linux 6.1 kmalloc classes with KMALLOC_MIN_SIZE 8 (kmalloc-8 .. kmalloc-8k, incl. 96 and 192)
-KMALLOC_CLASSES = np.array([8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192])
+KMALLOC_CLASSES = np.array(KMALLOC_SIZES)
 
 _ALLOC = (Op.PAGE_ALLOC, Op.KMALLOC, Op.CACHE_ALLOC)
 _FREE = (Op.PAGE_FREE, Op.KFREE, Op.CACHE_FREE)
