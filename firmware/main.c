@@ -423,7 +423,7 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 	if (trace_mod.end - trace_mod.start < sizeof(hdr))
 		fw_exit(FW_BAD_TRACE);
 	memcpy(&hdr, (const void *)(uintptr_t)trace_mod.start, sizeof(hdr));
-	if (memcmp(hdr.magic, MM_TRACE_MAGIC, sizeof(hdr.magic)) || hdr.version != MM_TRACE_VERSION ||
+	if (memcmp(hdr.magic, MM_TRACE_MAGIC, sizeof(hdr.magic)) || hdr.version < MM_TRACE_MIN_VERSION || hdr.version > MM_TRACE_VERSION ||
 	    hdr.header_size != sizeof(hdr) || hdr.record_size != sizeof(struct mm_op) ||
 	    hdr.nr_records > (trace_mod.end - trace_mod.start - sizeof(hdr)) / sizeof(struct mm_op))
 		fw_exit(FW_BAD_TRACE);

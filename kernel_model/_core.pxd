@@ -244,6 +244,10 @@ cdef extern from "core/trace_ops.h":
         OP_CACHE_ALLOC
         OP_CACHE_FREE
         MM_TRACE_VERSION
+        MM_TRACE_MIN_VERSION
+        MM_ALLOC_MT_MASK
+        MM_ALLOC_ZONE_SHIFT
+        MM_ALLOC_ZONE_MASK
         MM_ACCESS_RAW
         MM_MAX_ACCESS
     uint32_t MM_NO_ID

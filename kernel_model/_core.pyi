@@ -100,6 +100,10 @@ OP_RECORD_BYTES: int
 TRACE_HEADER_BYTES: int
 TRACE_MAGIC: bytes
 TRACE_VERSION: int
+TRACE_MIN_VERSION: int
+ALLOC_MT_MASK: int
+ALLOC_ZONE_SHIFT: int
+ALLOC_ZONE_MASK: int
 
 # -- the debug build ------------------------------------------------------------------------
 DEBUG: bool   # built with -DMM_DEBUG: the core's MM_BUG_ON checks are on
@@ -154,6 +158,9 @@ class Op(IntEnum):
     MEMPOLICY = ...
     MEMPOLICY_WEIGHT = ...
     PHASE = ...
+    CACHE_DESTROY = ...
+    NOT_LEAK = ...
+    TASK = ...
 
 _U8 = NDArray[np.uint8]
 _U32 = NDArray[np.uint32]

@@ -19,12 +19,14 @@ from kernel_model._core import (
     TRACE_HEADER_BYTES,
     TRACE_HEADER_DTYPE,
     TRACE_MAGIC,
+    TRACE_MIN_VERSION,
     TRACE_VERSION,
     Op,
 )
 
 MAGIC = TRACE_MAGIC
-VERSION = TRACE_VERSION
+VERSION = TRACE_VERSION            # the version written
+MIN_VERSION = TRACE_MIN_VERSION    # the oldest read: a version-1 file's records mean the same in version 2
 HEADER = TRACE_HEADER_DTYPE   # the header as numpy sees it (struct mm_trace_header)
 HEADER_SIZE = TRACE_HEADER_BYTES
 
@@ -121,8 +123,9 @@ def load(path: str | os.PathLike, mmap: bool = False) -> Trace:
                                     "strtab_offset", "strtab_size"))
             if magic != MAGIC:
                 raise TraceFormatError(f"{path}: not a memsim trace (bad magic {magic!r})")
-            if version != VERSION:
-                raise TraceFormatError(f"{path}: trace format version {version}, this memsim reads {VERSION}")
+            if not MIN_VERSION <= version <= VERSION:
+                raise TraceFormatError(f"{path}: trace format version {version}, this memsim reads "
+                                       f"{MIN_VERSION}..{VERSION}")
             if header_size != HEADER_SIZE or record_size != OP_DTYPE.itemsize:
                 raise TraceFormatError(f"{path}: header size {header_size} / record size {record_size} "
                                        f"do not match version {VERSION} ({HEADER_SIZE} / {OP_DTYPE.itemsize})")

@@ -86,6 +86,8 @@ static uint32_t page_alloc(struct mm_machine *m, struct mm_replay *r, const stru
 
 	if (err)
 		return err;
+	if (op->flags & MM_ALLOC_ZONE_MASK)
+		return RE_UNSUPPORTED;   /* GFP zone bits: not modelled yet (one zone per node) */
 	if (op->arg0 > MAX_PAGE_ORDER || op->flags >= MIGRATE_PCPTYPES)
 		return RE_BAD_ARG;
 	e = &r->ids[op->id];

@@ -43,7 +43,10 @@ _Static_assert(sizeof(struct mm_op) == 24, "mm_op is 24 bytes");
 	X(OP_TIME, 18, "time")                  /* arg1 = nanoseconds to advance */ \
 	X(OP_MEMPOLICY, 19, "mempolicy")        /* flags = mode, arg1 = nodemask */ \
 	X(OP_MEMPOLICY_WEIGHT, 20, "mempolicy_weight") /* arg0 = node, arg1 = weight (weighted interleave) */ \
-	X(OP_PHASE, 21, "phase")                /* arg0 = phase number, site = phase name */
+	X(OP_PHASE, 21, "phase")                /* arg0 = phase number, site = phase name */ \
+	X(OP_CACHE_DESTROY, 22, "cache_destroy") /* id = cache id (kmem_cache_destroy)            [v2] */ \
+	X(OP_NOT_LEAK, 23, "not_leak")          /* id = object: kmemleak_not_leak()                 [v2] */ \
+	X(OP_TASK, 24, "task")                  /* arg0 = task id: the issuing CPU runs it from now [v2] */
 
 enum mm_opcode {
 #define X(id, code, name) id = code,
@@ -51,6 +54,17 @@ enum mm_opcode {
 #undef X
 	NR_OPS
 };
+
+/*
+ * flags of the allocation ops (PAGE_ALLOC, KMALLOC, CACHE_ALLOC): bits 0-2 the migratetype
+ * (PAGE_ALLOC), bits 4-5 the highest zone the request's GFP zone bits allow [v2]: 0 none given
+ * (ZONE_NORMAL, as every version-1 record), 1 __GFP_DMA, 2 __GFP_DMA32, 3 __GFP_HIGHMEM |
+ * __GFP_MOVABLE (ZONE_MOVABLE). Version-1 records have the upper bits clear.
+ */
+#define MM_ALLOC_MT_MASK 0x07u
+#define MM_ALLOC_ZONE_SHIFT 4
+#define MM_ALLOC_ZONE_MASK 0x30u
+enum mm_gfp_zone { GFP_ZONE_NONE = 0, GFP_ZONE_DMA = 1, GFP_ZONE_DMA32 = 2, GFP_ZONE_MOVABLE = 3 };
 
 #define MM_NO_ID 0xffffffffu
 #define MM_ACCESS_RAW 0x1u     /* LOAD/STORE/MODIFY flags: arg1 is an address, not an offset */
@@ -62,7 +76,8 @@ enum mm_opcode {
  * string table of call-site names (NUL-terminated, site 0 first).
  */
 #define MM_TRACE_MAGIC "MEMSIMTR"
-#define MM_TRACE_VERSION 1
+#define MM_TRACE_VERSION 2          /* written; 2 added the ops and flag bits marked [v2] */
+#define MM_TRACE_MIN_VERSION 1      /* the oldest version read: its records mean the same in 2 */
 
 struct mm_trace_header {
 	char magic[8];              /* MM_TRACE_MAGIC, not NUL-terminated */
