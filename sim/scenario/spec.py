@@ -71,7 +71,12 @@ GUEST = (Field("nodes", Int(1, GUEST_MAX_NODES), 2),
          Field("accel", Str(("tcg", "kvm")), "tcg"), Field("timeout", Float(0.001, 86400.0), 120),
          Field("leak_scan", Bool(), False))
 OUTPUT = (Field("dir", Str()),)
-SECTIONS = ("scenario", "machine", "topology", "caches", "workload", "profile", "variant", "guest", "output")
+MAX_SEEDS = 1000
+SWEEP = (Field("grid", Table(), doc="`--set` keys -> lists of values: memsim sweep runs their cartesian product"),
+         Field("seeds", OneOf((Int(1, MAX_SEEDS), ListOf(Int(0, (1 << 64) - 1), 1, MAX_SEEDS))),
+               doc="a count (scenario.seed, +1, ...) or a list of seeds"),
+         Field("metrics", ListOf(Str(), 1, 16), doc="the metrics the sweep report charts"))
+SECTIONS = ("scenario", "machine", "topology", "caches", "workload", "profile", "variant", "guest", "output", "sweep")
 
 
 class ScenarioError(ValueError):
@@ -132,6 +137,15 @@ class GuestSpec:
 
 
 @dataclass(frozen=True)
+class SweepSpec:
+    """[sweep]: what `memsim sweep` runs when the command line does not say (sim.sweep checks the
+    grid's keys and values point by point)."""
+    grid: Mapping[str, list]            # "section.key" -> values
+    seeds: tuple[int, ...] | None
+    metrics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ScenarioSpec:
     """A checked scenario. `data` is the TOML as loaded (overrides applied); everything else is
     derived from it, so with_overrides() re-checks from scratch."""
@@ -150,6 +164,7 @@ class ScenarioSpec:
     guest: GuestSpec | None
     output_dir: str | None
     overridden: frozenset[str] = frozenset()
+    sweep: SweepSpec | None = None
 
     def with_overrides(self, overrides: Iterable[str]) -> ScenarioSpec:
         data, keys = apply_overrides(self.data, overrides)
@@ -161,7 +176,7 @@ class ScenarioSpec:
 
     def resolved(self) -> dict[str, Any]:
         """The scenario as it runs (overrides applied): what identifies a run, with the seed."""
-        return {k: v for k, v in self.data.items() if k != "output"}
+        return {k: v for k, v in self.data.items() if k not in ("output", "sweep")}
 
 
 def load(scenario: str | Path, overrides: Iterable[str] = ()) -> ScenarioSpec:
@@ -292,10 +307,22 @@ def _check(path: Path, text: str, data: Mapping[str, Any], overridden: frozenset
         given = _table(where, data, "guest", GUEST)
         guest = GuestSpec(**{f.name: given.get(f.name, f.default) for f in GUEST})
     out = _table(where, data, "output", OUTPUT)
+    sweep = _sweep(where, data, head.get("seed", 0)) if "sweep" in data else None
     return ScenarioSpec(path=path, text=text, data=data, name=name, description=head.get("description", ""),
                         seed=head.get("seed", 0), machine=machine, topology=topology, caches=caches,
                         workload=workload, profile=profile, variants=variants, guest=guest,
-                        output_dir=out.get("dir"), overridden=overridden)
+                        output_dir=out.get("dir"), overridden=overridden, sweep=sweep)
+
+
+def _sweep(where: _Where, data: Mapping, seed: int) -> SweepSpec:
+    s = _table(where, data, "sweep", SWEEP)
+    for key, values in s.get("grid", {}).items():
+        if not isinstance(values, list) or not values:
+            raise ScenarioError(f"{where('sweep', 'grid')}: sweep.grid.{key}: expected a non-empty list of values, "
+                                f"got {values!r:.40}")
+    seeds = s.get("seeds")
+    return SweepSpec(dict(s.get("grid", {})), tuple(range(seed, seed + seeds)) if isinstance(seeds, int) else
+                     None if seeds is None else tuple(seeds), tuple(s.get("metrics", ())))
 
 
 def _topology(where: _Where, data: Mapping) -> Topology:
