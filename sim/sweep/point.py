@@ -37,6 +37,7 @@ class PointTask:
     seed: int
     inputs: Mapping[str, str]           # input file -> sha256 as the client read it
     code: str                           # the client's code_version(): the key was computed for it
+    scratch: str | None = None          # where to put the temporary report directory (None: the system's)
 
 
 def run_point(task: PointTask) -> dict[str, Any]:
@@ -49,7 +50,7 @@ def run_point(task: PointTask) -> dict[str, Any]:
             raise PointError(f"this worker runs memsim {code_version()}, the sweep {task.code}: "
                              "workers need the same memsim as the client")
         _check_inputs(task.inputs)
-        with tempfile.TemporaryDirectory(prefix="memsim-point-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="memsim-point-", dir=task.scratch) as tmp:
             report_dir = Path(tmp) / "report"
             t1 = time.perf_counter()
             result = run_scenario(task.spec, task.overrides, seed=task.seed, out=report_dir)
@@ -59,7 +60,12 @@ def run_point(task: PointTask) -> dict[str, Any]:
         out["metrics"] = metrics(result.report)
         out["status"] = "success"
     except Exception as e:   # the point failed; the sweep goes on and records why
-        out.update(status="failed", error=one_line(e), traceback=traceback.format_exc())
+        error = one_line(e)
+        for item in task.overrides:   # the point's own settings: named as the key, not as a --set option
+            key = item.partition("=")[0]
+            if error.startswith(f"--set {key}:"):
+                error = error[len("--set "):]
+        out.update(status="failed", error=error, traceback=traceback.format_exc())
     out["timings"]["point"] = time.perf_counter() - t0
     return out
 

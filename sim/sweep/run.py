@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import TextIO
 
 from sim.history import History, NewRun
-from sim.report.directory import write_atomic
+from sim.report.directory import ReportError, write_atomic
 from sim.sweep.engine import Engine
 from sim.sweep.plan import Plan, Point
 from sim.sweep.point import PointTask
@@ -33,7 +33,6 @@ from sim.sweep.summary import summarize
 class Outcome:
     plan: Plan
     skipped: int = 0
-    ran: int = 0
     failed: list[tuple[Point, str]] = field(default_factory=list)
     cancelled: int = 0
     interrupted: bool = False
@@ -44,44 +43,33 @@ def run_sweep(plan: Plan, out: Path, db: Path, jobs: int, scheduler: str | None 
               stream: TextIO | None = None, tty: bool | None = None) -> Outcome:
     """Run the points of the plan that have not succeeded yet (all of them with force)."""
     outcome = Outcome(plan)
+    stream = stream or sys.stderr
     sweep_dir = out / plan.sweep_id
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    by_key = {p.key: p for p in plan.points}
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ReportError(f"{e.filename or sweep_dir}: {e.strerror or e}") from None
     with History(db, create=True) as history:
         history.record_sweep(plan.sweep_id, plan.base.name, str(plan.base.path), plan.grid, plan.seeds, plan.metrics,
                              [(p.key, p.params, p.seed) for p in plan.points])
-        done = set() if force else history.succeeded(by_key)
+        done = set() if force else history.succeeded(p.key for p in plan.points)
         todo = [p for p in plan.points if p.key not in done]
         outcome.skipped = len(plan.points) - len(todo)
-        stream = stream or sys.stderr
         print(f"sweep {plan.sweep_id}: {len(plan.points)} points, {outcome.skipped} already succeeded (skipped)"
               + ("" if todo else ": nothing to run"), file=stream, flush=True)
         if todo:
             unfinished = {p.key for p in todo}
             try:
-                with _sigterm_as_interrupt(), Engine(jobs, scheduler) as engine:
+                # local workers put their temporary files where the sweep removes them however they end
+                with (_sigterm_as_interrupt(), _scratch(scheduler is None) as scratch,
+                      Engine(jobs, scheduler) as engine):
                     print(f"running {len(todo)} points {engine.describe()}", file=stream, flush=True)
                     history.start([NewRun(p.key, plan.base.name, p.seed, p.params, plan.code, str(sweep_dir / p.key),
                                           p.spec.resolved()) for p in todo])
-                    progress = SweepProgress(plan.sweep_id, len(todo), stream, tty)
-                    tasks = [PointTask(p.key, plan.base, p.overrides, p.seed, p.inputs, plan.code) for p in todo]
-                    try:
-                        for result in engine.run(tasks):
-                            point = by_key[result["key"]]
-                            ok = result["status"] == "success"
-                            if ok:
-                                _write_point(sweep_dir, point.key, result["files"])
-                            history.finish(point.key, result["status"], result["metrics"], result["timings"],
-                                           result["error"], result["traceback"], result["host"], result["pid"],
-                                           result["started"])
-                            unfinished.discard(point.key)
-                            outcome.ran += 1
-                            if not ok:
-                                outcome.failed.append((point, result["error"]))
-                            progress.finished(ok, f"{point.key} {point.label()}"
-                                              + ("" if ok else f": {result['error']}"))
-                    finally:
-                        progress.close()
+                    tasks = [PointTask(p.key, plan.base, p.overrides, p.seed, p.inputs, plan.code, scratch)
+                             for p in todo]
+                    _collect(engine, tasks, plan, sweep_dir, history, outcome, unfinished,
+                             SweepProgress(plan.sweep_id, len(todo), stream, tty))
             except KeyboardInterrupt:
                 outcome.interrupted = True
             finally:
@@ -94,6 +82,26 @@ def run_sweep(plan: Plan, out: Path, db: Path, jobs: int, scheduler: str | None 
     outcome.report = sweep_dir / "sweep.html"
     write_atomic(outcome.report, render(summary))
     return outcome
+
+
+def _collect(engine: Engine, tasks: list[PointTask], plan: Plan, sweep_dir: Path, history: History,
+             outcome: Outcome, unfinished: set[str], progress: SweepProgress) -> None:
+    """Each result as it arrives: the point's directory, then its row (one transaction)."""
+    by_key = {p.key: p for p in plan.points}
+    try:
+        for result in engine.run(tasks):
+            point = by_key[result["key"]]
+            ok = result["status"] == "success"
+            if ok:
+                _write_point(sweep_dir, point.key, result["files"])
+            history.finish(point.key, result["status"], result["metrics"], result["timings"], result["error"],
+                           result["traceback"], result["host"], result["pid"], result["started"])
+            unfinished.discard(point.key)
+            if not ok:
+                outcome.failed.append((point, result["error"]))
+            progress.finished(ok, f"{point.key} {point.label()}" + ("" if ok else f": {result['error']}"))
+    finally:
+        progress.close()
 
 
 def _write_point(sweep_dir: Path, key: str, files: Mapping[str, bytes]) -> Path:
@@ -114,10 +122,21 @@ def _write_point(sweep_dir: Path, key: str, files: Mapping[str, bytes]) -> Path:
             os.replace(final, old / key)
             shutil.rmtree(old)
         os.replace(tmp, final)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise ReportError(f"{e.filename or final}: {e.strerror or e}") from None
         raise
     return final
+
+
+@contextlib.contextmanager
+def _scratch(local: bool) -> Iterator[str | None]:
+    if not local:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="memsim-sweep-") as tmp:
+        yield tmp
 
 
 @contextlib.contextmanager

@@ -76,14 +76,17 @@ def toml_value(value: Any) -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        # a TOML basic string: JSON's escapes are TOML's, and TOML wants DEL escaped too
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+        return _string(value)
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)} = {toml_value(v)}"
-                               for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_string(str(k))} = {toml_value(v)}" for k, v in value.items()) + "}"
     raise GridError(f"{value!r}: not a value a scenario takes (TOML booleans, numbers, strings, arrays, tables)")
+
+
+def _string(text: str) -> str:
+    """A TOML basic string: JSON's escapes are TOML's, and TOML wants DEL escaped too."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def show(value: Any) -> str:
