@@ -27,15 +27,14 @@ class EngineError(Exception):
 class Engine:
     """`with Engine(jobs, scheduler) as e: for result in e.run(tasks): ...`"""
 
-    def __init__(self, jobs: int, scheduler: str | None = None) -> None:
+    def __init__(self, jobs: int, scheduler: str | None = None, in_process: bool | None = None) -> None:
+        """in_process: None runs one job in this process and more on a LocalCluster; False makes
+        even one job a LocalCluster of one worker (the benchmark compares clusters of 1 and 2)."""
         self.jobs, self.scheduler = jobs, scheduler
+        self.in_process = scheduler is None and jobs == 1 if in_process is None else in_process
         self.client: Any = None
         self.cluster: Any = None
         self.outstanding: dict[Any, PointTask] = {}
-
-    @property
-    def in_process(self) -> bool:
-        return self.scheduler is None and self.jobs == 1
 
     def describe(self) -> str:
         if self.in_process:

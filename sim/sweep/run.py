@@ -15,6 +15,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -37,11 +38,13 @@ class Outcome:
     cancelled: int = 0
     interrupted: bool = False
     report: Path | None = None
+    seconds: dict[str, float] = field(default_factory=dict)   # start (of the engine), points, report
 
 
 def run_sweep(plan: Plan, out: Path, db: Path, jobs: int, scheduler: str | None = None, force: bool = False,
-              stream: TextIO | None = None, tty: bool | None = None) -> Outcome:
-    """Run the points of the plan that have not succeeded yet (all of them with force)."""
+              stream: TextIO | None = None, tty: bool | None = None, in_process: bool | None = None) -> Outcome:
+    """Run the points of the plan that have not succeeded yet (all of them with force). One job
+    runs in this process unless in_process is False (sim.sweep.engine.Engine)."""
     outcome = Outcome(plan)
     stream = stream or sys.stderr
     sweep_dir = out / plan.sweep_id
@@ -60,27 +63,33 @@ def run_sweep(plan: Plan, out: Path, db: Path, jobs: int, scheduler: str | None 
         if todo:
             unfinished = {p.key for p in todo}
             try:
+                t0 = time.perf_counter()
                 # local workers put their temporary files where the sweep removes them however they end
                 with (_sigterm_as_interrupt(), _scratch(scheduler is None) as scratch,
-                      Engine(jobs, scheduler) as engine):
+                      Engine(jobs, scheduler, in_process) as engine):
+                    outcome.seconds["start"] = time.perf_counter() - t0
                     print(f"running {len(todo)} points {engine.describe()}", file=stream, flush=True)
                     history.start([NewRun(p.key, plan.base.name, p.seed, p.params, plan.code, str(sweep_dir / p.key),
                                           p.spec.resolved()) for p in todo])
                     tasks = [PointTask(p.key, plan.base, p.overrides, p.seed, p.inputs, plan.code, scratch)
                              for p in todo]
+                    t0 = time.perf_counter()
                     _collect(engine, tasks, plan, sweep_dir, history, outcome, unfinished,
                              SweepProgress(plan.sweep_id, len(todo), stream, tty))
+                    outcome.seconds["points"] = time.perf_counter() - t0
             except KeyboardInterrupt:
                 outcome.interrupted = True
             finally:
                 if unfinished:
                     history.cancel(unfinished)
                     outcome.cancelled = len(unfinished)
+        t0 = time.perf_counter()
         summary = summarize(history.sweep(plan.sweep_id), history.runs(sweep=plan.sweep_id))
     from sim.report.sweep import render
 
     outcome.report = sweep_dir / "sweep.html"
     write_atomic(outcome.report, render(summary))
+    outcome.seconds["report"] = time.perf_counter() - t0
     return outcome
 
 
