@@ -22,10 +22,11 @@ import sim.history
 from kernel_model import trace
 from sim.cli import main
 from sim.history.compare import Row, compare, crossed, parse_fail_on
-from sim.history.key import run_key
+from sim.history.key import code_version, run_key
 from sim.report.metrics import metrics
 from sim.scenario import load, run_scenario
 from sim.scenario.spec import apply_overrides
+from sim.sweep.point import PointTask, run_point
 from sim.sweep.stats import mean_ci, t975
 from sim.sweep.values import parse_grid, toml_value
 from sim.workloads import page_churn
@@ -173,6 +174,22 @@ def test_fail_on_thresholds():
             parse_fail_on(bad)
 
 
+def test_a_worker_refuses_other_code_or_other_input_files(tmp_path):
+    """What a worker elsewhere checks before it runs a point under the client's key."""
+    f = tmp_path / "t.mtr"
+    trace.save(f, page_churn(2000, 500, cpus=1, seed=1))
+    spec = load("fragmentation", ["workload.ops=2000"])
+    task = PointTask("k", spec, (), 1, {str(f): sim.history.key.file_hash(f)}, code_version(), str(tmp_path))
+    assert run_point(task)["status"] == "success"
+    other = run_point(PointTask("k", spec, (), 1, {str(f): "0" * 64}, code_version()))
+    assert other["status"] == "failed" and other["error"].startswith(f"{f}: differs on worker host ")
+    gone = run_point(PointTask("k", spec, (), 1, {str(tmp_path / "gone.mtr"): "0" * 64}, code_version()))
+    assert gone["status"] == "failed" and "No such file or directory on worker host" in gone["error"]
+    older = run_point(PointTask("k", spec, (), 1, {}, "0.0.1"))
+    assert older["status"] == "failed" and "the sweep 0.0.1: workers need the same memsim" in older["error"]
+    assert list(tmp_path.iterdir()) == [f]   # the temporary report directory is gone
+
+
 # ---- bad grids ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("args,message", [
@@ -190,6 +207,7 @@ def test_fail_on_thresholds():
     (["--seeds", "0"], "--seeds 0"),
     (["--jobs", "0"], "--jobs 0"),
     (["--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"], "--jobs sizes the local cluster"),
+    (["--name", "../elsewhere"], "--name '../elsewhere': a sweep's name is a plain file name"),
 ])
 def test_bad_grids_are_one_line_before_anything_runs(tmp_path, capsys, args, message):
     assert main(["sweep", "fragmentation", "--out", str(tmp_path), *args]) == 2

@@ -33,15 +33,17 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()
 
 
-def input_hashes(spec: ScenarioSpec) -> dict[str, str]:
-    """{path: sha256 of its content}; a missing file hashes as "missing" (the run then fails on its own)."""
-    out = {}
+def input_hashes(spec: ScenarioSpec, cache: dict[str, str] | None = None) -> dict[str, str]:
+    """{path: sha256 of its content}; a missing file hashes as "missing" (the run then fails on
+    its own). `cache` keeps hashes across the points of one sweep."""
+    cache = {} if cache is None else cache
     for f in input_files(spec):
-        try:
-            out[str(f)] = file_hash(f)
-        except OSError:
-            out[str(f)] = "missing"
-    return out
+        if str(f) not in cache:
+            try:
+                cache[str(f)] = file_hash(f)
+            except OSError:
+                cache[str(f)] = "missing"
+    return {str(f): cache[str(f)] for f in input_files(spec)}
 
 
 @functools.cache

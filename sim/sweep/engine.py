@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sim.sweep.point import PointTask, one_line, run_point
+from sim.sweep.point import PointTask, one_line, point_result, run_point
 
 START_TIMEOUT = 60       # seconds for the LocalCluster's workers to start / a scheduler to answer
 WORKERS_TIMEOUT = 60     # seconds for an existing cluster to show at least one worker
@@ -86,9 +86,7 @@ class Engine:
             try:
                 result = future.result()
             except Exception as e:   # the worker died under the point (KilledWorker) or the task was lost
-                result = {"key": task.key, "status": "failed", "error": f"worker lost: {one_line(e)}",
-                          "traceback": None, "metrics": {}, "timings": {}, "files": {}, "host": None, "pid": None,
-                          "started": None}
+                result = point_result(task.key, "failed", f"worker lost: {one_line(e)}")
             future.release()
             yield result
 

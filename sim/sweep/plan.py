@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.experiments import EXPERIMENTS
-from sim.history.key import code_version, file_hash, input_files, run_key
+from sim.history.key import code_version, input_hashes, run_key
 from sim.profilers import REGISTRY
 from sim.scenario import ScenarioError, ScenarioSpec, load
 from sim.scenario.spec import MAX_SEEDS, SHIPPED, resolve
@@ -91,6 +91,8 @@ def plan(scenario: str, grids: Sequence[str] = (), seeds: int | None = None, see
             raise SweepError(f"--grid {key}: given twice")
         grid[key], origin[key] = values, f"--grid {key}"
     _check_keys(grid, origin)
+    if name is not None and (not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name) or ".." in name):
+        raise SweepError(f"--name {name!r}: a sweep's name is a plain file name (letters, digits, '_', '-', '.')")
     chosen_seeds = _seeds(base, declared.seeds if declared else None, seeds, seed_list)
     chosen_metrics = tuple(metrics) or (declared.metrics if declared and declared.metrics else DEFAULT_METRICS)
     _check_metrics(base, chosen_metrics)
@@ -109,14 +111,7 @@ def plan(scenario: str, grids: Sequence[str] = (), seeds: int | None = None, see
     for combo in itertools.product(*grid.values()):
         params = dict(zip(grid, combo, strict=True))
         spec = _checked(base, params, origin)
-        inputs = {}
-        for f in input_files(spec):
-            if str(f) not in hashes:
-                try:
-                    hashes[str(f)] = file_hash(f)
-                except OSError:
-                    hashes[str(f)] = "missing"   # the point fails and says why when it runs
-            inputs[str(f)] = hashes[str(f)]
+        inputs = input_hashes(spec, hashes)
         for seed in chosen_seeds:
             overrides = tuple(f"{k}={toml_value(v)}" for k, v in params.items())
             point = Point(params, seed, overrides, run_key(spec, seed, inputs, code), spec, inputs)
@@ -125,8 +120,6 @@ def plan(scenario: str, grids: Sequence[str] = (), seeds: int | None = None, see
             seen[point.key] = point
             points.append(point)
     sweep_id = name or _sweep_id(base, grid, chosen_seeds, fixed)
-    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", sweep_id) or ".." in sweep_id:
-        raise SweepError(f"--name {sweep_id!r}: a sweep's name is a plain file name (letters, digits, '_', '-', '.')")
     return Plan(sweep_id, base, grid, chosen_seeds, chosen_metrics, points, code, _shadowed(base, grid))
 
 

@@ -42,9 +42,8 @@ class PointTask:
 
 def run_point(task: PointTask) -> dict[str, Any]:
     """Run one point; never raises for a failing run (that is a result too)."""
-    started, t0 = time.time(), time.perf_counter()
-    out: dict[str, Any] = {"key": task.key, "host": socket.gethostname(), "pid": os.getpid(), "started": started,
-                           "metrics": {}, "timings": {}, "files": {}, "error": None, "traceback": None}
+    t0 = time.perf_counter()
+    out = point_result(task.key, host=socket.gethostname(), pid=os.getpid(), started=time.time())
     try:
         if code_version() != task.code:
             raise PointError(f"this worker runs memsim {code_version()}, the sweep {task.code}: "
@@ -53,11 +52,11 @@ def run_point(task: PointTask) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="memsim-point-", dir=task.scratch) as tmp:
             report_dir = Path(tmp) / "report"
             t1 = time.perf_counter()
-            result = run_scenario(task.spec, task.overrides, seed=task.seed, out=report_dir)
+            run = run_scenario(task.spec, task.overrides, seed=task.seed, out=report_dir)
             out["timings"]["run"] = time.perf_counter() - t1
             out["files"] = {p.relative_to(report_dir).as_posix(): p.read_bytes()
                             for p in sorted(report_dir.rglob("*")) if p.is_file()}
-        out["metrics"] = metrics(result.report)
+        out["metrics"] = metrics(run.report)
         out["status"] = "success"
     except Exception as e:   # the point failed; the sweep goes on and records why
         error = one_line(e)
@@ -68,6 +67,13 @@ def run_point(task: PointTask) -> dict[str, Any]:
         out.update(status="failed", error=error, traceback=traceback.format_exc())
     out["timings"]["point"] = time.perf_counter() - t0
     return out
+
+
+def point_result(key: str, status: str = "running", error: str | None = None, host: str | None = None,
+           pid: int | None = None, started: float | None = None) -> dict[str, Any]:
+    """What a point sends back to the client (status "success" or "failed" once it is done)."""
+    return {"key": key, "status": status, "error": error, "traceback": None, "host": host, "pid": pid,
+            "started": started, "metrics": {}, "timings": {}, "files": {}}
 
 
 def one_line(e: BaseException) -> str:
