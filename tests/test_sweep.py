@@ -190,6 +190,21 @@ def test_a_worker_refuses_other_code_or_other_input_files(tmp_path):
     assert list(tmp_path.iterdir()) == [f]   # the temporary report directory is gone
 
 
+def test_the_history_is_never_written_into_another_file(tmp_path, capsys):
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (a)")
+    con.commit()
+    con.close()
+    (tmp_path / "text.db").write_text("hello\n")
+    for db, message in ((other, "not a memsim run history"), (tmp_path / "text.db", "file is not a database")):
+        assert main(["sweep", "fragmentation", "--db", str(db), "--out", str(tmp_path / "out")]) == 2
+        assert main(["history", "--db", str(db)]) == 2
+        assert capsys.readouterr().err.count(message) == 2
+    assert rows(other, "SELECT name FROM sqlite_master") == [("t",)] and not (tmp_path / "out").exists()
+    assert rows(other, "PRAGMA journal_mode") == [("delete",)]
+
+
 # ---- bad grids ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("args,message", [

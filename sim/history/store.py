@@ -104,6 +104,7 @@ class History:
         self.path = Path(path)
         if not create and not self.path.is_file():
             raise HistoryError(f"{self.path}: no run history here (memsim sweep writes one)")
+        self.db: sqlite3.Connection | None = None
         try:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,22 +112,25 @@ class History:
             self.db.row_factory = sqlite3.Row
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.db.execute("PRAGMA foreign_keys = ON")
-            if create:
-                self.db.execute("PRAGMA journal_mode = WAL")   # readers never block the writer
-                self.db.execute("PRAGMA synchronous = NORMAL")  # WAL: a killed process loses no commit
             found = self.db.execute("PRAGMA user_version").fetchone()[0]
-            if found == 0 and create:
-                self.db.executescript(f"BEGIN IMMEDIATE;{SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
-            elif found != SCHEMA_VERSION:
+            empty = self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+            if not (found == SCHEMA_VERSION or (create and found == 0 and empty)):
                 raise HistoryError(f"{self.path}: not a memsim run history (schema {found}, "
                                    f"this memsim reads {SCHEMA_VERSION})")
-        except sqlite3.DatabaseError as e:
-            raise HistoryError(f"{self.path}: {e}") from None
-        except OSError as e:
-            raise HistoryError(f"{self.path}: {e.strerror or e}") from None
+            if create:
+                self.db.execute("PRAGMA journal_mode = WAL")    # readers never block the writer
+                self.db.execute("PRAGMA synchronous = NORMAL")  # WAL: a killed process loses no commit
+            if found == 0:
+                self.db.executescript(f"BEGIN IMMEDIATE;{SCHEMA}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
+        except (sqlite3.DatabaseError, OSError, HistoryError) as e:
+            self.close()
+            if isinstance(e, HistoryError):
+                raise
+            raise HistoryError(f"{self.path}: {e.strerror if isinstance(e, OSError) else e}") from None
 
     def close(self) -> None:
-        self.db.close()
+        if self.db is not None:
+            self.db.close()
 
     def __enter__(self) -> History:
         return self

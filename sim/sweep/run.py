@@ -48,11 +48,11 @@ def run_sweep(plan: Plan, out: Path, db: Path, jobs: int, scheduler: str | None 
     outcome = Outcome(plan)
     stream = stream or sys.stderr
     sweep_dir = out / plan.sweep_id
-    try:
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ReportError(f"{e.filename or sweep_dir}: {e.strerror or e}") from None
     with History(db, create=True) as history:
+        try:
+            sweep_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ReportError(f"{e.filename or sweep_dir}: {e.strerror or e}") from None
         history.record_sweep(plan.sweep_id, plan.base.name, str(plan.base.path), plan.grid, plan.seeds, plan.metrics,
                              [(p.key, p.params, p.seed) for p in plan.points])
         done = set() if force else history.succeeded(p.key for p in plan.points)
