@@ -4,6 +4,7 @@ its --fail-on exit codes, and the pieces underneath (grid values, run keys, t in
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -27,6 +28,7 @@ from sim.report.metrics import metrics
 from sim.scenario import load, run_scenario
 from sim.scenario.spec import apply_overrides
 from sim.sweep.point import PointTask, run_point
+from sim.sweep.progress import SweepProgress
 from sim.sweep.stats import mean_ci, t975
 from sim.sweep.values import parse_grid, toml_value
 from sim.workloads import page_churn
@@ -203,6 +205,19 @@ def test_the_history_is_never_written_into_another_file(tmp_path, capsys):
         assert capsys.readouterr().err.count(message) == 2
     assert rows(other, "SELECT name FROM sqlite_master") == [("t",)] and not (tmp_path / "out").exists()
     assert rows(other, "PRAGMA journal_mode") == [("delete",)]
+
+
+def test_progress_counts_done_failed_remaining_with_an_eta():
+    tty, lines = io.StringIO(), io.StringIO()
+    for stream, is_tty in ((tty, True), (lines, False)):
+        p = SweepProgress("s", 4, stream, tty=is_tty)
+        p.finished(True, "a")
+        p.finished(False, "b: broken")
+        p.close()
+    assert tty.getvalue().split("\r")[-1].startswith("\x1b[Ks [############            ] 1 done, 1 failed, "
+                                                      "2 remaining, elapsed 0:00, ETA 0:00")   # redrawn in place
+    assert tty.getvalue().endswith("\n") and tty.getvalue().count("\n") == 1
+    assert lines.getvalue().splitlines()[1].startswith("[2/4] FAILED b: broken (ETA ")
 
 
 # ---- bad grids ---------------------------------------------------------------------------------
