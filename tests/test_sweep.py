@@ -257,6 +257,9 @@ def test_a_bad_sweep_section_names_its_line(tmp_path, capsys):
     bad.write_text(text.replace("seeds = 5", "seeds = []"))
     assert main(["sweep", str(bad), "--out", str(tmp_path / "out")]) == 2
     assert "sweep.seeds" in capsys.readouterr().err
+    bad.write_text(text.replace("[true, false]", "true"))
+    assert main(["sweep", str(bad), "--out", str(tmp_path / "out")]) == 2
+    assert f"{bad}:{line}: sweep.grid.machine.mobility_grouping: expected a non-empty list" in capsys.readouterr().err
 
 
 # ---- the real engine ---------------------------------------------------------------------------
@@ -312,6 +315,10 @@ def test_done_when_on_a_local_cluster_history_report_and_compare(tmp_path, capsy
     assert main(["compare", "--db", str(db), a["key"][:8], b["key"]]) == 0
     out = capsys.readouterr().out
     assert "workload.unmovable_fraction: 0.05 -> 0.2" in out and "fragmentation.health_score" in out
+    assert "scenario.seed" not in out
+    c = next(r for r in runs if r["params"] == a["params"] and r["seed"] == 3)
+    assert main(["compare", "--db", str(db), a["key"], c["key"]]) == 0
+    assert "scenario.seed: 1 -> 3" in capsys.readouterr().out
     assert main(["compare", "--db", str(db), a["key"], b["key"], "--fail-on", "fragmentation.health_score:1%"]) == 1
     assert "FAIL fragmentation.health_score:1%" in capsys.readouterr().out
     assert main(["compare", "--db", str(db), a["key"], b["key"], "--fail-on", "fragmentation.health_score:+1%",

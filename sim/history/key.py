@@ -78,11 +78,16 @@ def code_version() -> str:
         return base
 
 
-def run_key(spec: ScenarioSpec, seed: int, inputs: dict[str, str], code: str) -> str:
-    """The key of running spec with seed: a hash of canonical JSON (the scenario's own seed is
-    replaced by the one that runs, so `--seeds` and scenario.seed name the same run)."""
+def resolved(spec: ScenarioSpec, seed: int) -> dict:
+    """The scenario as it runs with this seed (the scenario's own seed replaced by the one that
+    runs, so `--seeds` and scenario.seed name the same run)."""
     data = spec.resolved()
     data["scenario"] = {**data.get("scenario", {}), "seed": seed}
-    blob = json.dumps({"scenario": data, "inputs": sorted(inputs.values()), "code": code},
+    return data
+
+
+def run_key(spec: ScenarioSpec, seed: int, inputs: dict[str, str], code: str) -> str:
+    """The key of running spec with seed: a hash of canonical JSON."""
+    blob = json.dumps({"scenario": resolved(spec, seed), "inputs": sorted(inputs.values()), "code": code},
                       sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()[:KEY_CHARS]

@@ -44,8 +44,6 @@ def compare(a: dict[str, Any], b: dict[str, Any], rows: Sequence[Any], changes: 
     """rows: sim.history.compare.Row; changes: where the scenarios differ; crossed: (threshold, row)."""
     lines = [f"A: {a['key']}  {a['scenario']}  seed {a['seed']}  {a['status']}  {a['code']}  {_params(a['params'])}",
              f"B: {b['key']}  {b['scenario']}  seed {b['seed']}  {b['status']}  {b['code']}  {_params(b['params'])}"]
-    if a["seed"] != b["seed"]:
-        lines.append(f"seed: {a['seed']} -> {b['seed']}")
     for key, x, y in changes:
         lines.append(f"{key}: {_num(x)} -> {_num(y)}")
     if a["code"] != b["code"]:

@@ -321,8 +321,9 @@ def _sweep(where: _Where, data: Mapping, seed: int) -> SweepSpec:
             raise ScenarioError(f"{where('sweep', 'grid')}: sweep.grid.{key}: expected a non-empty list of values, "
                                 f"got {values!r:.40}")
     seeds = s.get("seeds")
-    return SweepSpec(dict(s.get("grid", {})), tuple(range(seed, seed + seeds)) if isinstance(seeds, int) else
-                     None if seeds is None else tuple(seeds), tuple(s.get("metrics", ())))
+    if isinstance(seeds, int):
+        seeds = range(seed, seed + seeds)
+    return SweepSpec(dict(s.get("grid", {})), None if seeds is None else tuple(seeds), tuple(s.get("metrics", ())))
 
 
 def _topology(where: _Where, data: Mapping) -> Topology:

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import TextIO
 
 from sim.history import History, NewRun
+from sim.history.key import resolved
 from sim.report.directory import ReportError, write_atomic
 from sim.sweep.engine import Engine
 from sim.sweep.plan import Plan, Point
@@ -70,7 +71,7 @@ def run_sweep(plan: Plan, out: Path, db: Path, jobs: int, scheduler: str | None 
                     outcome.seconds["start"] = time.perf_counter() - t0
                     print(f"running {len(todo)} points {engine.describe()}", file=stream, flush=True)
                     history.start([NewRun(p.key, plan.base.name, p.seed, p.params, plan.code, str(sweep_dir / p.key),
-                                          p.spec.resolved()) for p in todo])
+                                          resolved(p.spec, p.seed)) for p in todo])
                     tasks = [PointTask(p.key, plan.base, p.overrides, p.seed, p.inputs, plan.code, scratch)
                              for p in todo]
                     t0 = time.perf_counter()
