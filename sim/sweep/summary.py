@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sim.sweep.stats import mean_ci
-from sim.sweep.values import show
+from sim.sweep.values import show, toml_value
 
 MAX_FACETS = 8     # charts per metric and kind when more than two knobs vary
 
@@ -29,10 +29,13 @@ def summarize(sweep: Mapping[str, Any], runs: Sequence[Mapping[str, Any]]) -> di
                "status": r["status"], "error": r["error"], "seconds": r["timings"].get("run"),
                "values": {v: [r["metrics"].get(v, {}).get(m) for m in metrics] for v in variants}}
               for r in runs]
+    by_point: dict[tuple, list] = {}
+    for r in runs:
+        by_point.setdefault(tuple(toml_value(r["params"].get(k)) for k in grid), []).append(r)
     groups = []
     for combo in itertools.product(*grid.values()):
         params = dict(zip(grid, combo, strict=True))
-        members = [r for r in runs if all(r["params"].get(k) == v for k, v in params.items())]
+        members = by_point.get(tuple(toml_value(v) for v in combo), [])
         ok = [r for r in members if r["status"] == "success"]
         for v in variants:
             stats = []
