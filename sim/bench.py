@@ -344,7 +344,7 @@ def bench_sweep(quick: bool = False) -> dict:
     from sim.history import load
     from sim.sweep import plan, run_sweep
 
-    ops = 200_000 if quick else 800_000
+    ops = 300_000 if quick else 2_000_000
     load_before = os.getloadavg()
     t0 = time.perf_counter()
     p = plan("fragmentation", ["workload.unmovable_fraction=0.04,0.08,0.12,0.16"], seeds=4,
