@@ -104,6 +104,12 @@ def wait_for(db: Path, query: str, at_least: int, proc: subprocess.Popen, timeou
     raise AssertionError(f"{query} did not reach {at_least} in {timeout} s")
 
 
+def scratch_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a sweep whose temporary files go under tmp_path/tmp."""
+    (tmp_path / "tmp").mkdir()
+    return {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+
+
 def memsim(*args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen([str(BIN / "memsim"), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=kw.pop("cwd", REPO), **kw)
@@ -336,11 +342,12 @@ def test_done_when_on_a_local_cluster_history_report_and_compare(tmp_path, capsy
 
 def test_sweep_on_a_dask_scheduler_with_two_workers(tmp_path, capsys):
     scheduler_file = tmp_path / "scheduler.json"
+    env = scratch_env(tmp_path)   # Dask's scratch space goes there, not to the machine's temp dir
     procs = []
 
     def start(*args: str) -> subprocess.Popen:
         log = open(tmp_path / f"dask-{len(procs)}.log", "w")   # noqa: SIM115 (closed with the process)
-        p = subprocess.Popen([str(BIN / "dask"), *args], stdout=log, stderr=log, cwd=tmp_path,
+        p = subprocess.Popen([str(BIN / "dask"), *args], stdout=log, stderr=log, cwd=tmp_path, env=env,
                              start_new_session=True)
         log.close()
         procs.append(p)
@@ -356,8 +363,7 @@ def test_sweep_on_a_dask_scheduler_with_two_workers(tmp_path, capsys):
         address = json.loads(scheduler_file.read_text())["address"]
         assert address.startswith("tcp://127.0.0.1:")
         for _ in range(2):
-            start("worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard", "--death-timeout", "60",
-                  "--local-directory", str(tmp_path / "workers"))
+            start("worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard", "--death-timeout", "60")
         assert main([*SMALL, "--seeds", "3", "--scheduler", address, "--out", str(tmp_path / "out")]) == 0
         assert f"running 6 points on the Dask cluster at {address}" in capsys.readouterr().err
         runs = sim.history.load(tmp_path / "out" / "memsim.db")
@@ -380,7 +386,7 @@ def test_sweep_on_a_dask_scheduler_with_two_workers(tmp_path, capsys):
 def test_a_killed_sweep_keeps_finished_runs_and_resumes_without_duplicates(tmp_path, capsys):
     args = [*DONE_WHEN[:-4], "--seeds", "2", "--jobs", "2", "--set", "workload.ops=400000", "--out", str(tmp_path)]
     db = tmp_path / "memsim.db"
-    proc = memsim(*args, start_new_session=True)
+    proc = memsim(*args, start_new_session=True, env=scratch_env(tmp_path))   # a SIGKILL leaves the scratch there
     workers: set[int] = set()
     try:
         deadline = time.monotonic() + 60
@@ -419,7 +425,7 @@ def test_a_killed_sweep_keeps_finished_runs_and_resumes_without_duplicates(tmp_p
 def test_an_interrupted_sweep_cancels_the_rest_and_leaves_no_worker(tmp_path, how):
     args = [*DONE_WHEN[:-4], "--seeds", "2", "--jobs", "2", "--set", "workload.ops=400000", "--out", str(tmp_path)]
     db = tmp_path / "memsim.db"
-    proc = memsim(*args, start_new_session=True)
+    proc = memsim(*args, start_new_session=True, env=scratch_env(tmp_path))
     workers: set[int] = set()
     try:
         deadline = time.monotonic() + 60
@@ -442,6 +448,7 @@ def test_an_interrupted_sweep_cancels_the_rest_and_leaves_no_worker(tmp_path, ho
     status = [s for (s,) in rows(db, "SELECT status FROM runs")]
     assert len(status) == 12 and set(status) <= {"success", "cancelled"} and status.count("success") >= 2
     assert "cancelled" in out and (next(tmp_path.glob("fragmentation-*")) / "sweep.html").exists()
+    assert list((tmp_path / "tmp").iterdir()) == []   # the workers' scratch went with the sweep
 
 
 def test_a_failing_point_is_recorded_and_the_others_finish(tmp_path, capsys):

@@ -27,10 +27,12 @@ class EngineError(Exception):
 class Engine:
     """`with Engine(jobs, scheduler) as e: for result in e.run(tasks): ...`"""
 
-    def __init__(self, jobs: int, scheduler: str | None = None, in_process: bool | None = None) -> None:
+    def __init__(self, jobs: int, scheduler: str | None = None, in_process: bool | None = None,
+                 scratch: str | None = None) -> None:
         """in_process: None runs one job in this process and more on a LocalCluster; False makes
-        even one job a LocalCluster of one worker (the benchmark compares clusters of 1 and 2)."""
-        self.jobs, self.scheduler = jobs, scheduler
+        even one job a LocalCluster of one worker (the benchmark compares clusters of 1 and 2).
+        scratch: the LocalCluster's scratch space (default: Dask's, in the temp dir)."""
+        self.jobs, self.scheduler, self.scratch = jobs, scheduler, scratch
         self.in_process = scheduler is None and jobs == 1 if in_process is None else in_process
         self.client: Any = None
         self.cluster: Any = None
@@ -51,11 +53,15 @@ class Engine:
 
         try:
             if self.scheduler is None:
+                import dask
+
                 from sim.sweep.worker_setup import WorkerSetup
 
-                self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
-                                            dashboard_address=None, silence_logs=logging.ERROR,
-                                            timeout=START_TIMEOUT)
+                # the scheduler's and the workers' scratch space too, in the sweep's scratch directory
+                with dask.config.set({"temporary-directory": self.scratch} if self.scratch else {}):
+                    self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
+                                                dashboard_address=None, silence_logs=logging.ERROR,
+                                                timeout=START_TIMEOUT)
                 self.client = Client(self.cluster, timeout=START_TIMEOUT, set_as_default=False)
                 self.client.register_plugin(WorkerSetup())
                 self.client.wait_for_workers(self.jobs, timeout=START_TIMEOUT)

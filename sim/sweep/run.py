@@ -65,9 +65,9 @@ def run_sweep(plan: Plan, out: Path, db: Path, jobs: int, scheduler: str | None 
             unfinished = {p.key for p in todo}
             try:
                 t0 = time.perf_counter()
-                # local workers put their temporary files where the sweep removes them however they end
+                # local workers (and Dask) put their temporary files where the sweep removes them
                 with (_sigterm_as_interrupt(), _scratch(scheduler is None) as scratch,
-                      Engine(jobs, scheduler, in_process) as engine):
+                      Engine(jobs, scheduler, in_process, scratch) as engine):
                     outcome.seconds["start"] = time.perf_counter() - t0
                     print(f"running {len(todo)} points {engine.describe()}", file=stream, flush=True)
                     history.start([NewRun(p.key, plan.base.name, p.seed, p.params, plan.code, str(sweep_dir / p.key),
