@@ -117,7 +117,7 @@ def load(path: str | os.PathLike, mmap: bool = False) -> Trace:
             if len(raw) < HEADER_SIZE:
                 raise TraceFormatError(f"{path}: truncated header ({len(raw)} of {HEADER_SIZE} bytes)")
             h = np.frombuffer(raw, HEADER)[0]
-            magic = bytes(h["magic"])
+            magic = raw[:len(MAGIC)]   # the bytes as they are (numpy would strip trailing NULs)
             version, header_size, record_size, nr_records, nr_ids, nr_sites, strtab_offset, strtab_size = (
                 int(h[k]) for k in ("version", "header_size", "record_size", "nr_records", "nr_ids", "nr_sites",
                                     "strtab_offset", "strtab_size"))

@@ -329,6 +329,55 @@ def bench_guest(quick: bool = False) -> dict:
             "baseline_ops_per_s": round(n / best), "ratio": round(guest_rate * best / n, 4)}
 
 
+@benchmark("sweep")
+def bench_sweep(quick: bool = False) -> dict:
+    """16 points of a CPU-bound scenario (fragmentation: 4 unmovable fractions x 4 seeds) on a
+    LocalCluster of 1 worker, then of 2 workers, each timed from start to report; and the
+    machinery's cost per point on the 1-worker run: its time for the points minus the time
+    the points spent in run_scenario (scheduling, shipping results, writing report directories
+    and history rows), with the plan (checking each point, run keys) and the sweep report added."""
+    import io
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from sim.history import load
+    from sim.sweep import plan, run_sweep
+
+    ops = 300_000 if quick else 2_000_000
+    load_before = os.getloadavg()
+    t0 = time.perf_counter()
+    p = plan("fragmentation", ["workload.unmovable_fraction=0.04,0.08,0.12,0.16"], seeds=4,
+             fixed=[f"workload.ops={ops}"], name="bench")
+    plan_s = time.perf_counter() - t0
+    n = len(p.points)
+    walls, outcomes, runs = {}, {}, {}
+    with tempfile.TemporaryDirectory(prefix="memsim-bench-sweep-") as tmp:
+        for workers in (1, 2):
+            out = Path(tmp) / f"w{workers}"
+            t0 = time.perf_counter()
+            outcomes[workers] = run_sweep(p, out, out / "memsim.db", workers, stream=io.StringIO(), in_process=False)
+            walls[workers] = time.perf_counter() - t0
+            runs[workers] = load(out / "memsim.db", sweep="bench")
+            if outcomes[workers].failed or len(runs[workers]) != n:
+                raise RuntimeError(f"sweep benchmark: points failed: {outcomes[workers].failed[:1]}")
+    one = outcomes[1].seconds
+    compute = sum(r["timings"]["run"] for r in runs[1])
+    overhead = (one["points"] - compute + one["report"] + plan_s) / n
+    return {"points": n, "ops_per_point": ops, "ops_per_s": round(n / walls[2], 3),
+            "seconds_2_workers": round(walls[2], 2), "seconds_1_worker": round(walls[1], 2),
+            "baseline": "the same 16 points on a LocalCluster of 1 worker (ops/s here: points/s)",
+            "baseline_ops_per_s": round(n / walls[1], 3), "ratio": round(walls[1] / walls[2], 2),
+            "target_ratio": 1.7, "points_phase_ratio": round(one["points"] / outcomes[2].seconds["points"], 2),
+            "cluster_start_seconds": {w: round(o.seconds["start"], 2) for w, o in outcomes.items()},
+            # compute per point on 1 and on 2 workers: equal unless the 2 workers had to share the cores
+            "run_scenario_seconds_per_point": {w: round(sum(r["timings"]["run"] for r in runs[w]) / n, 3)
+                                               for w in (1, 2)},
+            "overhead_seconds_per_point": round(overhead, 4), "target_overhead_seconds_per_point": 0.2,
+            "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+            "same_results": [r["metrics"] for r in runs[1]] == [r["metrics"] for r in runs[2]]}
+
+
 def run_benchmarks(names: list[str], quick: bool = False,
                    progress: Callable[[str], None] | None = None) -> dict[str, dict]:
     unknown = [n for n in names if n not in BENCHMARKS]
@@ -370,7 +419,6 @@ def bench_ftrace(quick: bool = False) -> dict:
     from pathlib import Path
 
     from kernel_model._core import FtraceParser
-
     from kernel_model.ftrace import CHUNK, import_ftrace
     from kernel_model.reference.ftrace import import_ftrace as import_reference
 

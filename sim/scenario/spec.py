@@ -16,9 +16,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from kernel_model._core import MAX_CPUS, MAX_NODES
-
 from kernel_model import Topology, TopologyError
+from kernel_model._core import MAX_CPUS, MAX_NODES
 from kernel_model.caches import CacheConfigError, parse_config
 from kernel_model.mm import PAGE_SIZE
 from kernel_model.units import parse_duration
@@ -74,8 +73,13 @@ GUEST = (Field("nodes", Int(1, GUEST_MAX_NODES), 2),
 OUTPUT = (Field("dir", Str()),)
 REPORT = (Field("question", Str(), doc="the question the scenario answers (the report's first line)"),
           Field("answer", Str(), doc="the answer over named figures, {variant:profiler.figure} (sim/report/answer.py)"))
+MAX_SEEDS = 1000
+SWEEP = (Field("grid", Table(), doc="`--set` keys -> lists of values: memsim sweep runs their cartesian product"),
+         Field("seeds", OneOf((Int(1, MAX_SEEDS), ListOf(Int(0, (1 << 64) - 1), 1, MAX_SEEDS))),
+               doc="a count (scenario.seed, +1, ...) or a list of seeds"),
+         Field("metrics", ListOf(Str(), 1, 16), doc="the metrics the sweep report charts"))
 SECTIONS = ("scenario", "machine", "topology", "caches", "workload", "profile", "variant", "guest", "output",
-            "report")
+            "report", "sweep")
 
 
 class ScenarioError(ValueError):
@@ -143,6 +147,15 @@ class ReportSpec:
 
 
 @dataclass(frozen=True)
+class SweepSpec:
+    """[sweep]: what `memsim sweep` runs when the command line does not say (sim.sweep checks the
+    grid's keys and values point by point)."""
+    grid: Mapping[str, list]            # "section.key" -> values
+    seeds: tuple[int, ...] | None
+    metrics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ScenarioSpec:
     """A checked scenario. `data` is the TOML as loaded (overrides applied); everything else is
     derived from it, so with_overrides() re-checks from scratch."""
@@ -162,6 +175,7 @@ class ScenarioSpec:
     output_dir: str | None
     overridden: frozenset[str] = frozenset()
     report: ReportSpec | None = None
+    sweep: SweepSpec | None = None
 
     def with_overrides(self, overrides: Iterable[str]) -> ScenarioSpec:
         data, keys = apply_overrides(self.data, overrides)
@@ -173,7 +187,7 @@ class ScenarioSpec:
 
     def resolved(self) -> dict[str, Any]:
         """The scenario as it runs (overrides applied): what identifies a run, with the seed."""
-        return {k: v for k, v in self.data.items() if k != "output"}
+        return {k: v for k, v in self.data.items() if k not in ("output", "sweep")}
 
 
 def load(scenario: str | Path, overrides: Iterable[str] = ()) -> ScenarioSpec:
@@ -305,10 +319,11 @@ def _check(path: Path, text: str, data: Mapping[str, Any], overridden: frozenset
         guest = GuestSpec(**{f.name: given.get(f.name, f.default) for f in GUEST})
     out = _table(where, data, "output", OUTPUT)
     report = _report(where, data, variants, profile, overridden) if "report" in data else None
+    sweep = _sweep(where, data, head.get("seed", 0)) if "sweep" in data else None
     return ScenarioSpec(path=path, text=text, data=data, name=name, description=head.get("description", ""),
                         seed=head.get("seed", 0), machine=machine, topology=topology, caches=caches,
                         workload=workload, profile=profile, variants=variants, guest=guest,
-                        output_dir=out.get("dir"), overridden=overridden, report=report)
+                        output_dir=out.get("dir"), overridden=overridden, report=report, sweep=sweep)
 
 
 def _report(where: _Where, data: Mapping, variants: Sequence[VariantSpec], profile: ProfileSpec,
@@ -328,6 +343,18 @@ def _report(where: _Where, data: Mapping, variants: Sequence[VariantSpec], profi
     except answer.TemplateError as e:
         raise _key_error(where, "report", "answer", f"report.answer: {e}") from None
     return ReportSpec(r["question"], r["answer"])
+
+
+def _sweep(where: _Where, data: Mapping, seed: int) -> SweepSpec:
+    s = _table(where, data, "sweep", SWEEP)
+    for key, values in s.get("grid", {}).items():
+        if not isinstance(values, list) or not values:
+            raise ScenarioError(f"{where('sweep', 'grid')}: sweep.grid.{key}: expected a non-empty list of values, "
+                                f"got {values!r:.40}")
+    seeds = s.get("seeds")
+    if isinstance(seeds, int):
+        seeds = range(seed, seed + seeds)
+    return SweepSpec(dict(s.get("grid", {})), None if seeds is None else tuple(seeds), tuple(s.get("metrics", ())))
 
 
 def _topology(where: _Where, data: Mapping) -> Topology:
