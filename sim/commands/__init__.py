@@ -1,9 +1,9 @@
 """The `memsim` commands: one module per verb, each with add_parser(subparsers) and the function
 its parser runs. They only wire: the work happens in kernel_model and sim, the text in sim.report."""
 
-from sim.commands import analyze, bench, cachesim, guest, monitor, replay, report, run, stack, trace
+from sim.commands import analyze, bench, cachesim, guest, interactive, monitor, replay, report, run, stack, trace
 
 # the order `memsim --help` lists them
-COMMANDS = (run, monitor, report, analyze, replay, trace, cachesim, guest, stack, bench)
+COMMANDS = (run, monitor, interactive, report, analyze, replay, trace, cachesim, guest, stack, bench)
 
 __all__ = ["COMMANDS"]
