@@ -10,8 +10,8 @@ CORE_SOURCES := $(wildcard kernel_model/core/*.c kernel_model/core/*.h kernel_mo
 
 install: $(INSTALLED)
 
-# Debian packages the tests use: valgrind (cachegrind/lackey), setarch, a static libc, and for
-# the guest side QEMU and a 32-bit-capable gcc/binutils.
+# Debian packages the tests use: valgrind (cachegrind/lackey), setarch, a static libc, for
+# the guest side QEMU and a 32-bit-capable gcc/binutils, and tmux (memsim interactive as a person sees it).
 system-deps:
 	@missing=""; \
 	command -v valgrind >/dev/null || missing="$$missing valgrind"; \
@@ -19,6 +19,7 @@ system-deps:
 	[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing="$$missing libc6-dev"; \
 	command -v qemu-system-x86_64 >/dev/null || missing="$$missing qemu-system-x86"; \
 	command -v ld >/dev/null || missing="$$missing binutils"; \
+	command -v tmux >/dev/null || missing="$$missing tmux"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \

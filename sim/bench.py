@@ -340,3 +340,63 @@ def run_benchmarks(names: list[str], quick: bool = False,
             progress(name)
         out[name] = BENCHMARKS[name](quick)
     return out
+
+
+@benchmark("interactive")
+def bench_interactive(quick: bool = False) -> dict:
+    """memsim interactive at --speed max, headless (Textual's run_test): the replay's records/s
+    from the variant's start to its end with the UI watching vs the same run_scenario call with no
+    UI (best of three, interleaved), for kmalloc churn (slab-churn) and page churn (fragmentation);
+    and the frames drawn per second at the default pace."""
+    import asyncio
+
+    from sim.scenario import load, run_scenario
+    from sim.tui.app import MemsimApp
+    from sim.tui.live import LiveSource
+
+    ops = 500_000 if quick else 2_000_000
+
+    def without_ui(spec) -> float:
+        start = []
+        run_scenario(spec, variants=[spec.variants[0].name], write=False,
+                     observers=[lambda *a: start.append(time.perf_counter())])
+        return time.perf_counter() - start[0]
+
+    async def drive(src: LiveSource, seconds: float | None) -> float:
+        """Run the app headless until the replay ends (or for `seconds`): the frames it drew per second."""
+        app = MemsimApp(src)
+        async with app.run_test(size=(120, 40)) as pilot:
+            t0 = time.monotonic()
+            while src.run.thread.is_alive() and (seconds is None or time.monotonic() - t0 < seconds):
+                await pilot.pause(0.05)
+            hz = app.refresh_hz
+            await pilot.press("q")
+        return hz
+
+    def with_ui(spec) -> float:
+        src = LiveSource(spec, speed=None)
+        run = src.start()
+        run.started.wait()
+        asyncio.run(drive(src, None))
+        if run.outcome != "done":
+            raise RuntimeError(f"interactive benchmark run ended {run.outcome}: {run.error}")
+        return run.finished - src.begun
+
+    cases = {}
+    for name in ("slab-churn", "fragmentation"):
+        spec = load(name, [f"workload.ops={ops}", "profile.experiments=[]"])
+        records = run_scenario(spec, variants=[spec.variants[0].name], write=False).report["records"]
+        base, ui = [], []
+        for _ in range(REPEATS):
+            base.append(without_ui(spec))
+            ui.append(with_ui(spec))
+        cases[name] = {"records": records, "ops_per_s": round(records / min(ui)),
+                       "baseline_ops_per_s": round(records / min(base)), "ratio": round(min(base) / min(ui), 3)}
+    paced = LiveSource(load("fragmentation"))
+    paced.start().started.wait()
+    hz = asyncio.run(drive(paced, 3.0))
+    paced.stop()
+    head = cases["slab-churn"]
+    return {**head, "cases": cases, "target_ratio": 0.5, "refresh_hz": round(hz, 1), "target_refresh_hz": 10,
+            "baseline": "the same variant's run_scenario call with no UI (sampled profilers, no stops)",
+            "config": {"speed": "max", "workload.ops": ops, "refresh pace": "20,000 records/s, fragmentation"}}

@@ -17,6 +17,7 @@ LAYERS = [
     ("sim.profilers", "sim.experiments", "sim.guest"),
     ("sim.report",),
     ("sim.scenario",),
+    ("sim.tui",),
     ("sim.bench", "sim.commands", "sim.cli", "sim"),
 ]
 

@@ -83,6 +83,7 @@ class MemsimApp(App):
         self.source.show(VIEWS[0].section or "overview")
         self.set_interval(1 / POLL_HZ, self.poll)
         self._fit(self.size.width, self.size.height)
+        self.call_after_refresh(self.source.begin)
 
     # -- drawing ---------------------------------------------------------------
     @property

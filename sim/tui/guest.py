@@ -55,6 +55,9 @@ class GuestSource:
     def frame(self) -> Frame | None:
         return self.latest
 
+    def begin(self) -> None:
+        """Nothing waits for the screen."""
+
     def show(self, section: str) -> None:
         """Every guest frame carries every section (they are small)."""
 

@@ -254,6 +254,7 @@ class VariantRun:
         self.started = threading.Event()       # the variant's replay began (its input was good)
         self.error: Exception | None = None
         self.outcome = "starting"
+        self.finished: float | None = None     # perf_counter() when the replay ended (the benchmark's clock)
         self._seq = counter
         self._watcher: Watcher | None = None
         self.thread = threading.Thread(target=self._main, name=f"memsim-replay-{variant}", daemon=True)
@@ -273,6 +274,7 @@ class VariantRun:
     def _main(self) -> None:
         try:
             run_scenario(self.spec, variants=[self.variant], observers=[self._factory], write=False)
+            self.finished = time.perf_counter()
             self.outcome = "done"
             w = self._watcher
             w.records = w.total
@@ -312,6 +314,7 @@ class LiveSource:
         self.current = names.index(variant) if variant is not None else 0
         self.speed = speed
         self.paused = False
+        self.begun: float | None = None        # perf_counter() when the UI was up and let the replay go
         self.section = "overview"
         self._count = iter(range(1, 1 << 62))
         self._lock = threading.Lock()
@@ -327,13 +330,19 @@ class LiveSource:
         if name not in self.runs:
             r = VariantRun(self.spec, name, self.speed, self._seq)
             r.control.section = self.section
-            r.control.paused = self.paused
+            r.control.paused = self.paused or self.begun is None
             self.runs[name] = r
             r.start()
         return self.runs[name]
 
     def start(self) -> VariantRun:
+        """Build the variant's workload and machine; the replay waits for begin()."""
         return self.run
+
+    def begin(self) -> None:
+        """The screen is up: the replay may go (a UI starting up would slow its first seconds)."""
+        self.begun = time.perf_counter()
+        self.run.control.set_paused(self.paused)
 
     def frame(self) -> Frame | None:
         return self.run.latest

@@ -67,6 +67,9 @@ class ReportSource:
             self._frame = self._build()
         return self._frame
 
+    def begin(self) -> None:
+        """Nothing waits for the screen."""
+
     def show(self, section: str) -> None:
         self.section = section
 
