@@ -73,7 +73,9 @@ class GuestSource:
 
     slower = faster
 
-    def stop(self, timeout: float = 1.0) -> None:
+    def stop(self, timeout: float = 15.0) -> None:
+        """Kill QEMU and wait for the run's cleanup (its directory removed): at once once the
+        guest is up, QEMU's own start-up timeouts (10 s) before that."""
         self.stopped.set()
         if self.thread.is_alive():
             self.thread.join(timeout)

@@ -111,7 +111,7 @@ class Watcher:
 
     def __init__(self, run: VariantRun, machine: Machine, trace: Trace) -> None:
         spec = run.spec
-        self.run, self.machine, self.trace = run, machine, trace
+        self.run, self.machine = run, machine
         self.total = len(trace)
         on = set(spec.profile.profilers)
         built = {}
