@@ -18,7 +18,7 @@ import time
 
 from kernel_model import unusable_free_index
 from kernel_model.machine import NUMASTAT
-from kernel_model.mm import NR_PAGE_ORDERS, PAGE_SHIFT
+from kernel_model.mm import NR_PAGE_ORDERS, PAGE_SHIFT, PAGEBLOCK_ORDER
 from sim.guest.results import STAGES, GuestResults
 from sim.profilers.series import Series
 from sim.scenario import ScenarioSpec, run_scenario
@@ -43,7 +43,7 @@ class GuestSource:
         self.paused = False
         self.stopped = threading.Event()
         self.qemu_pid: int | None = None
-        self.series = Series(states=("free",), max_points=POINTS)
+        self.series = Series(states=("free", "order9"), max_points=POINTS)
         self._seq = 0
         self.thread = threading.Thread(target=self._main, name="memsim-guest", daemon=True)
 
@@ -127,17 +127,18 @@ class GuestSource:
     def _publish(self, r: GuestResults, state: str) -> None:
         nodes = r.nodes()
         free = r.free_pages()
+        nr_free = r.nr_free()
         if int(r["stage"]) >= 3:
-            self.series.append(r.done, free=free)
+            self.series.append(r.done, free=free, order9=int(nr_free[:, :, PAGEBLOCK_ORDER:].sum()))
         history = list(zip(*self.series["free"], strict=True)) or [()] * len(free)
         managed = [sum(end - start for start, end in n["usable_pfns"]) for n in nodes]
-        nr_free = r.nr_free()
         per_order = nr_free.sum(axis=1)
         numa = r["numa"][: r.nr_nodes].astype(int).tolist()
         self._seq += 1
         self.latest = Frame(
             "guest", self.scenario, "guest", r.done, r.records, state, seq=self._seq,
             nodes=tuple(Node(n, free[n], managed[n], None, tuple(history[n])) for n in range(len(free))),
+            order9_history=tuple(self.series["order9"]),
             buddy=Buddy(tuple(tuple(tuple(row) for row in node) for node in nr_free.astype(int).tolist()),
                         tuple(tuple(unusable_free_index(per_order[n], o) for o in range(NR_PAGE_ORDERS))
                               for n in range(len(free)))),

@@ -25,7 +25,8 @@ class BuddyView(View):
     def compose(self) -> ComposeResult:
         yield Heading("Free blocks per order (free_area[order].nr_free per migratetype)", id="buddy-head")
         yield RowTable(id="buddy-free")
-        yield Heading("Unusable free index per order (thousandths: share of free memory too small for the order)")
+        yield Heading("Unusable free index per order (as debugfs extfrag/unusable_index: the share of free memory "
+                      "in blocks too small for the order)")
         yield RowTable(id="buddy-unusable")
         yield Heading("Free blocks of order >= 9 over time")
         yield Plain(id="buddy-order9")
