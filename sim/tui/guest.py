@@ -22,8 +22,9 @@ from kernel_model.mm import NR_PAGE_ORDERS, PAGE_SHIFT, PAGEBLOCK_ORDER
 from sim.guest.results import STAGES, GuestResults
 from sim.profilers.series import Series
 from sim.scenario import ScenarioSpec, run_scenario
+from sim.tui.control import Stopped
 from sim.tui.frame import Buddy, Frame, Node, Numa, Slab, SlabRow
-from sim.tui.live import POINTS, Stopped
+from sim.tui.live import POINTS
 
 READ_INTERVAL = 0.05            # seconds between reads of guest memory
 

@@ -4,10 +4,10 @@ sim.run_scenario, with a watcher that the replay calls between chunks.
 The watcher is where the UI's data comes from. At every stop it feeds the profilers the views
 reuse (the registry builds them, as `memsim monitor` does) and a few bounded series; no more
 than FRAME_HZ times a second it builds a Frame of what the views need and hands it to the UI
-thread by replacing `latest` (the UI polls it). It is also where the UI steers the run: it
-blocks while paused, sleeps to keep the pace asked for, and raises Stopped to end the run
-(the replay unwinds; the thread catches it). The C replay releases the GIL, so the UI stays
-responsive while a chunk runs.
+thread by replacing `latest` (the UI polls it). It is also where the UI steers the run, through
+its Control (sim.tui.control): it blocks while paused, sleeps to keep the pace asked for, and
+raises Stopped to end the run (the replay unwinds; the thread catches it). The C replay
+releases the GIL, so the UI stays responsive while a chunk runs.
 """
 
 from __future__ import annotations
@@ -24,85 +24,14 @@ from kernel_model.mm import NR_PAGE_ORDERS, PAGEBLOCK_ORDER
 from sim.profilers import REGISTRY, Context
 from sim.profilers.series import Series
 from sim.scenario import ScenarioSpec, run_scenario
-from sim.tui.frame import Buddy, CacheLevel, Caches, Frame, Node, Numa, Slab, SlabRow, Stacks
+from sim.tui.control import Control, Stopped
+from sim.tui.frame import SECTIONS, Buddy, CacheLevel, Caches, Frame, Node, Numa, Slab, SlabRow, Stacks
 
 FRAME_HZ = 20                   # frames the watcher builds per second at most
 STOPS_PER_S = 50                # at a paced start the replay stops this often: every speed / 50 records
 MAX_SPEED = 1 << 26             # records/s past which `+` means "as fast as it goes"
 LEAK_SCAN_HZ = 4                # leak scans (a walk of every live object) per second at most
 POINTS = 120                    # samples kept in each series the views draw
-
-
-class Stopped(Exception):
-    """Raised by the watcher to end a run the UI is done with."""
-
-
-class Control:
-    """What the UI asks of one variant's run, read by its watcher: pause, pace, stop, and which
-    view's data to build. Methods are called from the UI thread; wait() from the replay's."""
-
-    def __init__(self, speed: float | None) -> None:
-        self._cond = threading.Condition()
-        self.speed = speed          # records per second; None: as fast as the replay goes
-        self.paused = False
-        self.stopped = False
-        self.section = "overview"   # the view on screen: its section is built with each frame
-        self.wanted = False         # a frame is wanted now (the view changed while the run waits)
-        self._ref: tuple[float, int] | None = None   # (wall time, records) the pace counts from
-        self._records = 0
-
-    def set_paused(self, paused: bool) -> None:
-        with self._cond:
-            self.paused, self._ref, self.wanted = paused, None, True   # a frame that says so
-            self._cond.notify_all()
-
-    def set_speed(self, speed: float | None) -> None:
-        with self._cond:
-            self.speed, self._ref = speed, None
-            self._cond.notify_all()
-
-    def stop(self) -> None:
-        with self._cond:
-            self.stopped = True
-            self._cond.notify_all()
-
-    def show(self, section: str) -> None:
-        with self._cond:
-            self.section, self.wanted = section, True
-            self._cond.notify_all()
-
-    def wait(self, records: int, on_wanted: Callable[[], None]) -> None:
-        """Return when the run may go on past `records`: not paused, and the pace kept.
-        Raises Stopped when the UI is done; calls on_wanted() when a frame is asked for meanwhile."""
-        with self._cond:
-            self._records = records
-            while True:
-                if self.stopped:
-                    raise Stopped
-                if self.wanted:
-                    self.wanted = False
-                    self._cond.release()
-                    try:
-                        on_wanted()
-                    finally:
-                        self._cond.acquire()
-                    continue
-                if self.paused:
-                    self._cond.wait()
-                    continue
-                if self.speed is None:
-                    return
-                now = time.monotonic()
-                if self._ref is None or now - self._due(records) > 0.1:   # (re)start, or fell behind
-                    self._ref = (now, records)
-                delay = self._due(records) - now
-                if delay <= 0:
-                    return
-                self._cond.wait(delay)
-
-    def _due(self, records: int) -> float:
-        t, r = self._ref
-        return t + (records - r) / self.speed
 
 
 class Watcher:
@@ -278,8 +207,7 @@ class VariantRun:
             self.outcome = "done"
             w = self._watcher
             w.records = w.total
-            w.publish(self.control.section, state="done", sections=("buddy", "slab", "numa", "caches", "leaks",
-                                                                    "stacks"))
+            w.publish(self.control.section, state="done", sections=SECTIONS)
         except Stopped:
             self.outcome = "stopped"
         except Exception as e:   # shown by the UI, and as one line when it exits

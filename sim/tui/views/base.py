@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 from textual.containers import VerticalScroll
 
 from sim.tui.frame import Frame
-from sim.tui.widgets import Plain
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class View(VerticalScroll):
     profiler: ClassVar[str | None] = None          # shown only when the scenario has this profiler on
     sorts: ClassVar[tuple[Sort, ...]] = ()
 
-    DEFAULT_CSS = "View { padding: 0 1; } View .empty { color: $text-muted; margin-top: 1; }"
+    DEFAULT_CSS = "View { padding: 0 1; }"
 
     def __init__(self) -> None:
         super().__init__(id=f"view-{self.name_}")
@@ -59,7 +58,3 @@ class View(VerticalScroll):
     def draw(self, frame: Frame) -> None:
         """Draw the frame (the app calls it for the view on screen when a new frame comes)."""
         raise NotImplementedError
-
-    @staticmethod
-    def empty(text: str) -> Plain:
-        return Plain(text, classes="empty")
