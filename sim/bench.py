@@ -345,16 +345,16 @@ def run_benchmarks(names: list[str], quick: bool = False,
 @benchmark("interactive")
 def bench_interactive(quick: bool = False) -> dict:
     """memsim interactive at --speed max, headless (Textual's run_test): the replay's records/s
-    from the variant's start to its end with the UI watching vs the same run_scenario call with no
-    UI (best of three, interleaved), for kmalloc churn (slab-churn) and page churn (fragmentation);
-    and the frames drawn per second at the default pace."""
+    from the variant's start to its end with the UI watching vs the same run_scenario call (the
+    settings the UI runs it with) with no UI, best of three interleaved, for kmalloc churn
+    (slab-churn) and page churn (fragmentation); and the frames drawn per second at the default pace."""
     import asyncio
 
     from sim.scenario import load, run_scenario
     from sim.tui.app import MemsimApp
-    from sim.tui.live import LiveSource
+    from sim.tui.live import LiveSource, under_ui
 
-    ops = 500_000 if quick else 2_000_000
+    ops = {"slab-churn": 2_000_000, "fragmentation": 6_000_000}
 
     def without_ui(spec) -> float:
         start = []
@@ -383,12 +383,13 @@ def bench_interactive(quick: bool = False) -> dict:
         return run.finished - src.begun
 
     cases = {}
-    for name in ("slab-churn", "fragmentation"):
-        spec = load(name, [f"workload.ops={ops}", "profile.experiments=[]"])
-        records = run_scenario(spec, variants=[spec.variants[0].name], write=False).report["records"]
+    for name, n in ops.items():
+        spec = load(name, [f"workload.ops={n // 4 if quick else n}"])
+        same = spec.with_overrides(under_ui(spec, None))
+        records = run_scenario(same, variants=[spec.variants[0].name], write=False).report["records"]
         base, ui = [], []
         for _ in range(REPEATS):
-            base.append(without_ui(spec))
+            base.append(without_ui(same))
             ui.append(with_ui(spec))
         cases[name] = {"records": records, "ops_per_s": round(records / min(ui)),
                        "baseline_ops_per_s": round(records / min(base)), "ratio": round(min(base) / min(ui), 3)}
@@ -399,4 +400,5 @@ def bench_interactive(quick: bool = False) -> dict:
     head = cases["slab-churn"]
     return {**head, "cases": cases, "target_ratio": 0.5, "refresh_hz": round(hz, 1), "target_refresh_hz": 10,
             "baseline": "the same variant's run_scenario call with no UI (sampled profilers, no stops)",
-            "config": {"speed": "max", "workload.ops": ops, "refresh pace": "20,000 records/s, fragmentation"}}
+            "config": {"speed": "max", "workload.ops": ops, "quick": quick,
+                       "refresh pace": "20,000 records/s, fragmentation"}}

@@ -9,6 +9,7 @@ a report source seeks.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import deque
 from pathlib import Path
@@ -23,6 +24,7 @@ from sim.tui.views import VIEWS, View
 from sim.tui.widgets import Plain
 
 POLL_HZ = 30
+SWITCH_INTERVAL = 0.0005    # s: while the app runs, a replay thread back from C waits this long for the GIL at most
 MIN_SIZE = (80, 20)
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
 
@@ -84,6 +86,13 @@ class MemsimApp(App):
         self.set_interval(1 / POLL_HZ, self.poll)
         self._fit(self.size.width, self.size.height)
         self.call_after_refresh(self.source.begin)
+        # the UI thread holds the GIL while it draws; a replay thread coming back from a chunk would
+        # wait up to the interpreter's switch interval (5 ms) for it at every stop
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
+
+    def on_unmount(self) -> None:
+        sys.setswitchinterval(self._switch_interval)
 
     # -- drawing ---------------------------------------------------------------
     @property

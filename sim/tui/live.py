@@ -29,6 +29,7 @@ from sim.tui.frame import SECTIONS, Buddy, CacheLevel, Caches, Frame, Node, Numa
 
 FRAME_HZ = 20                   # frames the watcher builds per second at most
 STOPS_PER_S = 50                # at a paced start the replay stops this often: every speed / 50 records
+MAX_SPEED_CHUNK = 1 << 15       # at --speed max it stops every this many records at least (profile interval if more)
 MAX_SPEED = 1 << 26             # records/s past which `+` means "as fast as it goes"
 LEAK_SCAN_HZ = 4                # leak scans (a walk of every live object) per second at most
 POINTS = 120                    # samples kept in each series the views draw
@@ -42,10 +43,9 @@ class Watcher:
         spec = run.spec
         self.run, self.machine = run, machine
         self.total = len(trace)
-        on = set(spec.profile.profilers)
         built = {}
         for name in ("realtime", "numa", "cache", "stack", "leaks"):
-            if name == "realtime" or name in on:
+            if name == "realtime" or name in run.profilers:
                 built[name] = REGISTRY[name].build(Context(machine, trace, spec.profile.options[name], spec.caches))
         self.tracker, self.numa = built["realtime"], built.get("numa")
         self.cache, self.stack, self.leaks = built.get("cache"), built.get("stack"), built.get("leaks")
@@ -176,8 +176,9 @@ class VariantRun:
     """One variant replaying in its own thread (a daemon: a workload still being built when
     the app quits does not hold the process)."""
 
-    def __init__(self, spec: ScenarioSpec, variant: str, speed: float | None, counter: Callable[[], int]) -> None:
-        self.spec, self.variant = spec, variant
+    def __init__(self, spec: ScenarioSpec, profilers: tuple[str, ...], variant: str, speed: float | None,
+                 counter: Callable[[], int]) -> None:
+        self.spec, self.profilers, self.variant = spec, profilers, variant
         self.control = Control(speed)
         self.latest: Frame | None = None
         self.started = threading.Event()       # the variant's replay began (its input was good)
@@ -216,13 +217,21 @@ class VariantRun:
             self.started.set()
 
 
-def paced_interval(spec: ScenarioSpec, speed: float | None) -> list[str]:
+def under_ui(spec: ScenarioSpec, speed: float | None) -> list[str]:
     """Overrides for the run under the UI: at a pace, the replay stops every speed / STOPS_PER_S
-    records (or the profile interval, if smaller) so the screen has news many times a second;
-    the experiments, which replay the workload again after the variants, are left out."""
-    out = ["profile.experiments=[]"]
-    if speed is not None and spec.profile.interval_records:
-        out.append(f"profile.interval={max(1, min(spec.profile.interval_records, int(speed) // STOPS_PER_S))}")
+    records (or the profile interval, if smaller) so the screen has news many times a second; as
+    fast as it goes, every MAX_SPEED_CHUNK records at least (over 20 times a second from 650 k
+    records/s up, and no stop costing more than its chunk at 50 M records/s).
+    The run's own profilers are left to the one always on (the watcher builds those the views
+    reuse: their twins in the run would only double the work of a report nobody writes), and
+    so are the experiments, which replay the workload again after the variants."""
+    out = ["profile.experiments=[]",
+           f"profile.profilers={[p.name for p in REGISTRY.values() if p.always]!r}".replace("'", '"')]
+    every = spec.profile.interval_records
+    if every and speed is not None:
+        out.append(f"profile.interval={max(1, min(every, int(speed) // STOPS_PER_S))}")
+    elif every:
+        out.append(f"profile.interval={max(every, MAX_SPEED_CHUNK)}")
     return out
 
 
@@ -234,9 +243,9 @@ class LiveSource:
 
     def __init__(self, spec: ScenarioSpec, variant: str | None = None, speed: float | None = 20_000) -> None:
         names = [v.name for v in spec.variants]
-        self.spec = spec.with_overrides(paced_interval(spec, speed))
-        self.scenario, self.variants = spec.name, names
-        on = set(spec.profile.profilers)
+        self.spec = spec.with_overrides(under_ui(spec, speed))
+        self.scenario, self.variants, self.profilers = spec.name, names, spec.profile.profilers
+        on = set(self.profilers)
         self.views = {"overview", "buddy", "slab", "numa", *(v for v, p in (("caches", "cache"), ("leaks", "leaks"),
                                                                               ("stacks", "stack")) if p in on)}
         self.current = names.index(variant) if variant is not None else 0
@@ -256,7 +265,7 @@ class LiveSource:
     def run(self) -> VariantRun:
         name = self.variants[self.current]
         if name not in self.runs:
-            r = VariantRun(self.spec, name, self.speed, self._seq)
+            r = VariantRun(self.spec, self.profilers, name, self.speed, self._seq)
             r.control.section = self.section
             r.control.paused = self.paused or self.begun is None
             self.runs[name] = r
