@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import tempfile
+import re
 import threading
 import time
 from pathlib import Path
@@ -344,11 +344,16 @@ def test_no_terminal_is_one_line(capsys):
 def test_quitting_a_guest_kills_qemu_and_removes_its_directory():
     from sim.tui.guest import GuestSource
 
-    before = set(Path(tempfile.gettempdir()).glob("memsim-guest-*"))
     src = GuestSource(load("guest-numa", ["workload.ops=3000000"])).start()
+    seen = {}
 
     async def script(pilot, app):
-        await until(pilot, lambda: src.frame() is not None and src.frame().state == "replaying", timeout=60)
+        await until(pilot, lambda: src.error is not None or (src.frame() is not None and
+                                                             src.frame().state == "replaying"), timeout=60)
+        assert src.error is None, f"the guest did not start: {src.error}"
+        cmdline = Path(f"/proc/{src.qemu_pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        seen["workdir"] = Path(re.search(r"mem-path=(\S+?)/node0", cmdline).group(1))   # this guest's, 0700
+        assert seen["workdir"].is_dir()
         await pilot.press("2")
         await until(pilot, lambda: app.query_one("#buddy-free").shown)
         assert src.thread.is_alive()
@@ -359,4 +364,4 @@ def test_quitting_a_guest_kills_qemu_and_removes_its_directory():
     assert not src.thread.is_alive() and src.outcome == "stopped"
     with pytest.raises(ProcessLookupError):
         os.kill(src.qemu_pid, 0)
-    assert set(Path(tempfile.gettempdir()).glob("memsim-guest-*")) == before
+    assert not seen["workdir"].exists()

@@ -83,7 +83,7 @@ class MemsimApp(App):
 
     def on_mount(self) -> None:
         self.source.show(VIEWS[0].section or "overview")
-        self.set_interval(1 / POLL_HZ, self.poll)
+        self._poller = self.set_interval(1 / POLL_HZ, self.poll)
         self._fit(self.size.width, self.size.height)
         self.call_after_refresh(self.source.begin)
         # the UI thread holds the GIL while it draws; a replay thread coming back from a chunk would
@@ -92,6 +92,7 @@ class MemsimApp(App):
         sys.setswitchinterval(SWITCH_INTERVAL)
 
     def on_unmount(self) -> None:
+        self._poller.stop()
         sys.setswitchinterval(self._switch_interval)
 
     # -- drawing ---------------------------------------------------------------
@@ -100,6 +101,8 @@ class MemsimApp(App):
         return self.query_one(f"#view-{self.view_name}", View)
 
     def poll(self) -> None:
+        if not self.query("#status"):   # the app is closing: its widgets are gone
+            return
         frame = self.source.frame()
         if frame is None:
             self._status(None)
