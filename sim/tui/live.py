@@ -29,7 +29,7 @@ from sim.tui.frame import SECTIONS, Buddy, CacheLevel, Caches, Frame, Node, Numa
 
 FRAME_HZ = 20                   # frames the watcher builds per second at most
 STOPS_PER_S = 50                # at a paced start the replay stops this often: every speed / 50 records
-MAX_SPEED_CHUNK = 1 << 15       # at --speed max it stops every this many records at least (profile interval if more)
+MAX_SPEED_CHUNK = 1 << 18       # at --speed max it stops every this many records at least (profile interval if more)
 MAX_SPEED = 1 << 26             # records/s past which `+` means "as fast as it goes"
 LEAK_SCAN_HZ = 4                # leak scans (a walk of every live object) per second at most
 POINTS = 120                    # samples kept in each series the views draw
@@ -220,8 +220,8 @@ class VariantRun:
 def under_ui(spec: ScenarioSpec, speed: float | None) -> list[str]:
     """Overrides for the run under the UI: at a pace, the replay stops every speed / STOPS_PER_S
     records (or the profile interval, if smaller) so the screen has news many times a second; as
-    fast as it goes, every MAX_SPEED_CHUNK records at least (over 20 times a second from 650 k
-    records/s up, and no stop costing more than its chunk at 50 M records/s).
+    fast as it goes, every MAX_SPEED_CHUNK records at least: 10 stops a second from 2.6 M records/s
+    up, and a few hundred at 70 M records/s (each stop takes the GIL back from the UI thread).
     The run's own profilers are left to the one always on (the watcher builds those the views
     reuse: their twins in the run would only double the work of a report nobody writes), and
     so are the experiments, which replay the workload again after the variants."""
