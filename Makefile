@@ -11,8 +11,8 @@ CORE_SOURCES := $(wildcard kernel_model/core/*.c kernel_model/core/*.h kernel_mo
 install: $(INSTALLED)
 
 # Debian packages the tests use: valgrind (cachegrind/lackey), setarch, a static libc, for
-# the guest side QEMU and a 32-bit-capable gcc/binutils, and chromium with its WebDriver for the
-# report's browser test.
+# the guest side QEMU and a 32-bit-capable gcc/binutils, chromium with its WebDriver for the
+# report's browser test, and tmux (memsim interactive as a person sees it).
 system-deps:
 	@missing=""; \
 	command -v valgrind >/dev/null || missing="$$missing valgrind"; \
@@ -22,6 +22,7 @@ system-deps:
 	command -v ld >/dev/null || missing="$$missing binutils"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	command -v tmux >/dev/null || missing="$$missing tmux"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \

@@ -485,3 +485,70 @@ def bench_ftrace(quick: bool = False) -> dict:
         "baseline_ops": n_slice, "baseline_ops_per_s": round(baseline), "ratio": round(ops_per_s / baseline, 1),
         "agrees_with_baseline": agrees, **out,
     }
+
+
+@benchmark("interactive")
+def bench_interactive(quick: bool = False) -> dict:
+    """memsim interactive at --speed max, headless (Textual's run_test): the replay's records/s
+    from the variant's start to its end with the UI watching vs the same run_scenario call (the
+    settings the UI runs it with) with no UI, best of three interleaved, for kmalloc churn
+    (slab-churn) and page churn (fragmentation); and the frames drawn per second at the default pace.
+    The replay under the UI starts once the app has settled (half a second after it is up): the
+    steady state is measured, not Textual's start-up."""
+    import asyncio
+
+    from sim.scenario import load, run_scenario
+    from sim.tui.app import MemsimApp
+    from sim.tui.live import LiveSource, under_ui
+
+    ops = {"slab-churn": 6_000_000, "fragmentation": 16_000_000}
+
+    def without_ui(spec) -> float:
+        start = []
+        run_scenario(spec, variants=[spec.variants[0].name], write=False,
+                     observers=[lambda *a: start.append(time.perf_counter())])
+        return time.perf_counter() - start[0]
+
+    async def drive(src: LiveSource, seconds: float | None) -> float:
+        """Run the app headless until the replay ends (or for `seconds`): the frames it drew per second."""
+        begin, src.begin = src.begin, lambda: None
+        app = MemsimApp(src)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause(0.5)
+            begin()
+            t0 = time.monotonic()
+            while src.run.thread.is_alive() and (seconds is None or time.monotonic() - t0 < seconds):
+                await pilot.pause(0.05)
+            hz = app.refresh_hz
+            await pilot.press("q")
+        return hz
+
+    def with_ui(spec) -> float:
+        src = LiveSource(spec, speed=None)
+        run = src.start()
+        run.started.wait()
+        asyncio.run(drive(src, None))
+        if run.outcome != "done":
+            raise RuntimeError(f"interactive benchmark run ended {run.outcome}: {run.error}")
+        return run.finished - src.begun
+
+    cases = {}
+    for name, n in ops.items():
+        spec = load(name, [f"workload.ops={n // 4 if quick else n}"])
+        same = spec.with_overrides(under_ui(spec, None))
+        records = run_scenario(same, variants=[spec.variants[0].name], write=False).report["records"]
+        base, ui = [], []
+        for _ in range(REPEATS):
+            base.append(without_ui(same))
+            ui.append(with_ui(spec))
+        cases[name] = {"records": records, "ops_per_s": round(records / min(ui)),
+                       "baseline_ops_per_s": round(records / min(base)), "ratio": round(min(base) / min(ui), 3)}
+    paced = LiveSource(load("fragmentation"))
+    paced.start().started.wait()
+    hz = asyncio.run(drive(paced, 3.0))
+    paced.stop()
+    head = cases["slab-churn"]
+    return {**head, "cases": cases, "target_ratio": 0.5, "refresh_hz": round(hz, 1), "target_refresh_hz": 10,
+            "baseline": "the same variant's run_scenario call with no UI (sampled profilers, no stops)",
+            "config": {"speed": "max", "workload.ops": ops, "quick": quick,
+                       "refresh pace": "20,000 records/s, fragmentation"}}

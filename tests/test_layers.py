@@ -18,6 +18,7 @@ LAYERS = [
     ("sim.report",),
     ("sim.scenario",),
     ("sim.history", "sim.sweep"),
+    ("sim.tui",),
     ("sim.bench", "sim.commands", "sim.cli", "sim"),
 ]
 

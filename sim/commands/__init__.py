@@ -8,6 +8,7 @@ from sim.commands import (
     compare,
     guest,
     history,
+    interactive,
     monitor,
     replay,
     report,
@@ -18,6 +19,7 @@ from sim.commands import (
 )
 
 # the order `memsim --help` lists them
-COMMANDS = (run, monitor, report, analyze, replay, trace, cachesim, guest, stack, bench, sweep, history, compare)
+COMMANDS = (run, monitor, interactive, report, analyze, replay, trace, cachesim, guest, stack, bench, sweep, history,
+            compare)
 
 __all__ = ["COMMANDS"]
