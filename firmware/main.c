@@ -2,8 +2,9 @@
  * main.c - memsim's guest firmware: the kernel_model core on real (emulated) hardware.
  *
  * Boot (multiboot v1, 32-bit protected mode, flat memory, no paging, no interrupts):
- * copy the boot information, read the memory map and the ACPI NUMA tables, build one
- * zone per node over the usable memory, replay the trace module with the same C code
+ * copy the boot information, read the memory map and the ACPI NUMA tables, build each
+ * node's zones as Linux does (DMA below 16 MiB, DMA32 below 4 GiB) over the usable memory,
+ * replay the trace module with the same C code
  * the host runs, write everything to the results area (results.h) and exit through
  * isa-debug-exit with the status.
  *
@@ -227,10 +228,15 @@ static int srat_range(const struct fw_node *n, uint32_t i, uint64_t *base, uint6
 	return *base < *end;
 }
 
-/* Each node's zone spans its SRAT ranges (known before the firmware carves its metadata). */
+/* The first pfn of each zone type's range on x86 (MAX_DMA_PFN, MAX_DMA32_PFN); Normal has no
+ * end in a 32-bit guest, whose memory stops at 4 GiB. */
+static const uint32_t zone_first_pfn[] = { [ZONE_DMA] = 0, [ZONE_DMA32] = 4096, [ZONE_NORMAL] = 1u << 20 };
+
+/* Each node spans its SRAT ranges (known before the firmware carves its metadata); its zones
+ * are that span cut at the zone boundaries (zone_spanned_pages_in_node). */
 static void zone_spans(struct fw_results *r)
 {
-	uint32_t nid, i;
+	uint32_t nid, i, t;
 
 	for (nid = 0; nid < r->nr_nodes; nid++) {
 		struct fw_node *n = &r->node[nid];
@@ -242,9 +248,21 @@ static void zone_spans(struct fw_results *r)
 			lo = b < lo ? b : lo;
 			hi = e > hi ? e : hi;
 		}
-		if (hi > lo) {
-			n->start_pfn = (uint32_t)(lo >> 12);
-			n->spanned_pages = (uint32_t)((hi + 4095) >> 12) - n->start_pfn;
+		if (hi <= lo)
+			continue;
+		n->start_pfn = (uint32_t)(lo >> 12);
+		n->spanned_pages = (uint32_t)((hi + 4095) >> 12) - n->start_pfn;
+		for (t = ZONE_DMA; t <= ZONE_NORMAL; t++) {
+			uint32_t zlo = zone_first_pfn[t], zhi = t < ZONE_NORMAL ? zone_first_pfn[t + 1] : PFN_NONE;
+			uint32_t s = n->start_pfn > zlo ? n->start_pfn : zlo;
+			uint32_t end = n->start_pfn + n->spanned_pages < zhi ? n->start_pfn + n->spanned_pages : zhi;
+
+			if (s < end) {
+				n->zone[n->nr_zones].type = t;
+				n->zone[n->nr_zones].start_pfn = s;
+				n->zone[n->nr_zones].spanned_pages = end - s;
+				n->nr_zones++;
+			}
 		}
 	}
 }
@@ -300,18 +318,27 @@ static void single_node(struct fw_results *r)
 
 static void report_state(struct fw_results *r)
 {
-	uint32_t nid, o, t, i, c;
+	uint32_t nid, o, t, i, c, z;
 
 	for (nid = 0; nid < r->nr_nodes; nid++) {
-		const struct zone *z = &machine.zones[nid];
-
 		for (t = 0; t < MIGRATE_TYPES; t++)
 			for (o = 0; o < NR_PAGE_ORDERS; o++)
-				r->nr_free[nid][t][o] = z->free_area[o].nr_free_mt[t];
+				r->nr_free[nid][t][o] = 0;
 		for (i = 0; i < NR_NUMA_STAT_ITEMS; i++)
-			r->numa[nid][i] = z->numa[i];
+			r->numa[nid][i] = 0;
 		for (i = 0; i < NR_ZONE_STAT_ITEMS; i++)
-			r->zone_stat[nid][i] = z->stat[i];
+			r->zone_stat[nid][i] = 0;
+		for (z = 0; z < MAX_NR_ZONES; z++) {
+			const struct zone *zn = mm_zone(&machine, nid, z);
+
+			for (t = 0; t < MIGRATE_TYPES; t++)
+				for (o = 0; o < NR_PAGE_ORDERS; o++)
+					r->nr_free[nid][t][o] += zn->free_area[o].nr_free_mt[t];
+			for (i = 0; i < NR_NUMA_STAT_ITEMS; i++)
+				r->numa[nid][i] += zn->numa[i];
+			for (i = 0; i < NR_ZONE_STAT_ITEMS; i++)
+				r->zone_stat[nid][i] += zn->stat[i];
+		}
 	}
 	r->nr_caches = slab.nr_caches;
 	for (c = 0; c < slab.nr_caches && c < FW_MAX_CACHES; c++) {
@@ -433,23 +460,33 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 	r->records_lo = (uint32_t)nrec;
 	r->nr_ids = nr_ids;
 
-	/* the metadata: per-zone page descriptors, pageblock types and pcp lists; the id map and
-	 * one result per record */
+	/* the metadata: one mem_map for every zone's page descriptors, per-zone pageblock types
+	 * and pcp lists; the id map and one result per record */
 	nr_cpus_total = r->nr_cpus;
 	{
-		struct page *pages[FW_MAX_NODES];
-		uint8_t *pbmt[FW_MAX_NODES];
-		struct per_cpu_pages *pcp[FW_MAX_NODES];
+		uint8_t *pbmt[FW_MAX_NODES][FW_MAX_ZONES];
+		struct per_cpu_pages *pcp[FW_MAX_NODES][FW_MAX_ZONES];
+		uint32_t lo_pfn = PFN_NONE, hi_pfn = 0, k;
+		struct page *mem_map;
 
 		zone_spans(r);
 		for (nid = 0; nid < r->nr_nodes; nid++) {
-			uint32_t lo = r->node[nid].start_pfn, hi = lo + r->node[nid].spanned_pages;
+			const struct fw_node *nd = &r->node[nid];
 
-			pages[nid] = hi > lo ? carve((uint64_t)(hi - lo) * sizeof(struct page)) : 0;
-			pbmt[nid] = hi > lo ? carve(((hi + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER) -
-						    (lo >> PAGEBLOCK_ORDER) + 1) : 0;
-			pcp[nid] = carve((uint64_t)nr_cpus_total * sizeof(struct per_cpu_pages));
+			for (k = 0; k < nd->nr_zones; k++) {
+				uint32_t lo = nd->zone[k].start_pfn, hi = lo + nd->zone[k].spanned_pages;
+
+				lo_pfn = lo < lo_pfn ? lo : lo_pfn;
+				hi_pfn = hi > hi_pfn ? hi : hi_pfn;
+				pbmt[nid][k] = carve(((hi + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER) - (lo >> PAGEBLOCK_ORDER) + 1);
+				pcp[nid][k] = carve((uint64_t)nr_cpus_total * sizeof(struct per_cpu_pages));
+			}
 		}
+		if (hi_pfn <= lo_pfn)
+			fw_exit(FW_BAD_TOPOLOGY);
+		mem_map = carve((uint64_t)(hi_pfn - lo_pfn) * sizeof(struct page));
+		r->mem_map_addr = (uint32_t)(uintptr_t)mem_map;
+		r->mem_map_pfn = lo_pfn;
 		rp.ids = carve((uint64_t)nr_ids * sizeof(*rp.ids));
 		rp.root = carve(nr_ids);                 /* leak tracking: the host's leak scan needs it */
 		rp.alloc_record = carve((uint64_t)nr_ids * sizeof(*rp.alloc_record));
@@ -473,11 +510,24 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 		for (nid = 0; nid < r->nr_nodes; nid++) {
 			struct fw_node *nd = &r->node[nid];
 
-			mm_zone_init(&machine, nid, nd->start_pfn, nd->spanned_pages, pages[nid], pbmt[nid], pcp[nid],
-				     (uintptr_t)nd->start_pfn << PAGE_SHIFT);
-			r->mem_map_addr[nid] = (uint32_t)(uintptr_t)pages[nid];
-			for (i = 0; i < nd->nr_ranges; i++)
-				mm_zone_free_range(&machine, nid, nd->range_start[i], nd->range_end[i]);
+			for (k = 0; k < nd->nr_zones; k++) {
+				const struct fw_zone *fz = &nd->zone[k];
+				struct zone *z = mm_zone(&machine, nid, fz->type);
+
+				if (mm_zone_init(&machine, nid, fz->type, fz->start_pfn, fz->spanned_pages,
+						 mem_map + (fz->start_pfn - lo_pfn), pbmt[nid][k], pcp[nid][k],
+						 (uintptr_t)fz->start_pfn << PAGE_SHIFT))
+					fw_exit(FW_BAD_TOPOLOGY);
+				/* each usable range's part in this zone */
+				for (i = 0; i < nd->nr_ranges; i++) {
+					uint32_t s = nd->range_start[i] > fz->start_pfn ? nd->range_start[i] : fz->start_pfn;
+					uint32_t e = nd->range_end[i] < fz->start_pfn + fz->spanned_pages ?
+						     nd->range_end[i] : fz->start_pfn + fz->spanned_pages;
+
+					if (s < e)
+						mm_zone_free_range(&machine, z, s, e);
+				}
+			}
 		}
 	}
 	mm_setup_watermarks(&machine, arg("min_free_kbytes", 0));

@@ -15,11 +15,12 @@
 
 #define FW_RESULTS_ADDR 0x10000u      /* conventional memory below 1 MiB: never the allocator's */
 #define FW_RESULTS_MAGIC 0x524d534du  /* "MSMR" */
-#define FW_RESULTS_VERSION 1
+#define FW_RESULTS_VERSION 2
 #define FW_MAX_NODES 8
 #define FW_MAX_CPUS 8
 #define FW_MAX_RANGES 4
 #define FW_MAX_CACHES 64
+#define FW_MAX_ZONES 3                /* DMA, DMA32 and Normal: a node's populated zones */
 
 /* status: also the isa-debug-exit code (QEMU exits with status * 2 + 1) */
 enum fw_status {
@@ -32,8 +33,14 @@ enum fw_status {
 	FW_BAD_TOPOLOGY = 6,   /* more nodes or CPUs than the firmware handles */
 };
 
+/* A zone as Linux lays it out from the memory map: the node's span cut at 16 MiB and 4 GiB. */
+struct fw_zone {
+	uint32_t type;                              /* enum zone_type */
+	uint32_t start_pfn, spanned_pages;
+};
+
 struct fw_node {
-	uint32_t start_pfn, spanned_pages;          /* the zone */
+	uint32_t start_pfn, spanned_pages;          /* the node's span */
 	uint32_t nr_ranges;                         /* usable pfn ranges handed to the allocator */
 	uint32_t range_start[FW_MAX_RANGES], range_end[FW_MAX_RANGES];
 	uint32_t nr_srat;                           /* SRAT memory affinity ranges (bytes) */
@@ -42,6 +49,8 @@ struct fw_node {
 	uint32_t nr_cpus;
 	uint32_t cpu_apic[FW_MAX_CPUS];
 	uint8_t zonelist[FW_MAX_NODES];
+	uint32_t nr_zones;                          /* populated zones, lowest type first */
+	struct fw_zone zone[FW_MAX_ZONES];
 };
 
 struct fw_results {
@@ -61,7 +70,7 @@ struct fw_results {
 	uint32_t nr_ids;
 	uint64_t error_count[NR_REPLAY_ERRORS];
 	uint64_t alloc_failed, free_skipped, access_skipped;
-	uint32_t nr_free[FW_MAX_NODES][MIGRATE_TYPES][NR_PAGE_ORDERS];
+	uint32_t nr_free[FW_MAX_NODES][MIGRATE_TYPES][NR_PAGE_ORDERS];   /* over a node's zones */
 	uint64_t numa[FW_MAX_NODES][NR_NUMA_STAT_ITEMS];
 	uint64_t zone_stat[FW_MAX_NODES][NR_ZONE_STAT_ITEMS];
 	uint32_t nr_caches;
@@ -70,10 +79,10 @@ struct fw_results {
 	uint32_t ids_addr;                          /* the replay's id map (live view, leak scan) */
 	uint32_t first_error_record, first_error_code;
 	/* the leak scan reads guest memory as kmemleak would: which ids are roots and when they
-	 * were allocated, each zone's page descriptors (a slab page's info is its cache) and
-	 * each cache's object size */
+	 * were allocated, the page descriptors (a slab page's info is its cache) and each
+	 * cache's object size */
 	uint32_t root_addr, alloc_record_addr;      /* u8 and u64 per id */
-	uint32_t mem_map_addr[FW_MAX_NODES];        /* struct page of the zone's first pfn */
+	uint32_t mem_map_addr, mem_map_pfn;         /* the one mem_map: struct page of mem_map_pfn */
 	uint32_t cache_size[FW_MAX_CACHES];
 };
 

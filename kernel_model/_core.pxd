@@ -23,6 +23,12 @@ cdef extern from "core/mm_types.h":
         MIGRATE_PCPTYPES
         MIGRATE_TYPES
         NR_WMARK
+        ZONE_DMA
+        ZONE_DMA32
+        ZONE_NORMAL
+        ZONE_MOVABLE
+        ZONE_DEVICE
+        MAX_NR_ZONES
         NR_ZONE_STAT_ITEMS
         NR_NUMA_STAT_ITEMS
         MPOL_MAX
@@ -41,8 +47,10 @@ cdef extern from "core/mm_types.h":
         PG_slab
         PG_frozen
         PG_large_kmalloc
+        PG_imported
         MM_PCP
         MM_NO_MOBILITY_GROUPING
+        MM_IMPORTING
     uint32_t PFN_NONE
 
     struct page:
@@ -72,12 +80,15 @@ cdef extern from "core/mm_types.h":
 
     struct zone:
         uint32_t node
+        uint32_t zone_idx
         uint32_t zone_start_pfn
         uint32_t spanned_pages
         uint32_t present_pages
         uint32_t managed_pages
         uint32_t nr_free_pages
         uint32_t watermark[NR_WMARK]
+        uint32_t lowmem_reserve[MAX_NR_ZONES]
+        uint32_t nr_imported
         page *pages
         uintptr_t direct_map
         uint8_t *pageblock_mt
@@ -85,6 +96,10 @@ cdef extern from "core/mm_types.h":
         free_area free_area[NR_PAGE_ORDERS]
         uint64_t stat[NR_ZONE_STAT_ITEMS]
         uint64_t numa[NR_NUMA_STAT_ITEMS]
+
+    struct pglist_data:
+        zone node_zones[MAX_NR_ZONES]
+        uint32_t node_managed_pages
 
     struct cache_hierarchy
 
@@ -100,7 +115,10 @@ cdef extern from "core/mm_types.h":
         uint32_t latency[MM_MAX_NODES][MM_MAX_NODES]
         uint64_t cpu_access[MM_MAX_CPUS][NR_ACCESS_COUNTS]
         uint64_t node_access[MM_MAX_NODES]
-        zone zones[MM_MAX_NODES]
+        uint32_t lowmem_reserve_ratio[MAX_NR_ZONES]
+        pglist_data node_data[MM_MAX_NODES]
+        zone *populated[MM_MAX_NODES * MAX_NR_ZONES]
+        uint32_t nr_populated
 
 cdef extern from "core/page_alloc.h":
     uintptr_t MM_NO_MEMORY
@@ -112,17 +130,25 @@ cdef extern from "core/page_alloc.h":
         MM_FREE_WRONG_KIND
         MM_FREE_BAD_CPU
     int mm_machine_init(mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, uint32_t flags)
-    void mm_zone_init(mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t spanned_pages,
-                      page *pages, uint8_t *pageblock_mt, per_cpu_pages *pcp, uintptr_t memory)
-    void mm_zone_free_range(mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t end_pfn)
+    int mm_zone_init(mm_machine *m, uint32_t nid, uint32_t zone_idx, uint32_t start_pfn, uint32_t spanned_pages,
+                     page *pages, uint8_t *pageblock_mt, per_cpu_pages *pcp, uintptr_t memory)
+    void mm_zone_free_range(mm_machine *m, zone *z, uint32_t start_pfn, uint32_t end_pfn)
     void mm_setup_watermarks(mm_machine *m, uint32_t min_free_kbytes)
     void mm_setup_pcp(mm_machine *m)
-    uint32_t mm_alloc_pages(mm_machine *m, uint32_t order, uint32_t migratetype, uint32_t cpu,
+    zone *mm_zone(mm_machine *m, uint32_t nid, uint32_t zone_idx)
+    uint32_t mm_alloc_flags(uint32_t migratetype, uint32_t gfp_zone)
+    uint32_t mm_alloc_pages(mm_machine *m, uint32_t order, uint32_t alloc_flags, uint32_t cpu,
                             int32_t nid) nogil
     int mm_free_pages(mm_machine *m, uint32_t pfn, uint32_t order, uint32_t cpu) nogil
     void mm_drain_all_pages(mm_machine *m) nogil
     int32_t mm_pfn_to_nid(mm_machine *m, uint32_t pfn)
     zone *mm_pfn_zone(mm_machine *m, uint32_t pfn)
+    void mm_zone_set_pages(mm_machine *m, zone *z, uint32_t present, uint32_t managed)
+    void mm_import_free_block(zone *z, uint32_t pfn, uint32_t order, uint32_t mt)
+    void mm_import_used_block(zone *z, uint32_t pfn, uint32_t order, uint32_t mt)
+    void mm_import_pageblock(zone *z, uint32_t pfn, uint32_t mt)
+    uint32_t mm_take_imported(zone *z, uint32_t order)
+    int mm_import_pcp_page(mm_machine *m, zone *z, uint32_t cpu)
 
 cdef extern from "core/mempolicy.h":
     int mm_set_mempolicy(mm_machine *m, uint32_t cpu, uint32_t mode, uint64_t nodes)
@@ -141,6 +167,8 @@ cdef extern from "core/vmstat.h":
     int32_t mm_extfrag_index(const uint64_t *nr_free, uint32_t order)
     int32_t mm_unusable_free_index(const uint64_t *nr_free, uint32_t order)
     void mm_page_map(const mm_machine *m, uint32_t nid, uint8_t *out)
+    uint32_t mm_node_start_pfn(const mm_machine *m, uint32_t nid)
+    uint32_t mm_node_spanned_pages(const mm_machine *m, uint32_t nid)
 
 cdef extern from "core/slab.h":
     cpdef enum:
@@ -254,6 +282,12 @@ cdef extern from "core/trace_ops.h":
     uint64_t MM_NO_NODE
     const char *MM_TRACE_MAGIC
 
+    cpdef enum:
+        GFP_ZONE_NONE
+        GFP_ZONE_DMA
+        GFP_ZONE_DMA32
+        GFP_ZONE_MOVABLE
+
 cdef extern from "core/replay.h":
     enum:
         NR_REPLAY_ERRORS
@@ -313,6 +347,14 @@ cdef extern from "core/replay.h":
         const uint64_t *snap_at
         uint64_t *snap_rows
         uint32_t nr_snap_at, snap_done, snap_stride
+        const uint32_t *site_cache
+        uint32_t nr_site_cache
+        uint32_t nr_imported_caches
+        const uint64_t *imported_objs
+        const uint32_t *imported_start
+        uint32_t *imported_left
+        uint64_t pretrace_freed
+        uint64_t pretrace_skipped
         uint32_t nr_sites
 
     enum:

@@ -25,11 +25,15 @@ cdef extern from *:
     #define MEMSIM_OP_NAME(id, code, name) [id] = name,
     #define MEMSIM_ERROR_NAME(id, name, text) [id] = name,
     #define MEMSIM_ERROR_TEXT(id, name, text) [id] = text,
+    #define MEMSIM_ZONE_NAME(id, name, ratio) [id] = name,
+    #define MEMSIM_ZONE_RATIO(id, name, ratio) [id] = ratio,
     static const char *const memsim_op_names[NR_OPS] = { MM_OPS(MEMSIM_OP_NAME) };
     static const char *const memsim_replay_error_names[NR_REPLAY_ERRORS] = { MM_REPLAY_ERRORS(MEMSIM_ERROR_NAME) };
     static const char *const memsim_replay_error_text[NR_REPLAY_ERRORS] = { MM_REPLAY_ERRORS(MEMSIM_ERROR_TEXT) };
     static const char *const memsim_migratetype_names[MIGRATE_TYPES] = { MM_MIGRATETYPES(MEMSIM_NAME) };
     static const char *const memsim_wmark_names[NR_WMARK] = { MM_WATERMARKS(MEMSIM_NAME) };
+    static const char *const memsim_zone_names[MAX_NR_ZONES] = { MM_ZONE_TYPES(MEMSIM_ZONE_NAME) };
+    static const uint32_t memsim_lowmem_reserve_ratio[MAX_NR_ZONES] = { MM_ZONE_TYPES(MEMSIM_ZONE_RATIO) };
     static const char *const memsim_zone_stat_names[NR_ZONE_STAT_ITEMS] = { MM_ZONE_STATS(MEMSIM_NAME) };
     static const char *const memsim_numa_stat_names[NR_NUMA_STAT_ITEMS] = { MM_NUMA_STATS(MEMSIM_NAME) };
     static const char *const memsim_mpol_names[MPOL_MAX] = { MM_MPOL_MODES(MEMSIM_NAME) };
@@ -45,6 +49,8 @@ cdef extern from *:
     const char *const memsim_replay_error_text[]
     const char *const memsim_migratetype_names[]
     const char *const memsim_wmark_names[]
+    const char *const memsim_zone_names[]
+    const uint32_t memsim_lowmem_reserve_ratio[]
     const char *const memsim_zone_stat_names[]
     const char *const memsim_numa_stat_names[]
     const char *const memsim_mpol_names[]
@@ -65,6 +71,8 @@ REPLAY_ERROR_NAMES = _names(memsim_replay_error_names, NR_REPLAY_ERRORS)
 REPLAY_ERROR_TEXT = _names(memsim_replay_error_text, NR_REPLAY_ERRORS)
 MIGRATETYPE_NAMES = _names(memsim_migratetype_names, MIGRATE_TYPES)
 WMARK_NAMES = _names(memsim_wmark_names, NR_WMARK)
+ZONE_NAMES = _names(memsim_zone_names, MAX_NR_ZONES)
+LOWMEM_RESERVE_RATIO = tuple(memsim_lowmem_reserve_ratio[i] for i in range(MAX_NR_ZONES))
 ZONE_STAT_NAMES = _names(memsim_zone_stat_names, NR_ZONE_STAT_ITEMS)
 NUMA_STAT_NAMES = _names(memsim_numa_stat_names, NR_NUMA_STAT_ITEMS)
 MPOL_NAMES = _names(memsim_mpol_names, MPOL_MAX)
@@ -87,6 +95,7 @@ TRACE_MIN_VERSION = MM_TRACE_MIN_VERSION
 ALLOC_MT_MASK = MM_ALLOC_MT_MASK
 ALLOC_ZONE_SHIFT = MM_ALLOC_ZONE_SHIFT
 ALLOC_ZONE_MASK = MM_ALLOC_ZONE_MASK
+GFP_ZONES = {"": GFP_ZONE_NONE, "DMA": GFP_ZONE_DMA, "DMA32": GFP_ZONE_DMA32, "Movable": GFP_ZONE_MOVABLE}
 NR_OP_CODES = NR_OPS
 NR_REPLAY_ERROR_CODES = NR_REPLAY_ERRORS
 NR_ZONE_STATS = NR_ZONE_STAT_ITEMS
@@ -96,6 +105,7 @@ NO_PFN = PFN_NONE
 NO_ID = MM_NO_ID
 NO_NODE = MM_NO_NODE
 NO_SITE = MM_NO_SITE
+NO_CACHE = MM_NO_CACHE
 ACCESS_RAW = MM_ACCESS_RAW
 MAX_ACCESS = MM_MAX_ACCESS
 RESULT_NONE = MM_RESULT_NONE
@@ -194,6 +204,18 @@ cdef list _freelist(zone *z, kmem_cache *s, uint32_t slab, uint32_t first):
 cdef class CacheCore
 
 
+cdef int _check_blocks(uint32_t nid, uint32_t zt, const uint32_t[:, ::1] blocks, uint64_t start, uint64_t end) except -1:
+    """Rows of (pfn, order, migratetype) that are aligned blocks within [start, end)."""
+    cdef uint32_t i
+    if blocks.shape[0] and blocks.shape[1] != 3:
+        raise ValueError("blocks are rows of (pfn, order, migratetype)")
+    for i in range(blocks.shape[0]):
+        if (blocks[i, 1] > MAX_PAGE_ORDER or blocks[i, 2] >= MIGRATE_TYPES or blocks[i, 0] < start
+                or blocks[i, 0] + (<uint64_t>1 << blocks[i, 1]) > end or blocks[i, 0] & ((1u << blocks[i, 1]) - 1)):
+            raise ValueError(f"node {nid} zone {ZONE_NAMES[zt]}: block {list(blocks[i])} outside the zone")
+    return 0
+
+
 def _grow_rows(old, n):
     grown = np.zeros((n, old.shape[1]), old.dtype)
     grown[:old.shape[0]] = old
@@ -201,7 +223,7 @@ def _grow_rows(old, n):
 
 
 cdef class MachineCore:
-    """The C machine plus the buffers it lives in: one zone per node."""
+    """The C machine plus the buffers it lives in: its zones (one per node unless told otherwise)."""
 
     cdef mm_machine *m
     cdef CacheCore _caches
@@ -211,53 +233,73 @@ cdef class MachineCore:
     cdef object _root, _alloc_record
     cdef bint _attribution
     cdef mm_slab sl
-    cdef void *_memory[MM_MAX_NODES]     # each zone's page bytes (mmap), unmapped in __dealloc__
-    cdef size_t _memory_bytes[MM_MAX_NODES]
-    cdef object _buffers, _pages
+    cdef void *_memory                   # every zone's page bytes (mmap), unmapped in __dealloc__
+    cdef size_t _memory_bytes
+    cdef void *_mem_map                  # every zone's page descriptors (mmap), likewise
+    cdef size_t _mem_map_bytes
+    cdef uint32_t _base_pfn
+    cdef object _buffers
     cdef mm_replay rp
     cdef object _ids
     cdef object _errors
+    cdef object _site_cache, _imported_objs, _imported_start, _imported_left
 
-    def __init__(self, list zone_ranges, list cpu_to_node, list zonelists, bint pcp,
+    def __init__(self, list zones, list cpu_to_node, list zonelists, bint pcp,
                  bint mobility_grouping, uint32_t min_free_kbytes, uint32_t max_errors=1000,
-                 uint32_t max_caches=256):
-        """zone_ranges: per node, (start_pfn, spanned_pages, [(start, end) usable ...])."""
-        cdef uint32_t nr_nodes = len(zone_ranges), nr_cpus = len(cpu_to_node), nid, cpu, i
-        cdef uint32_t start, spanned, nblocks
-        cdef uint8_t[::1] mbuf, pbuf, bbuf, cbuf
-        cdef uintptr_t base
+                 uint32_t max_caches=256, lowmem_reserve_ratio=None):
+        """zones: every populated zone as (node, zone type, start_pfn, spanned_pages, [(start, end)
+        usable ...]); the nodes are those of zonelists. The page descriptors of all zones are one
+        mem_map and their bytes one mapping, both from the lowest pfn of any zone."""
+        cdef uint32_t nr_nodes = len(zonelists), nr_cpus = len(cpu_to_node), nid, cpu, i, zt
+        cdef uint32_t start, spanned, nblocks, lo_pfn, hi_pfn
+        cdef uint8_t[::1] mbuf, bbuf, cbuf
+        cdef zone *z
         flags = (MM_PCP if pcp else 0) | (0 if mobility_grouping else MM_NO_MOBILITY_GROUPING)
-        self._buffers, self._pages = [], []
+        self._buffers = []
         mbuf = self._buffer(sizeof(mm_machine))
         self.m = <mm_machine *>&mbuf[0]
         if mm_machine_init(self.m, nr_nodes, nr_cpus, flags) != 0:
             raise ValueError(f"the core models 1..{MM_MAX_NODES} nodes and 1..{MM_MAX_CPUS} CPUs, "
                              f"got {nr_nodes} nodes and {nr_cpus} CPUs")
+        if lowmem_reserve_ratio is not None:
+            if len(lowmem_reserve_ratio) != MAX_NR_ZONES:
+                raise ValueError(f"lowmem_reserve_ratio needs {MAX_NR_ZONES} ratios, one per zone type")
+            for i in range(MAX_NR_ZONES):
+                self.m.lowmem_reserve_ratio[i] = lowmem_reserve_ratio[i]
         for cpu in range(nr_cpus):
             _below("node of a CPU", cpu_to_node[cpu], nr_nodes)
             self.m.cpu_to_node[cpu] = cpu_to_node[cpu]
-        if len(zonelists) != nr_nodes or any(sorted(zonelists[nid][:nr_nodes]) != list(range(nr_nodes))
-                                             for nid in range(nr_nodes)):
+        if any(sorted(zonelists[nid][:nr_nodes]) != list(range(nr_nodes)) for nid in range(nr_nodes)):
             raise ValueError("each zonelist must order every node once")
         for nid in range(nr_nodes):
             for i in range(nr_nodes):
                 self.m.zonelist[nid][i] = zonelists[nid][i]
-        for nid in range(nr_nodes):
-            start, spanned, usable = zone_ranges[nid]
-            if start + spanned > PFN_NONE or any(not start <= lo <= hi <= start + spanned for lo, hi in usable):
-                raise ValueError(f"node {nid}: usable ranges {usable} outside the zone [{start}, {start + spanned})")
+        for nid_, zt_, start, spanned, usable in zones:
+            if not spanned or start + spanned > PFN_NONE or any(not start <= lo <= hi <= start + spanned
+                                                                 for lo, hi in usable):
+                raise ValueError(f"node {nid_} zone {zt_}: usable ranges {usable} outside the zone "
+                                 f"[{start}, {start + spanned}), or an empty zone")
+        lo_pfn = min((z_[2] for z_ in zones), default=0)
+        hi_pfn = max((z_[2] + z_[3] for z_ in zones), default=lo_pfn)
+        self._base_pfn = lo_pfn
+        self._mem_map = self._map(<size_t>max(hi_pfn - lo_pfn, 1) * sizeof(page), "page descriptors")
+        self._mem_map_bytes = <size_t>max(hi_pfn - lo_pfn, 1) * sizeof(page)
+        self._memory = self._map(<size_t>max(hi_pfn - lo_pfn, 1) << PAGE_SHIFT, "memory")
+        self._memory_bytes = <size_t>max(hi_pfn - lo_pfn, 1) << PAGE_SHIFT
+        for nid, zt, start, spanned, usable in zones:
+            _below("node", nid, nr_nodes)
+            _below("zone type", zt, ZONE_DEVICE)
             nblocks = ((start + spanned + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER) - (start >> PAGEBLOCK_ORDER)
-            self._pages.append(self._buffer(max(spanned, 1) * sizeof(page)))
-            pbuf = self._pages[nid]
             bbuf = self._buffer(max(nblocks, 1))
             cbuf = self._buffer(nr_cpus * sizeof(per_cpu_pages))
-            base = MM_NO_MEMORY
-            if spanned:
-                base = self._map_zone_memory(nid, <size_t>spanned << PAGE_SHIFT)
-            mm_zone_init(self.m, nid, start, spanned, <page *>&pbuf[0], &bbuf[0],
-                         <per_cpu_pages *>&cbuf[0], base)
+            if mm_zone_init(self.m, nid, zt, start, spanned,
+                            <page *>(<uintptr_t>self._mem_map + <uintptr_t>(start - lo_pfn) * sizeof(page)),
+                            &bbuf[0], <per_cpu_pages *>&cbuf[0],
+                            <uintptr_t>self._memory + (<uintptr_t>(start - lo_pfn) << PAGE_SHIFT)) != 0:
+                raise ValueError(f"node {nid} zone {ZONE_NAMES[zt]}: given twice, or overlapping another zone")
+            z = mm_zone(self.m, nid, zt)
             for lo, hi in usable:
-                mm_zone_free_range(self.m, nid, lo, hi)
+                mm_zone_free_range(self.m, z, lo, hi)
         mm_setup_watermarks(self.m, min_free_kbytes)
         mm_setup_pcp(self.m)
         caches = self._buffer(max_caches * sizeof(kmem_cache))
@@ -275,26 +317,25 @@ cdef class MachineCore:
         self.rp.errors = <mm_replay_error_rec *>self._address(self._errors)
 
     def __cinit__(self):
-        memset(self._memory, 0, sizeof(self._memory))
+        self._memory = NULL
+        self._mem_map = NULL
 
     def __dealloc__(self):
-        cdef int i
-        for i in range(MM_MAX_NODES):
-            if self._memory[i] != NULL:
-                munmap(self._memory[i], self._memory_bytes[i])
+        if self._memory != NULL:
+            munmap(self._memory, self._memory_bytes)
+        if self._mem_map != NULL:
+            munmap(self._mem_map, self._mem_map_bytes)
 
-    cdef uintptr_t _map_zone_memory(self, uint32_t nid, size_t nbytes) except 0:
-        """The zone's page bytes, reserved but not committed: only pages used as slabs are
-        touched, so a large model costs what its slabs use."""
+    cdef void *_map(self, size_t nbytes, str what) except NULL:
+        """Reserved, not committed, zero-filled address space: only pages used (slab bytes, the
+        descriptors of pages touched) cost memory, so a large model costs what it uses."""
         cdef void *p = mmap(NULL, nbytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         if p == MAP_FAILED:
-            raise MemoryError(f"cannot reserve {nbytes} bytes of address space for node {nid}")
-        self._memory[nid] = p
-        self._memory_bytes[nid] = nbytes
-        return <uintptr_t>p
+            raise MemoryError(f"cannot reserve {nbytes} bytes of address space for the machine's {what}")
+        return p
 
     def _buffer(self, size_t nbytes):
-        # np.zeros is calloc: untouched page descriptors cost no host memory.
+        # np.zeros is calloc: untouched memory costs no host memory.
         buf = np.zeros(max(nbytes, 1), np.uint8)
         self._buffers.append(buf)
         return buf
@@ -302,6 +343,22 @@ cdef class MachineCore:
     cdef uint8_t *_address(self, buf):
         cdef uint8_t[::1] view = buf
         return &view[0]
+
+    cdef zone *_zone(self, uint32_t nid, uint32_t zt) except NULL:
+        _below("node", nid, self.m.nr_nodes)
+        _below("zone type", zt, MAX_NR_ZONES)
+        return mm_zone(self.m, nid, zt)
+
+    cdef zone *_populated(self, uint32_t nid, uint32_t zt) except NULL:
+        cdef zone *z = self._zone(nid, zt)
+        if not z.spanned_pages:
+            raise ValueError(f"node {nid} has no {ZONE_NAMES[zt]} zone")
+        return z
+
+    def zones(self):
+        """(node, zone type) of every populated zone, node by node, lowest type first."""
+        return [(nid, zt) for nid in range(self.m.nr_nodes) for zt in range(MAX_NR_ZONES)
+                if mm_zone(self.m, nid, zt).spanned_pages]
 
     # -- allocator ----------------------------------------------------------
     def alloc_pages(self, uint32_t order, uint32_t migratetype, uint32_t cpu, int32_t nid):
@@ -388,9 +445,9 @@ cdef class MachineCore:
         nodes = []
         for nid in range(self.m.nr_nodes):
             n = &self.sl.node[idx * self.m.nr_nodes + nid]
-            z = &self.m.zones[nid]
             partial_inuse = partial_total = 0
             for pfn in _pfn_list(self.m, n.partial.head):
+                z = mm_pfn_zone(self.m, pfn)
                 partial_inuse += z.pages[pfn - z.zone_start_pfn].inuse
                 partial_total += (PAGE_SIZE << z.pages[pfn - z.zone_start_pfn].order) // s.size
             nodes.append({"nr_slabs": n.nr_slabs, "total_objects": n.total_objects, "nr_partial": n.nr_partial,
@@ -412,22 +469,23 @@ cdef class MachineCore:
     def slabs(self, uint32_t nid):
         """Every slab on a node: (pfn, cache, order, inuse, frozen, free object indices on the slab's list)."""
         cdef zone *z
-        cdef uint32_t pfn, end
+        cdef uint32_t pfn, end, zt
         cdef page *p
         _below("node", nid, self.m.nr_nodes)
-        z = &self.m.zones[nid]
-        pfn, end = z.zone_start_pfn, z.zone_start_pfn + z.spanned_pages
         out = []
-        while pfn < end:
-            p = &z.pages[pfn - z.zone_start_pfn]
-            if not p.flags:
-                pfn += 1
-                continue
-            if p.flags & PG_slab:
-                free = _freelist(z, &self.sl.caches[p.info], pfn, p.freelist)
-                out.append((pfn, p.info, p.order, p.inuse, bool(p.flags & PG_frozen), free))
-            pfn += 1 << p.order
-        return out
+        for zt in range(MAX_NR_ZONES):
+            z = mm_zone(self.m, nid, zt)
+            pfn, end = z.zone_start_pfn, z.zone_start_pfn + z.spanned_pages
+            while pfn < end:
+                p = &z.pages[pfn - z.zone_start_pfn]
+                if not p.flags:
+                    pfn += 1
+                    continue
+                if p.flags & PG_slab:
+                    free = _freelist(z, &self.sl.caches[p.info], pfn, p.freelist)
+                    out.append((pfn, p.info, p.order, p.inuse, bool(p.flags & PG_frozen), free))
+                pfn += 1 << p.order
+        return sorted(out)
 
     def cpu_freelist(self, uint32_t cache, uint32_t cpu):
         """(active slab pfn or None, object indices on the CPU's lockless freelist, partial slab pfns)."""
@@ -438,7 +496,7 @@ cdef class MachineCore:
         c = &self.sl.cpu_slab[cache * self.m.nr_cpus + cpu]
         free = []
         if c.slab != PFN_NONE:
-            z = &self.m.zones[mm_pfn_to_nid(self.m, c.slab)]
+            z = mm_pfn_zone(self.m, c.slab)
             free = _freelist(z, &self.sl.caches[cache], c.slab, c.freelist)
         return (None if c.slab == PFN_NONE else c.slab), free, _pfn_list(self.m, c.partial)
 
@@ -461,16 +519,20 @@ cdef class MachineCore:
     def min_free_kbytes(self):
         return self.m.min_free_kbytes
 
-    def nr_free(self):
-        """Free blocks in the buddy lists as uint64 [node, migratetype, order]."""
-        out = np.zeros((self.m.nr_nodes, MIGRATE_TYPES, NR_PAGE_ORDERS), np.uint64)
-        cdef uint64_t[:, :, ::1] v = out
-        cdef uint32_t nid, t, o
+    def nr_free(self, per_zone=False):
+        """Free blocks in the buddy lists as uint64 [node, migratetype, order] (the sum of a
+        node's zones), or with per_zone [node, zone type, migratetype, order]."""
+        out = np.zeros((self.m.nr_nodes, MAX_NR_ZONES, MIGRATE_TYPES, NR_PAGE_ORDERS), np.uint64)
+        cdef uint64_t[:, :, :, ::1] v = out
+        cdef uint32_t nid, zt, t, o
+        cdef zone *z
         for nid in range(self.m.nr_nodes):
-            for t in range(MIGRATE_TYPES):
-                for o in range(NR_PAGE_ORDERS):
-                    v[nid, t, o] = self.m.zones[nid].free_area[o].nr_free_mt[t]
-        return out
+            for zt in range(MAX_NR_ZONES):
+                z = mm_zone(self.m, nid, zt)
+                for t in range(MIGRATE_TYPES):
+                    for o in range(NR_PAGE_ORDERS):
+                        v[nid, zt, t, o] = z.free_area[o].nr_free_mt[t]
+        return out if per_zone else out.sum(axis=1, dtype=np.uint64)
 
     def snapshot(self, uint64_t[::1] out):
         """Fill out (snapshot_size() words) with the counters profilers sample (core/snapshot.h)."""
@@ -481,69 +543,209 @@ cdef class MachineCore:
     def snapshot_size(self):
         return mm_snapshot_size(self.m)
 
-    def zone(self, uint32_t nid):
-        """A dict of one zone's sizes, watermarks, counters and pcp state."""
-        cdef zone *z
+    def zone(self, uint32_t nid, uint32_t zt):
+        """A dict of one zone's sizes, watermarks, lowmem reserves, counters and pcp state."""
+        cdef zone *z = self._zone(nid, zt)
         cdef uint32_t cpu
-        _below("node", nid, self.m.nr_nodes)
-        z = &self.m.zones[nid]
         return {
             "node": z.node,
+            "zone": ZONE_NAMES[z.zone_idx],
             "start_pfn": z.zone_start_pfn,
             "spanned": z.spanned_pages,
             "present": z.present_pages,
             "managed": z.managed_pages,
             "nr_free_pages": z.nr_free_pages,
+            "imported": z.nr_imported,
             **{WMARK_NAMES[i]: z.watermark[i] for i in range(NR_WMARK)},
+            "protection": [z.lowmem_reserve[i] for i in range(MAX_NR_ZONES)],
             "stat": [z.stat[i] for i in range(NR_ZONE_STAT_ITEMS)],
             "numa": [z.numa[i] for i in range(NR_NUMA_STAT_ITEMS)],
             "pcp": [(z.pcp[cpu].count, z.pcp[cpu].high, z.pcp[cpu].batch)
-                    for cpu in range(self.m.nr_cpus)],
+                    for cpu in range(self.m.nr_cpus)] if z.spanned_pages else [],
         }
 
-    def page_map(self, uint32_t nid):
-        """Every page of the zone (uint8): PAGE_MAP_FREE, 1 + migratetype allocated, PAGE_MAP_SLAB, PAGE_MAP_HOLE."""
+    def node(self, uint32_t nid):
+        """A node's sums over its zones: free pages, watermarks, counters (as zone() names them)."""
         _below("node", nid, self.m.nr_nodes)
-        out = np.zeros(self.m.zones[nid].spanned_pages, np.uint8)
+        zones = [self.zone(nid, zt) for zt in range(MAX_NR_ZONES)]
+        out = {k: sum(z[k] for z in zones) for k in ("managed", "nr_free_pages", *WMARK_NAMES)}
+        out["stat"] = [sum(z["stat"][i] for z in zones) for i in range(NR_ZONE_STAT_ITEMS)]
+        out["numa"] = [sum(z["numa"][i] for z in zones) for i in range(NR_NUMA_STAT_ITEMS)]
+        out["start_pfn"] = mm_node_start_pfn(self.m, nid)
+        out["spanned"] = mm_node_spanned_pages(self.m, nid)
+        return out
+
+    def page_map(self, uint32_t nid):
+        """Every page of the node's span (uint8): PAGE_MAP_FREE, 1 + migratetype allocated, PAGE_MAP_SLAB, PAGE_MAP_HOLE."""
+        _below("node", nid, self.m.nr_nodes)
+        out = np.zeros(mm_node_spanned_pages(self.m, nid), np.uint8)
         cdef uint8_t[::1] view = out
         if out.shape[0]:
             mm_page_map(self.m, nid, &view[0])
         return out
 
     def page_descriptors(self, uint32_t nid):
-        """The zone's struct page array itself (PAGE_DTYPE, from its first pfn): a live view for
+        """The node's struct page array itself (PAGE_DTYPE, from its first pfn): a live view for
         tests and debugging; writing to it changes the model behind the core's back."""
-        _below("node", nid, self.m.nr_nodes)
-        return self._pages[nid].view(PAGE_DTYPE)[:self.m.zones[nid].spanned_pages]
-
-    def pageblock_migratetypes(self, uint32_t nid):
-        """Migratetype of every pageblock of the zone, as uint8."""
-        cdef zone *z
         cdef uint32_t n
         _below("node", nid, self.m.nr_nodes)
-        z = &self.m.zones[nid]
-        n = (((z.zone_start_pfn + z.spanned_pages + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER)
-             - (z.zone_start_pfn >> PAGEBLOCK_ORDER))
-        return np.asarray(<uint8_t[:n]>z.pageblock_mt).copy() if n else np.zeros(0, np.uint8)
+        n = mm_node_spanned_pages(self.m, nid)
+        if not n:
+            return np.zeros(0, PAGE_DTYPE)
+        cdef uint8_t[::1] view = <uint8_t[:self._mem_map_bytes]><uint8_t *>self._mem_map
+        first = (mm_node_start_pfn(self.m, nid) - self._base_pfn) * sizeof(page)
+        return np.asarray(view)[first:first + n * sizeof(page)].view(PAGE_DTYPE)
 
-    def free_lists(self, uint32_t nid):
-        """Every buddy free list in list order: {(order, migratetype): [pfn, ...]}."""
+    def pageblock_migratetypes(self, uint32_t nid, zt=None):
+        """Migratetype of every pageblock of the node's zones (lowest type first; the first of a
+        zone may start before it), as uint8; or of one zone."""
+        cdef zone *z
+        cdef uint32_t n, t
+        _below("node", nid, self.m.nr_nodes)
+        out = []
+        for t in (range(MAX_NR_ZONES) if zt is None else [zt]):
+            z = self._zone(nid, t)
+            n = (((z.zone_start_pfn + z.spanned_pages + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER)
+                 - (z.zone_start_pfn >> PAGEBLOCK_ORDER))
+            if z.spanned_pages and n:
+                out.append(np.asarray(<uint8_t[:n]>z.pageblock_mt).copy())
+        return np.concatenate(out) if out else np.zeros(0, np.uint8)
+
+    def free_lists(self, uint32_t nid, zt=None):
+        """Every buddy free list in list order: {(order, migratetype): [pfn, ...]}, the node's
+        zones one after the other (highest type first), or one zone's."""
         cdef zone *z
         cdef uint32_t o, t
         _below("node", nid, self.m.nr_nodes)
-        z = &self.m.zones[nid]
-        return {(o, t): _pfn_list(self.m, z.free_area[o].free_list[t].head)
-                for o in range(NR_PAGE_ORDERS) for t in range(MIGRATE_TYPES)}
+        out = {(o, t): [] for o in range(NR_PAGE_ORDERS) for t in range(MIGRATE_TYPES)}
+        for zt_ in (range(MAX_NR_ZONES - 1, -1, -1) if zt is None else [zt]):
+            z = self._zone(nid, zt_)
+            if not z.spanned_pages:
+                continue
+            for o in range(NR_PAGE_ORDERS):
+                for t in range(MIGRATE_TYPES):
+                    out[(o, t)] += _pfn_list(self.m, z.free_area[o].free_list[t].head)
+        return out
 
-    def pcp_lists(self, uint32_t nid, uint32_t cpu):
-        """One CPU's pcp lists for a zone, in list order: {(order, migratetype): [pfn, ...]}."""
+    def pcp_lists(self, uint32_t nid, uint32_t cpu, zt=None):
+        """One CPU's pcp lists for a node's zones (highest type first), or one zone's, in list
+        order: {(order, migratetype): [pfn, ...]}."""
         cdef zone *z
         cdef uint32_t i
         _below("node", nid, self.m.nr_nodes)
         _below("cpu", cpu, self.m.nr_cpus)
-        z = &self.m.zones[nid]
-        return {(i // MIGRATE_PCPTYPES, i % MIGRATE_PCPTYPES): _pfn_list(self.m, z.pcp[cpu].lists[i].head)
-                for i in range(NR_PCP_LISTS)}
+        out = {(i // MIGRATE_PCPTYPES, i % MIGRATE_PCPTYPES): [] for i in range(NR_PCP_LISTS)}
+        for zt_ in (range(MAX_NR_ZONES - 1, -1, -1) if zt is None else [zt]):
+            z = self._zone(nid, zt_)
+            if not z.spanned_pages:
+                continue
+            for i in range(NR_PCP_LISTS):
+                out[(i // MIGRATE_PCPTYPES, i % MIGRATE_PCPTYPES)] += _pfn_list(self.m, z.pcp[cpu].lists[i].head)
+        return out
+
+    # -- a machine imported from a snapshot (kernel_model/procfs_import.py) ----
+    def import_zone(self, uint32_t nid, uint32_t zt, uint32_t present, uint32_t managed,
+                    const uint32_t[:, ::1] free_blocks, const uint32_t[:, ::1] used_blocks,
+                    const uint8_t[::1] pageblocks):
+        """Lay a zone out: its sizes, free blocks and imported (in-use) blocks as rows of (pfn,
+        order, migratetype), in list order, and the migratetype of each of its pageblocks."""
+        cdef zone *z = self._populated(nid, zt)
+        cdef uint32_t i, n
+        cdef uint64_t end = <uint64_t>z.zone_start_pfn + z.spanned_pages
+        n = (((z.zone_start_pfn + z.spanned_pages + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER)
+             - (z.zone_start_pfn >> PAGEBLOCK_ORDER))
+        if pageblocks.shape[0] != n or managed > present or present > z.spanned_pages:
+            raise ValueError(f"node {nid} zone {ZONE_NAMES[zt]}: {n} pageblocks and present <= spanned needed")
+        _check_blocks(nid, zt, free_blocks, z.zone_start_pfn, end)
+        _check_blocks(nid, zt, used_blocks, z.zone_start_pfn, end)
+        mm_zone_set_pages(self.m, z, present, managed)
+        for i in range(n):
+            mm_import_pageblock(z, (z.zone_start_pfn & ~(PAGEBLOCK_NR_PAGES - 1)) + i * PAGEBLOCK_NR_PAGES
+                                if i else z.zone_start_pfn, pageblocks[i])
+        for i in range(free_blocks.shape[0]):
+            mm_import_free_block(z, free_blocks[i, 0], free_blocks[i, 1], free_blocks[i, 2])
+        for i in range(used_blocks.shape[0]):
+            mm_import_used_block(z, used_blocks[i, 0], used_blocks[i, 1], used_blocks[i, 2])
+        _check_bug()
+
+    def finish_import(self, uint32_t min_free_kbytes, dict watermarks, dict protection, dict pagesets):
+        """Zonelists and derived settings for the imported zones, then the snapshot's own:
+        {(node, zone type): (min, low, high)}, {(node, zone type): lowmem_reserve[]},
+        {(node, zone type): [(high, batch) per CPU]}."""
+        cdef zone *z
+        cdef uint32_t i
+        mm_setup_watermarks(self.m, min_free_kbytes)
+        mm_setup_pcp(self.m)
+        for (nid, zt), marks in watermarks.items():
+            z = self._zone(nid, zt)
+            for i in range(NR_WMARK):
+                z.watermark[i] = marks[i]
+        for (nid, zt), reserve in protection.items():
+            z = self._zone(nid, zt)
+            for i in range(MAX_NR_ZONES):
+                z.lowmem_reserve[i] = reserve[i]
+        for (nid, zt), sets in pagesets.items():
+            z = self._populated(nid, zt)
+            if len(sets) != self.m.nr_cpus:
+                raise ValueError(f"node {nid} zone {ZONE_NAMES[zt]}: pagesets for {len(sets)} CPUs, "
+                                 f"the machine has {self.m.nr_cpus}")
+            for i in range(self.m.nr_cpus):
+                z.pcp[i].high, z.pcp[i].batch = sets[i]
+
+    def import_pcp_pages(self, uint32_t nid, uint32_t zt, uint32_t cpu, uint32_t count):
+        """count order-0 imported pages of the zone onto cpu's pcp lists; returns how many there were."""
+        cdef zone *z = self._populated(nid, zt)
+        cdef uint32_t i
+        for i in range(count):
+            if mm_import_pcp_page(self.m, z, cpu) != 0:
+                return i
+        return count
+
+    def set_importing(self, bint on):
+        """While on, page allocations (slab pages too) take imported blocks, counted nowhere."""
+        if on:
+            self.m.flags |= MM_IMPORTING
+        else:
+            self.m.flags &= ~MM_IMPORTING
+
+    def import_objects(self, uint32_t cache, uint32_t count, uint32_t cpu, int32_t nid):
+        """count objects of a cache allocated from the imported memory of a node; their addresses
+        (fewer when the node's imported memory runs out)."""
+        out = np.zeros(count, np.uint64)
+        cdef uint64_t[::1] v = out
+        cdef uint32_t i
+        cdef uint64_t addr
+        _below("kmem_cache", cache, self.sl.nr_caches)
+        for i in range(count):
+            addr = mm_kmem_cache_alloc(&self.sl, cache, cpu, nid, NULL)
+            if not addr:
+                _check_bug()
+                return out[:i]
+            v[i] = addr
+        _check_bug()
+        return out
+
+    def set_imported_objects(self, objs, start, left):
+        """The imported objects pre-trace frees take (uint64 addresses grouped by cache; uint32
+        start and count per cache)."""
+        self._imported_objs = np.ascontiguousarray(objs, np.uint64)
+        self._imported_start = np.ascontiguousarray(start, np.uint32)
+        self._imported_left = np.array(left, np.uint32)
+        if len(self._imported_start) != len(self._imported_left) or \
+                (len(left) and int((self._imported_start.astype(np.int64) + self._imported_left).max())
+                 > len(self._imported_objs)):
+            raise ValueError("imported objects: a start and a count per cache, within the objects")
+        self.rp.nr_imported_caches = len(self._imported_left)
+        self.rp.imported_objs = <const uint64_t *>self._address(self._imported_objs.view(np.uint8)) \
+            if len(self._imported_objs) else NULL
+        self.rp.imported_start = <const uint32_t *>self._address(self._imported_start.view(np.uint8)) \
+            if len(self._imported_start) else NULL
+        self.rp.imported_left = <uint32_t *>self._address(self._imported_left.view(np.uint8)) \
+            if len(self._imported_left) else NULL
+
+    def imported_left(self):
+        """Imported objects not freed yet, per cache."""
+        return self._imported_left.copy() if self._imported_left is not None else np.zeros(0, np.uint32)
 
     # -- caches -------------------------------------------------------------
     def set_caches(self, CacheCore caches):
@@ -689,9 +891,10 @@ cdef class MachineCore:
 
     # -- replay -------------------------------------------------------------
     def replay(self, const uint8_t[::1] raw, uint64_t nrec, uint32_t nr_ids, results=None, uint32_t nr_sites=1,
-               snap_at=None, snap_rows=None):
+               snap_at=None, snap_rows=None, site_cache=None):
         """Replay nrec 24-byte records (raw bytes); ids persist across calls. With snap_at (record
-        counts, uint64) a snapshot row goes into snap_rows (one row each) as the replay passes them."""
+        counts, uint64) a snapshot row goes into snap_rows (one row each) as the replay passes them.
+        site_cache: per string of the trace the kmem_cache of that name, or NO_CACHE (uint32)."""
         cdef uint64_t[::1] res
         cdef const uint64_t[::1] at
         cdef uint64_t[:, ::1] rows
@@ -719,6 +922,10 @@ cdef class MachineCore:
         if results is not None:
             res = results
             self.rp.results = &res[0] if nrec else NULL
+        self._site_cache = np.ascontiguousarray(site_cache if site_cache is not None else [], np.uint32)
+        self.rp.nr_site_cache = len(self._site_cache)
+        self.rp.site_cache = <const uint32_t *>self._address(self._site_cache.view(np.uint8)) \
+            if self.rp.nr_site_cache else NULL
         self.rp.nr_snap_at = self.rp.snap_done = 0
         if snap_at is not None and len(snap_at):
             at, rows = snap_at, snap_rows
@@ -751,6 +958,8 @@ cdef class MachineCore:
             "alloc_failed": self.rp.alloc_failed,
             "free_skipped": self.rp.free_skipped,
             "access_skipped": self.rp.access_skipped,
+            "pretrace_freed": self.rp.pretrace_freed,
+            "pretrace_skipped": self.rp.pretrace_skipped,
         }
 
 

@@ -1,4 +1,5 @@
-"""Machine: the modelled memory subsystem, one zone per NUMA node, driven from Python."""
+"""Machine: the modelled memory subsystem, zones on NUMA nodes (one Normal zone per node unless
+laid out otherwise), driven from Python."""
 
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ from kernel_model.mm import (
     PAGE_SIZE,
     REMOTE_DISTANCE,
     ZONE_NAME,
+    ZONE_NAMES,
     migratetype_of,
 )
 from kernel_model.procfs import (
     ZoneFreeState,
-    ZoneWatermarks,
+    ZoneInfo,
     format_buddyinfo,
     format_pagetypeinfo,
     format_zoneinfo,
@@ -97,6 +99,8 @@ class ReplayResult:
     errors: list[ReplayError]  # the first logged ones, in record order
     results: np.ndarray | None = field(default=None, repr=False)  # per record: pfn / FAILED / ERROR
     snapshots: Snapshots | None = field(default=None, repr=False)  # taken at replay(snapshot_at=...)
+    pretrace_freed: int = 0     # frees of what the trace did not allocate that took imported memory
+    pretrace_skipped: int = 0   # the same, with nothing imported left to free
 
     FAILED = _core.RESULT_FAILED
     ERROR = _core.RESULT_ERROR
@@ -110,14 +114,28 @@ class ReplayResult:
         return self.nr_errors == 0
 
 
+def _node_zones(nid: int, node: Mapping) -> list[tuple]:
+    """A laid-out node's zones as MachineCore takes them: its "zones" list, else one Normal zone."""
+    zones = node.get("zones", [{"zone": ZONE_NAME, **node}])
+    out = []
+    for z in zones:
+        if z["zone"] not in ZONE_NAMES[:_core.ZONE_DEVICE]:
+            raise ValueError(f"node {nid}: zone {z['zone']!r} is not one of {', '.join(ZONE_NAMES[:_core.ZONE_DEVICE])}")
+        if z["spanned_pages"]:
+            out.append((nid, ZONE_NAMES.index(z["zone"]), z["start_pfn"], z["spanned_pages"],
+                        [tuple(r) for r in z["usable_pfns"]]))
+    return out
+
+
 class Machine:
-    """A NUMA machine's page allocator: buddy lists per node, pcp lists per CPU.
+    """A NUMA machine's page allocator: zones with buddy lists on each node, pcp lists per CPU.
 
     Sizes are bytes or strings such as "256M"; node_mem is one size for every node
     or one per node. Nodes are laid out contiguously from 4 GiB (pfn 0x100000), as
     on a 64-bit machine whose memory is all in ZONE_NORMAL; CPUs are numbered node
     by node (cpus_per_node each). Addresses of slab objects are model physical
-    addresses: pfn << 12 plus the offset in the slab.
+    addresses: pfn << 12 plus the offset in the slab. Machine.from_procfs builds the
+    machine a Linux /proc + /sys snapshot describes.
     """
 
     def __init__(self, nodes: int = 2, node_mem: int | str | Sequence[int | str] = "256M",
@@ -125,11 +143,19 @@ class Machine:
                  min_free_kbytes: int | None = None, max_logged_errors: int = 1000,
                  max_caches: int = 256, caches: Mapping | None = None, topology: Topology | None = None,
                  zones: Sequence[Mapping] | None = None, cpu_to_node: Sequence[int] | None = None,
-                 distances: Sequence[Sequence[int]] | None = None) -> None:
+                 distances: Sequence[Sequence[int]] | None = None,
+                 lowmem_reserve_ratio: Sequence[int] | None = None) -> None:
         """zones (with cpu_to_node and distances) lays the machine out exactly as a guest found it:
-        per node a dict with start_pfn, spanned_pages and usable_pfns [(start, end), ...]."""
+        per node a dict with start_pfn, spanned_pages and usable_pfns [(start, end), ...] (one
+        Normal zone), or with "zones": a list of such dicts, each with its "zone" type ("DMA",
+        "DMA32", "Normal", "Movable"). lowmem_reserve_ratio: vm.lowmem_reserve_ratio, one per
+        zone type (default Linux's 256, 256, 32, 0, 0)."""
+        core_zones = None
         if zones is not None:
-            nodes, node_mem, cpus_per_node = len(zones), [z["spanned_pages"] << PAGE_SHIFT for z in zones], 1
+            core_zones = [z for nid, node in enumerate(zones) for z in _node_zones(nid, node)]
+            nodes, cpus_per_node = len(zones), 1
+            node_mem = [sum(hi - lo for z in core_zones if z[0] == nid for lo, hi in z[4]) << PAGE_SHIFT
+                        for nid in range(nodes)]
         if topology is not None:   # the topology decides nodes, sizes, CPUs and distances
             nodes = topology.nr_nodes
             node_mem = [topology.node_mem(n) for n in range(nodes)]
@@ -147,21 +173,20 @@ class Machine:
             if nbytes % PAGE_SIZE:
                 raise ValueError(f"node {nid} memory {size!r} is not a multiple of the {PAGE_SIZE}-byte page")
             pages.append(nbytes >> PAGE_SHIFT)
-        if BASE_PFN + sum(pages) >= 1 << 32:
+        if core_zones is None and BASE_PFN + sum(pages) >= 1 << 32:
             raise ValueError("total memory must stay below 16 TiB - 4 GiB (32-bit pfns from 4 GiB)")
-        ranges, start = [], BASE_PFN
-        for n in pages:
-            ranges.append((start, n, [(start, start + n)] if n else []))
-            start += n
-        if zones is not None:
-            ranges = [(z["start_pfn"], z["spanned_pages"], [tuple(r) for r in z["usable_pfns"]]) for z in zones]
+        if core_zones is None:
+            core_zones, start = [], BASE_PFN
+            for nid, n in enumerate(pages):
+                if n:
+                    core_zones.append((nid, _core.ZONE_NORMAL, start, n, [(start, start + n)]))
+                start += n
         self.nodes = nodes
         self.cpus_per_node = cpus_per_node
         self.pcp = pcp
         self.mobility_grouping = mobility_grouping
-        self.node_pages = pages
+        self.node_pages = pages   # what each node hands the allocator
         self.base_pfn = BASE_PFN
-        self._zone_start = [r[0] for r in ranges]
         if zones is not None:
             self.cpu_to_node = list(cpu_to_node or [0])
             has_cpus = [n in self.cpu_to_node for n in range(nodes)]
@@ -181,8 +206,9 @@ class Machine:
             raise ValueError(f"cpu_to_node {self.cpu_to_node}: every CPU needs a node 0..{nodes - 1}")
         self.topology = topology
         padded = [zl + [n for n in range(nodes) if n not in zl] for zl in self._zonelists]
-        self._core = _core.MachineCore(ranges, self.cpu_to_node, padded, pcp, mobility_grouping,
-                                       min_free_kbytes or 0, max_logged_errors, max_caches)
+        self._core = _core.MachineCore(core_zones, self.cpu_to_node, padded, pcp, mobility_grouping,
+                                       min_free_kbytes or 0, max_logged_errors, max_caches,
+                                       None if lowmem_reserve_ratio is None else list(lowmem_reserve_ratio))
         self.latency = topology.latencies() if topology is not None else \
             [[100 if i == j else 200 for j in range(nodes)] for i in range(nodes)]   # ns, CPU node x memory node
         self._core.set_latency(self.latency)
@@ -192,6 +218,7 @@ class Machine:
         if caches is not None:
             self._build_caches(caches)
         self._cache_names: dict[int, str] = {}
+        self._imported_caches: dict[str, int] = {}   # name -> cache, of a machine imported from /proc
         for i in range(_core.NR_KMALLOC):
             size = self._core.cache(i)["object_size"]
             self._cache_names[i] = f"kmalloc-{size // 1024}k" if size >= 1024 else f"kmalloc-{size}"
@@ -467,7 +494,7 @@ class Machine:
     def numastat(self) -> dict[int, dict[str, int]]:
         """Per node: numa_hit, numa_miss, numa_foreign, interleave_hit, local_node, other_node,
         counted per allocation call as Linux 6.1 does (an order-n allocation counts once)."""
-        return {n: dict(zip(NUMASTAT, self._core.zone(n)["numa"], strict=True)) for n in range(self.nodes)}
+        return {n: dict(zip(NUMASTAT, self._core.node(n)["numa"], strict=True)) for n in range(self.nodes)}
 
     def numastat_text(self, node: int) -> str:
         """/sys/devices/system/node/node<N>/numastat."""
@@ -500,7 +527,8 @@ class Machine:
         if snapshot_at is not None:
             at = np.ascontiguousarray(snapshot_at, np.uint64)
             rows = np.zeros((len(at), self._core.snapshot_size()), np.uint64)
-        self._core.replay(records.view(np.uint8).reshape(-1), len(records), nr_ids, out, nr_sites, at, rows)
+        self._core.replay(records.view(np.uint8).reshape(-1), len(records), nr_ids, out, nr_sites, at, rows,
+                          self._site_caches(ops.sites) if isinstance(ops, Trace) else None)
         after = self._core.replay_state()
         if isinstance(ops, Trace):
             self._name_trace_caches(ops.sites)
@@ -516,7 +544,16 @@ class Machine:
                     for rec, code, id_ in after["errors"][len(before["errors"]):]],
             results=out,
             snapshots=Snapshots(rows[rows[:, 0] > 0], self.nodes, len(self.cpu_to_node)) if rows is not None else None,
+            pretrace_freed=after["pretrace_freed"] - before["pretrace_freed"],
+            pretrace_skipped=after["pretrace_skipped"] - before["pretrace_skipped"],
         )
+
+    def _site_caches(self, sites: list[str]) -> np.ndarray | None:
+        """Per string of a trace, the imported kmem_cache of that name (NO_CACHE if none): what its
+        CACHE_CREATEs and its frees of pre-trace objects name. None on a machine not imported."""
+        if not self._imported_caches:
+            return None
+        return np.array([self._imported_caches.get(name, _core.NO_CACHE) for name in sites], np.uint32)
 
     def _name_trace_caches(self, sites: list[str]) -> None:
         for i in range(self._core.nr_caches):
@@ -526,13 +563,32 @@ class Machine:
 
     # -- state --------------------------------------------------------------
     def nr_free(self) -> np.ndarray:
-        """Free blocks in the buddy lists, uint64 array [node, migratetype, order]."""
+        """Free blocks in the buddy lists, uint64 array [node, migratetype, order] (a node's zones summed)."""
         return self._core.nr_free()
 
     def nr_free_pages(self, node: int | None = None) -> int:
         """Free pages in the buddy lists (NR_FREE_PAGES) of one node or all."""
         nodes = range(self.nodes) if node is None else [node]
-        return sum(self._core.zone(n)["nr_free_pages"] for n in nodes)
+        return sum(self._core.node(n)["nr_free_pages"] for n in nodes)
+
+    def zones(self) -> list[tuple[int, str]]:
+        """(node, zone name) of every populated zone, node by node, lowest zone type first."""
+        return [(nid, ZONE_NAMES[zt]) for nid, zt in self._core.zones()]
+
+    def zone(self, node: int, zone: str) -> dict:
+        """One zone: start_pfn, spanned, present, managed, nr_free_pages, imported (pages in use
+        since before the model started), min/low/high, protection (lowmem_reserve per zone type),
+        stat and numa counters (ZONE_STATS, NUMASTAT order), pcp (count, high, batch) per CPU."""
+        if zone not in ZONE_NAMES:
+            raise ValueError(f"unknown zone {zone!r}: one of {', '.join(ZONE_NAMES)}")
+        if not 0 <= node < self.nodes:
+            raise ValueError(f"node {node} out of range 0..{self.nodes - 1}")
+        return self._core.zone(node, ZONE_NAMES.index(zone))
+
+    def zone_nr_free(self) -> dict[tuple[int, str], np.ndarray]:
+        """Free blocks [migratetype, order] of every populated zone."""
+        per_zone = self._core.nr_free(True)
+        return {(n, name): per_zone[n, ZONE_NAMES.index(name)] for n, name in self.zones()}
 
     def pfn_to_nid(self, pfn: int) -> int:
         nid = self._core.pfn_to_nid(pfn)
@@ -545,8 +601,8 @@ class Machine:
         return list(self._zonelists[node])
 
     def watermarks(self) -> dict[int, dict[str, int]]:
-        """min / low / high watermarks in pages per node."""
-        return {n: {k: self._core.zone(n)[k] for k in _core.WMARK_NAMES} for n in range(self.nodes)}
+        """min / low / high watermarks in pages per node (the sums of its zones')."""
+        return {n: {k: self._core.node(n)[k] for k in _core.WMARK_NAMES} for n in range(self.nodes)}
 
     @property
     def min_free_kbytes(self) -> int:
@@ -554,7 +610,7 @@ class Machine:
 
     def zone_stats(self) -> dict[int, dict[str, int]]:
         """Event counters per node (pages allocated/freed, failures, fallbacks, pcp traffic)."""
-        return {n: dict(zip(ZONE_STATS, self._core.zone(n)["stat"], strict=False)) for n in range(self.nodes)}
+        return {n: dict(zip(ZONE_STATS, self._core.node(n)["stat"], strict=False)) for n in range(self.nodes)}
 
     def snapshot(self) -> Snapshots:
         """The counters profilers sample, taken now: one row (kernel_model.snapshot)."""
@@ -571,15 +627,18 @@ class Machine:
         return self._core.now_ns()
 
     def node_start_pfn(self, node: int) -> int:
-        return self._zone_start[node]
+        """The lowest pfn of the node's zones."""
+        return self._core.node(node)["start_pfn"]
 
     def page_map(self, node: int) -> np.ndarray:
-        """Every page of the node from node_start_pfn(node): 0 free, 1 + migratetype allocated,
-        PAGE_MAP_SLAB for slab pages, PAGE_MAP_HOLE for pages never given to the allocator."""
+        """Every page of the node from node_start_pfn(node) to the end of its last zone: 0 free,
+        1 + migratetype allocated, PAGE_MAP_SLAB for slab pages, PAGE_MAP_HOLE for pages never
+        given to the allocator (and between its zones)."""
         return self._core.page_map(node)
 
     def pageblock_migratetypes(self, node: int) -> np.ndarray:
-        """The migratetype of each pageblock the node's zone touches (the first may start before it)."""
+        """The migratetype of each pageblock the node's zones touch, zone after zone (lowest type
+        first; the first pageblock of a zone may start before it)."""
         return self._core.pageblock_migratetypes(node)
 
     def pageblock_counts(self, node: int) -> list[int]:
@@ -587,19 +646,23 @@ class Machine:
         mts = self._core.pageblock_migratetypes(node)
         return np.bincount(mts, minlength=MIGRATE_TYPES).tolist() if self.node_pages[node] else [0] * MIGRATE_TYPES
 
-    def free_lists(self, node: int) -> dict[tuple[int, int], list[int]]:
-        """Every buddy free list of a node, in list order: {(order, migratetype): [pfn, ...]}."""
-        return self._core.free_lists(node)
+    def free_lists(self, node: int, zone: str | None = None) -> dict[tuple[int, int], list[int]]:
+        """Every buddy free list of a node (its zones' lists one after the other, highest zone
+        first) or of one of its zones, in list order: {(order, migratetype): [pfn, ...]}."""
+        return self._core.free_lists(node, None if zone is None else ZONE_NAMES.index(zone))
 
-    def pcp_lists(self, node: int, cpu: int) -> dict[tuple[int, int], list[int]]:
-        """One CPU's per-CPU lists for a node's zone: {(order, migratetype): [pfn, ...]}."""
-        return self._core.pcp_lists(node, cpu)
+    def pcp_lists(self, node: int, cpu: int, zone: str | None = None) -> dict[tuple[int, int], list[int]]:
+        """One CPU's per-CPU lists for a node's zones (highest first) or one of them:
+        {(order, migratetype): [pfn, ...]}."""
+        return self._core.pcp_lists(node, cpu, None if zone is None else ZONE_NAMES.index(zone))
 
     # -- /proc formats --------------------------------------------------------
     def _zone_states(self) -> list[ZoneFreeState]:
-        nr_free = self.nr_free()
-        return [ZoneFreeState(n, ZONE_NAME, nr_free[n].tolist(), self.pageblock_counts(n))
-                for n in range(self.nodes) if self.node_pages[n]]
+        out = []
+        for (n, name), nr_free in self.zone_nr_free().items():
+            mts = self._core.pageblock_migratetypes(n, ZONE_NAMES.index(name))
+            out.append(ZoneFreeState(n, name, nr_free.tolist(), np.bincount(mts, minlength=MIGRATE_TYPES).tolist()))
+        return out
 
     def buddyinfo(self) -> str:
         """/proc/buddyinfo of the model."""
@@ -610,12 +673,14 @@ class Machine:
         return format_pagetypeinfo(self._zone_states())
 
     def zoneinfo(self) -> str:
-        """The watermark and pcp lines of /proc/zoneinfo."""
+        """/proc/zoneinfo: every zone type of every node, with the lines the model has values for."""
         zones = []
         for n in range(self.nodes):
-            z = self._core.zone(n)
-            zones.append(ZoneWatermarks(n, ZONE_NAME, z["nr_free_pages"], z["min"], z["low"], z["high"],
-                                        z["spanned"], z["present"], z["managed"], z["start_pfn"], z["pcp"]))
+            for name in ZONE_NAMES:
+                z = self.zone(n, name)
+                zones.append(ZoneInfo(n, name, z["nr_free_pages"], z["min"], z["low"], z["high"], z["spanned"],
+                                      z["present"], z["managed"], z["protection"], z["start_pfn"], z["pcp"],
+                                      dict(zip(NUMASTAT, z["numa"], strict=True))))
         return format_zoneinfo(zones)
 
     # -- helpers ------------------------------------------------------------

@@ -19,9 +19,10 @@ from kernel_model._core import (
     PAGE_SIZE,
     PAGEBLOCK_NR_PAGES,
     PAGEBLOCK_ORDER,
+    ZONE_NAMES,
 )
 
-ZONE_NAME = "Normal"  # one zone per node, as on a 64-bit machine whose memory is above 4 GiB
+ZONE_NAME = "Normal"  # the zone of a node not laid out otherwise: a 64-bit machine's memory above 4 GiB
 
 LOCAL_DISTANCE = 10
 REMOTE_DISTANCE = 20
@@ -43,4 +44,5 @@ def migratetype_of(value: int | str) -> int:
 __all__ = ["LOCAL_DISTANCE", "MAX_PAGE_ORDER", "MIGRATETYPE_NAMES", "MIGRATE_HIGHATOMIC", "MIGRATE_ISOLATE",
            "MIGRATE_MOVABLE", "MIGRATE_PCPTYPES", "MIGRATE_RECLAIMABLE", "MIGRATE_TYPES", "MIGRATE_UNMOVABLE",
            "NR_PAGE_ORDERS", "PAGEBLOCK_NR_PAGES", "PAGEBLOCK_ORDER", "PAGE_ALLOC_COSTLY_ORDER", "PAGE_SHIFT",
-           "PAGE_SIZE", "REMOTE_DISTANCE", "ZONE_NAME", "migratetype_of"]
+           "PAGE_SIZE", "REMOTE_DISTANCE", "ZONE_NAME", "ZONE_NAMES",
+           "migratetype_of"]

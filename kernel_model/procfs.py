@@ -6,8 +6,9 @@ or numbers read from a real machine, byte for byte as the kernel prints them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from kernel_model.mm import MIGRATETYPE_NAMES, NR_PAGE_ORDERS, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER
 from kernel_model.vmstat import extfrag_index, unusable_free_index
@@ -84,9 +85,13 @@ def format_pagetypeinfo(zones: Sequence[ZoneFreeState]) -> str:
     return "".join(out)
 
 
+# /proc/zoneinfo's names of the zone NUMA events (numa_stat_name), in NUMASTAT order
+ZONEINFO_NUMA = ("numa_hit", "numa_miss", "numa_foreign", "numa_interleave", "numa_local", "numa_other")
+
+
 @dataclass
-class ZoneWatermarks:
-    """The watermark block of /proc/zoneinfo, plus the pcp lines."""
+class ZoneInfo:
+    """What the model has of one zone's /proc/zoneinfo block (mm/vmstat.c zoneinfo_show_print)."""
 
     node: int
     zone: str
@@ -97,12 +102,16 @@ class ZoneWatermarks:
     spanned: int
     present: int
     managed: int
+    protection: Sequence[int]      # lowmem_reserve[] per zone type
     start_pfn: int
     pagesets: Sequence[tuple[int, int, int]] = ()  # (count, high, batch) per CPU
+    numa: Mapping[str, int] = field(default_factory=dict)   # NUMASTAT names -> count
 
 
-def format_zoneinfo(zones: Iterable[ZoneWatermarks]) -> str:
-    """The lines of /proc/zoneinfo that the model has values for, in the kernel's layout."""
+def format_zoneinfo(zones: Iterable[ZoneInfo]) -> str:
+    """/proc/zoneinfo in the kernel's layout, every zone given (populated or not), with the lines
+    the model has values for: the per-node stats and the zone counters the model does not keep
+    (LRU sizes, mlock, bounce, vm stats threshold, node_unreclaimable) are left out."""
     out = []
     for z in zones:
         out.append(f"Node {z.node}, zone {z.zone:>8}\n")
@@ -115,13 +124,78 @@ def format_zoneinfo(zones: Iterable[ZoneWatermarks]) -> str:
         out.append(f"        present  {z.present}\n")
         out.append(f"        managed  {z.managed}\n")
         out.append("        cma      0\n")
-        out.append(f"      nr_free_pages {z.free}\n")
+        out.append("        protection: (" + ", ".join(str(r) for r in z.protection) + ")\n")
+        if not z.spanned:
+            continue   # "If unpopulated, no other information is useful"
+        out.append(f"      {'nr_free_pages':<12} {z.free}\n")
+        for name, key in zip(ZONEINFO_NUMA, z.numa, strict=False):
+            out.append(f"      {name:<12} {z.numa[key]}\n")
         out.append("  pagesets\n")
         for cpu, (count, high, batch) in enumerate(z.pagesets):
             out.append(f"    cpu: {cpu}\n              count: {count}\n")
             out.append(f"              high:  {high}\n              batch: {batch}\n")
         out.append(f"  start_pfn:           {z.start_pfn}\n")
     return "".join(out)
+
+
+@dataclass
+class ZoneRecord:
+    """One zone of a parsed /proc/zoneinfo: its values by key, and the line each came from."""
+
+    node: int
+    zone: str
+    line: int                                   # of the "Node N, zone NAME" header
+    values: dict[str, int] = field(default_factory=dict)      # "min", "managed", "nr_free_pages", ...
+    protection: list[int] = field(default_factory=list)
+    pagesets: list[dict[str, int]] = field(default_factory=list)   # cpu, count, high, batch
+    lines: dict[str, int] = field(default_factory=dict)       # key -> line number
+
+    def __getitem__(self, key: str) -> int:
+        return self.values[key]
+
+
+_ZONEINFO_VALUE = re.compile(r"^\s+([a-z_]+(?: [a-z_]+)*):?\s+(-?\d+)$")
+
+
+def parse_zoneinfo(text: str) -> list[ZoneRecord]:
+    """Every zone of a /proc/zoneinfo text, in order. A line that is none of the kernel's forms
+    (a truncated one among them) raises ValueError naming it."""
+    zones: list[ZoneRecord] = []
+    z: ZoneRecord | None = None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        head = re.fullmatch(r"Node (\d+), zone\s+(\S+)", line)
+        if head:
+            z = ZoneRecord(int(head.group(1)), head.group(2), lineno)
+            zones.append(z)
+            continue
+        stripped = line.strip()
+        if z is None or not stripped:
+            if stripped:
+                raise ValueError(f"line {lineno}: zoneinfo line before the first zone")
+            continue
+        if stripped in ("per-node stats", "pagesets"):
+            continue
+        if stripped.startswith("protection:"):
+            m = re.fullmatch(r"protection: \((-?\d+(?:, -?\d+)*)\)", stripped)
+            if not m:
+                raise ValueError(f"line {lineno}: not a zoneinfo protection line")
+            z.protection = [int(x) for x in m.group(1).split(", ")]
+            z.lines["protection"] = lineno
+            continue
+        m = _ZONEINFO_VALUE.match(line)
+        if not m:
+            raise ValueError(f"line {lineno}: not a zoneinfo line")
+        key, value = m.group(1), int(m.group(2))
+        if key == "cpu":
+            z.pagesets.append({"cpu": value, "line": lineno})
+        elif key in ("count", "high", "batch") and z.pagesets and line.startswith("              "):
+            z.pagesets[-1][key] = value
+        elif key == "vm stats threshold":
+            continue
+        else:
+            z.values[key] = value
+            z.lines[key] = lineno
+    return zones
 
 
 def parse_buddyinfo(text: str) -> list[tuple[int, str, list[int]]]:

@@ -21,7 +21,7 @@ from kernel_model import Topology, trace
 from sim.cli import main
 from sim.guest import qemu
 from sim.guest.differential import compare
-from sim.guest.results import NODE_DTYPE, RESULTS_ADDR, RESULTS_DTYPE
+from sim.guest.results import NODE_DTYPE, RESULTS_ADDR, RESULTS_DTYPE, ZONE_DTYPE
 from sim.workloads import kmalloc_churn, page_churn
 from sim.workloads.mixed_mobility import mixed_mobility_churn
 from sim.workloads.object_graph import object_graph
@@ -58,7 +58,7 @@ def test_results_layout_is_the_guests():
     """Every offset of the Python view equals gcc -m32's offsetof for firmware/results.h."""
     checks = [f"_Static_assert(sizeof(struct fw_results) == {RESULTS_DTYPE.itemsize}, \"size\");",
               f"_Static_assert(sizeof(struct fw_node) == {NODE_DTYPE.itemsize}, \"node size\");"]
-    for dt, struct in ((RESULTS_DTYPE, "fw_results"), (NODE_DTYPE, "fw_node")):
+    for dt, struct in ((RESULTS_DTYPE, "fw_results"), (NODE_DTYPE, "fw_node"), (ZONE_DTYPE, "fw_zone")):
         for name in dt.names:
             off = dt.fields[name][1]
             checks.append(f"_Static_assert(offsetof(struct {struct}, {name}) == {off}, \"{name}\");")

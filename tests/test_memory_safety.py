@@ -36,20 +36,58 @@ def test_a_topology_with_more_cpus_than_the_core_is_refused():
 
 @pytest.mark.parametrize("nodes,cpus", [(0, 1), (_core.MAX_NODES + 1, 1), (1, 0), (1, _core.MAX_CPUS + 1)])
 def test_the_core_refuses_machines_beyond_its_arrays(nodes, cpus):
-    zones = [(BASE_PFN + 256 * n, 256, [(BASE_PFN + 256 * n, BASE_PFN + 256 * (n + 1))]) for n in range(nodes)]
+    zones = [(n, _core.ZONE_NORMAL, BASE_PFN + 256 * n, 256, [(BASE_PFN + 256 * n, BASE_PFN + 256 * (n + 1))])
+             for n in range(nodes)]
     zonelists = [[(n + k) % nodes for k in range(nodes)] for n in range(nodes)]
     with pytest.raises(ValueError, match=f"1..{_core.MAX_NODES} nodes and 1..{_core.MAX_CPUS} CPUs"):
         _core.MachineCore(zones, [0] * cpus, zonelists, True, True, 0)
 
 
 def test_the_core_refuses_bad_layouts():
-    zone = (BASE_PFN, 256, [(BASE_PFN, BASE_PFN + 256)])
+    normal = _core.ZONE_NORMAL
+    zone = (0, normal, BASE_PFN, 256, [(BASE_PFN, BASE_PFN + 256)])
     with pytest.raises(ValueError, match="node of a CPU"):
         _core.MachineCore([zone], [1], [[0]], True, True, 0)
     with pytest.raises(ValueError, match="zonelist"):
         _core.MachineCore([zone], [0], [[3]], True, True, 0)
     with pytest.raises(ValueError, match="outside the zone"):
-        _core.MachineCore([(BASE_PFN, 256, [(BASE_PFN, BASE_PFN + 257)])], [0], [[0]], True, True, 0)
+        _core.MachineCore([(0, normal, BASE_PFN, 256, [(BASE_PFN, BASE_PFN + 257)])], [0], [[0]], True, True, 0)
+    with pytest.raises(ValueError, match="node 1 out of range"):
+        _core.MachineCore([(1, normal, BASE_PFN, 256, [])], [0], [[0]], True, True, 0)
+    for zt in (_core.ZONE_DEVICE, _core.MAX_NR_ZONES):
+        with pytest.raises(ValueError, match="zone type"):
+            _core.MachineCore([(0, zt, BASE_PFN, 256, [])], [0], [[0]], True, True, 0)
+    # a zone given twice, and zones that overlap (on one node or on two)
+    for other in ((0, normal, BASE_PFN + 512, 256, []), (0, _core.ZONE_DMA32, BASE_PFN + 128, 256, []),
+                  (1, normal, BASE_PFN + 255, 256, [])):
+        with pytest.raises(ValueError, match="given twice, or overlapping"):
+            _core.MachineCore([zone, other], [0], [[0, 1], [1, 0]], True, True, 0)
+    with pytest.raises(ValueError, match="lowmem_reserve_ratio"):
+        _core.MachineCore([zone], [0], [[0]], True, True, 0, lowmem_reserve_ratio=[1, 2])
+
+
+def test_the_import_entry_points_bound_their_arguments():
+    m = Machine(nodes=1, node_mem="4M")
+    core, start = m._core, m.node_start_pfn(0)
+    z = (0, _core.ZONE_NORMAL)
+    blocks = np.zeros((0, 3), np.uint32)
+    pageblocks = np.zeros(2, np.uint8)
+    for bad in ([[start + 1024, 0, 1]], [[start, 11, 1]], [[start + 1, 1, 1]], [[start, 0, _core.MIGRATE_TYPES]],
+                [[start - 1, 0, 1]]):
+        with pytest.raises(ValueError, match="outside the zone"):
+            core.import_zone(*z, 1024, 1024, np.array(bad, np.uint32), blocks, pageblocks)
+    with pytest.raises(ValueError, match="pageblocks"):
+        core.import_zone(*z, 1024, 1024, blocks, blocks, np.zeros(3, np.uint8))
+    with pytest.raises(ValueError, match="present <= spanned"):
+        core.import_zone(*z, 1024, 1025, blocks, blocks, pageblocks)
+    with pytest.raises(ValueError, match="no DMA zone"):
+        core.import_pcp_pages(0, _core.ZONE_DMA, 0, 1)
+    with pytest.raises(ValueError, match="zone type"):
+        core.zone(0, _core.MAX_NR_ZONES)
+    with pytest.raises(ValueError, match="kmem_cache"):
+        core.import_objects(core.nr_caches, 1, 0, -1)
+    with pytest.raises(ValueError, match="a start and a count per cache"):
+        core.set_imported_objects(np.zeros(2, np.uint64), [1], [2])
 
 
 def test_entry_points_bound_their_arguments():
@@ -68,7 +106,7 @@ def test_entry_points_bound_their_arguments():
     assert core.kmem_cache_alloc(core.nr_caches, 0, -1) is None
     addr = core.kmalloc(64, 0, -1)
     assert core.kfree(addr, 2) == _core.SLAB_EBADCPU and core.kfree(addr, 0) == _core.SLAB_OK
-    for call in (lambda: core.zone(2), lambda: core.page_map(2), lambda: core.free_lists(2), lambda: core.slabs(2),
+    for call in (lambda: core.zone(2, 0), lambda: core.node(2), lambda: core.page_map(2), lambda: core.free_lists(2), lambda: core.slabs(2),
                  lambda: core.pcp_lists(0, 2), lambda: core.cache(core.nr_caches), lambda: core.cpu_freelist(0, 2),
                  lambda: core.node_partial(0, 2), lambda: core.pageblock_migratetypes(2),
                  lambda: core.page_descriptors(2), lambda: core.kmalloc_cache(0), lambda: core.kmalloc_cache(8193),

@@ -113,7 +113,7 @@ def test_watermarks_and_pcp_follow_the_kernel(linux_capture):
     # MIN is pages_min split over zones by managed size: the split sums to pages_min (less rounding)
     assert min_free_kbytes // 4 - len(real) <= sum(w["min"] for w in wm.values()) <= min_free_kbytes // 4
     assert sum(z["min"] for z in real) == pytest.approx(min_free_kbytes // 4, abs=len(real))
-    pcp = {n: m._core.zone(n)["pcp"][0] for n in range(len(real))}
+    pcp = {n: m.zone(n, "Normal")["pcp"][0] for n in range(len(real))}
     for n, z in enumerate(real):
         delta = max(wm[n]["min"] // 4, z["managed"] * 10 // 10000)
         assert (wm[n]["low"], wm[n]["high"]) == (wm[n]["min"] + delta, wm[n]["min"] + 2 * delta)

@@ -68,8 +68,8 @@ uint32_t mm_alloc_pages_policy(struct mm_machine *m, uint32_t order, uint32_t mt
 	case MPOL_WEIGHTED_INTERLEAVE:
 		target = interleave_node(pol);
 		pfn = mm_alloc_pages_nodemask(m, order, mt, cpu, target, all, 1);
-		if (pfn != PFN_NONE && zone_spans_pfn(&m->zones[target], pfn))
-			m->zones[target].numa[NUMA_INTERLEAVE_HIT]++;
+		if (pfn != PFN_NONE && mm_pfn_to_nid(m, pfn) == (int32_t)target)
+			mm_pfn_zone(m, pfn)->numa[NUMA_INTERLEAVE_HIT]++;
 		return pfn;
 	case MPOL_ACCESS_AWARE: {
 		uint64_t cool = 0;

@@ -56,6 +56,8 @@ enum migratetype {
 #define PG_slab 0x08u    /* allocated block used as a slab (with PG_head) */
 #define PG_frozen 0x10u  /* slab owned by a CPU: its active slab or on its partial list */
 #define PG_large_kmalloc 0x20u /* allocated block backing a kmalloc() larger than 8 KiB */
+#define PG_imported 0x40u /* allocated block in use before the model started (imported from a
+			     snapshot, with PG_head): frees of pages the trace did not allocate take it */
 
 /*
  * One descriptor per modelled 4 KiB page: 16 bytes, so a 1 TiB model needs
@@ -171,29 +173,66 @@ struct mempolicy {
 	uint8_t weights[MM_MAX_NODES];        /* weighted interleave, 1..255 per node */
 };
 
+/*
+ * Zone types as a Debian x86-64 kernel configures them (CONFIG_ZONE_DMA, CONFIG_ZONE_DMA32,
+ * CONFIG_ZONE_DEVICE, no HIGHMEM), named as /proc/zoneinfo prints them, with the default
+ * vm.lowmem_reserve_ratio of each (mm/page_alloc.c). ZONE_DEVICE is never populated: it is
+ * here because /proc/zoneinfo lists it and lowmem_reserve[] has an entry for it.
+ */
+#define MM_ZONE_TYPES(X) \
+	X(ZONE_DMA, "DMA", 256)           /* below 16 MiB */ \
+	X(ZONE_DMA32, "DMA32", 256)       /* below 4 GiB */ \
+	X(ZONE_NORMAL, "Normal", 32) \
+	X(ZONE_MOVABLE, "Movable", 0) \
+	X(ZONE_DEVICE, "Device", 0)
+
+enum zone_type {
+#define X(id, name, ratio) id,
+	MM_ZONE_TYPES(X)
+#undef X
+	MAX_NR_ZONES
+};
+
 struct zone {
 	uint32_t node;
+	uint32_t zone_idx;                    /* enum zone_type */
 	uint32_t zone_start_pfn;
 	uint32_t spanned_pages;
 	uint32_t present_pages;
 	uint32_t managed_pages;
 	uint32_t nr_free_pages;               /* NR_FREE_PAGES: buddy lists only */
 	uint32_t watermark[NR_WMARK];
+	uint32_t lowmem_reserve[MAX_NR_ZONES]; /* pages kept from requests whose highest zone is [i] */
 	uint32_t no_mobility_grouping;        /* page_group_by_mobility_disabled */
 	uint32_t has_memory;                  /* direct_map is valid (it is 0 in an identity-mapped guest) */
-	struct page *pages;                   /* spanned_pages descriptors */
+	struct page *pages;                   /* spanned_pages descriptors: the zone's part of the mem_map */
 	uintptr_t mem_map;                    /* address of pfn 0's descriptor: pages - zone_start_pfn */
 	uintptr_t direct_map;                 /* address of pfn 0's memory (slab objects live there) */
 	uint8_t *pageblock_mt;                /* one migratetype per pageblock */
 	struct per_cpu_pages *pcp;            /* nr_cpus entries, this zone's pcp per CPU */
 	struct free_area free_area[NR_PAGE_ORDERS];
+	struct mm_list imported[NR_PAGE_ORDERS];   /* PG_imported blocks by order */
+	uint32_t nr_imported;                 /* pages in them */
 	uint64_t stat[NR_ZONE_STAT_ITEMS];
 	uint64_t numa[NR_NUMA_STAT_ITEMS];
+};
+
+/* A node (pg_data_t): its zones by type; an unpopulated zone has spanned_pages 0. */
+struct pglist_data {
+	struct zone node_zones[MAX_NR_ZONES];
+	uint32_t node_managed_pages;          /* over its zones */
+};
+
+/* A zonelist entry: zone type and node (struct zoneref). */
+struct zoneref {
+	uint8_t nid;
+	uint8_t zone_idx;
 };
 
 /* mm_machine flags */
 #define MM_PCP 0x1u                  /* per-CPU page lists enabled */
 #define MM_NO_MOBILITY_GROUPING 0x2u /* page_group_by_mobility_disabled */
+#define MM_IMPORTING 0x4u            /* allocations take imported blocks (page_alloc.h) */
 
 /* A CPU's access counters (struct mm_machine cpu_access). */
 enum mm_access_count { MM_ACCESS_LOCAL, MM_ACCESS_REMOTE, MM_ACCESS_COST_NS, NR_ACCESS_COUNTS };
@@ -210,6 +249,11 @@ struct mm_machine {
 	uint32_t min_free_kbytes;
 	uint8_t cpu_to_node[MM_MAX_CPUS];
 	uint8_t zonelist[MM_MAX_NODES][MM_MAX_NODES];   /* node order, nr_nodes each */
+	/* build_zonelists_in_node_order: each node's zonelist, nodes in zonelist[] order and in each
+	 * its managed zones from the highest type down (mm_setup_watermarks builds it) */
+	struct zoneref zonerefs[MM_MAX_NODES][MM_MAX_NODES * MAX_NR_ZONES];
+	uint32_t nr_zonerefs[MM_MAX_NODES];
+	uint32_t lowmem_reserve_ratio[MAX_NR_ZONES];   /* vm.lowmem_reserve_ratio */
 	struct mempolicy policy[MM_MAX_CPUS];
 	/* access cost model: latency (ns) from a CPU's node to a memory node, and what was paid */
 	uint32_t latency[MM_MAX_NODES][MM_MAX_NODES];
@@ -217,7 +261,9 @@ struct mm_machine {
 	uint64_t node_access[MM_MAX_NODES];           /* accesses that landed on each node */
 	uint64_t node_recent[MM_MAX_NODES];           /* the same, halved every access_window accesses */
 	uint64_t access_window, window_left;
-	struct zone zones[MM_MAX_NODES];
+	struct pglist_data node_data[MM_MAX_NODES];
+	struct zone *populated[MM_MAX_NODES * MAX_NR_ZONES];   /* zones with pages, for pfn lookups */
+	uint32_t nr_populated;
 };
 
 #endif

@@ -2,11 +2,12 @@
  * page_alloc.c - the buddy page allocator, following Linux 6.1 mm/page_alloc.c:
  * free_area lists per order and migratetype, expand() on split, merging on
  * free, migratetype fallback with pageblock stealing, watermarks and per-CPU
- * page lists. What Linux has and this model leaves out: highatomic reserves,
- * CMA, watermark boosting (it needs kswapd), page shuffling, compaction and
- * reclaim, and ALLOC_NOFRAGMENT (Linux sets it only when a DMA32 zone exists).
- * An allocation tries the zonelist at the low watermark, then (the slow path,
- * where Linux would reclaim) at the min watermark, then fails.
+ * page lists, zones with lowmem reserves. What Linux has and this model leaves
+ * out: highatomic reserves, CMA, watermark boosting (it needs kswapd), page
+ * shuffling, compaction and reclaim, the pcp list of THP-sized blocks, and
+ * ALLOC_NOFRAGMENT (set only for a Normal preferred zone with a DMA32 zone beside
+ * it). An allocation tries the zonelist at the low watermark, then (the slow
+ * path, where Linux would reclaim) at the min watermark, then fails.
  * Memory policies (which node, which nodes) are mempolicy.c's.
  * Freestanding: no libc, no allocation, no 64-bit division.
  */
@@ -404,9 +405,15 @@ static void free_unref_page_commit(struct zone *z, struct per_cpu_pages *pcp, ui
 
 /* ---- set-up -------------------------------------------------------------- */
 
+static const uint32_t default_lowmem_reserve_ratio[MAX_NR_ZONES] = {
+#define X(id, name, ratio) [id] = ratio,
+	MM_ZONE_TYPES(X)
+#undef X
+};
+
 int mm_machine_init(struct mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, uint32_t flags)
 {
-	uint32_t i, j;
+	uint32_t i, j, t;
 
 	/* every per-node and per-CPU array of the machine is sized by these */
 	if (!nr_nodes || nr_nodes > MM_MAX_NODES || !nr_cpus || nr_cpus > MM_MAX_CPUS)
@@ -416,33 +423,55 @@ int mm_machine_init(struct mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, u
 	m->nr_cpus = nr_cpus;
 	m->flags = flags;
 	mm_mempolicy_init(m);
-	for (i = 0; i < nr_nodes; i++)
+	for (t = 0; t < MAX_NR_ZONES; t++)
+		m->lowmem_reserve_ratio[t] = default_lowmem_reserve_ratio[t];
+	for (i = 0; i < nr_nodes; i++) {
+		for (t = 0; t < MAX_NR_ZONES; t++) {
+			m->node_data[i].node_zones[t].node = i;
+			m->node_data[i].node_zones[t].zone_idx = t;
+		}
 		for (j = 0; j < nr_nodes; j++) {
 			m->zonelist[i][j] = (uint8_t)((i + j) % nr_nodes);
 			m->latency[i][j] = i == j ? 100 : 200;   /* SLIT 10 / 20 at 10 ns per unit */
 		}
+	}
 	return 0;
 }
 
-void mm_zone_init(struct mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t spanned_pages,
-		  struct page *pages, uint8_t *pageblock_mt, struct per_cpu_pages *pcp, uintptr_t memory)
+int mm_zone_init(struct mm_machine *m, uint32_t nid, uint32_t zone_idx, uint32_t start_pfn, uint32_t spanned_pages,
+		 struct page *pages, uint8_t *pageblock_mt, struct per_cpu_pages *pcp, uintptr_t memory)
 {
-	struct zone *z = &m->zones[nid];
-	uint32_t o, t, cpu, pfn;
+	uintptr_t mem_map = (uintptr_t)pages - (uintptr_t)start_pfn * sizeof(struct page);
+	struct zone *z;
+	uint32_t o, t, cpu, pfn, i;
 
-	MM_BUG_ON(nid >= m->nr_nodes);
-	z->node = nid;
+	if (nid >= m->nr_nodes || zone_idx >= ZONE_DEVICE || !spanned_pages || start_pfn + spanned_pages < start_pfn ||
+	    start_pfn + spanned_pages > PFN_NONE)
+		return -1;
+	z = mm_zone(m, nid, zone_idx);
+	if (populated_zone(z))
+		return -1;
+	for (i = 0; i < m->nr_populated; i++) {
+		const struct zone *o2 = m->populated[i];
+
+		/* one mem_map: lists may link pages of different zones */
+		if (o2->mem_map != mem_map || (start_pfn < o2->zone_start_pfn + o2->spanned_pages &&
+					       o2->zone_start_pfn < start_pfn + spanned_pages))
+			return -1;
+	}
 	z->zone_start_pfn = start_pfn;
 	z->spanned_pages = spanned_pages;
 	z->pages = pages;
-	z->mem_map = (uintptr_t)pages - (uintptr_t)start_pfn * sizeof(struct page);
+	z->mem_map = mem_map;
 	z->has_memory = memory != MM_NO_MEMORY;
 	z->direct_map = z->has_memory ? memory - ((uintptr_t)start_pfn << PAGE_SHIFT) : 0;
 	z->pageblock_mt = pageblock_mt;
 	z->pcp = pcp;
-	for (o = 0; o < NR_PAGE_ORDERS; o++)
+	for (o = 0; o < NR_PAGE_ORDERS; o++) {
 		for (t = 0; t < MIGRATE_TYPES; t++)
 			z->free_area[o].free_list[t].head = z->free_area[o].free_list[t].tail = PFN_NONE;
+		z->imported[o].head = z->imported[o].tail = PFN_NONE;
+	}
 	for (cpu = 0; cpu < m->nr_cpus; cpu++)
 		for (t = 0; t < NR_PCP_LISTS; t++)
 			pcp[cpu].lists[t].head = pcp[cpu].lists[t].tail = PFN_NONE;
@@ -450,15 +479,16 @@ void mm_zone_init(struct mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32
 	/* memmap_init: every pageblock starts movable */
 	for (pfn = start_pfn & ~(PAGEBLOCK_NR_PAGES - 1); pfn < start_pfn + spanned_pages; pfn += PAGEBLOCK_NR_PAGES)
 		set_pageblock_migratetype(z, pfn < start_pfn ? start_pfn : pfn, MIGRATE_MOVABLE);
+	m->populated[m->nr_populated++] = z;
+	return 0;
 }
 
-void mm_zone_free_range(struct mm_machine *m, uint32_t nid, uint32_t start, uint32_t end)
+void mm_zone_free_range(struct mm_machine *m, struct zone *z, uint32_t start, uint32_t end)
 {
-	struct zone *z = &m->zones[nid];
-
-	MM_BUG_ON(nid >= m->nr_nodes || start > end || (start < end && !zone_spans_pfn(z, end - 1)));
+	MM_BUG_ON(start > end || (start < end && (!zone_spans_pfn(z, start) || !zone_spans_pfn(z, end - 1))));
 	z->present_pages += end - start;
 	z->managed_pages += end - start;
+	m->node_data[z->node].node_managed_pages += end - start;
 	/* __free_pages_memory: naturally aligned blocks, queued at the tail */
 	while (start < end) {
 		uint32_t order = MAX_PAGE_ORDER;
@@ -472,12 +502,58 @@ void mm_zone_free_range(struct mm_machine *m, uint32_t nid, uint32_t start, uint
 	}
 }
 
+/* build_zonelists_in_node_order: the nodes of m->zonelist, each with its managed zones from
+ * the highest type down. */
+static void build_zonerefs(struct mm_machine *m)
+{
+	uint32_t nid, i, n;
+	int32_t t;
+
+	for (nid = 0; nid < m->nr_nodes; nid++) {
+		n = 0;
+		for (i = 0; i < m->nr_nodes; i++) {
+			uint32_t node = m->zonelist[nid][i];
+
+			for (t = MAX_NR_ZONES - 1; t >= 0; t--) {
+				if (!mm_zone(m, node, (uint32_t)t)->managed_pages)
+					continue;
+				m->zonerefs[nid][n].nid = (uint8_t)node;
+				m->zonerefs[nid][n].zone_idx = (uint8_t)t;
+				n++;
+			}
+		}
+		m->nr_zonerefs[nid] = n;
+	}
+}
+
+/* setup_per_zone_lowmem_reserve: zone i keeps (managed pages of zones i+1..j) / ratio[i] from
+ * requests that may use zone j; nothing when its ratio or its managed pages are 0. */
+static void setup_lowmem_reserve(struct mm_machine *m)
+{
+	uint32_t nid, i, j;
+
+	for (nid = 0; nid < m->nr_nodes; nid++) {
+		for (i = 0; i < MAX_NR_ZONES - 1; i++) {
+			struct zone *z = mm_zone(m, nid, i);
+			uint32_t ratio = m->lowmem_reserve_ratio[i], managed = 0;
+
+			for (j = i + 1; j < MAX_NR_ZONES; j++) {
+				managed += mm_zone(m, nid, j)->managed_pages;
+				z->lowmem_reserve[j] = ratio && z->managed_pages ? managed / ratio : 0;
+			}
+		}
+	}
+}
+
 void mm_setup_watermarks(struct mm_machine *m, uint32_t min_free_kbytes)
 {
-	uint32_t nid, lowmem_pages = 0, pages_min;
+	uint32_t nid, t, lowmem_pages = 0, pages_min;
 
+	build_zonerefs(m);
+	setup_lowmem_reserve(m);
+	/* 6.1 (before 6.6's ZONE_MOVABLE cap): every zone of a machine without highmem is lowmem */
 	for (nid = 0; nid < m->nr_nodes; nid++)
-		lowmem_pages += m->zones[nid].managed_pages;
+		lowmem_pages += m->node_data[nid].node_managed_pages;
 	if (!min_free_kbytes) {
 		/* init_per_zone_wmark_min: int_sqrt(lowmem_kbytes * 16), clamped */
 		min_free_kbytes = mm_int_sqrt((uint64_t)lowmem_pages * (PAGE_SIZE >> 10) * 16);
@@ -488,21 +564,21 @@ void mm_setup_watermarks(struct mm_machine *m, uint32_t min_free_kbytes)
 	}
 	m->min_free_kbytes = min_free_kbytes;
 	pages_min = min_free_kbytes >> (PAGE_SHIFT - 10);
-	for (nid = 0; nid < m->nr_nodes; nid++) {
-		struct zone *z = &m->zones[nid];
-		uint32_t min, tmp, scale;
+	for (nid = 0; nid < m->nr_nodes && lowmem_pages; nid++) {
+		for (t = 0; t < MAX_NR_ZONES; t++) {
+			struct zone *z = mm_zone(m, nid, t);
+			uint32_t min, tmp, scale;
 
-		if (!lowmem_pages)
-			break;
-		/* __setup_per_zone_wmarks, watermark_scale_factor = 10 */
-		min = (uint32_t)mm_div64_u64((uint64_t)pages_min * z->managed_pages, lowmem_pages);
-		scale = (z->managed_pages / 10000) * 10 + ((z->managed_pages % 10000) * 10) / 10000;
-		tmp = min >> 2;
-		if (tmp < scale)
-			tmp = scale;
-		z->watermark[WMARK_MIN] = min;
-		z->watermark[WMARK_LOW] = min + tmp;
-		z->watermark[WMARK_HIGH] = min + 2 * tmp;
+			/* __setup_per_zone_wmarks, watermark_scale_factor = 10 */
+			min = (uint32_t)mm_div64_u64((uint64_t)pages_min * z->managed_pages, lowmem_pages);
+			scale = (z->managed_pages / 10000) * 10 + ((z->managed_pages % 10000) * 10) / 10000;
+			tmp = min >> 2;
+			if (tmp < scale)
+				tmp = scale;
+			z->watermark[WMARK_MIN] = min;
+			z->watermark[WMARK_LOW] = min + tmp;
+			z->watermark[WMARK_HIGH] = min + 2 * tmp;
+		}
 	}
 }
 
@@ -523,16 +599,16 @@ static int32_t zone_batchsize(const struct zone *z)
 
 void mm_setup_pcp(struct mm_machine *m)
 {
-	uint32_t nid, cpu;
+	uint32_t i, cpu;
 
-	for (nid = 0; nid < m->nr_nodes; nid++) {
-		struct zone *z = &m->zones[nid];
+	for (i = 0; i < m->nr_populated; i++) {
+		struct zone *z = m->populated[i];
 		int32_t batch = zone_batchsize(z), high;
 		uint32_t nr_split = 0;
 
 		/* zone_highsize: the low watermark split over the node's CPUs */
 		for (cpu = 0; cpu < m->nr_cpus; cpu++)
-			nr_split += m->cpu_to_node[cpu] == nid;
+			nr_split += m->cpu_to_node[cpu] == z->node;
 		if (!nr_split)
 			nr_split = m->nr_cpus;
 		high = (int32_t)(z->watermark[WMARK_LOW] / nr_split);
@@ -545,17 +621,108 @@ void mm_setup_pcp(struct mm_machine *m)
 	}
 }
 
+/* ---- a machine imported from a snapshot ---------------------------------- */
+
+void mm_import_free_block(struct zone *z, uint32_t pfn, uint32_t order, uint32_t mt)
+{
+	add_to_free_list(z, pfn, order, mt, 1);
+}
+
+static void link_imported(struct zone *z, uint32_t pfn, uint32_t order, uint32_t mt, int tail)
+{
+	struct page *p = pfn_to_page(z, pfn);
+
+	p->flags = PG_head | PG_imported;
+	p->order = (uint8_t)order;
+	p->info = (uint16_t)mt;
+	mm_list_add(z, &z->imported[order], pfn, tail);
+	z->nr_imported += 1u << order;
+}
+
+void mm_import_used_block(struct zone *z, uint32_t pfn, uint32_t order, uint32_t mt)
+{
+	MM_BUG_ON(order > MAX_PAGE_ORDER || mt >= MIGRATE_TYPES || (pfn & ((1u << order) - 1)));
+	MM_BUG_ON(!zone_spans_pfn(z, pfn) || !zone_spans_pfn(z, pfn + (1u << order) - 1) || pfn_to_page(z, pfn)->flags);
+	link_imported(z, pfn, order, mt, 1);
+}
+
+void mm_zone_set_pages(struct mm_machine *m, struct zone *z, uint32_t present, uint32_t managed)
+{
+	m->node_data[z->node].node_managed_pages += managed - z->managed_pages;
+	z->present_pages = present;
+	z->managed_pages = managed;
+}
+
+void mm_import_pageblock(struct zone *z, uint32_t pfn, uint32_t mt)
+{
+	MM_BUG_ON(mt >= MIGRATE_TYPES);
+	z->pageblock_mt[(pfn - (z->zone_start_pfn & ~(PAGEBLOCK_NR_PAGES - 1))) >> PAGEBLOCK_ORDER] = (uint8_t)mt;
+}
+
+static void unlink_imported(struct zone *z, uint32_t pfn, uint32_t order)
+{
+	mm_list_del(z, &z->imported[order], pfn);
+	pfn_to_page(z, pfn)->flags = PG_head;
+	z->nr_imported -= 1u << order;
+}
+
+uint32_t mm_take_imported(struct zone *z, uint32_t order)
+{
+	uint32_t o, pfn, mt;
+
+	for (o = order; o <= MAX_PAGE_ORDER; o++) {
+		pfn = z->imported[o].head;
+		if (pfn == PFN_NONE)
+			continue;
+		unlink_imported(z, pfn, o);
+		mt = pfn_to_page(z, pfn)->info;
+		while (o > order) {   /* expand: the upper halves stay imported, first in line */
+			o--;
+			link_imported(z, pfn + (1u << o), o, mt, 0);
+		}
+		pfn_to_page(z, pfn)->order = (uint8_t)order;
+		return pfn;
+	}
+	return PFN_NONE;
+}
+
+int mm_import_pcp_page(struct mm_machine *m, struct zone *z, uint32_t cpu)
+{
+	uint32_t pfn, mt;
+	struct per_cpu_pages *pcp;
+
+	if (cpu >= m->nr_cpus || (pfn = mm_take_imported(z, 0)) == PFN_NONE)
+		return -1;
+	mt = get_pageblock_migratetype(z, pfn);
+	if (mt >= MIGRATE_PCPTYPES)
+		mt = MIGRATE_MOVABLE;
+	pcp = &z->pcp[cpu];
+	pfn_to_page(z, pfn)->flags = PG_pcp;
+	pfn_to_page(z, pfn)->info = (uint16_t)mt;
+	mm_list_add(z, &pcp->lists[order_to_pindex(mt, 0)], pfn, 1);
+	pcp->count++;
+	return 0;
+}
+
 /* ---- the allocator's entry points --------------------------------------- */
 
-/* zone_watermark_ok: would an order-`order` allocation pass watermark `mark` (in pages)? */
-static int zone_watermark_ok(const struct zone *z, uint32_t order, uint32_t mark)
+/* gfp_zone: the highest zone the GFP zone bits allow (GFP_ZONE_TABLE without highmem). */
+static const uint8_t gfp_highest_zone[4] = {
+	[GFP_ZONE_NONE] = ZONE_NORMAL, [GFP_ZONE_DMA] = ZONE_DMA, [GFP_ZONE_DMA32] = ZONE_DMA32,
+	[GFP_ZONE_MOVABLE] = ZONE_MOVABLE,
+};
+
+/* __zone_watermark_ok without highatomic reserves and CMA: would an order-`order` allocation
+ * whose highest zone is highest_zoneidx pass watermark `mark` (in pages)? */
+static int zone_watermark_ok(const struct zone *z, uint32_t order, uint32_t mark, uint32_t highest_zoneidx)
 {
+	int64_t min = (int64_t)mark + z->lowmem_reserve[highest_zoneidx];
 	uint32_t o, t;
 
-	if (!order)
-		return z->nr_free_pages > mark;
-	if ((int64_t)z->nr_free_pages - ((1 << order) - 1) <= (int64_t)mark)
+	if ((int64_t)z->nr_free_pages - ((1 << order) - 1) <= min)
 		return 0;
+	if (!order)
+		return 1;
 	for (o = order; o <= MAX_PAGE_ORDER; o++) {
 		if (!z->free_area[o].nr_free)
 			continue;
@@ -566,10 +733,10 @@ static int zone_watermark_ok(const struct zone *z, uint32_t order, uint32_t mark
 	return 0;
 }
 
-/* zone_statistics: numastat of one successful allocation. */
+/* zone_statistics: numastat of one successful allocation, against the preferred zone's node. */
 static void zone_statistics(struct mm_machine *m, struct zone *preferred, struct zone *z, uint32_t cpu)
 {
-	if (z == preferred) {
+	if (z->node == preferred->node) {
 		z->numa[NUMA_HIT]++;
 	} else {
 		z->numa[NUMA_MISS]++;
@@ -579,27 +746,40 @@ static void zone_statistics(struct mm_machine *m, struct zone *preferred, struct
 }
 
 /*
- * get_page_from_freelist along preferred's zonelist, skipping nodes outside mask: at the
- * low watermark, then (the slow path, where Linux would reclaim) at min.
+ * get_page_from_freelist along preferred's zonelist (zones up to the request's highest one,
+ * nodes in mask): at the low watermark, then (the slow path, where Linux would reclaim) at
+ * min. While importing a snapshot, an imported block instead, and nothing is counted.
  */
-uint32_t mm_alloc_pages_nodemask(struct mm_machine *m, uint32_t order, uint32_t mt, uint32_t cpu,
+uint32_t mm_alloc_pages_nodemask(struct mm_machine *m, uint32_t order, uint32_t alloc_flags, uint32_t cpu,
 				 uint32_t preferred, uint64_t mask, int count_fail)
 {
-	struct zone *pz = 0;
+	const struct zoneref *zr = m->zonerefs[preferred];
+	uint32_t n = m->nr_zonerefs[preferred], mt = alloc_flags & MM_ALLOC_MT_MASK;
+	uint32_t highest = gfp_highest_zone[(alloc_flags & MM_ALLOC_ZONE_MASK) >> MM_ALLOC_ZONE_SHIFT];
+	struct zone *pz = 0, *z;
 	uint32_t wmark, i, pfn;
 
-	for (i = 0; i < m->nr_nodes && !pz; i++)   /* the preferred zone: first one allowed */
-		if ((mask >> m->zonelist[preferred][i]) & 1)
-			pz = &m->zones[m->zonelist[preferred][i]];
+	for (i = 0; i < n && !pz; i++)   /* first_zones_zonelist: the preferred zone */
+		if (zr[i].zone_idx <= highest && ((mask >> zr[i].nid) & 1))
+			pz = mm_zone(m, zr[i].nid, zr[i].zone_idx);
 	if (!pz)
 		return PFN_NONE;
+	if (m->flags & MM_IMPORTING) {
+		for (i = 0; i < n; i++) {
+			if (zr[i].zone_idx > highest || !((mask >> zr[i].nid) & 1))
+				continue;
+			pfn = mm_take_imported(mm_zone(m, zr[i].nid, zr[i].zone_idx), order);
+			if (pfn != PFN_NONE)
+				return pfn;
+		}
+		return PFN_NONE;
+	}
 	for (wmark = WMARK_LOW;; wmark = WMARK_MIN) {
-		for (i = 0; i < m->nr_nodes; i++) {
-			uint32_t nid = m->zonelist[preferred][i];
-			struct zone *z = &m->zones[nid];
-
-			if (!((mask >> nid) & 1) || !z->managed_pages ||
-			    !zone_watermark_ok(z, order, z->watermark[wmark]))
+		for (i = 0; i < n; i++) {
+			if (zr[i].zone_idx > highest || !((mask >> zr[i].nid) & 1))
+				continue;
+			z = mm_zone(m, zr[i].nid, zr[i].zone_idx);
+			if (!zone_watermark_ok(z, order, z->watermark[wmark], highest))
 				continue;
 			if ((m->flags & MM_PCP) && order <= PAGE_ALLOC_COSTLY_ORDER)
 				pfn = rmqueue_pcplist(z, &z->pcp[cpu], order, mt);
@@ -630,26 +810,27 @@ uint32_t mm_alloc_pages_nodemask(struct mm_machine *m, uint32_t order, uint32_t 
 	return PFN_NONE;
 }
 
-uint32_t mm_alloc_pages(struct mm_machine *m, uint32_t order, uint32_t mt, uint32_t cpu, int32_t nid)
+uint32_t mm_alloc_pages(struct mm_machine *m, uint32_t order, uint32_t alloc_flags, uint32_t cpu, int32_t nid)
 {
 	/* the pcp lists and the fallback table hold the first MIGRATE_PCPTYPES types only */
-	if (order > MAX_PAGE_ORDER || mt >= MIGRATE_PCPTYPES || cpu >= m->nr_cpus ||
+	if (order > MAX_PAGE_ORDER || (alloc_flags & ~(MM_ALLOC_MT_MASK | MM_ALLOC_ZONE_MASK)) ||
+	    (alloc_flags & MM_ALLOC_MT_MASK) >= MIGRATE_PCPTYPES || cpu >= m->nr_cpus ||
 	    (nid >= 0 && (uint32_t)nid >= m->nr_nodes))
 		return PFN_NONE;
 	if (m->flags & MM_NO_MOBILITY_GROUPING)
-		mt = MIGRATE_UNMOVABLE;   /* gfp_migratetype */
+		alloc_flags &= ~MM_ALLOC_MT_MASK;   /* gfp_migratetype: MIGRATE_UNMOVABLE */
 	if (nid >= 0)
-		return mm_alloc_pages_nodemask(m, order, mt, cpu, (uint32_t)nid, mm_all_nodes(m), 1);
-	return mm_alloc_pages_policy(m, order, mt, cpu);
+		return mm_alloc_pages_nodemask(m, order, alloc_flags, cpu, (uint32_t)nid, mm_all_nodes(m), 1);
+	return mm_alloc_pages_policy(m, order, alloc_flags, cpu);
 }
 
 struct zone *mm_pfn_zone(struct mm_machine *m, uint32_t pfn)
 {
-	uint32_t nid;
+	uint32_t i;
 
-	for (nid = 0; nid < m->nr_nodes; nid++)
-		if (zone_spans_pfn(&m->zones[nid], pfn))
-			return &m->zones[nid];
+	for (i = 0; i < m->nr_populated; i++)
+		if (zone_spans_pfn(m->populated[i], pfn))
+			return m->populated[i];
 	return 0;
 }
 
@@ -666,6 +847,8 @@ void mm_free_block(struct mm_machine *m, struct zone *z, uint32_t pfn, uint32_t 
 	uint32_t mt;
 
 	MM_BUG_ON(!(p->flags & PG_head) || p->order != order || cpu >= m->nr_cpus);
+	if (p->flags & PG_imported)
+		unlink_imported(z, pfn, order);
 	p->flags = 0;
 	z->stat[ZS_PGFREE] += 1u << order;
 	mt = get_pageblock_migratetype(z, pfn);
@@ -699,16 +882,36 @@ enum mm_free_error mm_free_pages(struct mm_machine *m, uint32_t pfn, uint32_t or
 	return MM_FREE_OK;
 }
 
+uint32_t mm_free_imported(struct mm_machine *m, uint32_t hint_pfn, uint32_t order, uint32_t cpu)
+{
+	struct zone *z = mm_pfn_zone(m, hint_pfn);
+	uint32_t nid = z ? z->node : m->cpu_to_node[cpu], pfn = PFN_NONE;
+	int32_t t;
+
+	if (order > MAX_PAGE_ORDER || cpu >= m->nr_cpus)
+		return PFN_NONE;
+	if (z)
+		pfn = mm_take_imported(z, order);
+	for (t = MAX_NR_ZONES - 1; t >= 0 && pfn == PFN_NONE; t--) {
+		z = mm_zone(m, nid, (uint32_t)t);
+		if (populated_zone(z))
+			pfn = mm_take_imported(z, order);
+	}
+	if (pfn != PFN_NONE)
+		mm_free_block(m, z, pfn, order, cpu);
+	return pfn;
+}
+
 void mm_drain_all_pages(struct mm_machine *m)
 {
-	uint32_t nid, cpu;
+	uint32_t i, cpu;
 
 	for (cpu = 0; cpu < m->nr_cpus; cpu++)
-		for (nid = 0; nid < m->nr_nodes; nid++) {
-			struct zone *z = &m->zones[nid];
+		for (i = 0; i < m->nr_populated; i++) {
+			struct zone *z = m->populated[i];
 
-			if (z->pcp && z->pcp[cpu].count)
+			if (z->pcp[cpu].count)
 				free_pcppages_bulk(z, z->pcp[cpu].count, &z->pcp[cpu], 0);
-			MM_BUG_ON(z->pcp && z->pcp[cpu].count);
+			MM_BUG_ON(z->pcp[cpu].count);
 		}
 }

@@ -1,14 +1,18 @@
 /*
  * page_alloc.h - the buddy page allocator (after Linux 6.1 mm/page_alloc.c).
  *
- * Set-up order: mm_machine_init, mm_zone_init per node, mm_zone_free_range for
- * each usable range, then mm_setup_watermarks and mm_setup_pcp.
+ * Set-up order: mm_machine_init, the node order of each zonelist (m->zonelist),
+ * mm_zone_init per zone, mm_zone_free_range for each usable range, then
+ * mm_setup_watermarks (zonelists, lowmem reserves, watermarks) and mm_setup_pcp.
+ * A machine imported from a snapshot places its blocks with the mm_import_* calls
+ * instead of mm_zone_free_range.
  */
 #ifndef MM_PAGE_ALLOC_H
 #define MM_PAGE_ALLOC_H
 
 #include "bug.h"
 #include "mm_types.h"
+#include "trace_ops.h"
 
 /* mem_map is pages - zone_start_pfn, kept as an integer so the arithmetic is defined. */
 static inline struct page *pfn_to_page(const struct zone *z, uint32_t pfn)
@@ -21,7 +25,21 @@ static inline int zone_spans_pfn(const struct zone *z, uint32_t pfn)
 	return pfn >= z->zone_start_pfn && pfn - z->zone_start_pfn < z->spanned_pages;
 }
 
-/* Doubly linked lists of pfns through struct page next/prev (one zone per list). */
+static inline struct zone *mm_zone(struct mm_machine *m, uint32_t nid, uint32_t zone_idx)
+{
+	return &m->node_data[nid].node_zones[zone_idx];
+}
+
+static inline int populated_zone(const struct zone *z)
+{
+	return z->spanned_pages != 0;
+}
+
+/*
+ * Doubly linked lists of pfns through struct page next/prev. Every zone's descriptors are
+ * part of one mem_map (mm_zone_init), so a list may link pages of several zones (a node's
+ * slab partial list does) and z only names where the mem_map is.
+ */
 static inline void mm_list_add(struct zone *z, struct mm_list *l, uint32_t pfn, int tail)
 {
 	struct page *p = pfn_to_page(z, pfn);
@@ -82,34 +100,73 @@ static inline uint64_t mm_all_nodes(const struct mm_machine *m)
 
 /* Returns 0, or -1 (and sets nothing up) for 0 or more than MM_MAX_NODES nodes or MM_MAX_CPUS CPUs. */
 int mm_machine_init(struct mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, uint32_t flags);
-/* memory: address where the zone's first page's bytes live (slab objects need it), or
- * MM_NO_MEMORY. It may be 0: in an identity-mapped guest the zone at pfn 0 lives there. */
+/*
+ * A zone of type zone_idx (below ZONE_DEVICE) on node nid, spanning spanned_pages > 0 from
+ * start_pfn. pages: the descriptor of start_pfn in the machine's one mem_map (every zone's
+ * pages - start_pfn is the same address). memory: address where the zone's first page's bytes
+ * live (slab objects need it), or MM_NO_MEMORY. It may be 0: in an identity-mapped guest the
+ * zone at pfn 0 lives there. Returns 0, or -1 (nothing set up) for a node, type or span the
+ * machine cannot take: one already populated, overlapping another zone, or another mem_map.
+ */
 #define MM_NO_MEMORY ((uintptr_t)-1)
-void mm_zone_init(struct mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t spanned_pages,
-		  struct page *pages, uint8_t *pageblock_mt, struct per_cpu_pages *pcp, uintptr_t memory);
+int mm_zone_init(struct mm_machine *m, uint32_t nid, uint32_t zone_idx, uint32_t start_pfn, uint32_t spanned_pages,
+		 struct page *pages, uint8_t *pageblock_mt, struct per_cpu_pages *pcp, uintptr_t memory);
 /* Hand [start_pfn, end_pfn) of a zone to the allocator, as memblock_free_all does at boot. */
-void mm_zone_free_range(struct mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t end_pfn);
-/* min_free_kbytes == 0: derive it as init_per_zone_wmark_min does. */
+void mm_zone_free_range(struct mm_machine *m, struct zone *z, uint32_t start_pfn, uint32_t end_pfn);
+/* build_all_zonelists, setup_per_zone_lowmem_reserve (from m->lowmem_reserve_ratio) and
+ * __setup_per_zone_wmarks; min_free_kbytes == 0: derive it as init_per_zone_wmark_min does. */
 void mm_setup_watermarks(struct mm_machine *m, uint32_t min_free_kbytes);
 void mm_setup_pcp(struct mm_machine *m);
 
-/* Allocate 2^order pages of a migratetype below MIGRATE_PCPTYPES. nid >= 0 prefers that node
- * (like alloc_pages_node); nid < 0 follows the CPU's memory policy (mempolicy.h). Returns the
- * pfn, or PFN_NONE when no zone can serve it or an argument is out of range. */
-uint32_t mm_alloc_pages(struct mm_machine *m, uint32_t order, uint32_t migratetype, uint32_t cpu, int32_t nid);
-/* __alloc_pages: try preferred's zonelist, skipping nodes outside nodemask; count_fail: a
- * failure counts against the preferred zone. For the core (mempolicy.c); arguments unchecked. */
-uint32_t mm_alloc_pages_nodemask(struct mm_machine *m, uint32_t order, uint32_t mt, uint32_t cpu,
+/* The flags of an allocation: the migratetype (below MIGRATE_PCPTYPES) and the GFP zone bits
+ * (enum mm_gfp_zone), encoded as the trace's allocation records carry them (trace_ops.h). */
+static inline uint32_t mm_alloc_flags(uint32_t migratetype, uint32_t gfp_zone)
+{
+	return migratetype | gfp_zone << MM_ALLOC_ZONE_SHIFT;
+}
+
+/* Allocate 2^order pages. alloc_flags: mm_alloc_flags(), a bare migratetype meaning no zone
+ * bits (ZONE_NORMAL at most). nid >= 0 prefers that node (like alloc_pages_node); nid < 0
+ * follows the CPU's memory policy (mempolicy.h). Returns the pfn, or PFN_NONE when no zone
+ * can serve it or an argument is out of range. */
+uint32_t mm_alloc_pages(struct mm_machine *m, uint32_t order, uint32_t alloc_flags, uint32_t cpu, int32_t nid);
+/* __alloc_pages: try preferred's zonelist up to the flags' highest zone, skipping nodes
+ * outside nodemask; count_fail: a failure counts against the preferred zone. For the core
+ * (mempolicy.c); arguments unchecked. */
+uint32_t mm_alloc_pages_nodemask(struct mm_machine *m, uint32_t order, uint32_t alloc_flags, uint32_t cpu,
 				 uint32_t preferred, uint64_t nodemask, int count_fail);
 
 /* Free a block allocated by mm_alloc_pages, freed through CPU cpu's pcp lists. */
 enum mm_free_error mm_free_pages(struct mm_machine *m, uint32_t pfn, uint32_t order, uint32_t cpu);
 /* Free an allocated block without checking what it is (the slab allocator's path). */
 void mm_free_block(struct mm_machine *m, struct zone *z, uint32_t pfn, uint32_t order, uint32_t cpu);
+/* A free of a page the trace did not see allocated: an imported block of this order (taken as
+ * mm_take_imported does) from the zone of hint_pfn (the pfn the traced machine freed) or, if
+ * it has none, another zone of its node (the CPU's node when the pfn is in no zone), freed
+ * through cpu's pcp lists. Returns its pfn, or PFN_NONE when no imported block is left. */
+uint32_t mm_free_imported(struct mm_machine *m, uint32_t hint_pfn, uint32_t order, uint32_t cpu);
 /* drain_all_pages: every pcp list of every CPU back to the buddy lists. */
 void mm_drain_all_pages(struct mm_machine *m);
 
 struct zone *mm_pfn_zone(struct mm_machine *m, uint32_t pfn);
 int32_t mm_pfn_to_nid(struct mm_machine *m, uint32_t pfn);
+
+/*
+ * A machine imported from a snapshot (kernel_model/procfs_import.py): blocks placed where
+ * the snapshot's free lists and pageblock counts say, after mm_zone_init and before
+ * mm_setup_pcp; present and managed pages are set by the caller. The rest of the managed
+ * pages are imported blocks: allocated before the model started, kept on the zone's
+ * imported lists (linked through next/prev, by order) until something takes them.
+ */
+void mm_zone_set_pages(struct mm_machine *m, struct zone *z, uint32_t present, uint32_t managed);
+void mm_import_free_block(struct zone *z, uint32_t pfn, uint32_t order, uint32_t mt);
+void mm_import_used_block(struct zone *z, uint32_t pfn, uint32_t order, uint32_t mt);
+void mm_import_pageblock(struct zone *z, uint32_t pfn, uint32_t mt);
+/* Take an imported block of order `order` out of z (splitting a larger one: the lowest pfn of
+ * the smallest order that fits); it becomes an ordinary allocated block. PFN_NONE if none. */
+uint32_t mm_take_imported(struct zone *z, uint32_t order);
+/* An order-0 imported page of z onto cpu's pcp list of its pageblock's migratetype. */
+int mm_import_pcp_page(struct mm_machine *m, struct zone *z, uint32_t cpu);
+/* MM_IMPORTING: allocations take imported blocks instead of free ones (the slab import). */
 
 #endif

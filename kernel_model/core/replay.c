@@ -86,12 +86,11 @@ static uint32_t page_alloc(struct mm_machine *m, struct mm_replay *r, const stru
 
 	if (err)
 		return err;
-	if (op->flags & MM_ALLOC_ZONE_MASK)
-		return RE_UNSUPPORTED;   /* GFP zone bits: not modelled yet (one zone per node) */
-	if (op->arg0 > MAX_PAGE_ORDER || op->flags >= MIGRATE_PCPTYPES)
+	if (op->arg0 > MAX_PAGE_ORDER || (op->flags & ~(MM_ALLOC_MT_MASK | MM_ALLOC_ZONE_MASK)) ||
+	    (op->flags & MM_ALLOC_MT_MASK) >= MIGRATE_PCPTYPES)
 		return RE_BAD_ARG;
 	e = &r->ids[op->id];
-	pfn = mm_alloc_pages(m, op->arg0, op->flags, op->cpu, nid);
+	pfn = mm_alloc_pages(m, op->arg0, op->flags, op->cpu, nid);   /* the flags are mm_alloc_flags() */
 	if (pfn == PFN_NONE)
 		return alloc_failed(r, e, result);
 	e->state = ID_PAGE;
@@ -103,11 +102,42 @@ static uint32_t page_alloc(struct mm_machine *m, struct mm_replay *r, const stru
 	return RE_NONE;
 }
 
+/* A free of something allocated before the trace (id MM_NO_ID), on an imported machine. */
+static uint32_t pretrace_free(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op)
+{
+	uint32_t cache, done = 0;
+
+	if (op->cpu >= m->nr_cpus)
+		return RE_BAD_ARG;
+	if (op->op == OP_PAGE_FREE) {
+		if (op->arg0 > MAX_PAGE_ORDER)
+			return RE_BAD_ARG;
+		/* arg1: the pfn the traced machine freed, where the model looks first */
+		done = mm_free_imported(m, op->arg1 < PFN_NONE ? (uint32_t)op->arg1 : PFN_NONE, op->arg0,
+					op->cpu) != PFN_NONE;
+	} else if (m->slab && op->site < r->nr_site_cache &&
+		   (cache = r->site_cache[op->site]) < r->nr_imported_caches && r->imported_left[cache]) {
+		uint64_t addr = r->imported_objs[r->imported_start[cache] + --r->imported_left[cache]];
+
+		done = mm_kmem_cache_free(m->slab, cache, addr, op->cpu) == SLAB_OK;
+		MM_BUG_ON(!done);   /* imported objects are only freed here */
+	}
+	if (done)
+		r->pretrace_freed++;
+	else
+		r->pretrace_skipped++;
+	return RE_NONE;
+}
+
 static uint32_t page_free(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op)
 {
 	struct mm_id *e;
 	int skip;
-	uint32_t err = check_free_id(m, r, op, &e, &skip);
+	uint32_t err;
+
+	if (op->id == MM_NO_ID)
+		return pretrace_free(m, r, op);
+	err = check_free_id(m, r, op, &e, &skip);
 
 	if (err || skip)
 		return err;
@@ -203,7 +233,10 @@ static uint32_t cache_create_op(struct mm_machine *m, struct mm_replay *r, const
 
 	if (err)
 		return err;
-	cache = mm_kmem_cache_create(m->slab, op->arg0, (uint32_t)op->arg1, (uint32_t)(op->arg1 >> 32) &
+	if (op->site < r->nr_site_cache && r->site_cache[op->site] != MM_NO_CACHE)
+		cache = r->site_cache[op->site];   /* the machine has it already: imported */
+	else
+		cache = mm_kmem_cache_create(m->slab, op->arg0, (uint32_t)op->arg1, (uint32_t)(op->arg1 >> 32) &
 				     (SLAB_HWCACHE_ALIGN | SLAB_RECLAIM_ACCOUNT), op->site);
 	if (cache == MM_NO_CACHE)
 		return RE_BAD_ARG;
@@ -552,6 +585,8 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 		case OP_CACHE_FREE:
 			if (!m->slab)
 				err = RE_UNSUPPORTED;
+			else if (op->id == MM_NO_ID)
+				err = pretrace_free(m, r, op);
 			else if (cache_of(r, op->arg1) < 0)
 				err = RE_UNKNOWN_CACHE;
 			else

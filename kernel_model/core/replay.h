@@ -121,6 +121,20 @@ struct mm_replay {
 	const uint64_t *snap_at;
 	uint64_t *snap_rows;
 	uint32_t nr_snap_at, snap_done, snap_stride;
+	/* A machine imported from a snapshot (all 0 without one). site_cache[site] is the
+	 * kmem_cache whose name is the trace's string `site` (MM_NO_CACHE if none): a
+	 * CACHE_CREATE of such a name is that cache. A free without an id (MM_NO_ID) is of
+	 * something allocated before the trace: a PAGE_FREE takes an imported block
+	 * (mm_free_imported), a CACHE_FREE one of the imported objects of the cache named by
+	 * its site: imported_objs[imported_start[c] .. + imported_left[c]), the last first. */
+	const uint32_t *site_cache;       /* nr_site_cache */
+	uint32_t nr_site_cache;
+	uint32_t nr_imported_caches;
+	const uint64_t *imported_objs;    /* model addresses */
+	const uint32_t *imported_start;   /* nr_imported_caches */
+	uint32_t *imported_left;          /* nr_imported_caches */
+	uint64_t pretrace_freed;          /* frees of what the trace did not allocate, done */
+	uint64_t pretrace_skipped;        /* the same with nothing imported left to free */
 };
 
 #define MM_SITE_LEVELS 4

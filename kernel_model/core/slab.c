@@ -169,8 +169,8 @@ int mm_slab_init(struct mm_slab *sl, struct mm_machine *m, struct kmem_cache *ca
 	sl->cpu_slab = cpu;
 	sl->node = node;
 	sl->large_kmalloc_calls = sl->large_kmalloc_requested = sl->large_kmalloc_allocated = 0;
-	for (i = 0; i < m->nr_nodes; i++)
-		if (m->zones[i].spanned_pages && !m->zones[i].has_memory)
+	for (i = 0; i < m->nr_populated; i++)
+		if (!m->populated[i]->has_memory)
 			return -1;   /* slabs need the zone's memory */
 	/* create_kmalloc_caches: 8 16 32 64 96 128 192 256 ... 8k, in that order */
 	for (i = 0; i < NR_KMALLOC_CACHES; i++) {
@@ -345,11 +345,12 @@ static uint32_t get_partial_node(struct mm_slab *sl, uint32_t cache, uint32_t ni
 {
 	struct kmem_cache *s = &sl->caches[cache];
 	struct kmem_cache_node *n = get_node(sl, cache, nid);
-	struct zone *z = &sl->m->zones[nid];
+	struct zone *z;   /* any zone of the machine: they share one mem_map */
 	uint32_t slab, next, object = SLAB_NO_OBJ, partial_slabs = 0;
 
 	if (!n->nr_partial)
 		return SLAB_NO_OBJ;
+	z = mm_pfn_zone(sl->m, n->partial.head);
 	for (slab = n->partial.head; slab != PFN_NONE; slab = next) {
 		struct page *p = pfn_to_page(z, slab);
 		uint32_t freelist = p->freelist;
@@ -459,7 +460,7 @@ static uint32_t slab_alloc(struct mm_slab *sl, uint32_t cache, uint32_t cpu, int
 	struct kmem_cache *s = &sl->caches[cache];
 	struct kmem_cache_cpu *c = cpu_slab(sl, cache, cpu);
 
-	if (nid >= 0 && !sl->m->zones[nid].managed_pages)
+	if (nid >= 0 && !sl->m->node_data[nid].node_managed_pages)
 		nid = -1;   /* a node without memory: ignore the constraint */
 	if (c->freelist != SLAB_NO_OBJ && node_match(sl, c->slab, nid)) {
 		uint32_t idx = c->freelist;

@@ -49,30 +49,67 @@ int32_t mm_unusable_free_index(const uint64_t *nr_free, uint32_t order)
 
 void mm_page_map(const struct mm_machine *m, uint32_t nid, uint8_t *out)
 {
-	const struct zone *z;
-	uint32_t i = 0, k, n;
+	uint32_t start = mm_node_start_pfn(m, nid), t, i;
 
 	if (nid >= m->nr_nodes)
 		return;
-	z = &m->zones[nid];
-	while (i < z->spanned_pages) {
-		const struct page *p = &z->pages[i];
-		uint8_t code;
+	for (i = 0; i < mm_node_spanned_pages(m, nid); i++)
+		out[i] = PAGE_MAP_HOLE;   /* between the node's zones */
+	for (t = 0; t < MAX_NR_ZONES; t++) {
+		const struct zone *z = &m->node_data[nid].node_zones[t];
+		uint8_t *zout;
+		uint32_t k, n;
 
-		if (p->flags & (PG_buddy | PG_pcp))
-			code = PAGE_MAP_FREE;
-		else if (p->flags & PG_slab)
-			code = PAGE_MAP_SLAB;
-		else if (p->flags & PG_head)
-			code = (uint8_t)(1 + p->info);
-		else {
-			out[i++] = PAGE_MAP_HOLE;   /* tail pages are reached through their heads */
+		if (!z->spanned_pages)
 			continue;
+		zout = out + (z->zone_start_pfn - start);
+		i = 0;
+
+		while (i < z->spanned_pages) {
+			const struct page *p = &z->pages[i];
+			uint8_t code;
+
+			if (p->flags & (PG_buddy | PG_pcp))
+				code = PAGE_MAP_FREE;
+			else if (p->flags & PG_slab)
+				code = PAGE_MAP_SLAB;
+			else if (p->flags & PG_head)
+				code = (uint8_t)(1 + p->info);
+			else {
+				zout[i++] = PAGE_MAP_HOLE;   /* tail pages are reached through their heads */
+				continue;
+			}
+			MM_BUG_ON(p->order > MAX_PAGE_ORDER);
+			n = 1u << p->order;
+			for (k = 0; k < n && i + k < z->spanned_pages; k++)
+				zout[i + k] = code;
+			i += n;
 		}
-		MM_BUG_ON(p->order > MAX_PAGE_ORDER);
-		n = 1u << p->order;
-		for (k = 0; k < n && i + k < z->spanned_pages; k++)
-			out[i + k] = code;
-		i += n;
 	}
+}
+
+uint32_t mm_node_start_pfn(const struct mm_machine *m, uint32_t nid)
+{
+	uint32_t t, start = PFN_NONE;
+
+	for (t = 0; nid < m->nr_nodes && t < MAX_NR_ZONES; t++) {
+		const struct zone *z = &m->node_data[nid].node_zones[t];
+
+		if (z->spanned_pages && z->zone_start_pfn < start)
+			start = z->zone_start_pfn;
+	}
+	return start;
+}
+
+uint32_t mm_node_spanned_pages(const struct mm_machine *m, uint32_t nid)
+{
+	uint32_t t, start = mm_node_start_pfn(m, nid), end = 0;
+
+	for (t = 0; nid < m->nr_nodes && t < MAX_NR_ZONES; t++) {
+		const struct zone *z = &m->node_data[nid].node_zones[t];
+
+		if (z->spanned_pages && z->zone_start_pfn + z->spanned_pages > end)
+			end = z->zone_start_pfn + z->spanned_pages;
+	}
+	return end ? end - start : 0;
 }

@@ -26,14 +26,12 @@ def scan(mem: GuestMemory) -> dict:
     live = np.flatnonzero(np.isin(ids["state"], (ID_OBJECT, ID_LARGE)))
     addr = (ids["pfn"][live].astype(np.uint64) << np.uint64(PAGE_SHIFT)) + ids["offset"][live]
     size = np.empty(len(live), np.uint64)
-    nodes = r.nodes()
     for k, i in enumerate(live.tolist()):
         pfn = int(ids["pfn"][i])
         if ids["state"][i] == ID_LARGE:
             size[k] = PAGE_SIZE << int(ids["order"][i])
             continue
-        nid = next(n["node"] for n in nodes if n["start_pfn"] <= pfn < n["start_pfn"] + n["spanned_pages"])
-        at = int(r["mem_map_addr"][nid]) + (pfn - nodes[nid]["start_pfn"]) * PAGE_DTYPE.itemsize
+        at = int(r["mem_map_addr"]) + (pfn - int(r["mem_map_pfn"])) * PAGE_DTYPE.itemsize
         page = np.frombuffer(mem.read(at, PAGE_DTYPE.itemsize), PAGE_DTYPE)[0]
         size[k] = int(r["cache_size"][int(page["info"])])
     src, value = [], []

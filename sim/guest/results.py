@@ -11,24 +11,26 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernel_model._core import MIGRATE_TYPES as NR_MT
-from kernel_model._core import NR_NUMA_STAT_ITEMS, NR_ZONE_STAT_ITEMS
+from kernel_model._core import NR_NUMA_STAT_ITEMS, NR_ZONE_STAT_ITEMS, ZONE_NAMES
 from kernel_model._core import NR_PAGE_ORDERS as NR_ORDERS
 from kernel_model._core import NR_REPLAY_ERROR_CODES as NR_ERRORS
 
 RESULTS_ADDR = 0x10000
 MAGIC = 0x524D534D
-VERSION = 1
-MAX_NODES, MAX_CPUS, MAX_RANGES, MAX_CACHES = 8, 8, 4, 64
+VERSION = 2
+MAX_NODES, MAX_CPUS, MAX_RANGES, MAX_CACHES, MAX_ZONES = 8, 8, 4, 64, 3
 STATUS = {0: "ok", 1: "running", 2: "bad boot (not multiboot, or no memory map)", 3: "no trace module",
           4: "the trace module is not a valid memsim trace", 5: "the firmware's metadata does not fit in memory",
           6: "more NUMA nodes or CPUs than the firmware handles"}
 STAGES = {0: "booting", 1: "topology read", 2: "machine set up", 3: "replaying", 4: "done"}
 
+_ZONE = [("type", "<u4"), ("start_pfn", "<u4"), ("spanned_pages", "<u4")]
 _NODE = [("start_pfn", "<u4"), ("spanned_pages", "<u4"), ("nr_ranges", "<u4"),
          ("range_start", "<u4", MAX_RANGES), ("range_end", "<u4", MAX_RANGES), ("nr_srat", "<u4"),
          ("srat_base_lo", "<u4", MAX_RANGES), ("srat_base_hi", "<u4", MAX_RANGES),
          ("srat_len_lo", "<u4", MAX_RANGES), ("srat_len_hi", "<u4", MAX_RANGES),
-         ("nr_cpus", "<u4"), ("cpu_apic", "<u4", MAX_CPUS), ("zonelist", "u1", MAX_NODES)]
+         ("nr_cpus", "<u4"), ("cpu_apic", "<u4", MAX_CPUS), ("zonelist", "u1", MAX_NODES),
+         ("nr_zones", "<u4"), ("zone", "zone", MAX_ZONES)]
 
 _FIELDS = [("magic", "<u4"), ("version", "<u4"), ("status", "<u4"), ("stage", "<u4"),
            ("nr_nodes", "<u4"), ("nr_cpus", "<u4"), ("has_slit", "<u4"), ("has_hmat", "<u4"),
@@ -44,7 +46,7 @@ _FIELDS = [("magic", "<u4"), ("version", "<u4"), ("status", "<u4"), ("stage", "<
            ("numa", "<u8", (MAX_NODES, NR_NUMA_STAT_ITEMS)), ("zone_stat", "<u8", (MAX_NODES, NR_ZONE_STAT_ITEMS)),
            ("nr_caches", "<u4"), ("cache_slabs", "<u4", MAX_CACHES), ("cache_objects", "<u4", MAX_CACHES),
            ("ids_addr", "<u4"), ("first_error_record", "<u4"), ("first_error_code", "<u4"),
-           ("root_addr", "<u4"), ("alloc_record_addr", "<u4"), ("mem_map_addr", "<u4", MAX_NODES),
+           ("root_addr", "<u4"), ("alloc_record_addr", "<u4"), ("mem_map_addr", "<u4"), ("mem_map_pfn", "<u4"),
            ("cache_size", "<u4", MAX_CACHES)]
 
 
@@ -64,7 +66,8 @@ def _i386(fields: list[tuple], sub: dict[str, np.dtype]) -> np.dtype:
     return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": -(-off // align) * align})
 
 
-NODE_DTYPE = _i386(_NODE, {})
+ZONE_DTYPE = _i386(_ZONE, {})
+NODE_DTYPE = _i386(_NODE, {"zone": ZONE_DTYPE})
 RESULTS_DTYPE = _i386(_FIELDS, {"node": NODE_DTYPE})
 
 
@@ -118,11 +121,18 @@ class GuestResults:
             n = self.raw["node"][i]
             srat = [((int(n["srat_base_hi"][k]) << 32) | int(n["srat_base_lo"][k]),
                      (int(n["srat_len_hi"][k]) << 32) | int(n["srat_len_lo"][k])) for k in range(int(n["nr_srat"]))]
+            usable = [(int(n["range_start"][k]), int(n["range_end"][k])) for k in range(int(n["nr_ranges"]))]
+            zones = []
+            for z in n["zone"][: int(n["nr_zones"])]:
+                lo, hi = int(z["start_pfn"]), int(z["start_pfn"]) + int(z["spanned_pages"])
+                zones.append({"zone": ZONE_NAMES[int(z["type"])], "start_pfn": lo, "spanned_pages": hi - lo,
+                              "usable_pfns": [(max(a, lo), min(b, hi)) for a, b in usable if max(a, lo) < min(b, hi)]})
             out.append({
                 "node": i,
                 "memory": [{"base": b, "size": s} for b, s in srat],
                 "start_pfn": int(n["start_pfn"]), "spanned_pages": int(n["spanned_pages"]),
-                "usable_pfns": [(int(n["range_start"][k]), int(n["range_end"][k])) for k in range(int(n["nr_ranges"]))],
+                "usable_pfns": usable,
+                "zones": zones,
                 "cpus": [c for c, node in enumerate(self.cpus()) if node == i],
                 "zonelist": n["zonelist"][: self.nr_nodes].astype(int).tolist(),
             })

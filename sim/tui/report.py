@@ -127,8 +127,12 @@ class ReportSource:
                 free_area = tuple(tuple(tuple(row) for row in z.nr_free) for z in parse_pagetypeinfo(text))
             for block in re.split(r"^Node ", _read(f"{prefix}.zoneinfo.txt"), flags=re.M)[1:]:
                 node = int(block.split(",")[0])
-                zones[node] = {k: int(m.group(1)) for k in ("min", "low", "high", "managed")
-                               if (m := re.search(rf"^\s+{k}\s+(\d+)$", block, re.M))}
+                values = {k: int(m.group(1)) for k in ("min", "low", "high", "managed")
+                          if (m := re.search(rf"^\s+{k}\s+(\d+)$", block, re.M))}
+                if values.get("managed"):   # a node's populated zones, summed
+                    zone = zones.setdefault(node, dict.fromkeys(values, 0))
+                    for k, v in values.items():
+                        zone[k] += v
             slabinfo = parse_slabinfo(_read(f"{prefix}.slabinfo.txt")) if _read(f"{prefix}.slabinfo.txt") else []
             for n in range(len(zones)):
                 lines = _read(f"{prefix}.node{n}.numastat.txt").split()

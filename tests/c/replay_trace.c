@@ -1,6 +1,6 @@
 /*
  * replay_trace.c - the core without Python: lay out a machine as kernel_model.Machine does
- * (nodes contiguous from BASE_PFN, CPUs numbered node by node), replay a trace file and write
+ * (a Normal zone per node, contiguous from BASE_PFN, CPUs numbered node by node), replay a trace file and write
  * one 64-bit result per record, as Machine.replay(results=True) gives them.
  *
  *   replay_trace TRACE RESULTS PAGES_PER_NODE CPUS_PER_NODE PCP GROUPING MIN_FREE_KBYTES ZONELIST...
@@ -41,6 +41,7 @@ int main(int argc, char **argv)
 	struct mm_trace_header h;
 	uint32_t pages, cpus_per_node, nodes, nid, cpu, i;
 	struct mm_op *ops;
+	struct page *mem_map;
 	FILE *f;
 
 	if (argc < 9) {
@@ -82,6 +83,7 @@ int main(int argc, char **argv)
 			p += i + 1 < nodes;
 		}
 	}
+	mem_map = zalloc((size_t)nodes * pages * sizeof(struct page));   /* one for every zone */
 	for (nid = 0; nid < nodes; nid++) {
 		uint32_t start = BASE_PFN + nid * pages;
 		uint32_t blocks = ((start + pages + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER) - (start >> PAGEBLOCK_ORDER);
@@ -92,9 +94,10 @@ int main(int argc, char **argv)
 			perror("mmap");
 			return 1;
 		}
-		mm_zone_init(&m, nid, start, pages, zalloc(pages * sizeof(struct page)), zalloc(blocks),
-			     zalloc(m.nr_cpus * sizeof(struct per_cpu_pages)), (uintptr_t)mem);
-		mm_zone_free_range(&m, nid, start, start + pages);
+		if (mm_zone_init(&m, nid, ZONE_NORMAL, start, pages, mem_map + (size_t)nid * pages, zalloc(blocks),
+				 zalloc(m.nr_cpus * sizeof(struct per_cpu_pages)), (uintptr_t)mem))
+			return fprintf(stderr, "zone of node %u refused\n", nid), 1;
+		mm_zone_free_range(&m, mm_zone(&m, nid, ZONE_NORMAL), start, start + pages);
 	}
 	mm_setup_watermarks(&m, (uint32_t)strtoul(argv[7], 0, 0));
 	mm_setup_pcp(&m);
