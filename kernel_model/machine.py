@@ -120,7 +120,8 @@ def _node_zones(nid: int, node: Mapping) -> list[tuple]:
     out = []
     for z in zones:
         if z["zone"] not in ZONE_NAMES[:_core.ZONE_DEVICE]:
-            raise ValueError(f"node {nid}: zone {z['zone']!r} is not one of {', '.join(ZONE_NAMES[:_core.ZONE_DEVICE])}")
+            raise ValueError(f"node {nid}: zone {z['zone']!r} is not one of "
+                             f"{', '.join(ZONE_NAMES[:_core.ZONE_DEVICE])}")
         if z["spanned_pages"]:
             out.append((nid, ZONE_NAMES.index(z["zone"]), z["start_pfn"], z["spanned_pages"],
                         [tuple(r) for r in z["usable_pfns"]]))

@@ -106,7 +106,8 @@ def test_entry_points_bound_their_arguments():
     assert core.kmem_cache_alloc(core.nr_caches, 0, -1) is None
     addr = core.kmalloc(64, 0, -1)
     assert core.kfree(addr, 2) == _core.SLAB_EBADCPU and core.kfree(addr, 0) == _core.SLAB_OK
-    for call in (lambda: core.zone(2, 0), lambda: core.node(2), lambda: core.page_map(2), lambda: core.free_lists(2), lambda: core.slabs(2),
+    for call in (lambda: core.zone(2, 0), lambda: core.node(2),
+                 lambda: core.page_map(2), lambda: core.free_lists(2), lambda: core.slabs(2),
                  lambda: core.pcp_lists(0, 2), lambda: core.cache(core.nr_caches), lambda: core.cpu_freelist(0, 2),
                  lambda: core.node_partial(0, 2), lambda: core.pageblock_migratetypes(2),
                  lambda: core.page_descriptors(2), lambda: core.kmalloc_cache(0), lambda: core.kmalloc_cache(8193),
