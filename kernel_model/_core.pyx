@@ -361,9 +361,10 @@ cdef class MachineCore:
                 if mm_zone(self.m, nid, zt).spanned_pages]
 
     # -- allocator ----------------------------------------------------------
-    def alloc_pages(self, uint32_t order, uint32_t migratetype, uint32_t cpu, int32_t nid):
-        """The first pfn, or None (no zone can serve it, or an argument out of range)."""
-        cdef uint32_t pfn = mm_alloc_pages(self.m, order, migratetype, cpu, nid)
+    def alloc_pages(self, uint32_t order, uint32_t alloc_flags, uint32_t cpu, int32_t nid):
+        """The first pfn, or None (no zone can serve it, or an argument out of range). alloc_flags:
+        the migratetype, with the GFP zone bits as allocation records carry them."""
+        cdef uint32_t pfn = mm_alloc_pages(self.m, order, alloc_flags, cpu, nid)
         _check_bug()
         return None if pfn == PFN_NONE else pfn
 

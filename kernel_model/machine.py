@@ -188,6 +188,9 @@ class Machine:
         self.mobility_grouping = mobility_grouping
         self.node_pages = pages   # what each node hands the allocator
         self.base_pfn = BASE_PFN
+        self.lowmem_reserve_ratio = tuple(_core.LOWMEM_RESERVE_RATIO if lowmem_reserve_ratio is None
+                                          else lowmem_reserve_ratio)
+        self._layout = core_zones
         if zones is not None:
             self.cpu_to_node = list(cpu_to_node or [0])
             has_cpus = [n in self.cpu_to_node for n in range(nodes)]
@@ -209,7 +212,7 @@ class Machine:
         padded = [zl + [n for n in range(nodes) if n not in zl] for zl in self._zonelists]
         self._core = _core.MachineCore(core_zones, self.cpu_to_node, padded, pcp, mobility_grouping,
                                        min_free_kbytes or 0, max_logged_errors, max_caches,
-                                       None if lowmem_reserve_ratio is None else list(lowmem_reserve_ratio))
+                                       list(self.lowmem_reserve_ratio))
         self.latency = topology.latencies() if topology is not None else \
             [[100 if i == j else 200 for j in range(nodes)] for i in range(nodes)]   # ns, CPU node x memory node
         self._core.set_latency(self.latency)
@@ -226,11 +229,16 @@ class Machine:
 
     # -- allocation ---------------------------------------------------------
     def alloc_pages(self, order: int, migratetype: int | str = "movable", cpu: int = 0,
-                    node: int | None = None) -> int | None:
-        """Allocate 2^order pages; returns the first pfn, or None when no zone can serve it."""
+                    node: int | None = None, zone: str | None = None) -> int | None:
+        """Allocate 2^order pages; returns the first pfn, or None when no zone can serve it.
+        zone: the highest zone the GFP flags allow, "DMA", "DMA32" or "Movable" (__GFP_HIGHMEM |
+        __GFP_MOVABLE); None for none of the zone bits (Normal and below)."""
         self._check_order(order)
         self._check_cpu(cpu)
-        return self._core.alloc_pages(order, migratetype_of(migratetype), cpu, self._node_arg(node))
+        if zone is not None and zone not in _core.GFP_ZONES or zone == "":
+            raise ValueError(f"GFP zone {zone!r}: one of DMA, DMA32, Movable (or None)")
+        flags = migratetype_of(migratetype) | _core.GFP_ZONES[zone or ""] << _core.ALLOC_ZONE_SHIFT
+        return self._core.alloc_pages(order, flags, cpu, self._node_arg(node))
 
     def free_pages(self, pfn: int, order: int, cpu: int = 0) -> None:
         """Free a block returned by alloc_pages; raises ValueError if it is not one."""
@@ -572,6 +580,11 @@ class Machine:
         nodes = range(self.nodes) if node is None else [node]
         return sum(self._core.node(n)["nr_free_pages"] for n in nodes)
 
+    def zone_layout(self) -> list[tuple[int, str, int, int, list[tuple[int, int]]]]:
+        """Every populated zone as the machine was laid out: (node, zone name, start_pfn,
+        spanned_pages, the pfn ranges handed to the allocator), in set-up order."""
+        return [(nid, ZONE_NAMES[zt], start, spanned, list(usable)) for nid, zt, start, spanned, usable in self._layout]
+
     def zones(self) -> list[tuple[int, str]]:
         """(node, zone name) of every populated zone, node by node, lowest zone type first."""
         return [(nid, ZONE_NAMES[zt]) for nid, zt in self._core.zones()]
@@ -644,8 +657,7 @@ class Machine:
 
     def pageblock_counts(self, node: int) -> list[int]:
         """Pageblocks per migratetype on a node."""
-        mts = self._core.pageblock_migratetypes(node)
-        return np.bincount(mts, minlength=MIGRATE_TYPES).tolist() if self.node_pages[node] else [0] * MIGRATE_TYPES
+        return np.bincount(self._core.pageblock_migratetypes(node), minlength=MIGRATE_TYPES).tolist()
 
     def free_lists(self, node: int, zone: str | None = None) -> dict[tuple[int, int], list[int]]:
         """Every buddy free list of a node (its zones' lists one after the other, highest zone
@@ -661,6 +673,8 @@ class Machine:
     def _zone_states(self) -> list[ZoneFreeState]:
         out = []
         for (n, name), nr_free in self.zone_nr_free().items():
+            if not self.zone(n, name)["present"]:
+                continue   # populated_zone(): /proc lists zones with present pages
             mts = self._core.pageblock_migratetypes(n, ZONE_NAMES.index(name))
             out.append(ZoneFreeState(n, name, nr_free.tolist(), np.bincount(mts, minlength=MIGRATE_TYPES).tolist()))
         return out

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from kernel_model import Machine
-from kernel_model.mm import MAX_PAGE_ORDER, MIGRATE_PCPTYPES, PAGEBLOCK_ORDER
+from kernel_model.mm import MAX_PAGE_ORDER, MIGRATE_PCPTYPES, PAGEBLOCK_ORDER, ZONE_NAMES
 
 
 def check_invariants(m: Machine, live: dict[int, int]) -> None:
     """live: pfn -> order of every block the caller holds."""
     nr_free = m.nr_free()
-    starts = [m.base_pfn + sum(m.node_pages[:n]) for n in range(m.nodes)]
+    layout = m.zone_layout()
     owner: dict[int, str] = {}
+
+    def zone_of(pfn: int) -> tuple[int, str, int, int, list]:
+        return next(z for z in layout if z[2] <= pfn < z[2] + z[3])
 
     def claim(pfn: int, order: int, what: str, node: int) -> None:
         assert pfn % (1 << order) == 0, f"{what} block {pfn} not aligned to order {order}"
-        lo, hi = starts[node], starts[node] + m.node_pages[node]
-        assert lo <= pfn and pfn + (1 << order) <= hi, f"{what} block {pfn}/{order} outside node {node}"
+        nid, _, lo, spanned, usable = zone_of(pfn)
+        assert nid == node, f"{what} block {pfn} of node {node} in a zone of node {nid}"
+        assert pfn + (1 << order) <= lo + spanned, f"{what} block {pfn}/{order} beyond its zone"
         for p in range(pfn, pfn + (1 << order)):
             assert p not in owner, f"page {p} is both {owner[p]} and {what}"
+            assert any(a <= p < b for a, b in usable), f"{what} page {p} was never given to the allocator"
             owner[p] = what
 
     for node in range(m.nodes):
@@ -32,15 +37,16 @@ def check_invariants(m: Machine, live: dict[int, int]) -> None:
             for (order, _mt), pfns in m.pcp_lists(node, cpu).items():
                 for pfn in pfns:
                     claim(pfn, order, "pcp", node)
-        # Linux merges free buddies unless migratetypes forbid it at >= pageblock_order
-        blocks = m._core.pageblock_migratetypes(node)
+        # Linux merges free buddies (of one zone) unless migratetypes forbid it at >= pageblock_order
         for pfn, (order, _mt) in buddy_free.items():
             if order == MAX_PAGE_ORDER:
                 continue
             buddy = pfn ^ (1 << order)
-            if buddy_free.get(buddy, (None,))[0] == order:
+            _, name, start, spanned, _ = zone_of(pfn)
+            if buddy_free.get(buddy, (None,))[0] == order and start <= buddy < start + spanned:
                 assert order >= PAGEBLOCK_ORDER, f"free buddies {pfn} and {buddy} of order {order} not merged"
-                base = starts[node] >> PAGEBLOCK_ORDER
+                blocks = m._core.pageblock_migratetypes(node, ZONE_NAMES.index(name))
+                base = start >> PAGEBLOCK_ORDER
                 a, b = blocks[(pfn >> PAGEBLOCK_ORDER) - base], blocks[(buddy >> PAGEBLOCK_ORDER) - base]
                 assert a != b and (a >= MIGRATE_PCPTYPES or b >= MIGRATE_PCPTYPES)
     for pfn, order in live.items():

@@ -1,12 +1,14 @@
 """Reference buddy allocator in pure Python, written from Linux 6.1 mm/page_alloc.c.
 
 It mirrors the C core's behaviour (same pfns, same list order) with plain Python
-data: a block table keyed by head pfn, free lists as pfn-linked lists. Used by the
-property tests and as the baseline of `memsim bench buddy`.
+data: a block table keyed by head pfn, free lists as pfn-linked lists; zones of any
+type on each node, zonelists by node then highest zone first, lowmem reserves in the
+watermark check. Used by the property tests and as the baseline of `memsim bench buddy`.
 """
 
 from __future__ import annotations
 
+from kernel_model._core import ALLOC_MT_MASK, ALLOC_ZONE_MASK, ALLOC_ZONE_SHIFT, LOWMEM_RESERVE_RATIO
 from kernel_model.mm import (
     MAX_PAGE_ORDER,
     MIGRATE_HIGHATOMIC,
@@ -19,8 +21,13 @@ from kernel_model.mm import (
     PAGE_ALLOC_COSTLY_ORDER,
     PAGEBLOCK_NR_PAGES,
     PAGEBLOCK_ORDER,
+    ZONE_NAMES,
 )
 from kernel_model.trace import NO_NODE, Op
+
+ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, ZONE_MOVABLE = (ZONE_NAMES.index(n) for n in ("DMA", "DMA32", "Normal", "Movable"))
+# gfp_zone of the allocation records' zone field: none (Normal), DMA, DMA32, HIGHMEM|MOVABLE
+GFP_HIGHEST_ZONE = (ZONE_NORMAL, ZONE_DMA, ZONE_DMA32, ZONE_MOVABLE)
 
 BUDDY, PCP, ALLOCATED = "buddy", "pcp", "allocated"
 FALLBACKS = {
@@ -85,9 +92,10 @@ class Pcp:
 
 
 class Zone:
-    def __init__(self, node: int, start: int, spanned: int, nr_cpus: int, no_mobility: bool) -> None:
-        self.node, self.start, self.spanned = node, start, spanned
+    def __init__(self, node: int, zone_idx: int, start: int, spanned: int, nr_cpus: int, no_mobility: bool) -> None:
+        self.node, self.zone_idx, self.start, self.spanned = node, zone_idx, start, spanned
         self.managed = 0
+        self.lowmem_reserve = [0] * len(ZONE_NAMES)
         self.no_mobility = no_mobility
         self.free_lists = [[PfnList() for _ in range(MIGRATE_TYPES)] for _ in range(MAX_PAGE_ORDER + 1)]
         self.blocks: dict[int, Block] = {}   # head pfn -> block; other pfns have no entry
@@ -229,8 +237,8 @@ class Zone:
             if pfn is not None or not self.rmqueue_fallback(order, mt):
                 return pfn
 
-    def watermark_ok(self, order: int, mark: int) -> bool:
-        if self.nr_free_pages - ((1 << order) - 1) <= mark:
+    def watermark_ok(self, order: int, mark: int, highest: int) -> bool:
+        if self.nr_free_pages - ((1 << order) - 1) <= mark + self.lowmem_reserve[highest]:
             return False
         if order == 0:
             return True
@@ -310,36 +318,49 @@ class Zone:
 
 
 class RefMachine:
-    """Same contract as the C core's Machine for page allocation; see kernel_model.Machine."""
+    """Same contract as the C core's Machine for page allocation; see kernel_model.Machine.
 
-    def __init__(self, node_pages: list[int], cpu_to_node: list[int], zonelists: list[list[int]],
-                 pcp: bool = True, mobility_grouping: bool = True, min_free_kbytes: int | None = None,
-                 base_pfn: int = 0) -> None:
+    zones: every populated zone as (node, zone type, start_pfn, spanned_pages, usable pfn
+    ranges), in the order the machine set them up (a node's zones lowest type first)."""
+
+    def __init__(self, zones: list[tuple[int, int, int, int, list[tuple[int, int]]]], cpu_to_node: list[int],
+                 zonelists: list[list[int]], pcp: bool = True, mobility_grouping: bool = True,
+                 min_free_kbytes: int | None = None, lowmem_reserve_ratio=LOWMEM_RESERVE_RATIO) -> None:
         self.cpu_to_node = list(cpu_to_node)
         self.zonelists = zonelists
+        self.nr_nodes = len(zonelists)
         self.pcp = pcp
         self.no_mobility = not mobility_grouping
-        self.zones = []
-        start = base_pfn
-        for nid, n in enumerate(node_pages):
-            self.zones.append(Zone(nid, start, n, len(cpu_to_node), self.no_mobility))
-            self.free_range(nid, start, start + n)
-            start += n
+        self.zones: list[Zone] = []          # in set-up order (what drain_all_pages walks)
+        self.node_zones: dict[tuple[int, int], Zone] = {}
+        for nid, zt, start, spanned, usable in zones:
+            z = Zone(nid, zt, start, spanned, len(cpu_to_node), self.no_mobility)
+            self.zones.append(z)
+            self.node_zones[nid, zt] = z
+            for lo, hi in usable:
+                self.free_range(z, lo, hi)
+        # build_zonelists_in_node_order: nodes in zonelist order, each with its managed zones from the highest
+        self.zonerefs = [[self.node_zones[n, zt] for n in zonelists[nid]
+                          for zt in range(len(ZONE_NAMES) - 1, -1, -1)
+                          if (n, zt) in self.node_zones and self.node_zones[n, zt].managed]
+                         for nid in range(self.nr_nodes)]
+        self.setup_lowmem_reserve(lowmem_reserve_ratio)
         self.setup_watermarks(min_free_kbytes)
         self.setup_pcp()
         self.policy = [{"mode": "default", "nodes": [], "weights": {}, "il_prev": None, "il_weight": 0}
                        for _ in self.cpu_to_node]
         self.numastat = [dict.fromkeys(("numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node",
-                                        "other_node"), 0) for _ in self.zones]
+                                        "other_node"), 0) for _ in range(self.nr_nodes)]
 
     @classmethod
     def like(cls, machine) -> RefMachine:
         """A reference machine configured like a kernel_model.Machine."""
-        return cls(machine.node_pages, machine.cpu_to_node, [machine.zonelist(n) for n in range(machine.nodes)],
-                   machine.pcp, machine.mobility_grouping, machine.min_free_kbytes, machine.base_pfn)
+        layout = [(nid, ZONE_NAMES.index(zone), start, spanned, usable)
+                  for nid, zone, start, spanned, usable in machine.zone_layout()]
+        return cls(layout, machine.cpu_to_node, [machine.zonelist(n) for n in range(machine.nodes)],
+                   machine.pcp, machine.mobility_grouping, machine.min_free_kbytes, machine.lowmem_reserve_ratio)
 
-    def free_range(self, nid: int, start: int, end: int) -> None:
-        z = self.zones[nid]
+    def free_range(self, z: Zone, start: int, end: int) -> None:
         z.managed += end - start
         while start < end:
             order = MAX_PAGE_ORDER
@@ -349,6 +370,21 @@ class RefMachine:
                 order -= 1
             z.free_one(start, order, z.get_pageblock(start), True)
             start += 1 << order
+
+    def node_managed(self, nid: int) -> int:
+        return sum(z.managed for z in self.zones if z.node == nid)
+
+    def setup_lowmem_reserve(self, ratio) -> None:
+        """zone i keeps (managed pages of zones i+1..j of its node) // ratio[i] from requests up to zone j."""
+        for nid in range(self.nr_nodes):
+            managed = [self.node_zones[nid, t].managed if (nid, t) in self.node_zones else 0
+                       for t in range(len(ZONE_NAMES))]
+            for i in range(len(ZONE_NAMES) - 1):
+                if (nid, i) not in self.node_zones:
+                    continue
+                z = self.node_zones[nid, i]
+                for j in range(i + 1, len(ZONE_NAMES)):
+                    z.lowmem_reserve[j] = sum(managed[i + 1:j + 1]) // ratio[i] if ratio[i] and z.managed else 0
 
     def setup_watermarks(self, min_free_kbytes: int | None) -> None:
         lowmem = sum(z.managed for z in self.zones)
@@ -396,8 +432,9 @@ class RefMachine:
         return pol["il_prev"]
 
     def alloc_pages(self, order: int, mt: int, cpu: int = 0, nid: int | None = None) -> int | None:
-        """Allocate following the CPU's memory policy (or prefer node nid, as alloc_pages_node)."""
-        local, everything = self.cpu_to_node[cpu], list(range(len(self.zones)))
+        """Allocate following the CPU's memory policy (or prefer node nid, as alloc_pages_node);
+        mt may carry GFP zone bits as the allocation records do (mm_alloc_flags)."""
+        local, everything = self.cpu_to_node[cpu], list(range(self.nr_nodes))
         pol = self.policy[cpu]
         if nid is not None:
             return self._alloc_from(order, mt, cpu, nid, everything)
@@ -412,28 +449,28 @@ class RefMachine:
         if mode in ("interleave", "weighted_interleave"):
             target = self._interleave_node(pol)
             pfn = self._alloc_from(order, mt, cpu, target, everything)
-            if pfn is not None and self.zones[target].spans(pfn):
+            if pfn is not None and self.zone_of(pfn).node == target:
                 self.numastat[target]["interleave_hit"] += 1
             return pfn
         return self._alloc_from(order, mt, cpu, local, everything)
 
-    def _alloc_from(self, order: int, mt: int, cpu: int, preferred: int, allowed) -> int | None:
-        if self.no_mobility:
-            mt = MIGRATE_UNMOVABLE
-        order_of = [n for n in self.zonelists[preferred] if n in allowed]
-        if not order_of:
+    def _alloc_from(self, order: int, flags: int, cpu: int, preferred: int, allowed) -> int | None:
+        mt = MIGRATE_UNMOVABLE if self.no_mobility else flags & ALLOC_MT_MASK
+        highest = GFP_HIGHEST_ZONE[(flags & ALLOC_ZONE_MASK) >> ALLOC_ZONE_SHIFT]
+        zones = [z for z in self.zonerefs[preferred] if z.zone_idx <= highest and z.node in allowed]
+        if not zones:
             return None
-        pz = order_of[0]
+        pz = zones[0].node   # the preferred zone's node: numa_hit / numa_miss are against it
         for wm in (1, 0):   # low watermark, then min (the slow path)
-            for n in order_of:
-                z = self.zones[n]
-                if not z.managed or not z.watermark_ok(order, z.wmark[wm]):
+            for z in zones:
+                if not z.watermark_ok(order, z.wmark[wm], highest):
                     continue
                 if self.pcp and order <= PAGE_ALLOC_COSTLY_ORDER:
                     pfn = z.pcp_alloc(cpu, order, mt)
                 else:
                     pfn = z.rmqueue(order, mt)
                 if pfn is not None:
+                    n = z.node
                     z.blocks[pfn] = Block(ALLOCATED, order, mt)
                     if n == pz:
                         self.numastat[n]["numa_hit"] += 1
@@ -469,17 +506,27 @@ class RefMachine:
                 if z.pcp[cpu].count:
                     z.pcp_free_bulk(z.pcp[cpu], z.pcp[cpu].count, 0)
 
+    def _zones_of(self, nid: int) -> list[Zone]:
+        """A node's zones, highest type first (as Machine.free_lists lists them)."""
+        return sorted((z for z in self.zones if z.node == nid), key=lambda z: -z.zone_idx)
+
     def nr_free(self) -> list[list[list[int]]]:
-        return [[[len(z.free_lists[o][t]) for o in range(MAX_PAGE_ORDER + 1)] for t in range(MIGRATE_TYPES)]
-                for z in self.zones]
+        """Free blocks [node][migratetype][order], a node's zones summed."""
+        return [[[sum(len(z.free_lists[o][t]) for z in self._zones_of(n)) for o in range(MAX_PAGE_ORDER + 1)]
+                 for t in range(MIGRATE_TYPES)] for n in range(self.nr_nodes)]
 
     def free_lists(self, nid: int) -> dict[tuple[int, int], list[int]]:
-        z = self.zones[nid]
-        return {(o, t): list(z.free_lists[o][t]) for o in range(MAX_PAGE_ORDER + 1) for t in range(MIGRATE_TYPES)}
+        return {(o, t): [pfn for z in self._zones_of(nid) for pfn in z.free_lists[o][t]]
+                for o in range(MAX_PAGE_ORDER + 1) for t in range(MIGRATE_TYPES)}
 
     def pcp_lists(self, nid: int, cpu: int) -> dict[tuple[int, int], list[int]]:
-        lists = self.zones[nid].pcp[cpu].lists
-        return {(i // MIGRATE_PCPTYPES, i % MIGRATE_PCPTYPES): list(lst) for i, lst in enumerate(lists)}
+        return {(i // MIGRATE_PCPTYPES, i % MIGRATE_PCPTYPES): [pfn for z in self._zones_of(nid)
+                                                                 for pfn in z.pcp[cpu].lists[i]]
+                for i in range(MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1))}
+
+    def pageblock_counts(self, nid: int) -> list[int]:
+        return [sum(1 for z in self._zones_of(nid) for mt in z.pageblock.values() if mt == t)
+                for t in range(MIGRATE_TYPES)]
 
     def replay_pages(self, records) -> list[int | None]:
         """Replay page alloc/free records (well-formed ones); returns the pfn of every alloc record."""

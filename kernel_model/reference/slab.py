@@ -187,7 +187,7 @@ class RefSlabAllocator:
     # allocation and free
     def alloc(self, cache: int, cpu: int, nid: int | None = None) -> int | None:
         c = self.cpu[cache][cpu]
-        if nid is not None and not self.pages.zones[nid].managed:
+        if nid is not None and not self.pages.node_managed(nid):
             nid = None
         if c.freelist and (nid is None or c.slab.node == nid):
             return self._obj(c.slab, c.freelist.popleft())
