@@ -502,6 +502,7 @@ cdef extern from "core/ftrace.h":
         FT_MAX_BYTES
         FT_NR_EVENTS
         FT_NR_SKIPS
+        FT_NR_BEFORE
         FT_NR_TABLES
         FT_FIRST_REBUILT
         FT_F_CPU
@@ -535,6 +536,7 @@ cdef extern from "core/ftrace.h":
         uint32_t next_id
         ft_strtab sites, events
         uint64_t skipped[FT_NR_SKIPS]
+        uint64_t before[FT_NR_BEFORE]
         uint8_t skip_order[FT_NR_SKIPS]
         uint32_t nr_skip_kinds
         uint32_t nr_cpus
@@ -546,6 +548,7 @@ cdef extern from "core/ftrace.h":
     const char *ft_event_names[]
     const char *ft_field_names[]
     const char *ft_skip_names[]
+    const char *ft_before_names[]
     size_t ft_feed(ft_parser *p, const char *buf, size_t len, int final) nogil
     void ft_adopt(ft_parser *p, uint32_t t, void *mem, size_t bytes)
     uint32_t ft_gfp_zone_bits(const char *s, size_t len)

@@ -669,10 +669,11 @@ cdef class MachineCore:
             mm_import_used_block(z, used_blocks[i, 0], used_blocks[i, 1], used_blocks[i, 2])
         _check_bug()
 
-    def finish_import(self, uint32_t min_free_kbytes, dict watermarks, dict protection, dict pagesets):
+    def finish_import(self, uint32_t min_free_kbytes, dict watermarks, dict protection, dict pagesets,
+                      dict numa):
         """Zonelists and derived settings for the imported zones, then the snapshot's own:
         {(node, zone type): (min, low, high)}, {(node, zone type): lowmem_reserve[]},
-        {(node, zone type): [(high, batch) per CPU]}."""
+        {(node, zone type): [(high, batch) per CPU]}, {(node, zone type): numa counters}."""
         cdef zone *z
         cdef uint32_t i
         mm_setup_watermarks(self.m, min_free_kbytes)
@@ -692,6 +693,10 @@ cdef class MachineCore:
                                  f"the machine has {self.m.nr_cpus}")
             for i in range(self.m.nr_cpus):
                 z.pcp[i].high, z.pcp[i].batch = sets[i]
+        for (nid, zt), counts in numa.items():
+            z = self._zone(nid, zt)
+            for i in range(NR_NUMA_STAT_ITEMS):
+                z.numa[i] = counts[i]
 
     def import_pcp_pages(self, uint32_t nid, uint32_t zt, uint32_t cpu, uint32_t count):
         """count order-0 imported pages of the zone onto cpu's pcp lists; returns how many there were."""
@@ -1440,6 +1445,10 @@ cdef class FtraceParser:
         """{reason: count} of what was skipped, in order of first occurrence."""
         return {FTRACE_SKIPS[self.p.skip_order[i]]: self.p.skipped[self.p.skip_order[i]]
                 for i in range(self.p.nr_skip_kinds)}
+
+    def before_trace(self):
+        """{event: count} of the frees of what was allocated before the trace (records without an id)."""
+        return {ft_before_names[i].decode(): self.p.before[i] for i in range(FT_NR_BEFORE) if self.p.before[i]}
 
     @property
     def nr_ids(self):

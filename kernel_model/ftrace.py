@@ -3,8 +3,9 @@
 The file (plain or .xz) is read in 1 MiB chunks and parsed in C (core/ftrace.c), so
 memory stays bounded whatever the capture's length, beyond the records themselves.
 Lines become records as Linux 6.1 writes them:
-  mm_page_alloc     pfn= order= migratetype= gfp_flags=   -> PAGE_ALLOC (site: the gfp flags)
-  mm_page_free      pfn=                                  -> PAGE_FREE (the allocation's order)
+  mm_page_alloc     pfn= order= migratetype= gfp_flags=   -> PAGE_ALLOC (site: the gfp flags; flags: the
+                                                             migratetype and gfp_zone of the flags)
+  mm_page_free      pfn= order=                           -> PAGE_FREE (the allocation's order)
   kmalloc           call_site= ptr= bytes_req= node=      -> KMALLOC (site: the call site's function)
   kfree             call_site= ptr=                       -> KFREE
   kmem_cache_alloc  call_site= ptr= bytes_req= bytes_alloc= node=
@@ -12,8 +13,11 @@ Lines become records as Linux 6.1 writes them:
                                                              (bytes_req, bytes_alloc), named by the
                                                              name= its frees carry
   kmem_cache_free   call_site= ptr= name=                 -> CACHE_FREE
-and the timestamps advance simulated time (TIME records, nanoseconds). Frees of what was
-allocated before tracing began, kfree(NULL), failed allocations, highatomic/CMA page
+and the timestamps advance simulated time (TIME records, nanoseconds). Frees of pages and
+kmem_cache objects allocated before tracing began become frees without an id (PAGE_FREE with
+the order and the traced pfn; CACHE_FREE whose site is the cache's name): a machine imported
+from /proc (Machine.from_procfs) frees imported ones, another skips them (counted). kfree of
+such objects (no cache named), kfree(NULL), failed allocations, highatomic/CMA page
 allocations and every other event (pcp drains, compaction, vmscan...) are skipped and
 counted. The model places everything itself: the trace says what was asked, not where.
 
@@ -112,5 +116,5 @@ def import_ftrace(path: str | os.PathLike,
         raise FtraceFormatError(f"{path}: not a readable .xz file ({e})") from None
     records = parser.records()
     info = {"events": parser.events(), "records": len(records), "skipped": parser.skipped(),
-            "cpus": parser.cpus, "live_at_end": parser.live}
+            "before_trace": parser.before_trace(), "cpus": parser.cpus, "live_at_end": parser.live}
     return Trace(records, parser.sites(), nr_ids=parser.nr_ids), info

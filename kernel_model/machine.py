@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -223,9 +224,22 @@ class Machine:
             self._build_caches(caches)
         self._cache_names: dict[int, str] = {}
         self._imported_caches: dict[str, int] = {}   # name -> cache, of a machine imported from /proc
+        self.snapshot_path: Path | None = None      # the /proc + /sys snapshot it was imported from
         for i in range(_core.NR_KMALLOC):
             size = self._core.cache(i)["object_size"]
             self._cache_names[i] = f"kmalloc-{size // 1024}k" if size >= 1024 else f"kmalloc-{size}"
+
+    @classmethod
+    def from_procfs(cls, path: str | Path, cpu_to_node: Sequence[int] | None = None, pcp: bool = True,
+                    mobility_grouping: bool = True, max_logged_errors: int = 1000) -> Machine:
+        """The machine a Linux /proc + /sys snapshot describes (kernel_model/procfs_import.py: which
+        file gives what, and where the blocks go): its zones with their free lists, watermarks,
+        lowmem reserves and pcp lists, its distances, its slab caches with their objects. Frees of
+        pages and kmem_cache objects a trace did not allocate then free imported ones. Raises
+        procfs_import.SnapshotError (a ValueError naming the file and line) for a bad snapshot."""
+        from kernel_model.procfs_import import build
+
+        return build(cls, path, cpu_to_node, pcp, mobility_grouping, max_logged_errors)
 
     # -- allocation ---------------------------------------------------------
     def alloc_pages(self, order: int, migratetype: int | str = "movable", cpu: int = 0,

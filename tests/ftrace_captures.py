@@ -16,7 +16,8 @@ CALL_SITES = ["seq_open+0x2f/0x90", "vm_area_dup+0x21/0x90", "remove_vma+0x4a/0x
               "+0x1/0x2", "dup_fd+0x2a/0x300", "ext4_alloc_inode+0x1a/0x1b0 [ext4]", "caché_fn+0x1/0x2"]
 CACHE_NAMES = ["vm_area_struct", "anon_vma", "dentry", "seq_open", "kmem_cache-152/152", "ínode_cache"]
 SIZES = [(152, 152), (64, 64), (184, 192), (0, 0), (4096, 4096)]
-GFP = ["GFP_KERNEL", "GFP_HIGHUSER_MOVABLE|__GFP_COMP", "GFP_ATOMIC|__GFP_NOWARN", "GFP_KERNEL|__GFP_ZERO"]
+GFP = ["GFP_KERNEL", "GFP_HIGHUSER_MOVABLE|__GFP_COMP", "GFP_ATOMIC|__GFP_NOWARN", "GFP_KERNEL|__GFP_ZERO",
+       "GFP_DMA32|__GFP_ZERO", "GFP_KERNEL|GFP_DMA", "__GFP_HIGHMEM|0x8", "GFP_HIGHUSER|__GFP_ACCOUNT"]
 OTHER_EVENTS = ["mm_page_pcpu_drain", "mm_page_alloc_zone_locked", "mm_page_free_batched", "sched_switch",
                 "mm_compaction_kcompactd_sleep", "kmalloc_node"]
 TASKS = ["sh-12", "<idle>-0", "kworker/0:1-33", "Web Content-1234", "a [1] b-7", "(sd-pam)-99", "x"]

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from kernel_model import Machine, Op
-from kernel_model._core import ftrace_gfp_zone_bits
+from kernel_model._core import NO_ID, ftrace_gfp_zone_bits
 from sim.cli import main
 from sim.scenario import run_scenario
 from sim.workloads.ftrace import FtraceFormatError, import_ftrace
@@ -41,7 +41,8 @@ def test_events_become_ops_with_sites_and_time(tmp_path):
     kmalloc = r[r["op"] == Op.KMALLOC][0]
     assert kmalloc["arg0"] == 100 and t.sites[kmalloc["site"]] == "seq_open" and kmalloc["cpu"] == 1
     page = r[r["op"] == Op.PAGE_ALLOC][0]
-    assert (page["arg0"], page["flags"], t.sites[page["site"]]) == (1, 1, "GFP_HIGHUSER_MOVABLE")
+    # movable, and __GFP_HIGHMEM | __GFP_MOVABLE: ZONE_MOVABLE at most (the zone field, bits 4-5)
+    assert (page["arg0"], page["flags"], t.sites[page["site"]]) == (1, 1 | 3 << 4, "GFP_HIGHUSER_MOVABLE")
     create = r[r["op"] == Op.CACHE_CREATE][0]
     assert t.sites[create["site"]] == "vm_area_struct" and create["arg0"] == 152   # named by its free
     assert info["skipped"] == {"kfree(NULL)": 1} and info["events"]["mm_page_pcpu_drain"] == 1
@@ -75,11 +76,16 @@ def test_real_capture_converts_and_replays_without_errors(linux_capture, tmp_pat
     assert ops["KMALLOC"] == events["kmalloc"] and ops["CACHE_ALLOC"] == events["kmem_cache_alloc"]
     assert ops["PAGE_ALLOC"] == events["mm_page_alloc"]
     assert ops["KFREE"] == events["kfree"] - skipped["kfree(NULL)"] - skipped["kfree of an object allocated before the trace"]
-    assert ops["PAGE_FREE"] == events["mm_page_free"] - skipped["page free of a page allocated before the trace"]
+    assert ops["PAGE_FREE"] == events["mm_page_free"]   # of pages allocated before it too, without an id
+    before = t.records[(t.records["id"] == NO_ID) & (t.records["op"] != Op.TIME)]
+    assert Counter(Op(o).name for o in before["op"]) == {"PAGE_FREE": info["before_trace"]["mm_page_free"],
+                                                         "CACHE_FREE": info["before_trace"]["kmem_cache_free"]}
     names = {t.sites[s] for s in t.records["site"][t.records["op"] == Op.CACHE_CREATE]}
     assert {"vm_area_struct", "anon_vma", "dentry"} <= names
     res = Machine(nodes=2, node_mem="512M").replay(t)
     assert res.ok and res.alloc_failed == 0
+    # nothing was imported to free: every free of what came before the trace is skipped, counted
+    assert res.pretrace_skipped == len(before) and res.pretrace_freed == 0
 
 
 def test_linux_trace_scenario_replays_the_capture(linux_capture, tmp_path):
@@ -90,19 +96,20 @@ def test_linux_trace_scenario_replays_the_capture(linux_capture, tmp_path):
 
 
 # What the regex importer memsim shipped before the C one (sim/workloads/ftrace.py at 94ae5b2) made
-# of the shipped capture: sha256 of the records' bytes and of the NUL-joined site names.
+# of the shipped capture, with what issue 17 added: the GFP zone of PAGE_ALLOC records (flags bits
+# 4-5) and the frees of pages and kmem_cache objects allocated before the trace (no id; their
+# cache names join the string table). sha256 of the records' bytes and of the NUL-joined site names.
 BEFORE_C = {
-    "records_sha256": "e077a00a449296d8034b3cc3b501ab0612f90f253bbf15244fc141046c55970a",
-    "sites_sha256": "ab5be3a6f1e48f9918c5dbe3277fc9a023772c2717034ca1db0fd8462da2a793",
-    "nr_sites": 173, "nr_ids": 13024,
+    "records_sha256": "c13ff49f0e03c1f6b0c06b1d63734c5ec831481a0289d7b95a7e0694f64a71d0",
+    "sites_sha256": "e895089c9ba82a243a7d8d09d710ab7b742ffa6ef8f1a8c67d4b811b9d8c8f5e",
+    "nr_sites": 184, "nr_ids": 13024,
     "info": {"events": {"kmem_cache_free": 56646, "kmem_cache_alloc": 48563, "kmalloc": 10591, "mm_page_alloc": 62567,
                         "mm_page_alloc_zone_locked": 19019, "mm_page_free": 62549, "kfree": 13799,
                         "mm_page_free_batched": 52556, "mm_compaction_kcompactd_sleep": 60,
                         "mm_page_alloc_extfrag": 1, "mm_page_pcpu_drain": 11510},
-             "records": 487479,
-             "skipped": {"kmem_cache_free of an object allocated before the trace": 8230,
-                         "page free of a page allocated before the trace": 98, "kfree(NULL)": 3208,
-                         "kfree of an object allocated before the trace": 19},
+             "records": 495807,
+             "skipped": {"kfree(NULL)": 3208, "kfree of an object allocated before the trace": 19},
+             "before_trace": {"mm_page_free": 98, "kmem_cache_free": 8230},
              "cpus": 2, "live_at_end": 282},
 }
 

@@ -41,4 +41,5 @@ def test_chunk_boundaries_do_not_matter(tmp_path_factory, text, chunk):
 
 def test_shipped_capture_imports_as_the_reference_does(linux_capture):
     got = assert_same_import(linux_capture / "trace.txt.xz")
-    assert not isinstance(got, str) and got[3]["records"] == 487_479
+    assert not isinstance(got, str) and got[3]["records"] == 495_807
+    assert got[3]["before_trace"] == {"kmem_cache_free": 8230, "mm_page_free": 98}

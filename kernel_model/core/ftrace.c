@@ -20,12 +20,16 @@ const char *const ft_field_names[FT_F_CPU + 1] = {
 
 const char *const ft_skip_names[FT_NR_SKIPS] = {
 	[FT_SKIP_PAGE_ALLOC] = "page alloc (highatomic/CMA or failed)",
-	[FT_SKIP_PAGE_FREE] = "page free of a page allocated before the trace",
 	[FT_SKIP_KMALLOC_FAILED] = "kmalloc that failed",
 	[FT_SKIP_CACHE_ALLOC_FAILED] = "kmem_cache_alloc that failed",
 	[FT_SKIP_FREE_NULL] = "kfree(NULL)",
 	[FT_SKIP_KFREE_UNKNOWN] = "kfree of an object allocated before the trace",
-	[FT_SKIP_CACHE_FREE_UNKNOWN] = "kmem_cache_free of an object allocated before the trace",
+	[FT_SKIP_CACHE_FREE_UNKNOWN] = "kmem_cache_free without name= of an object allocated before the trace",
+};
+
+const char *const ft_before_names[FT_NR_BEFORE] = {
+	[FT_BEFORE_PAGE] = "mm_page_free",
+	[FT_BEFORE_CACHE_OBJECT] = "kmem_cache_free",
 };
 
 #define FT_FIRST_BYTES 4096u     /* a table's first buffer */
@@ -601,24 +605,35 @@ static uint32_t cache_for(struct ft_parser *p, uint16_t cpu, uint32_t req, uint3
 	c = &p->caches[p->nr_caches];
 	c->id = new_id(p);
 	intern(p, FT_F_NAME, name, n, &site);
+	p->sites.ent[site].tag = 1;
 	c->placeholder = site;
+	c->create = p->nr_rec;
 	map_put(&p->cache_map, key, c->id, p->nr_caches);
 	emit(p, OP_CACHE_CREATE, 0, cpu, site, c->id, alloc, 8);
 	return p->nr_caches++;
 }
 
-/* A kmem_cache_free's name= names its cache, if still unnamed and the name is not taken. */
+/* A kmem_cache_free's name= names its cache, if still unnamed and the name is not another
+ * cache's. A name only frees of objects allocated before the trace used so far becomes the
+ * cache's: its CACHE_CREATE takes that site (its placeholder stays in the table, unused). */
 static int name_cache(struct ft_parser *p, const struct ft_fields *f, struct ft_cache *c)
 {
 	const uint8_t *s = f->v[FT_F_NAME];
-	uint32_t n, h;
+	uint32_t n, h, e;
 
 	if (!s || c->placeholder == FT_NONE)
 		return 1;
 	n = (uint32_t)(f->end[FT_F_NAME] - s);
 	h = str_hash(s, n);
-	if (strtab_find(&p->sites, s, n, h) != FT_NONE)
+	e = strtab_find(&p->sites, s, n, h);
+	if (e != FT_NONE) {
+		if (!p->sites.ent[e].tag) {
+			p->rec[c->create].site = e;
+			p->sites.ent[e].tag = 1;
+			c->placeholder = FT_NONE;
+		}
 		return 1;
+	}
 	if (!check_name(p, FT_F_NAME, s, n))
 		return 0;
 	strtab_set(&p->sites, c->placeholder, s, n, h);
@@ -626,20 +641,32 @@ static int name_cache(struct ft_parser *p, const struct ft_fields *f, struct ft_
 	return 1;
 }
 
+/* gfp_zone (GFP_ZONE_TABLE of a kernel without highmem) as the records' zone field: __GFP_DMA,
+ * __GFP_DMA32, or __GFP_HIGHMEM | __GFP_MOVABLE for ZONE_MOVABLE; anything else is ZONE_NORMAL. */
+static uint32_t gfp_zone(uint32_t bits)
+{
+	if (bits & 0x1)
+		return GFP_ZONE_DMA;
+	if (bits & 0x4)
+		return GFP_ZONE_DMA32;
+	return (bits & 0xa) == 0xa ? GFP_ZONE_MOVABLE : GFP_ZONE_NONE;
+}
+
 /*
  * The import's policy, in one place: what each handled event emits, and what is skipped
  * (counted by reason). Allocations get the lowest free id; a free ends its allocation's
  * life (pages by pfn, objects by ptr) and frees its id. The trace says what was asked,
  * not where: the model places everything itself. Fields are parsed, range-checked and
- * named in errors in the order given here (the reference importer's order). The skips of
- * frees of what the trace did not see allocated are where a machine imported from /proc
- * would free its own pre-trace pages and objects instead.
+ * named in errors in the order given here (the reference importer's order). Frees of what
+ * the trace did not see allocated are emitted without an id, for a machine imported from
+ * /proc to free its own pre-trace pages (the pfn as a hint, with the order) and kmem_cache
+ * objects (of the cache name= names, the record's site); a kfree names no cache: skipped.
  */
 static int ft_event(struct ft_parser *p, uint32_t ev, uint16_t cpu, const struct ft_fields *f)
 {
 	uint64_t key;
 	int64_t mt, order, node = -1, req, alloc;
-	uint32_t site, id, val;
+	uint32_t site, id, val, zone;
 	struct ft_cache *c;
 
 	switch (ev) {
@@ -653,13 +680,19 @@ static int ft_event(struct ft_parser *p, uint32_t ev, uint16_t cpu, const struct
 			return 0;
 		id = new_id(p);
 		map_put(&p->pages, key, id, (uint32_t)order);
-		return emit(p, OP_PAGE_ALLOC, (uint8_t)mt, cpu, site, id, (uint32_t)order, MM_NO_NODE);
+		zone = f->v[FT_F_GFP_FLAGS] ? gfp_zone(ft_gfp_zone_bits((const char *)f->v[FT_F_GFP_FLAGS],
+								 (size_t)(f->end[FT_F_GFP_FLAGS] - f->v[FT_F_GFP_FLAGS]))) : 0;
+		return emit(p, OP_PAGE_ALLOC, (uint8_t)(mt | zone << MM_ALLOC_ZONE_SHIFT), cpu, site, id, (uint32_t)order,
+			    MM_NO_NODE);
 	case FT_EV_PAGE_FREE:
 		if (!field_hex(p, f, FT_F_PFN, &key))
 			return 0;
-		if (!take(p, &p->pages, key, &id, &val))
-			return skip(p, FT_SKIP_PAGE_FREE);
-		return emit(p, OP_PAGE_FREE, 0, cpu, 0, id, val, 0);
+		if (take(p, &p->pages, key, &id, &val))
+			return emit(p, OP_PAGE_FREE, 0, cpu, 0, id, val, 0);
+		if (!field_dec(p, f, FT_F_ORDER, 0, MAX_PAGE_ORDER, &order))
+			return 0;
+		p->before[FT_BEFORE_PAGE]++;
+		return emit(p, OP_PAGE_FREE, 0, cpu, 0, MM_NO_ID, (uint32_t)order, key);
 	case FT_EV_KMALLOC:
 	case FT_EV_CACHE_ALLOC:
 		if (!field_hex(p, f, FT_F_PTR, &key))
@@ -687,8 +720,14 @@ static int ft_event(struct ft_parser *p, uint32_t ev, uint16_t cpu, const struct
 			return 0;
 		if (!key)
 			return skip(p, FT_SKIP_FREE_NULL);
-		if (!take(p, &p->objs, key, &id, &val))
-			return skip(p, ev == FT_EV_KFREE ? FT_SKIP_KFREE_UNKNOWN : FT_SKIP_CACHE_FREE_UNKNOWN);
+		if (!take(p, &p->objs, key, &id, &val)) {
+			if (ev == FT_EV_KFREE || !f->v[FT_F_NAME])
+				return skip(p, ev == FT_EV_KFREE ? FT_SKIP_KFREE_UNKNOWN : FT_SKIP_CACHE_FREE_UNKNOWN);
+			if (!intern(p, FT_F_NAME, f->v[FT_F_NAME], (uint32_t)(f->end[FT_F_NAME] - f->v[FT_F_NAME]), &site))
+				return 0;
+			p->before[FT_BEFORE_CACHE_OBJECT]++;
+			return emit(p, OP_CACHE_FREE, 0, cpu, site, MM_NO_ID, 0, 0);
+		}
 		if (!val)   /* a kmalloc'd object, whichever free the trace shows */
 			return field_site(p, f, FT_F_CALL_SITE, &site) && emit(p, OP_KFREE, 0, cpu, site, id, 0, 0);
 		c = &p->caches[val - 1];

@@ -58,14 +58,16 @@ enum ft_error {
 /* What is skipped and counted instead of emitted (in ft_event, ftrace.c). */
 enum ft_skip {
 	FT_SKIP_PAGE_ALLOC,      /* highatomic/CMA/isolate migratetype, or a failed allocation (pfn 0) */
-	FT_SKIP_PAGE_FREE,       /* of a page allocated before the trace */
 	FT_SKIP_KMALLOC_FAILED,
 	FT_SKIP_CACHE_ALLOC_FAILED,
 	FT_SKIP_FREE_NULL,       /* kfree(NULL), kmem_cache_free(NULL) */
-	FT_SKIP_KFREE_UNKNOWN,   /* of an object allocated before the trace */
-	FT_SKIP_CACHE_FREE_UNKNOWN,
+	FT_SKIP_KFREE_UNKNOWN,   /* of an object allocated before the trace: no cache name to free one of */
+	FT_SKIP_CACHE_FREE_UNKNOWN,   /* the same, without name= */
 	FT_NR_SKIPS
 };
+
+/* Frees of what was allocated before the trace, emitted without an id (ft_event). */
+enum ft_before { FT_BEFORE_PAGE, FT_BEFORE_CACHE_OBJECT, FT_NR_BEFORE };
 
 /*
  * The tables, each in one caller-provided buffer. ft_feed sets need/need_bytes when
@@ -96,7 +98,7 @@ struct ft_map {
 
 struct ft_str {
 	uint32_t off, len;            /* in the table's bytes */
-	uint32_t tag;                 /* events: enum ft_event */
+	uint32_t tag;                 /* events: enum ft_event; sites: 1 for a kmem_cache's name */
 	uint32_t pad;
 	uint64_t count;               /* events: lines seen */
 };
@@ -116,6 +118,7 @@ struct ft_strtab {
 struct ft_cache {
 	uint32_t id;                  /* the CACHE_CREATE's trace id */
 	uint32_t placeholder;         /* its site while unnamed ("kmem_cache-REQ/ALLOC"), FT_NONE once named */
+	uint64_t create;              /* its CACHE_CREATE record */
 };
 
 struct ft_parser {
@@ -132,6 +135,7 @@ struct ft_parser {
 	struct ft_strtab sites;       /* the trace's string table; site 0 is "" */
 	struct ft_strtab events;      /* every event name seen, with its count */
 	uint64_t skipped[FT_NR_SKIPS];
+	uint64_t before[FT_NR_BEFORE];
 	uint8_t skip_order[FT_NR_SKIPS];   /* skip kinds in order of first occurrence */
 	uint32_t nr_skip_kinds;
 	uint64_t last_ns;
@@ -148,6 +152,7 @@ struct ft_parser {
 extern const char *const ft_event_names[FT_NR_EVENTS];
 extern const char *const ft_field_names[FT_F_CPU + 1];
 extern const char *const ft_skip_names[FT_NR_SKIPS];   /* as the import's summary shows them */
+extern const char *const ft_before_names[FT_NR_BEFORE];   /* the events, as the summary shows them */
 
 /* Parse and convert the complete lines of buf[0..len) (with final set, the last line
  * may lack its newline). Returns the bytes consumed; the caller keeps the rest for the
@@ -159,7 +164,7 @@ void ft_adopt(struct ft_parser *p, uint32_t t, void *mem, size_t bytes);
 
 /* Linux's zone modifier bits (___GFP_DMA 0x1, ___GFP_HIGHMEM 0x2, ___GFP_DMA32 0x4,
  * ___GFP_MOVABLE 0x8) of a gfp_flags= text as show_gfp_flags prints it: what gfp_zone()
- * needs for an allocation's highest zone (not carried in the records yet). */
+ * needs for an allocation's highest zone (the zone field of PAGE_ALLOC records). */
 uint32_t ft_gfp_zone_bits(const char *s, size_t len);
 
 #endif

@@ -18,11 +18,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from kernel_model._core import (
+    ALLOC_ZONE_SHIFT,
     FTRACE_MAX_BYTES,
     FTRACE_MAX_NS,
     FTRACE_MAX_ORDER,
     FTRACE_MIGRATE_TYPES,
     FTRACE_PCPTYPES,
+    GFP_ZONES,
     MAX_CPUS,
     MAX_NODES,
 )
@@ -51,7 +53,10 @@ class _Builder:
     next_id: int = 0
     caches: dict[tuple[int, int], int] = field(default_factory=dict)    # (bytes_req, bytes_alloc) -> cache id
     unnamed: dict[int, str] = field(default_factory=dict)               # cache id -> placeholder, until a free names it
+    created: dict[int, int] = field(default_factory=dict)               # cache id -> its CACHE_CREATE row
+    cache_names: set[str] = field(default_factory=set)                  # sites that name a kmem_cache
     skipped: Counter = field(default_factory=Counter)
+    before: Counter = field(default_factory=Counter)                    # frees of what came before the trace
     last_ns: int | None = None
 
     def site(self, name: str) -> int:
@@ -111,6 +116,24 @@ def _text(value: bytes, key: str) -> str:
         raise _Bad("utf8", key) from None
 
 
+# gfp_zone of the zone modifier bits (DMA 1, HIGHMEM 2, DMA32 4, MOVABLE 8) without highmem
+_ZONE_BITS = {"GFP_DMA": 1, "__GFP_DMA": 1, "__GFP_HIGHMEM": 2, "GFP_DMA32": 4, "__GFP_DMA32": 4, "__GFP_MOVABLE": 8,
+              "GFP_HIGHUSER": 2, "GFP_HIGHUSER_MOVABLE": 0xA, "GFP_TRANSHUGE_LIGHT": 0xA, "GFP_TRANSHUGE": 0xA}
+
+
+def _gfp_zone(gfp: str) -> int:
+    bits = 0
+    for name in gfp.split("|"):
+        if len(name) > 2 and name[:2] in ("0x", "0X"):   # bits without a name, in hex
+            bits |= int(name[-1], 16) if name[-1] in "0123456789abcdefABCDEF" else 0
+        bits |= _ZONE_BITS.get(name, 0)
+    if bits & 1:
+        return GFP_ZONES["DMA"]
+    if bits & 4:
+        return GFP_ZONES["DMA32"]
+    return GFP_ZONES["Movable"] if bits & 0xA == 0xA else GFP_ZONES[""]
+
+
 def _function(f: dict[bytes, bytes]) -> str:
     if b"call_site" not in f:
         raise _Bad("missing", "call_site")
@@ -126,11 +149,14 @@ def _event(b: _Builder, event: str, cpu: int, f: dict[bytes, bytes]) -> None:
         order, gfp = _dec(f, "order", 0, FTRACE_MAX_ORDER), _text(f.get(b"gfp_flags", b""), "gfp_flags")
         id_ = b.new_id()
         b.live[("page", pfn)] = (id_, order)
-        b.emit(Op.PAGE_ALLOC, cpu, b.site(gfp), id_, order, NO_NODE, mt)
+        b.emit(Op.PAGE_ALLOC, cpu, b.site(gfp), id_, order, NO_NODE, mt | _gfp_zone(gfp) << ALLOC_ZONE_SHIFT)
     elif event == "mm_page_free":
-        got = b.take("page", _hex(f, "pfn"))
-        if got is None:
-            b.skipped["page free of a page allocated before the trace"] += 1
+        pfn = _hex(f, "pfn")
+        got = b.take("page", pfn)
+        if got is None:   # allocated before the trace: its order, and the pfn as a hint
+            order = _dec(f, "order", 0, FTRACE_MAX_ORDER)
+            b.before["mm_page_free"] += 1
+            b.emit(Op.PAGE_FREE, cpu, 0, NO_ID, order, pfn)
             return
         b.emit(Op.PAGE_FREE, cpu, 0, got[0], got[1])
     elif event in ("kmalloc", "kmem_cache_alloc"):
@@ -152,14 +178,23 @@ def _event(b: _Builder, event: str, cpu: int, f: dict[bytes, bytes]) -> None:
             placeholder = f"kmem_cache-{key[0]}/{key[1]}"
             b.caches[key] = b.new_id()
             b.unnamed[b.caches[key]] = placeholder
+            b.created[b.caches[key]] = len(b.rows)
             b.emit(Op.CACHE_CREATE, cpu, b.site(placeholder), b.caches[key], key[1], 8)
+            b.cache_names.add(placeholder)
         b.live[("obj", ptr)] = (id_, b.caches[key])
         b.emit(Op.CACHE_ALLOC, cpu, site, id_, 0, b.caches[key])
     else:   # kfree, kmem_cache_free
         ptr = _hex(f, "ptr")
         got = b.take("obj", ptr) if ptr else None
+        if got is None and ptr and event == "kmem_cache_free" and b"name" in f:
+            # allocated before the trace: a free of one of the named cache's objects
+            b.before["kmem_cache_free"] += 1
+            b.emit(Op.CACHE_FREE, cpu, b.site(_text(f[b"name"], "name")), NO_ID, 0, 0)
+            return
         if got is None:
-            b.skipped["kfree(NULL)" if not ptr else f"{event} of an object allocated before the trace"] += 1
+            b.skipped["kfree(NULL)" if not ptr else "kfree of an object allocated before the trace"
+                      if event == "kfree" else
+                      "kmem_cache_free without name= of an object allocated before the trace"] += 1
             return
         id_, cache = got
         if cache < 0:
@@ -169,6 +204,12 @@ def _event(b: _Builder, event: str, cpu: int, f: dict[bytes, bytes]) -> None:
             name = _text(f[b"name"], "name")
             if name not in b.sites:   # the cache's real name, from a free
                 b.sites[name] = b.sites.pop(b.unnamed.pop(cache))
+                b.cache_names.add(name)
+            elif name not in b.cache_names:   # a name only frees of pre-trace objects used: the cache's now
+                row = b.rows[b.created[cache]]
+                b.rows[b.created[cache]] = row[:3] + (b.sites[name],) + row[4:]
+                b.cache_names.add(name)
+                del b.unnamed[cache]
         b.emit(Op.CACHE_FREE, cpu, b.site(_function(f)), id_, 0, cache)
 
 
@@ -240,5 +281,6 @@ def import_ftrace(path: str | os.PathLike) -> tuple[Trace, dict]:
             rec[name] = col
     sites = sorted(b.sites, key=b.sites.get)
     info = {"events": dict(events), "records": len(rec), "skipped": dict(b.skipped),
+            "before_trace": {k: b.before[k] for k in ("mm_page_free", "kmem_cache_free") if b.before[k]},
             "cpus": int(rec["cpu"].max()) + 1 if len(rec) else 0, "live_at_end": len(b.live)}
     return Trace(rec, sites, nr_ids=b.next_id), info

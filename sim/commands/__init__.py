@@ -6,6 +6,7 @@ from sim.commands import (
     bench,
     cachesim,
     compare,
+    fidelity,
     guest,
     history,
     interactive,
@@ -19,7 +20,7 @@ from sim.commands import (
 )
 
 # the order `memsim --help` lists them
-COMMANDS = (run, monitor, interactive, report, analyze, replay, trace, cachesim, guest, stack, bench, sweep, history,
-            compare)
+COMMANDS = (run, monitor, interactive, report, analyze, replay, trace, fidelity, cachesim, guest, stack, bench, sweep,
+            history, compare)
 
 __all__ = ["COMMANDS"]

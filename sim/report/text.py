@@ -85,6 +85,9 @@ def conversion(output: str, info: dict, handled: set[str]) -> str:
     """`memsim trace convert`: records written, what was skipped and which events were ignored."""
     lines = [f"{output}: {info['records']:,} records from {sum(info['events'].values()):,} events "
              f"({info['sites'] - 1} call sites, {info['nr_ids']:,} ids, {info['cpus']} CPUs)"]
+    for event, n in info.get("before_trace", {}).items():
+        lines.append(f"  before  {n:>8,}  {event} of what was allocated before the trace (frees without an id: "
+                     "a machine imported from /proc frees its own)")
     for what, n in sorted(info["skipped"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  skipped {n:>8,}  {what}")
     ignored = {e: n for e, n in info["events"].items() if e not in handled}
@@ -111,8 +114,10 @@ def guest(report: dict) -> str:
     lines = [f"{report['scenario']} in a guest: {report['records']:,} records, {len(seen['nodes'])} nodes"]
     for n in seen["nodes"]:
         mem = ", ".join(f"{r['base']:#x}+{r['size'] >> 10}K" for r in n["memory"])
+        zones = ", ".join(f"{z['zone']} {z['start_pfn']:#x}+{z['spanned_pages']:#x}" for z in n.get("zones", []))
         lines.append(f"  node {n['node']}: memory {mem}; usable pfns "
-                     f"{', '.join(f'{a:#x}-{b:#x}' for a, b in n['usable_pfns'])}; cpus {n['cpus']}")
+                     f"{', '.join(f'{a:#x}-{b:#x}' for a, b in n['usable_pfns'])}; "
+                     + (f"zones {zones}; " if zones else "") + f"cpus {n['cpus']}")
     lines.append("  distances " + "; ".join(",".join(map(str, row)) for row in seen["distances"]))
     c = report["comparison"]
     verdict = "identical to the model" if report["matches_model"] else \
@@ -127,4 +132,43 @@ def guest(report: dict) -> str:
     lines.append(f"  timings: QEMU up {t.get('qemu_start_s', 0) * 1000:.0f} ms, first guest output "
                  f"{t.get('first_event_s', 0) * 1000:.0f} ms, whole run {t.get('run_s', 0) * 1000:.0f} ms"
                  + (f", replay {t['replay_ops_per_s']:,.0f} records/s" if "replay_ops_per_s" in t else ""))
+    return "\n".join(lines)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:+.1%}"
+
+
+def fidelity(r: dict) -> str:
+    """`memsim fidelity`: the model's prediction from the capture's before/ against its after/."""
+    rp = r["replay"]
+    lines = [f"{r['capture']}: {rp['records']:,} records replayed from before/, {rp['errors']:,} rejected, "
+             f"{rp['alloc_failed']:,} allocations failed; frees of pre-trace memory: {rp['pretrace_freed']:,} "
+             f"freed imported memory, {rp['pretrace_skipped']:,} found none left",
+             "", f"{'numastat delta':<26} {'model':>10} {'Linux':>10} {'error':>8}"]
+    for n, counters in r["numastat"].items():
+        for c, v in counters.items():
+            lines.append(f"  node {n} {c:<18} {v['model']:>10,} {v['real']:>10,} {_pct(v['rel_error']):>8}")
+    lines += ["", f"{'MemFree (kB)':<26} {'model':>10} {'Linux':>10} {'error':>8}   "
+                  f"{'+ pcp pages':>11} {'Linux':>10} {'error':>8}"]
+    for n, v in r["memfree_kb"].items():
+        lines.append(f"  node {n:<20} {v['model']:>10,} {v['real']:>10,} {_pct(v['rel_error']):>8}   "
+                     f"{v['model_with_pcp']:>11,} {v['real_with_pcp']:>10,} {_pct(v['rel_error_with_pcp']):>8}")
+    free = r["free_pages_by_order"]
+    lines += ["", "free blocks per order (buddyinfo)    0     1     2     3     4     5     6     7     8     9    10"]
+    for zone, v in free["zones"].items():
+        for who in ("model", "real", "before"):
+            label = {"model": "model", "real": "Linux", "before": "before"}[who]
+            lines.append(f"  {zone:<12} {label:<8}" + "".join(f"{x:>6}" for x in v[who]))
+    lines.append(f"  distance from Linux in pages: model {free['distance']:,}, \"no change\" "
+                 f"{free['before_distance']:,}")
+    lines += ["", f"{'slab active objects delta':<26} {'model':>10} {'Linux':>10}"]
+    for name, v in r["slab"].items():
+        lines.append(f"  {name:<24} {v['model']:>10,} {v['real']:>10,}")
+    lines.append(f"  distance from Linux in objects: model {r['slab_distance']['model']:,}, \"no change\" "
+                 f"{r['slab_distance']['before']:,}")
+    lines += ["", f"targets: {r['met']} of {len(r['targets'])} met"]
+    for t in r["targets"]:
+        lines.append(f"  {'met   ' if t['met'] else 'MISSED'} {t['target']}" +
+                     (f" ({_pct(t['rel_error'])})" if t["rel_error"] is not None and "within" in t["target"] else ""))
     return "\n".join(lines)
