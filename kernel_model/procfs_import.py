@@ -53,8 +53,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kernel_model import _core
-from kernel_model.mm import MAX_PAGE_ORDER, MIGRATE_TYPES, MIGRATETYPE_NAMES, NR_PAGE_ORDERS, PAGEBLOCK_NR_PAGES, \
-    PAGEBLOCK_ORDER, ZONE_NAMES
+from kernel_model.mm import (
+    MAX_PAGE_ORDER,
+    MIGRATE_TYPES,
+    MIGRATETYPE_NAMES,
+    NR_PAGE_ORDERS,
+    PAGEBLOCK_NR_PAGES,
+    PAGEBLOCK_ORDER,
+    ZONE_NAMES,
+)
 from kernel_model.procfs import FREECOUNT_CAP, ZONEINFO_NUMA, ZoneRecord, parse_zoneinfo
 from kernel_model.slabinfo import parse_slabinfo
 
@@ -113,6 +120,7 @@ class Snapshot:
     slabinfo: list[dict]
     slab_lines: dict[str, int]
     zoneinfo_file: Path
+    slab_file: Path
 
     @property
     def nodes(self) -> int:
@@ -128,7 +136,7 @@ def _read_free(path: Path, nodes_zones: set[tuple[int, str]]) -> dict[tuple[int,
     for lineno, line in enumerate(_read(buddy_file).splitlines(), 1):
         if not line.strip():
             continue
-        m = re.fullmatch(r"Node (\d+), zone\s+(\S+)((?:\s+\d+){%d})\s*" % NR_PAGE_ORDERS, line)
+        m = re.fullmatch(rf"Node (\d+), zone\s+(\S+)((?:\s+\d+){{{NR_PAGE_ORDERS}}})\s*", line)
         if not m:
             raise SnapshotError(f"{buddy_file}:{lineno}: not a buddyinfo line ({NR_PAGE_ORDERS} orders)")
         buddy[int(m.group(1)), m.group(2)] = ([int(x) for x in m.group(3).split()], lineno)
@@ -136,7 +144,8 @@ def _read_free(path: Path, nodes_zones: set[tuple[int, str]]) -> dict[tuple[int,
     blocks: dict[tuple[int, str], list[int]] = {}
     for lineno, line in enumerate(_read(pti_file).splitlines(), 1):
         if ", type " in line:
-            m = re.fullmatch(r"Node\s+(\d+), zone\s+(\S+), type\s+(\S+)((?:\s+>?\d+){%d})\s*" % NR_PAGE_ORDERS, line)
+            m = re.fullmatch(rf"Node\s+(\d+), zone\s+(\S+), type\s+(\S+)((?:\s+>?\d+){{{NR_PAGE_ORDERS}}})\s*",
+                             line)
             if not m or m.group(3) not in MIGRATETYPE_NAMES:
                 raise SnapshotError(f"{pti_file}:{lineno}: not a pagetypeinfo free count line")
             key = int(m.group(1)), m.group(2)
@@ -145,7 +154,7 @@ def _read_free(path: Path, nodes_zones: set[tuple[int, str]]) -> dict[tuple[int,
             counts[MIGRATETYPE_NAMES.index(m.group(3))] = [-1 if x.startswith(">") else int(x)
                                                            for x in m.group(4).split()]
         elif re.match(r"Node \d+, zone", line):
-            m = re.fullmatch(r"Node (\d+), zone\s+(\S+)((?:\s+\d+){%d})\s*" % MIGRATE_TYPES, line)
+            m = re.fullmatch(rf"Node (\d+), zone\s+(\S+)((?:\s+\d+){{{MIGRATE_TYPES}}})\s*", line)
             if not m:
                 raise SnapshotError(f"{pti_file}:{lineno}: not a pagetypeinfo pageblock count line")
             blocks[int(m.group(1)), m.group(2)] = [int(x) for x in m.group(3).split()]
@@ -291,7 +300,7 @@ def read_snapshot(path: str | Path, cpu_to_node: Sequence[int] | None = None) ->
     cpus = list(cpu_to_node) if cpu_to_node is not None else _read_cpus(path, nodes, nr_cpus, zf)
     if len(cpus) != nr_cpus or any(not 0 <= n < nodes for n in cpus):
         raise SnapshotError(f"cpu_to_node {cpus}: {nr_cpus} CPUs on nodes 0..{nodes - 1} needed")
-    return Snapshot(path, zones, free, distances, cpus, slabinfo, slab_lines, zf)
+    return Snapshot(path, zones, free, distances, cpus, slabinfo, slab_lines, zf, sf)
 
 
 # ---- the placement rule -------------------------------------------------------------------
@@ -443,8 +452,9 @@ def _import_slabs(m: Machine, snap: Snapshot) -> None:
             objs[cache.index] = np.concatenate(got) if got else np.zeros(0, np.uint64)
             left[cache.index] = len(objs[cache.index])
             if left[cache.index] < row["active_objs"]:
-                raise SnapshotError(f"{snap.path}/slabinfo: line {snap.slab_lines[row['name']]}: the {row['active_objs']} "
-                                    f"objects of {row['name']} do not fit the memory the zones have in use")
+                where = f"{snap.slab_file}:{snap.slab_lines[row['name']]}"
+                raise SnapshotError(f"{where}: the {row['active_objs']} objects of {row['name']} do not fit the "
+                                    "memory the zones have in use")
     finally:
         core.set_importing(False)
     start = np.cumsum([0] + [len(o) for o in objs])[:-1] if objs else np.zeros(0, np.int64)

@@ -28,7 +28,7 @@ from pathlib import Path
 from kernel_model import Machine, Op, Trace
 from kernel_model.ftrace import FtraceFormatError, import_ftrace
 from kernel_model.mm import NR_PAGE_ORDERS, PAGE_SIZE
-from kernel_model.procfs import parse_zoneinfo
+from kernel_model.procfs import parse_buddyinfo, parse_zoneinfo
 from kernel_model.procfs_import import SnapshotError
 from kernel_model.slabinfo import parse_slabinfo
 from kernel_model.trace import NO_ID
@@ -80,13 +80,13 @@ def _memfree_kb(path: Path) -> int:
 
 
 def _buddyinfo(path: Path) -> dict[str, list[int]]:
-    out = {}
-    for lineno, line in enumerate(_read(path).splitlines(), 1):
-        m = re.fullmatch(r"Node (\d+), zone\s+(\S+)((?:\s+\d+){%d})\s*" % NR_PAGE_ORDERS, line)
-        if not m:
-            raise FidelityError(f"{path}:{lineno}: not a buddyinfo line")
-        out[f"{m.group(1)}/{m.group(2)}"] = [int(x) for x in m.group(3).split()]
-    return out
+    try:
+        rows = parse_buddyinfo(_read(path))
+    except ValueError as e:
+        raise FidelityError(f"{path}:{str(e).removeprefix('line ')}") from None
+    if any(len(counts) != NR_PAGE_ORDERS for _, _, counts in rows):
+        raise FidelityError(f"{path}: a zone without {NR_PAGE_ORDERS} orders")
+    return {f"{node}/{zone}": counts for node, zone, counts in rows}
 
 
 def _pcp_pages(path: Path, nodes: int) -> list[int]:
@@ -143,7 +143,7 @@ def score(trace: Trace, machine: Machine, capture: Path) -> dict:
     slab_before = _model_slab(machine)
     res = machine.replay(trace)
     numa_after = machine.numastat()
-    numastat, misses = {}, []
+    numastat = {}
     for n in range(nodes):
         rb = _numastat(before_dir / f"node{n}_numastat.txt")
         ra = _numastat(after_dir / f"node{n}_numastat.txt")
@@ -277,7 +277,8 @@ def _section(r: dict) -> Section:
              Column("zone", "node/zone", "text"), Column("model", "model", "pages"),
              Column("before", "no change", "pages"))),
          Table("Slab active objects of the caches the trace touches (deltas)", slab, (
-             Column("cache", "cache", "text"), Column("model", "model", "objects"), Column("real", "Linux", "objects")))],
+             Column("cache", "cache", "text"), Column("model", "model", "objects"),
+             Column("real", "Linux", "objects")))],
         ["The machine starts from the capture's before/ (Machine.from_procfs) and replays its trace; Linux's "
          "figures are after/ minus before/. MemFree counts the buddy lists only (NR_FREE_PAGES); \"+ pcp\" adds the "
          "pages on per-CPU lists. docs/fidelity.md explains each miss."])
