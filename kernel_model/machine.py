@@ -195,7 +195,8 @@ class Machine:
         if zones is not None:
             self.cpu_to_node = list(cpu_to_node or [0])
             has_cpus = [n in self.cpu_to_node for n in range(nodes)]
-            self._zonelists = build_zonelists(distances, has_cpus, [n > 0 for n in pages])
+            has_memory = [any(z[0] == n for z in core_zones) for n in range(nodes)]   # N_MEMORY: zones with pages
+            self._zonelists = build_zonelists(distances, has_cpus, has_memory)
         elif topology is not None:
             self.cpu_to_node = topology.cpu_to_node
             self._zonelists = topology.zonelists()
@@ -230,16 +231,16 @@ class Machine:
             self._cache_names[i] = f"kmalloc-{size // 1024}k" if size >= 1024 else f"kmalloc-{size}"
 
     @classmethod
-    def from_procfs(cls, path: str | Path, cpu_to_node: Sequence[int] | None = None, pcp: bool = True,
-                    mobility_grouping: bool = True, max_logged_errors: int = 1000) -> Machine:
+    def from_procfs(cls, path: str | Path, cpu_to_node: Sequence[int] | None = None, **kwargs) -> Machine:
         """The machine a Linux /proc + /sys snapshot describes (kernel_model/procfs_import.py: which
         file gives what, and where the blocks go): its zones with their free lists, watermarks,
-        lowmem reserves and pcp lists, its distances, its slab caches with their objects. Frees of
-        pages and kmem_cache objects a trace did not allocate then free imported ones. Raises
+        lowmem reserves and pcp lists (without pcp=False), its distances, its slab caches with their
+        objects. kwargs are the other Machine settings (pcp, mobility_grouping, caches, ...). Frees
+        of pages and kmem_cache objects a trace did not allocate then free imported ones. Raises
         procfs_import.SnapshotError (a ValueError naming the file and line) for a bad snapshot."""
         from kernel_model.procfs_import import build
 
-        return build(cls, path, cpu_to_node, pcp, mobility_grouping, max_logged_errors)
+        return build(cls, path, cpu_to_node, **kwargs)
 
     # -- allocation ---------------------------------------------------------
     def alloc_pages(self, order: int, migratetype: int | str = "movable", cpu: int = 0,

@@ -7,8 +7,10 @@ capture scripts in data/*/README.txt write them. What comes from where:
 - zoneinfo: every zone's node, type, start_pfn, spanned, present and managed pages, its min/low/
   high watermarks, its protection (lowmem_reserve[]), its numa counters, and per CPU the pcp
   count, high and batch. The CPUs are the pagesets' CPUs.
-- buddyinfo and pagetypeinfo: the free blocks of every order and migratetype (the free lists)
-  and the number of pageblocks of each migratetype.
+- pagetypeinfo: the free blocks of every order and migratetype (the free lists; buddyinfo,
+  read a moment apart, may differ by a block or two: pagetypeinfo's counts are taken, and
+  buddyinfo's totals only for a list of 100,000 blocks or more, which pagetypeinfo prints as
+  ">100000") and the number of pageblocks of each migratetype.
 - nodeN_distance: the SLIT distances (the zonelists follow from them as in Linux).
 - nodeN_cpulist (optional): which CPUs each node has; without it the CPUs are numbered node by
   node, as many on each node as the CPUs divide evenly (what a QEMU -numa cpus=... line gives).
@@ -168,14 +170,18 @@ def _read_free(path: Path, nodes_zones: set[tuple[int, str]]) -> dict[tuple[int,
         per_order, bline = buddy[key]
         per_type, tline = types[key]
         for o in range(NR_PAGE_ORDERS):
+            # a list of FREECOUNT_CAP blocks or more prints as ">100000": buddyinfo's total tells it
             capped = [t for t in range(MIGRATE_TYPES) if per_type[t][o] < 0]
             known = sum(per_type[t][o] for t in range(MIGRATE_TYPES) if t not in capped)
             if len(capped) == 1 and per_order[o] - known >= FREECOUNT_CAP:
                 per_type[capped[0]][o] = per_order[o] - known
-            elif capped or known != per_order[o]:
-                raise SnapshotError(f"{pti_file}:{tline}: node {key[0]} zone {key[1]} has {known} free blocks of "
-                                    f"order {o}, {buddy_file.name}:{bline} says {per_order[o]}")
-        out[key] = FreeArea(per_order, per_type, blocks[key], f"{where}:{tline}")
+            elif capped:
+                raise SnapshotError(f"{pti_file}:{tline}: node {key[0]} zone {key[1]}: the free blocks of order {o} "
+                                    f"are past what pagetypeinfo counts, and {buddy_file.name}:{bline} does not "
+                                    "tell them apart")
+        # read a moment apart, the two may differ by a block or two: pagetypeinfo's lists are taken
+        out[key] = FreeArea([sum(row[o] for row in per_type) for o in range(NR_PAGE_ORDERS)], per_type, blocks[key],
+                            f"{where}:{tline}")
     return out
 
 
@@ -388,15 +394,16 @@ def _node_slab_share(snap: Snapshot) -> list[float]:
     return [p / total for p in pages] if total else [1 / snap.nodes] * snap.nodes
 
 
-def build(cls: type[Machine], path: str | Path, cpu_to_node: Sequence[int] | None = None, pcp: bool = True,
-          mobility_grouping: bool = True, max_logged_errors: int = 1000) -> Machine:
-    """Machine.from_procfs: the machine the snapshot at path describes."""
+def build(cls: type[Machine], path: str | Path, cpu_to_node: Sequence[int] | None = None, **kwargs) -> Machine:
+    """Machine.from_procfs: the machine the snapshot at path describes; kwargs are Machine's own."""
+    laid_out = {"nodes", "node_mem", "cpus_per_node", "topology", "zones", "distances", "min_free_kbytes"} & set(kwargs)
+    if laid_out:
+        raise ValueError(f"a machine from a snapshot takes its layout from it, not from {sorted(laid_out)[0]}")
     snap = read_snapshot(path, cpu_to_node)
     layout = [{"zones": [{"zone": z.zone, "start_pfn": z["start_pfn"], "spanned_pages": z["spanned"],
                           "usable_pfns": []} for z in snap.populated() if z.node == n]} for n in range(snap.nodes)]
-    m = cls(zones=layout, cpu_to_node=snap.cpu_to_node, distances=snap.distances, pcp=pcp,
-            mobility_grouping=mobility_grouping, max_logged_errors=max_logged_errors,
-            max_caches=_core.NR_KMALLOC + len(snap.slabinfo) + 256)
+    kwargs.setdefault("max_caches", _core.NR_KMALLOC + len(snap.slabinfo) + 256)
+    m = cls(zones=layout, cpu_to_node=snap.cpu_to_node, distances=snap.distances, **kwargs)
     core = m._core
     for z in snap.populated():
         zt = ZONE_NAMES.index(z.zone)
@@ -418,7 +425,7 @@ def build(cls: type[Machine], path: str | Path, cpu_to_node: Sequence[int] | Non
                        {k: [z.values.get(name, 0) for name in ZONEINFO_NUMA]
                         for k, z in zip(keys, snap.zones, strict=True)})
     for z, (nid, zt) in zip(snap.zones, keys, strict=True):
-        for ps in z.pagesets:
+        for ps in z.pagesets if m.pcp else ():   # without pcp lists their pages stay in use
             if ps["count"] and core.import_pcp_pages(nid, zt, ps["cpu"], ps["count"]) != ps["count"]:
                 raise SnapshotError(f"{snap.zoneinfo_file}:{ps['line']}: node {nid} zone {z.zone} has not "
                                     f"{ps['count']} pages in use for CPU {ps['cpu']}'s pcp lists")

@@ -242,9 +242,9 @@ def _metrics(r: dict) -> dict[str, float]:
     for n, counters in r["numastat"].items():
         for c, v in counters.items():
             if v["rel_error"] is not None:
-                out[f"node{n}.{c}.rel_error"] = round(v["rel_error"], 6)
+                out[f"node{n}_{c}.rel_error"] = round(v["rel_error"], 6)
     for n, v in r["memfree_kb"].items():
-        out[f"node{n}.memfree.rel_error"] = round(v["rel_error"], 6)
+        out[f"node{n}_memfree.rel_error"] = round(v["rel_error"], 6)
     return out
 
 

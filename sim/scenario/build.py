@@ -4,6 +4,7 @@ from the same [machine] keys, so every key reaches both), the workload's trace, 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from kernel_model import Machine, Topology, TopologyError, Trace, trace
@@ -21,8 +22,12 @@ def machine_spec(spec: ScenarioSpec, variant: VariantSpec | None = None) -> Mach
 
 
 def machine_kwargs(spec: ScenarioSpec, variant: VariantSpec | None = None) -> dict[str, Any]:
-    """The Machine arguments of a variant (or of the scenario's [machine] alone)."""
+    """The Machine arguments of a variant (or of the scenario's [machine] alone); "state" is the
+    snapshot directory, resolved against the scenario file."""
     kwargs = machine_spec(spec, variant).given()
+    if "state" in kwargs:
+        state = Path(kwargs["state"])
+        kwargs["state"] = state if state.is_absolute() else spec.path.parent / state
     if spec.topology is not None:
         kwargs["topology"] = spec.topology
     if spec.caches is not None:
@@ -31,11 +36,14 @@ def machine_kwargs(spec: ScenarioSpec, variant: VariantSpec | None = None) -> di
 
 
 def build_machine(spec: ScenarioSpec, variant: VariantSpec | None = None) -> Machine:
+    kwargs = machine_kwargs(spec, variant)
+    state = kwargs.pop("state", None)
     try:
-        return Machine(**machine_kwargs(spec, variant))
+        return Machine.from_procfs(state, **kwargs) if state is not None else Machine(**kwargs)
     except (ValueError, TopologyError, CacheConfigError) as e:
         where = spec.where("variant", "machine", spec.variants.index(variant)) \
-            if variant is not None and variant.machine.given() else spec.where("machine")
+            if variant is not None and variant.machine.given() else \
+            spec.where("machine", "state" if state is not None else None)
         raise ScenarioError(f"{where}: {e}") from None
 
 

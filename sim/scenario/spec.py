@@ -57,7 +57,10 @@ SCENARIO = (Field("name", Str(max_len=100), doc="the report's title and default 
             Field("description", Str()), Field("seed", Int(0, (1 << 64) - 1), 0, "workload generator seed"))
 MACHINE = (Field("nodes", Int(1, MAX_NODES)), Field("node_mem", NODE_MEM),
            Field("cpus_per_node", Int(1, MAX_CPUS)), Field("pcp", Bool()), Field("mobility_grouping", Bool()),
-           Field("min_free_kbytes", Int(0, (1 << 32) - 1), doc="0 or absent: derived as Linux does"))
+           Field("min_free_kbytes", Int(0, (1 << 32) - 1), doc="0 or absent: derived as Linux does"),
+           Field("state", Str(), doc="a Linux /proc + /sys snapshot directory (a capture's before/, relative to "
+                                     "the scenario file) the machine starts from: it gives the layout"))
+STATE_GIVES = ("nodes", "node_mem", "cpus_per_node", "min_free_kbytes")   # what machine.state decides
 TOPOLOGY = (Field("distances", MATRIX), Field("node_mem", NODE_MEM),
             Field("cpus", ListOf(ListOf(Int(0, MAX_CPUS - 1), 0, MAX_CPUS), 1, MAX_NODES)),
             Field("latency", MATRIX), Field("bandwidth", MATRIX))
@@ -95,6 +98,7 @@ class MachineSpec:
     pcp: bool | None = None
     mobility_grouping: bool | None = None
     min_free_kbytes: int | None = None
+    state: str | None = None            # as written: build resolves it against the scenario file
 
     def given(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
@@ -309,6 +313,7 @@ def _check(path: Path, text: str, data: Mapping[str, Any], overridden: frozenset
                             "(letters, digits, '_', '-', '.'): it names the output directory")
     machine = MachineSpec(**_table(where, data, "machine", MACHINE))
     topology = _topology(where, data) if "topology" in data else None
+    _check_state(where, machine, "topology" in data, "guest" in data)
     caches = _caches(where, data) if "caches" in data else None
     workload = _workload(where, path, data.get("workload"), "workload")
     profile = _profile(where, data.get("profile", {}), caches is not None)
@@ -324,6 +329,19 @@ def _check(path: Path, text: str, data: Mapping[str, Any], overridden: frozenset
                         seed=head.get("seed", 0), machine=machine, topology=topology, caches=caches,
                         workload=workload, profile=profile, variants=variants, guest=guest,
                         output_dir=out.get("dir"), overridden=overridden, report=report, sweep=sweep)
+
+
+def _check_state(where: _Where, machine: MachineSpec, topology: bool, guest: bool, index: int | None = None) -> None:
+    """machine.state lays the machine out: nothing else may (a variant's keys merged in)."""
+    if machine.state is None:
+        return
+    clash = [k for k in STATE_GIVES if getattr(machine, k) is not None]
+    if clash or topology or guest:
+        what = f"machine.{clash[0]}" if clash else "[topology]" if topology else "[guest]"
+        at = where("variant", "machine", index) if index is not None else \
+            where("machine", clash[0]) if clash else where("topology" if topology else "guest")
+        raise ScenarioError(f"{at}: machine.state describes the machine from a snapshot; {what} cannot be given "
+                            "with it")
 
 
 def _report(where: _Where, data: Mapping, variants: Sequence[VariantSpec], profile: ProfileSpec,
@@ -463,6 +481,8 @@ def _variants(where: _Where, path: Path, data: Mapping, workload: WorkloadSpec) 
             machine = MachineSpec(**check_table(checked.get("machine", {}), MACHINE, "machine"))
         except TableError as e:
             raise ScenarioError(f"{where('variant', 'machine', i)}: {e.message} in variant {name!r}{e.hint}") from None
+        base = MachineSpec(**_table(where, data, "machine", MACHINE))
+        _check_state(where, base.merged(machine), "topology" in data, "guest" in data, i)
         over = checked.get("workload", {})
         w = workload
         if over:
