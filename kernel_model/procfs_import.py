@@ -50,7 +50,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
@@ -66,9 +66,6 @@ from kernel_model.mm import (
 )
 from kernel_model.procfs import FREECOUNT_CAP, ZONEINFO_NUMA, ZoneRecord, parse_zoneinfo
 from kernel_model.slabinfo import parse_slabinfo
-
-if TYPE_CHECKING:
-    from kernel_model.machine import Machine
 
 # "remaining pageblocks" order of the rule above
 _REST_ORDER = [MIGRATETYPE_NAMES.index(n) for n in ("Unmovable", "Reclaimable", "HighAtomic", "Isolate", "Movable")]
@@ -394,8 +391,9 @@ def _node_slab_share(snap: Snapshot) -> list[float]:
     return [p / total for p in pages] if total else [1 / snap.nodes] * snap.nodes
 
 
-def build(cls: type[Machine], path: str | Path, cpu_to_node: Sequence[int] | None = None, **kwargs) -> Machine:
-    """Machine.from_procfs: the machine the snapshot at path describes; kwargs are Machine's own."""
+def build(cls: type, path: str | Path, cpu_to_node: Sequence[int] | None = None, **kwargs) -> Any:
+    """Machine.from_procfs (cls: Machine, which this module does not import): the machine the
+    snapshot at path describes; kwargs are Machine's own."""
     laid_out = {"nodes", "node_mem", "cpus_per_node", "topology", "zones", "distances", "min_free_kbytes"} & set(kwargs)
     if laid_out:
         raise ValueError(f"a machine from a snapshot takes its layout from it, not from {sorted(laid_out)[0]}")
@@ -435,7 +433,7 @@ def build(cls: type[Machine], path: str | Path, cpu_to_node: Sequence[int] | Non
     return m
 
 
-def _import_slabs(m: Machine, snap: Snapshot) -> None:
+def _import_slabs(m: Any, snap: Snapshot) -> None:
     """Every slabinfo cache with its active objects (rule 4): the kmalloc-N caches the model has
     take their rows, the others become caches of the row's object size."""
     core, share = m._core, _node_slab_share(snap)
