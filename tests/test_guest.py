@@ -20,7 +20,7 @@ import pytest
 from kernel_model import Topology, trace
 from sim.cli import main
 from sim.guest import qemu
-from sim.guest.differential import compare
+from sim.guest.differential import compare, host_machine
 from sim.guest.results import NODE_DTYPE, RESULTS_ADDR, RESULTS_DTYPE, ZONE_DTYPE
 from sim.workloads import kmalloc_churn, page_churn
 from sim.workloads.mixed_mobility import mixed_mobility_churn
@@ -84,8 +84,17 @@ def test_guest_sees_the_configured_topology_and_matches_the_model(distances):
     for i, node in enumerate(seen["nodes"]):
         assert sum(r["size"] for r in node["memory"]) == (32 << 20) - (0x60000 if i == 0 else 0)
         assert node["start_pfn"] == (i * (32 << 20)) >> 12 and node["usable_pfns"]
+        # Linux's zones: the node's span cut at 16 MiB (DMA) and 4 GiB (DMA32)
+        lo, hi = node["start_pfn"], node["start_pfn"] + node["spanned_pages"]
+        want = [(name, max(lo, a), min(hi, b)) for name, a, b in (("DMA", 0, 4096), ("DMA32", 4096, 1 << 20))
+                if max(lo, a) < min(hi, b)]
+        assert [(z["zone"], z["start_pfn"], z["start_pfn"] + z["spanned_pages"]) for z in node["zones"]] == want
     diff = compare(t, run)
     assert diff["matches_model"], diff
+    m = host_machine(run)
+    assert m.zones() == [(i, z["zone"]) for i, node in enumerate(seen["nodes"]) for z in node["zones"]]
+    # the DMA zone keeps its lowmem reserve from requests up to Normal, as Linux sets it up
+    assert m.zone(0, "DMA")["protection"][2] == m.zone(0, "DMA32")["managed"] // 256 > 0
 
 
 @pytest.mark.parametrize("name,workload,cmdline", [
