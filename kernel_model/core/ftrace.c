@@ -239,6 +239,7 @@ static void strtab_set(struct ft_strtab *t, uint32_t e, const uint8_t *s, uint32
 		d[k] = s[k];
 	t->ent[e].off = (uint32_t)t->bytes_len;
 	t->ent[e].len = n;
+	t->ent[e].pad = 0;
 	t->bytes_len += n;
 	strtab_index(t, h, e);
 }
@@ -680,8 +681,10 @@ static int ft_event(struct ft_parser *p, uint32_t ev, uint16_t cpu, const struct
 			return 0;
 		id = new_id(p);
 		map_put(&p->pages, key, id, (uint32_t)order);
-		zone = f->v[FT_F_GFP_FLAGS] ? gfp_zone(ft_gfp_zone_bits((const char *)f->v[FT_F_GFP_FLAGS],
-								 (size_t)(f->end[FT_F_GFP_FLAGS] - f->v[FT_F_GFP_FLAGS]))) : 0;
+		if (site && !p->sites.ent[site].pad)   /* the flags' zone, worked out once per flags text */
+			p->sites.ent[site].pad = 1 + gfp_zone(ft_gfp_zone_bits((const char *)f->v[FT_F_GFP_FLAGS],
+						  (size_t)(f->end[FT_F_GFP_FLAGS] - f->v[FT_F_GFP_FLAGS])));
+		zone = site ? p->sites.ent[site].pad - 1 : GFP_ZONE_NONE;
 		return emit(p, OP_PAGE_ALLOC, (uint8_t)(mt | zone << MM_ALLOC_ZONE_SHIFT), cpu, site, id, (uint32_t)order,
 			    MM_NO_NODE);
 	case FT_EV_PAGE_FREE:

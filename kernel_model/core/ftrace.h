@@ -99,7 +99,7 @@ struct ft_map {
 struct ft_str {
 	uint32_t off, len;            /* in the table's bytes */
 	uint32_t tag;                 /* events: enum ft_event; sites: 1 for a kmem_cache's name */
-	uint32_t pad;
+	uint32_t pad;                 /* sites: 1 + the GFP zone of a gfp_flags text, 0 if not worked out */
 	uint64_t count;               /* events: lines seen */
 };
 

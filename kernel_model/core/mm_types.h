@@ -223,8 +223,9 @@ struct pglist_data {
 	uint32_t node_managed_pages;          /* over its zones */
 };
 
-/* A zonelist entry: zone type and node (struct zoneref). */
+/* A zonelist entry (struct zoneref): the zone, with its type and node at hand. */
 struct zoneref {
+	struct zone *zone;
 	uint8_t nid;
 	uint8_t zone_idx;
 };

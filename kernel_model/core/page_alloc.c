@@ -517,6 +517,7 @@ static void build_zonerefs(struct mm_machine *m)
 			for (t = MAX_NR_ZONES - 1; t >= 0; t--) {
 				if (!mm_zone(m, node, (uint32_t)t)->managed_pages)
 					continue;
+				m->zonerefs[nid][n].zone = mm_zone(m, node, (uint32_t)t);
 				m->zonerefs[nid][n].nid = (uint8_t)node;
 				m->zonerefs[nid][n].zone_idx = (uint8_t)t;
 				n++;
@@ -753,32 +754,33 @@ static void zone_statistics(struct mm_machine *m, struct zone *preferred, struct
 uint32_t mm_alloc_pages_nodemask(struct mm_machine *m, uint32_t order, uint32_t alloc_flags, uint32_t cpu,
 				 uint32_t preferred, uint64_t mask, int count_fail)
 {
-	const struct zoneref *zr = m->zonerefs[preferred];
-	uint32_t n = m->nr_zonerefs[preferred], mt = alloc_flags & MM_ALLOC_MT_MASK;
+	const struct zoneref *first = m->zonerefs[preferred], *end = first + m->nr_zonerefs[preferred], *zr;
+	uint32_t mt = alloc_flags & MM_ALLOC_MT_MASK;
 	uint32_t highest = gfp_highest_zone[(alloc_flags & MM_ALLOC_ZONE_MASK) >> MM_ALLOC_ZONE_SHIFT];
-	struct zone *pz = 0, *z;
-	uint32_t wmark, i, pfn;
+	struct zone *pz, *z;
+	uint32_t wmark, pfn;
 
-	for (i = 0; i < n && !pz; i++)   /* first_zones_zonelist: the preferred zone */
-		if (zr[i].zone_idx <= highest && ((mask >> zr[i].nid) & 1))
-			pz = mm_zone(m, zr[i].nid, zr[i].zone_idx);
-	if (!pz)
+	/* first_zones_zonelist: the preferred zone */
+	while (first < end && (first->zone_idx > highest || !((mask >> first->nid) & 1)))
+		first++;
+	if (first == end)
 		return PFN_NONE;
+	pz = first->zone;
 	if (m->flags & MM_IMPORTING) {
-		for (i = 0; i < n; i++) {
-			if (zr[i].zone_idx > highest || !((mask >> zr[i].nid) & 1))
+		for (zr = first; zr < end; zr++) {
+			if (zr->zone_idx > highest || !((mask >> zr->nid) & 1))
 				continue;
-			pfn = mm_take_imported(mm_zone(m, zr[i].nid, zr[i].zone_idx), order);
+			pfn = mm_take_imported(zr->zone, order);
 			if (pfn != PFN_NONE)
 				return pfn;
 		}
 		return PFN_NONE;
 	}
 	for (wmark = WMARK_LOW;; wmark = WMARK_MIN) {
-		for (i = 0; i < n; i++) {
-			if (zr[i].zone_idx > highest || !((mask >> zr[i].nid) & 1))
+		for (zr = first; zr < end; zr++) {
+			if (zr->zone_idx > highest || !((mask >> zr->nid) & 1))
 				continue;
-			z = mm_zone(m, zr[i].nid, zr[i].zone_idx);
+			z = zr->zone;
 			if (!zone_watermark_ok(z, order, z->watermark[wmark], highest))
 				continue;
 			if ((m->flags & MM_PCP) && order <= PAGE_ALLOC_COSTLY_ORDER)
