@@ -567,14 +567,29 @@ cdef class MachineCore:
 
     def node(self, uint32_t nid):
         """A node's sums over its zones: free pages, watermarks, counters (as zone() names them)."""
+        cdef zone *z
+        cdef uint32_t zt, i
+        cdef uint64_t managed = 0, free = 0
+        cdef uint64_t marks[NR_WMARK]
+        cdef uint64_t stat[NR_ZONE_STAT_ITEMS]
+        cdef uint64_t numa[NR_NUMA_STAT_ITEMS]
         _below("node", nid, self.m.nr_nodes)
-        zones = [self.zone(nid, zt) for zt in range(MAX_NR_ZONES)]
-        out = {k: sum(z[k] for z in zones) for k in ("managed", "nr_free_pages", *WMARK_NAMES)}
-        out["stat"] = [sum(z["stat"][i] for z in zones) for i in range(NR_ZONE_STAT_ITEMS)]
-        out["numa"] = [sum(z["numa"][i] for z in zones) for i in range(NR_NUMA_STAT_ITEMS)]
-        out["start_pfn"] = mm_node_start_pfn(self.m, nid)
-        out["spanned"] = mm_node_spanned_pages(self.m, nid)
-        return out
+        memset(marks, 0, sizeof(marks))
+        memset(stat, 0, sizeof(stat))
+        memset(numa, 0, sizeof(numa))
+        for zt in range(MAX_NR_ZONES):
+            z = mm_zone(self.m, nid, zt)
+            managed += z.managed_pages
+            free += z.nr_free_pages
+            for i in range(NR_WMARK):
+                marks[i] += z.watermark[i]
+            for i in range(NR_ZONE_STAT_ITEMS):
+                stat[i] += z.stat[i]
+            for i in range(NR_NUMA_STAT_ITEMS):
+                numa[i] += z.numa[i]
+        return {"managed": managed, "nr_free_pages": free, **{WMARK_NAMES[i]: marks[i] for i in range(NR_WMARK)},
+                "stat": [stat[i] for i in range(NR_ZONE_STAT_ITEMS)], "numa": [numa[i] for i in range(NR_NUMA_STAT_ITEMS)],
+                "start_pfn": mm_node_start_pfn(self.m, nid), "spanned": mm_node_spanned_pages(self.m, nid)}
 
     def page_map(self, uint32_t nid):
         """Every page of the node's span (uint8): PAGE_MAP_FREE, 1 + migratetype allocated, PAGE_MAP_SLAB, PAGE_MAP_HOLE."""
@@ -659,6 +674,11 @@ cdef class MachineCore:
             raise ValueError(f"node {nid} zone {ZONE_NAMES[zt]}: {n} pageblocks and present <= spanned needed")
         _check_blocks(nid, zt, free_blocks, z.zone_start_pfn, end)
         _check_blocks(nid, zt, used_blocks, z.zone_start_pfn, end)
+        blocks = np.concatenate([np.asarray(free_blocks).reshape(-1, 3), np.asarray(used_blocks).reshape(-1, 3)])
+        blocks = blocks[np.argsort(blocks[:, 0], kind="stable")].astype(np.int64)
+        if len(blocks) and ((blocks[1:, 0] < blocks[:-1, 0] + (1 << blocks[:-1, 1])).any()
+                            or any(z.pages[b - z.zone_start_pfn].flags for b in blocks[:, 0].tolist())):
+            raise ValueError(f"node {nid} zone {ZONE_NAMES[zt]}: blocks overlap (or the zone was laid out already)")
         mm_zone_set_pages(self.m, z, present, managed)
         for i in range(n):
             mm_import_pageblock(z, (z.zone_start_pfn & ~(PAGEBLOCK_NR_PAGES - 1)) + i * PAGEBLOCK_NR_PAGES

@@ -428,6 +428,10 @@ def build(cls: type, path: str | Path, cpu_to_node: Sequence[int] | None = None,
                 raise SnapshotError(f"{snap.zoneinfo_file}:{ps['line']}: node {nid} zone {z.zone} has not "
                                     f"{ps['count']} pages in use for CPU {ps['cpu']}'s pcp lists")
     m.node_pages = [sum(z["managed"] for z in snap.zones if z.node == n) for n in range(snap.nodes)]
+    ends = [z["start_pfn"] + z["spanned"] for z in snap.populated()]
+    m._layout = [(z.node, ZONE_NAMES.index(z.zone), z["start_pfn"], z["spanned"],
+                  [(end - z["managed"], end)] if z["managed"] else []) for z, end in zip(snap.populated(), ends,
+                                                                                          strict=True)]
     m.snapshot_path = snap.path
     _import_slabs(m, snap)
     return m

@@ -78,6 +78,11 @@ def test_the_import_entry_points_bound_their_arguments():
             core.import_zone(*z, 1024, 1024, np.array(bad, np.uint32), blocks, pageblocks)
     with pytest.raises(ValueError, match="pageblocks"):
         core.import_zone(*z, 1024, 1024, blocks, blocks, np.zeros(3, np.uint8))
+    with pytest.raises(ValueError, match="overlap"):
+        core.import_zone(*z, 1024, 1024, np.array([[start, 2, 1]], np.uint32), np.array([[start + 2, 0, 1]], np.uint32),
+                         pageblocks)
+    with pytest.raises(ValueError, match="laid out already"):   # the machine's own free blocks are there
+        core.import_zone(*z, 1024, 1024, np.array([[start, 0, 1]], np.uint32), blocks, pageblocks)
     with pytest.raises(ValueError, match="present <= spanned"):
         core.import_zone(*z, 1024, 1025, blocks, blocks, pageblocks)
     with pytest.raises(ValueError, match="no DMA zone"):
