@@ -665,10 +665,10 @@ class Machine:
         given to the allocator (and between its zones)."""
         return self._core.page_map(node)
 
-    def pageblock_migratetypes(self, node: int) -> np.ndarray:
+    def pageblock_migratetypes(self, node: int, zone: str | None = None) -> np.ndarray:
         """The migratetype of each pageblock the node's zones touch, zone after zone (lowest type
-        first; the first pageblock of a zone may start before it)."""
-        return self._core.pageblock_migratetypes(node)
+        first; the first pageblock of a zone may start before it), or one zone's."""
+        return self._core.pageblock_migratetypes(node, None if zone is None else ZONE_NAMES.index(zone))
 
     def pageblock_counts(self, node: int) -> list[int]:
         """Pageblocks per migratetype on a node."""

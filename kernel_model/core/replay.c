@@ -119,8 +119,8 @@ static uint32_t pretrace_free(struct mm_machine *m, struct mm_replay *r, const s
 		   (cache = r->site_cache[op->site]) < r->nr_imported_caches && r->imported_left[cache]) {
 		uint64_t addr = r->imported_objs[r->imported_start[cache] + --r->imported_left[cache]];
 
+		/* refused only if the machine's own API freed it already */
 		done = mm_kmem_cache_free(m->slab, cache, addr, op->cpu) == SLAB_OK;
-		MM_BUG_ON(!done);   /* imported objects are only freed here */
 	}
 	if (done)
 		r->pretrace_freed++;

@@ -53,15 +53,21 @@ class FragmentationProfiler(Sampling):
         return int(self._series["free_blocks"][-1][:, PAGEBLOCK_ORDER:].sum()) if len(self._series) else 0
 
     def _layout(self) -> dict:
-        """Mixed pageblocks and the compaction what-if of the machine as it is now, per node."""
-        mixed, what_if = {}, {}
-        for n in range(self.machine.nodes):
-            if not self.machine.node_pages[n]:
+        """Mixed pageblocks and the compaction what-if of the machine as it is now, per node (its
+        zones summed: compaction works zone by zone)."""
+        m = self.machine
+        mixed: dict[int, list[int]] = {}
+        what_if: dict[int, dict[str, int]] = {}
+        for n, zone in m.zones():
+            if not m.node_pages[n]:
                 continue
-            codes, start = self.machine.page_map(n), self.machine.node_start_pfn(n)
-            mts = self.machine.pageblock_migratetypes(n)
-            mixed[n] = mixed_pageblocks(codes, start, mts)
-            what_if[n] = compaction_what_if(codes, start, mts)
+            z = m.zone(n, zone)
+            first = z["start_pfn"] - m.node_start_pfn(n)
+            codes = m.page_map(n)[first:first + z["spanned"]]
+            mts = m.pageblock_migratetypes(n, zone)
+            counts, moves = mixed_pageblocks(codes, z["start_pfn"], mts), compaction_what_if(codes, z["start_pfn"], mts)
+            mixed[n] = [a + b for a, b in zip(mixed.get(n, [0] * len(counts)), counts, strict=True)]
+            what_if[n] = {k: what_if.get(n, {}).get(k, 0) + v for k, v in moves.items()}
         return {"mixed_pageblocks": mixed, "compaction_what_if": what_if}
 
     def result(self) -> dict:
