@@ -141,3 +141,14 @@ def test_machine_state_resolves_against_the_scenario_file(tmp_path, linux_captur
     (tmp_path / "snap" / "slabinfo.txt").unlink()
     with pytest.raises(ScenarioError, match=r"s.toml:4: .*snap/slabinfo.txt: missing"):
         run_scenario(load(path), write=False)
+
+
+def test_replay_starts_from_a_snapshot(tmp_path, linux_capture, capsys, scored):
+    assert main(["trace", "convert", str(linux_capture / "trace.txt.xz"), str(tmp_path / "t.mtr")]) == 0
+    capsys.readouterr()
+    assert main(["replay", str(tmp_path / "t.mtr"), "--state", str(linux_capture / "before"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["pretrace_freed"], out["pretrace_skipped"]) == (scored["replay"]["pretrace_freed"],
+                                                               scored["replay"]["pretrace_skipped"])
+    assert main(["replay", str(tmp_path / "t.mtr"), "--state", str(tmp_path)]) == 2
+    assert "zoneinfo.txt: missing" in capsys.readouterr().err

@@ -20,6 +20,9 @@ def add_parser(sub) -> None:
     r.add_argument("--cpus-per-node", type=int, default=1, help="CPUs per node (default 1)")
     r.add_argument("--no-pcp", action="store_true", help="switch the per-CPU page lists off")
     r.add_argument("--no-mobility-grouping", action="store_true", help="page_group_by_mobility_disabled")
+    r.add_argument("--state", metavar="DIR", help="start from a Linux /proc + /sys snapshot (a capture's before/) "
+                                                  "instead of an empty machine: --nodes, --node-mem and "
+                                                  "--cpus-per-node are then the snapshot's")
     r.add_argument("--json", action="store_true", help="print JSON")
     r.set_defaults(func=run)
 
@@ -29,8 +32,11 @@ def run(args: argparse.Namespace) -> int:
 
     t = load_trace(args.file)
     try:
-        m = Machine(nodes=args.nodes, node_mem=args.node_mem, cpus_per_node=args.cpus_per_node,
-                    pcp=not args.no_pcp, mobility_grouping=not args.no_mobility_grouping)
+        if args.state is not None:
+            m = Machine.from_procfs(args.state, pcp=not args.no_pcp, mobility_grouping=not args.no_mobility_grouping)
+        else:
+            m = Machine(nodes=args.nodes, node_mem=args.node_mem, cpus_per_node=args.cpus_per_node,
+                        pcp=not args.no_pcp, mobility_grouping=not args.no_mobility_grouping)
     except ValueError as e:
         raise UserError(str(e)) from None
     if len(t) and int(t.records["cpu"].max()) >= len(m.cpu_to_node):
@@ -38,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
               f"{len(m.cpu_to_node)}; those records will be rejected", file=sys.stderr)
     res = m.replay(t)
     summary = {"records": res.records, "ops": res.op_counts, "alloc_failed": res.alloc_failed,
-               "free_skipped": res.free_skipped, "errors": res.error_counts,
+               "free_skipped": res.free_skipped, "pretrace_freed": res.pretrace_freed,
+               "pretrace_skipped": res.pretrace_skipped, "errors": res.error_counts,
                "first_errors": [str(e) for e in res.errors[:20]], "nr_free_pages": m.nr_free_pages(),
                "zone_stats": m.zone_stats(), "slab_waste": m.slab_waste()}
     print(json.dumps(summary, indent=2) if args.json else replay(args.file, summary, m.buddyinfo(), m.slabinfo()))

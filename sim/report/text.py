@@ -65,7 +65,10 @@ def replay(path: str, summary: dict, buddyinfo: str, slabinfo: str) -> str:
     """`memsim replay`: what happened, the first rejected records, the final buddyinfo and the used slabs."""
     lines = [f"replayed {summary['records']:,} records: {summary['ops']}",
              f"allocation failures {summary['alloc_failed']:,}, frees of failed allocations skipped "
-             f"{summary['free_skipped']:,}",
+             f"{summary['free_skipped']:,}"
+             + (f"; frees of what came before the trace: {summary['pretrace_freed']:,} freed imported memory, "
+                f"{summary['pretrace_skipped']:,} found none" if summary.get("pretrace_freed") or
+                summary.get("pretrace_skipped") else ""),
              f"rejected records {sum(summary['errors'].values()):,} {summary['errors'] if summary['errors'] else ''}"]
     lines += [f"  {path}: {e}" for e in summary["first_errors"]]
     text = "\n".join(lines) + "\n" + buddyinfo
