@@ -101,7 +101,7 @@ def _parse(path: Path, parser):
 class FreeArea:
     """One zone of buddyinfo and pagetypeinfo, with where it was read."""
 
-    per_order: list[int]                 # buddyinfo
+    per_order: list[int]                 # free blocks per order: per_type's sums
     per_type: list[list[int]]            # pagetypeinfo [migratetype][order]
     pageblocks: list[int]                # pagetypeinfo's "Number of blocks type"
     where: str                           # "pagetypeinfo.txt:LINE" of the zone's free counts
@@ -159,7 +159,6 @@ def _read_free(path: Path, nodes_zones: set[tuple[int, str]]) -> dict[tuple[int,
             blocks[int(m.group(1)), m.group(2)] = [int(x) for x in m.group(3).split()]
     out = {}
     for key in sorted(nodes_zones):
-        where = f"{pti_file}"
         if key not in buddy:
             raise SnapshotError(f"{buddy_file}: no line for node {key[0]} zone {key[1]}")
         if key not in types or key not in blocks:
@@ -178,7 +177,7 @@ def _read_free(path: Path, nodes_zones: set[tuple[int, str]]) -> dict[tuple[int,
                                     "tell them apart")
         # read a moment apart, the two may differ by a block or two: pagetypeinfo's lists are taken
         out[key] = FreeArea([sum(row[o] for row in per_type) for o in range(NR_PAGE_ORDERS)], per_type, blocks[key],
-                            f"{where}:{tline}")
+                            f"{pti_file}:{tline}")
     return out
 
 

@@ -49,11 +49,11 @@ int32_t mm_unusable_free_index(const uint64_t *nr_free, uint32_t order)
 
 void mm_page_map(const struct mm_machine *m, uint32_t nid, uint8_t *out)
 {
-	uint32_t start = mm_node_start_pfn(m, nid), t, i;
+	uint32_t start = mm_node_start_pfn(m, nid), spanned = mm_node_spanned_pages(m, nid), t, i;
 
 	if (nid >= m->nr_nodes)
 		return;
-	for (i = 0; i < mm_node_spanned_pages(m, nid); i++)
+	for (i = 0; i < spanned; i++)
 		out[i] = PAGE_MAP_HOLE;   /* between the node's zones */
 	for (t = 0; t < MAX_NR_ZONES; t++) {
 		const struct zone *z = &m->node_data[nid].node_zones[t];
@@ -63,9 +63,7 @@ void mm_page_map(const struct mm_machine *m, uint32_t nid, uint8_t *out)
 		if (!z->spanned_pages)
 			continue;
 		zout = out + (z->zone_start_pfn - start);
-		i = 0;
-
-		while (i < z->spanned_pages) {
+		for (i = 0; i < z->spanned_pages;) {
 			const struct page *p = &z->pages[i];
 			uint8_t code;
 
