@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,6 +40,31 @@ def scenario_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="report directory (default: output.dir, or out/<name>)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override a setting, e.g. --set workload.ops=20000 (repeatable)")
+
+
+def bounded_int(lo: int, hi: int | None = None):
+    """An argparse type: an integer in lo..hi (argparse names the option in its error)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < lo or (hi is not None and value > hi):
+            raise argparse.ArgumentTypeError(f"expected an integer in {lo}..{hi}, got {text!r}" if hi is not None
+                                             else f"expected an integer >= {lo}, got {text!r}")
+        return value
+    return parse
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
 
 
 def load_trace(path: str) -> trace.Trace:

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 plt.rcParams["svg.hashsalt"] = "memsim"
 plt.rcParams["svg.fonttype"] = "none"   # text stays text: smaller files, no glyph paths
+plt.rcParams["text.parse_math"] = False  # names come from users and traces: "$x$" is text, not mathtext
 
 
 def line_chart(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], title: str, xlabel: str,

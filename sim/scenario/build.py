@@ -10,6 +10,7 @@ from kernel_model import Machine, Topology, TopologyError, Trace, trace
 from kernel_model.caches import CacheConfigError
 from kernel_model.trace import TraceFormatError
 from kernel_model.units import parse_size
+from sim.driver import too_many_ids
 from sim.scenario.spec import GuestSpec, MachineSpec, ScenarioError, ScenarioSpec, VariantSpec, WorkloadSpec
 from sim.workloads import GENERATORS
 from sim.workloads.ftrace import FtraceFormatError, import_ftrace
@@ -56,15 +57,17 @@ def build_workload(spec: ScenarioSpec, workload: WorkloadSpec, seed: int) -> Tra
     where = spec.where("workload", "file" if workload.file else None)
     if workload.file is not None:
         try:
-            if workload.generator == "trace":
-                return trace.load(workload.file)
-            return import_ftrace(workload.file)[0]
+            t = trace.load(workload.file) if workload.generator == "trace" else import_ftrace(workload.file)[0]
         except (TraceFormatError, FtraceFormatError) as e:
             raise ScenarioError(f"{where}: {e}") from None
-    try:
-        return GENERATORS[workload.generator](workload.settings, seed)
-    except (TypeError, ValueError) as e:   # a combination of settings the generator refuses
-        raise ScenarioError(f"{where}: {e}") from None
+    else:
+        try:
+            t = GENERATORS[workload.generator](workload.settings, seed)
+        except (TypeError, ValueError) as e:   # a combination of settings the generator refuses
+            raise ScenarioError(f"{where}: {e}") from None
+    if (why := too_many_ids(t)) is not None:
+        raise ScenarioError(f"{where}: {workload.file or workload.generator}: {why}")
+    return t
 
 
 def parse_distances(text: str) -> list[list[int]]:
