@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from sim.commands.common import load_report, load_trace
+from sim.commands.common import bounded_int, load_report, load_trace
 
 
 def add_parser(sub) -> None:
@@ -14,9 +14,9 @@ def add_parser(sub) -> None:
                                     "temporaries, bursts, phases, rounding waste, recommendations. "
                                     "Given a report.json, print its summary.")
     an.add_argument("input", help="a trace file or a report.json")
-    an.add_argument("--temporary-within", type=int, default=16, metavar="N",
+    an.add_argument("--temporary-within", type=bounded_int(0), default=16, metavar="N",
                     help="a temporary is freed before N other allocations (default 16)")
-    an.add_argument("--window", type=int, default=1000, help="records per burst window (default 1000)")
+    an.add_argument("--window", type=bounded_int(1), default=1000, help="records per burst window (default 1000)")
     an.add_argument("--json", action="store_true", help="print JSON")
     an.set_defaults(func=run)
 

@@ -56,15 +56,17 @@ def bounded_int(lo: int, hi: int | None = None):
     return parse
 
 
-def positive_float(text: str) -> float:
-    """An argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+def bounded_float(lo: float, hi: float):
+    """An argparse type: a number in lo..hi."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not lo <= value <= hi:     # nan fails too
+            raise argparse.ArgumentTypeError(f"expected a number in {lo:g}..{hi:g}, got {text!r}")
+        return value
+    return parse
 
 
 def load_trace(path: str) -> trace.Trace:

@@ -81,7 +81,7 @@ def run_scenario(scenario: str | os.PathLike | ScenarioSpec, overrides: Iterable
     target = Path(out if out is not None else spec.output_dir or Path("out") / spec.name)
     directory = ReportDirectory(target) if write else None
     if directory is not None:
-        _discard(target / PARTIAL)
+        directory.discard(PARTIAL)
     report: dict[str, Any] = {"version": VERSION, "scenario": spec.name, "description": spec.description,
                               "seed": seed, "records": len(base), "variants": []}
     for v in chosen:
@@ -113,14 +113,6 @@ def _check_cpus(spec: ScenarioSpec, v: VariantSpec | None, workload: Trace, mach
         fixes.append(f"workload.cpus = {have}")
     raise ScenarioError(f"{spec.where('workload')}: the workload runs on {used} CPUs, the machine{label} has {have}: "
                         f"set {' or '.join(fixes)} (e.g. --set {fixes[-1].replace(' = ', '=')})")
-
-
-def _discard(path: Path) -> None:
-    """An earlier run's partial results go when a new run starts (as its report.json does)."""
-    try:
-        path.unlink(missing_ok=True)
-    except OSError as e:
-        raise ReportError(f"{path}: {e.strerror or e}") from None
 
 
 @contextlib.contextmanager

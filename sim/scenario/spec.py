@@ -55,6 +55,7 @@ MAX_NODE_MEM = 1 << 40
 MAX_VARIANTS = 256
 
 SIZE = Size(PAGE_SIZE, MAX_NODE_MEM)
+GUEST_SIZE = Size(1 << 20, 4 << 30)     # per node; sim.scenario.build checks whole MiB and the total
 NODE_MEM = OneOf((SIZE, ListOf(Size(0, MAX_NODE_MEM), 1, MAX_NODES)))
 DISTANCES = ListOf(ListOf(Int(0, 255), 1, MAX_NODES), 1, MAX_NODES)
 HMAT = ListOf(ListOf(Int(1, (1 << 32) - 1), 1, MAX_NODES), 1, MAX_NODES)   # latency (ns), bandwidth (MB/s)
@@ -72,7 +73,7 @@ PROFILE = (Field("interval", OneOf((Int(1, 1 << 62), Duration(MIN_INTERVAL_NS, M
            Field("experiments", ListOf(Str(), 0, 64), []))
 VARIANT = (Field("name", Str(max_len=100)), Field("machine", Table()), Field("workload", Table()))
 GUEST = (Field("nodes", Int(1, GUEST_MAX_NODES), 2),
-         Field("mem", OneOf((SIZE, ListOf(SIZE, 1, GUEST_MAX_NODES))), "64M"),
+         Field("mem", OneOf((GUEST_SIZE, ListOf(GUEST_SIZE, 1, GUEST_MAX_NODES))), "64M"),
          Field("distances", OneOf((Str(), DISTANCES))), Field("machine", Str(("pc", "q35")), "pc"),
          Field("accel", Str(("tcg", "kvm")), "tcg"), Field("timeout", Float(0.001, 86400.0), 120),
          Field("leak_scan", Bool(), False))
