@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt as e:   # Ctrl-C; SIGTERM or SIGHUP during a guest run (sim.guest.qemu.Interrupted)
         signum = getattr(e, "signum", signal.SIGINT)
-        print("memsim: interrupted" + (f" ({signal.Signals(signum).name})" if signum != signal.SIGINT else ""),
-              file=sys.stderr)
+        print("memsim: interrupted" + (f" ({signal.Signals(signum).name})" if signum != signal.SIGINT else "")
+              + "".join(f" {note}" for note in getattr(e, "__notes__", ())), file=sys.stderr)
         return 128 + signum
     except BrokenPipeError:              # e.g. `memsim monitor x | head`: the reader left
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

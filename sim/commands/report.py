@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.commands.common import UserError, load_report
+from sim.commands.common import UserError, load_report, rendering
 
 
 def add_parser(sub) -> None:
@@ -24,8 +24,15 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.result)
     path = path / "report.json" if path.is_dir() else path
     report = load_report(str(path))
+    out = Path(args.html)
+    if out.resolve() == path.resolve():
+        raise UserError(f"{out}: is the result being rendered: give another --html file")
+    if out.is_dir() or not out.parent.is_dir():   # before the rendering: an unwritable target fails at once
+        raise UserError(f"{out}: {'is a directory' if out.is_dir() else 'no such directory: ' + str(out.parent)}")
     try:
-        write_atomic(Path(args.html), html.render(report, texts(path.parent, report)))
+        with rendering(str(path)):
+            page = html.render(report, texts(path.parent, report))
+        write_atomic(out, page)
     except ReportError as e:
         raise UserError(str(e)) from None
     except OSError as e:

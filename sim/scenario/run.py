@@ -95,7 +95,8 @@ def run_scenario(scenario: str | os.PathLike | ScenarioSpec, overrides: Iterable
         with _failing(directory, report, f"experiment {name!r}"):
             report[name] = EXPERIMENTS[name].run(ExperimentContext(base, lambda: build_machine(spec)))
     report = json.loads(json.dumps(report))   # plain JSON data, as report.json reads back (str keys, lists)
-    files = directory.finish(report) if directory is not None else []
+    with _failing(directory, report, "writing the report"):
+        files = directory.finish(report) if directory is not None else []
     return RunResult(report, target if write else None, files)
 
 
@@ -136,7 +137,8 @@ def _failing(directory: ReportDirectory | None, report: dict, what: str) -> Iter
             raise ScenarioError(f"{what} failed: {e}{kept}") from None
         if isinstance(e, MemoryError):
             raise ScenarioError(f"{what} failed: out of memory{kept}") from None
-        e.add_note(f"memsim: {what} failed{kept}")
+        # a bug shows its traceback with this note; an interrupt is one line (sim.cli prints the note)
+        e.add_note(f"memsim: {what} failed{kept}" if isinstance(e, Exception) else f"in {what}{kept}")
         raise
 
 
