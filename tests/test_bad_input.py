@@ -4,6 +4,7 @@ meaning. The fuzz tests (test_fuzz.py) cover the same inputs at random; these pi
 
 from __future__ import annotations
 
+import json
 import struct
 
 import pytest
@@ -13,7 +14,7 @@ from kernel_model import Op, Topology, TopologyError, Trace, trace
 from kernel_model.caches import CacheConfigError, CacheHierarchy, footprint
 from kernel_model.mm import PAGE_SIZE
 from sim.cli import main
-from sim.fields import memory_budget
+from sim.fields import human_bytes, memory_budget
 from sim.scenario import ScenarioError, load, run_scenario
 
 BASE = '[workload]\ngenerator = "page_churn"\nops = 100\noccupancy_pages = 10\n'
@@ -255,3 +256,95 @@ def test_spec_checks_every_variant_before_any_runs(tmp_path):
     with pytest.raises(ScenarioError, match=r":9: machine.cpus_per_node: 2 nodes x 200 cpus_per_node = 400 CPUs "
                                             "in variant 'b'"):
         load(p)
+
+
+# -- the command line ------------------------------------------------------------------------------
+
+def test_an_unknown_flag_shows_the_subcommands_usage(capsys):
+    for args, usage in ((["run", "fragmentation", "--bogus"], "usage: memsim run "),
+                        (["trace", "info", "--bogus", "x"], "usage: memsim trace info "),
+                        (["guest", "run", "x", "--bogus"], "usage: memsim guest run ")):
+        with pytest.raises(SystemExit) as e:
+            main(args)
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and err.startswith(usage) and "error: unrecognized arguments: --bogus" in err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["analyze", "{trace}", "--window", "0"], "argument --window: expected an integer >= 1, got '0'"),
+    (["analyze", "{trace}", "--window", "-5"], "argument --window: expected an integer >= 1, got '-5'"),
+    (["analyze", "{trace}", "--temporary-within", "-1"], "argument --temporary-within: expected an integer >= 0"),
+    (["replay", "{trace}", "--nodes", "0"], "argument --nodes: expected an integer in 1..64, got '0'"),
+    (["run", "fragmentation", "--seed", "-1"], "argument --seed: expected an integer in 0..18446744073709551615"),
+    (["stack", "--static", "--recursion-depth", "0"], "argument --recursion-depth: expected an integer in 1..1000"),
+])
+def test_option_values_out_of_range_are_usage_errors(tmp_path, capsys, args, message):
+    path = tmp_path / "t.mtr"
+    trace.save(path, _kmalloc_trace([""], [0] * 4))
+    with pytest.raises(SystemExit) as e:
+        main([a.format(trace=path) for a in args])
+    assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_replay_of_a_workload_on_more_cpus_than_the_machine_has(tmp_path, capsys):
+    """`memsim replay` only warned, then rejected the records; now it refuses before replaying."""
+    from sim.workloads import page_churn
+
+    path = tmp_path / "c.mtr"
+    trace.save(path, page_churn(5000, 2000, cpus=3, seed=3))
+    assert one_error(capsys, "replay", path).endswith(
+        f"{path} runs on 3 CPUs, the machine has 2 (2 nodes x 1): give --cpus-per-node 2")
+    assert one_error(capsys, "replay", path, "--nodes", 4, "--node-mem", "1T").endswith(
+        "the machine needs 16G of page descriptors for 4T of memory; this host allows a model "
+        f"{human_bytes(memory_budget())} (half its memory)") or memory_budget() >= 16 << 30
+    assert cli(capsys, "replay", path, "--cpus-per-node", 2)[0] == 0
+
+
+def test_run_of_a_workload_on_more_cpus_than_the_machine_has(tmp_path, capsys):
+    err = one_error(capsys, "run", "fragmentation", "--set", "workload.cpus=3", "--out", tmp_path)
+    assert err.endswith("fragmentation.toml:17: the workload runs on 3 CPUs, the machine of variant 'grouping-on' "
+                        "has 1: set machine.cpus_per_node = 3 or workload.cpus = 1 (e.g. --set workload.cpus=1)")
+    assert not tmp_path.joinpath("report.json").exists()
+
+
+def _result(tmp_path) -> dict:
+    run_scenario("fragmentation", ["workload.ops=20000"], out=tmp_path / "r")
+    return json.loads((tmp_path / "r" / "report.json").read_text())
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda r: r.pop("records"), "not a memsim result: no 'records'"),
+    (lambda r: r.update(seed="x"), "not a memsim result: seed is 'x', expected an integer"),
+    (lambda r: r.update(version=2), "not a memsim result: format version 2, this memsim reads 1"),
+    (lambda r: r.update(variants=[]), "not a memsim result: no variants"),
+    (lambda r: r["variants"].__setitem__(0, 5), "not a memsim result: variants[0] is not an object"),
+    (lambda r: r["variants"][0].pop("fragmentation"), "not a memsim result: variants[0] has no 'fragmentation'"),
+    (lambda r: r["variants"][0]["replay"].update(alloc_failed=None),
+     "not a memsim result: variants[0].replay.alloc_failed is 'None', expected an integer"),
+    (lambda r: r["variants"][0]["fragmentation"].pop("final"), "a malformed memsim result ("),
+    (lambda r: r["variants"][0]["fragmentation"].update(pageblocks=5), "a malformed memsim result"),
+    (lambda r: r["variants"][0]["fragmentation"]["final"][0].update(unusable_index=5), "a malformed memsim result"),
+])
+def test_malformed_results_are_one_error_in_report_and_analyze(tmp_path, capsys, edit, message):
+    report = _result(tmp_path)
+    edit(report)
+    (tmp_path / "r" / "report.json").write_text(json.dumps(report))
+    for args in (["report", tmp_path / "r", "--html", tmp_path / "page.html"], ["analyze", tmp_path / "r"]):
+        rc, err = cli(capsys, *args)
+        if rc == 0:      # analyze's summary reads less than the HTML page does
+            assert args[0] == "analyze" and "malformed" in message
+            continue
+        assert rc == 2 and len(err) == 1 and f"{tmp_path / 'r' / 'report.json'}: {message}" in err[0], err
+    assert not (tmp_path / "page.html").exists()
+
+
+def test_a_result_that_is_not_utf8_json_or_a_file(tmp_path, capsys):
+    bad = tmp_path / "report.json"
+    for content, message in ((b"\xff\xfe", "not a memsim result: byte 0 is not UTF-8"),
+                             (b"[" * 100000, "not a memsim result: nested too deeply"),
+                             (b"{\n  nope\n", ":2: not a memsim result: Expecting property name")):
+        bad.write_bytes(content)
+        assert message in one_error(capsys, "analyze", bad)
+    bad.unlink()
+    bad.mkdir()
+    assert one_error(capsys, "report", tmp_path, "--html", tmp_path / "x.html").endswith(f"{bad}: Is a directory")
