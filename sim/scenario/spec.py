@@ -187,7 +187,13 @@ def load(scenario: str | Path, overrides: Iterable[str] = ()) -> ScenarioSpec:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{path}: {e}") from None
+        message = str(e)       # tomllib says where only in its message
+        if at := re.search(r" \(at line (\d+), column (\d+)\)$", message):
+            raise ScenarioError(f"{path}:{at[1]}:{at[2]}: {message[:at.start()]}") from None
+        if message.endswith(" (at end of document)"):
+            raise ScenarioError(f"{path}:{text.count(chr(10)) + 1}: {message.removesuffix(' (at end of document)')} "
+                                "at the end of the file") from None
+        raise ScenarioError(f"{path}: {message}") from None
     data, keys = apply_overrides(data, overrides)
     return _check(path, text, data, keys)
 
