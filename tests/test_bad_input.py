@@ -73,7 +73,9 @@ def one_error(capsys, *args: str) -> str:
      ":3: workload.ops: expected an integer in 0..268,435,456, got inf"),
     ('[workload]\ngenerator = "page_churn"\nops = nan\noccupancy_pages = 10\n',
      ":3: workload.ops: expected an integer"),
-    ('[scenario]\nname = "../../.."\n' + BASE, ":2: scenario.name '../../..' must be a plain file name"),
+    ('[output]\ndir = "/etc"\n' + BASE, ":2: output.dir: '/etc' must be a relative path below the working directory"),
+    ('[output]\ndir = "out/../../x"\n' + BASE, ":2: output.dir: 'out/../../x' must be a relative path below"),
+    ('[scenario]\nname = "../../.."\n' + BASE, ":2: scenario.name: '../../..' must be a plain file name"),
     (BASE + '[[variant]]\nname = "a"\n[[variant]]\nname = "b"\nmachine = { nodes = 1, node_mem = "15T" }\n',
      ":9: machine.node_mem: size '15T' is outside 4K..1T in variant 'b'"),
 ])

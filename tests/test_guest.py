@@ -308,10 +308,13 @@ def test_sigterm_and_sighup_are_handled_like_ctrl_c(tmp_path, signum, status):
     import signal
     import tempfile
 
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "guest.json").write_text("{}")   # an earlier run's result: it must not look like this one's
     p = _start_hanging_guest(tmp_path)
     p.send_signal(getattr(signal, signum))
     _, err = p.communicate(timeout=30)
     assert p.returncode == status and err.splitlines() == [f"memsim: interrupted ({signum})"]
+    assert not (tmp_path / "out" / "guest.json").exists()
     assert not _guests_of(p.pid)
     assert not list(Path(tempfile.gettempdir()).glob(f"memsim-guest-{p.pid}-*"))
 

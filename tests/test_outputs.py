@@ -227,6 +227,15 @@ def test_a_read_only_directory_fails_before_the_replay(tmp_path, capsys, monkeyp
             subprocess.run(["umount", str(ro)], check=True)
 
 
+def test_an_unwritable_charts_directory_is_one_line_and_keeps_the_variants(tmp_path, capsys):
+    (tmp_path / "charts").write_text("a file where charts/ goes")
+    assert main(["run", "fragmentation", *SMALL, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"memsim: error: writing the report failed: {tmp_path / 'charts'}")
+    assert err[0].endswith(f"(the results of 'grouping-on', 'grouping-off' are in {tmp_path}/report.partial.json)")
+    assert not complete(tmp_path)
+
+
 def test_report_writes_only_its_html_file(tmp_path, capsys):
     """`memsim report` renders a result directory without writing into it."""
     earlier_report(tmp_path / "run")
@@ -249,5 +258,5 @@ def test_the_output_directory_never_leaves_the_output_tree(tmp_path, capsys):
         assert main(["run", "s.toml"]) == 2
     finally:
         os.chdir(cwd)
-    assert "scenario.name '../../..' must be a plain file name" in capsys.readouterr().err
+    assert "scenario.name: '../../..' must be a plain file name" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]

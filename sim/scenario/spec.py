@@ -293,8 +293,8 @@ def _check(path: Path, text: str, data: Mapping[str, Any], overridden: frozenset
     head = _table(where, data, "scenario", SCENARIO)
     name = head.get("name", path.stem)
     if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name) or ".." in name:
-        raise ScenarioError(f"{where('scenario', 'name')}: scenario.name {name!r} must be a plain file name "
-                            "(letters, digits, '_', '-', '.'): it names the output directory")
+        raise _key_error(where, "scenario", "name", f"scenario.name: {name!r} must be a plain file name (letters, "
+                         "digits, '_', '-', '.'): it names the output directory")
     machine = MachineSpec(**_table(where, data, "machine", MACHINE))
     topology = _topology(where, data) if "topology" in data else None
     caches = _caches(where, data) if "caches" in data else None
@@ -315,6 +315,9 @@ def _check(path: Path, text: str, data: Mapping[str, Any], overridden: frozenset
         given = _table(where, data, "guest", GUEST)
         guest = GuestSpec(**{f.name: given.get(f.name, f.default) for f in GUEST})
     out = _table(where, data, "output", OUTPUT)
+    if "dir" in out and (not out["dir"] or Path(out["dir"]).is_absolute() or ".." in Path(out["dir"]).parts):
+        raise _key_error(where, "output", "dir", f"output.dir: {out['dir']!r} must be a relative path below the "
+                         "working directory (give --out for any other place)")
     return ScenarioSpec(path=path, text=text, data=data, name=name, description=head.get("description", ""),
                         seed=head.get("seed", 0), machine=machine, topology=topology, caches=caches,
                         workload=workload, profile=profile, variants=variants, guest=guest,
