@@ -260,17 +260,16 @@ def test_ctrl_c_kills_qemu_and_removes_its_directory():
     script = ("from kernel_model import Topology\nfrom sim.guest import qemu\nfrom sim.workloads import page_churn\n"
               "try:\n    qemu.run(Topology.from_slit([[10]], '32M'), page_churn(100, 10), 'fault=hang', timeout=60)\n"
               "except KeyboardInterrupt:\n    print('interrupted')\n")
-    dirs = set(Path(tempfile.gettempdir()).glob("memsim-guest-*"))
     p = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
-    while not _memsim_guests() and time.monotonic() < deadline:
+    while not _guests_of(p.pid) and time.monotonic() < deadline:   # this process's guest, not another's
         time.sleep(0.05)
-    assert _memsim_guests(), "the guest never started"
+    assert _guests_of(p.pid), "the guest never started"
     p.send_signal(signal.SIGINT)
     out, _ = p.communicate(timeout=20)
     assert "interrupted" in out
-    assert not _memsim_guests()
-    assert set(Path(tempfile.gettempdir()).glob("memsim-guest-*")) == dirs
+    assert not _guests_of(p.pid)
+    assert not list(Path(tempfile.gettempdir()).glob(f"memsim-guest-{p.pid}-*"))
 
 
 # A `memsim guest run` whose guest hangs (fault=hang on the firmware's command line), as a process

@@ -43,9 +43,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{args.file}: {why}")
     used, have = cpus_used(t), len(m.cpu_to_node)
     if used > have:
-        per_node = -(-used // args.nodes)
+        fix = f"give --cpus-per-node {-(-used // args.nodes)}" if used <= MAX_CPUS else \
+            f"the model has at most {MAX_CPUS}"
         raise UserError(f"{args.file} runs on {used} CPUs, the machine has {have} ({args.nodes} nodes x "
-                        f"{args.cpus_per_node}): give --cpus-per-node {per_node}")
+                        f"{args.cpus_per_node}): {fix}")
     res = m.replay(t)
     summary = {"records": res.records, "ops": res.op_counts, "alloc_failed": res.alloc_failed,
                "free_skipped": res.free_skipped, "errors": res.error_counts,

@@ -43,7 +43,7 @@ class GuestError(RuntimeError):
 
 
 class Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP during a guest run: handled as Ctrl-C is (QEMU killed, directory removed)."""
+    """Ctrl-C, SIGTERM or SIGHUP during a guest run (QEMU killed, directory removed)."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
@@ -191,14 +191,14 @@ async def _run(topology: Topology, trace_path: Path, workdir: Path, cmdline: str
                 raise GuestError("QEMU did not open its QMP socket within 10 s")
             await asyncio.sleep(0.005)
         try:
-            await asyncio.wait_for(qmp.connect(str(sock)), 10)
+            await _connect(qmp, sock, proc, time.monotonic() + 10)
             timings["qemu_start_s"] = time.monotonic() - t0
-            memdev = await asyncio.wait_for(qmp.execute("query-memdev"), 10)
-            numa = await asyncio.wait_for(qmp.execute("human-monitor-command", {"command-line": "info numa"}), 10)
+            memdev = await _within(10, qmp.execute("query-memdev"))
+            numa = await _within(10, qmp.execute("human-monitor-command", {"command-line": "info numa"}))
             _check_devices(topology, memdev, numa)
             # SHUTDOWN comes with a triple fault (-no-reboot); isa-debug-exit sends nothing: EOF
             shutdown = asyncio.ensure_future(_wait_shutdown(qmp.events))
-            await asyncio.wait_for(qmp.execute("cont"), 10)
+            await _within(10, qmp.execute("cont"))
         except (QMPError, OSError, EOFError) as e:   # QEMU went away while being set up
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(2)
@@ -210,7 +210,7 @@ async def _run(topology: Topology, trace_path: Path, workdir: Path, cmdline: str
         stages = asyncio.ensure_future(_watch_stages(mem, t0, timings))
         hook = asyncio.ensure_future(on_running(qmp, mem, proc.pid)) if on_running is not None else None
         try:   # the timeout covers the hook too: it runs beside the wait
-            exit_status = await asyncio.wait_for(_exited(proc), timeout)
+            exit_status = await _within(timeout, _exited(proc))
         except TimeoutError:
             raise GuestError(f"the guest did not finish within {timeout:g} s (hung?); QEMU was killed") from None
         finally:
@@ -238,9 +238,30 @@ async def _run(topology: Topology, trace_path: Path, workdir: Path, cmdline: str
         mem.close()
         return GuestRun(results, records, log, exit_status, timings, inspected=inspected)
     finally:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(qmp.disconnect(), 2)
-        _kill(proc)
+        try:
+            with contextlib.suppress(Exception):
+                await _within(2, qmp.disconnect())
+        finally:   # even when a second interrupt cuts the disconnect short
+            _kill(proc)
+
+
+async def _within(seconds: float, aw):
+    """aw with a timeout. Not asyncio.wait_for: in Python 3.11 it returns the result of an
+    awaitable that completes as the task is cancelled, and the cancel (a Ctrl-C) is lost."""
+    async with asyncio.timeout(seconds):
+        return await aw
+
+
+async def _connect(qmp: QMPClient, sock: Path, proc: subprocess.Popen, deadline: float) -> None:
+    """Connect to QMP; the socket exists (bound) a moment before QEMU listens on it."""
+    while True:
+        try:
+            await _within(10, qmp.connect(str(sock)))
+            return
+        except (QMPError, OSError):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.01)
 
 
 def _start_failure(proc: subprocess.Popen) -> str:
@@ -249,8 +270,8 @@ def _start_failure(proc: subprocess.Popen) -> str:
 
 
 async def _interruptible(run):
-    """Await run with SIGTERM and SIGHUP cancelling it as asyncio.run's SIGINT handler does, so
-    the same clean-up runs (QEMU killed, directory removed); then raise Interrupted."""
+    """Await run with SIGINT, SIGTERM and SIGHUP cancelling it, so that one clean-up runs for all
+    (QEMU killed, directory removed); then raise Interrupted (a KeyboardInterrupt)."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     caught: list[int] = []
@@ -258,9 +279,11 @@ async def _interruptible(run):
 
     def stop(signum: int) -> None:
         caught.append(signum)
-        task.cancel()
+        if not task.done():   # again until it ends: a library that swallows one cancel must not hang us
+            task.cancel()
+            loop.call_later(0.1, stop, signum)
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         try:
             previous = signal.getsignal(signum)
             loop.add_signal_handler(signum, stop, signum)

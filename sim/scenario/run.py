@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kernel_model._core import MAX_CPUS
+
 from kernel_model import Machine, Op, Trace, trace
 from sim.driver import cpus_used, observe_now, replay_in_chunks
 from sim.experiments import EXPERIMENTS, ExperimentContext
@@ -107,13 +109,15 @@ def _check_cpus(spec: ScenarioSpec, v: VariantSpec | None, workload: Trace, mach
     if used <= have:
         return
     label = f" of variant {v.name!r}" if v is not None and v.machine.given() else ""
-    fixes = [f"[topology] cpus for {used} CPUs" if spec.topology is not None else
-             f"machine.cpus_per_node = {-(-used // machine.nodes)}"]
+    fixes = [] if used > MAX_CPUS else [f"[topology] cpus for {used} CPUs" if spec.topology is not None else
+                                        f"machine.cpus_per_node = {-(-used // machine.nodes)}"]
     w = spec.workload if v is None else v.workload
     if any(p.name == "cpus" for p in getattr(GENERATORS.get(w.generator), "params", ())):
         fixes.append(f"workload.cpus = {have}")
+    fix = f"set {' or '.join(fixes)} (e.g. --set {fixes[-1].replace(' = ', '=')})" if fixes else \
+        f"the model has at most {MAX_CPUS}"
     raise ScenarioError(f"{spec.where('workload')}: the workload runs on {used} CPUs, the machine{label} has {have}: "
-                        f"set {' or '.join(fixes)} (e.g. --set {fixes[-1].replace(' = ', '=')})")
+                        f"{fix}")
 
 
 @contextlib.contextmanager

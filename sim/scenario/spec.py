@@ -302,6 +302,8 @@ def _check(path: Path, text: str, data: Mapping[str, Any], overridden: frozenset
     profile = _profile(where, data.get("profile", {}), caches is not None)
     variants = _variants(where, path, data, workload)
     for i, v in enumerate((None, *variants)):
+        if v is None and not profile.experiments:
+            continue          # [machine] alone is built only for experiments; variants merge it
         def loc(key: str | None, i=i, v=v) -> str:
             if key is None:
                 return where("topology") if topology is not None else where("caches")
@@ -309,7 +311,7 @@ def _check(path: Path, text: str, data: Mapping[str, Any], overridden: frozenset
                 return where("variant", "machine", i - 1)
             return where("machine", key)
         check_machine(machine if v is None else machine.merged(v.machine), topology, caches, loc,
-                      label="" if v is None else f" in variant {v.name!r}")
+                      label=f" in variant {v.name!r}" if v is not None and "variant" in data else "")
     guest = None
     if "guest" in data:
         given = _table(where, data, "guest", GUEST)
