@@ -350,3 +350,15 @@ def test_a_result_that_is_not_utf8_json_or_a_file(tmp_path, capsys):
     bad.unlink()
     bad.mkdir()
     assert one_error(capsys, "report", tmp_path, "--html", tmp_path / "x.html").endswith(f"{bad}: Is a directory")
+
+
+def test_a_chart_of_malformed_data_leaves_no_figure_open():
+    """`memsim report` of edited results raised inside the chart and kept the figure (pyplot holds
+    every open one): a long-lived process (sweeps, the TUI) grew by a figure per bad result."""
+    import matplotlib.pyplot as plt
+
+    from sim.report import svg
+
+    with pytest.raises(ValueError):
+        svg.line_chart({"a": ([1, 2], [1, 2, 3])}, "t", "x", "y")
+    assert plt.get_fignums() == []
