@@ -6,12 +6,13 @@ INSTALLED := $(VENV)/.installed
 BUILT := $(VENV)/.built
 CORE_SOURCES := $(wildcard kernel_model/core/*.c kernel_model/core/*.h kernel_model/*.pyx kernel_model/*.pxd) setup.py
 
-.PHONY: install system-deps build test fuzz lint bench scenario clean firmware
+.PHONY: install system-deps build test fuzz lint bench scenario clean firmware sanitize
 
 install: $(INSTALLED)
 
-# Debian packages the tests use: valgrind (cachegrind/lackey), setarch, a static libc, and for
-# the guest side QEMU and a 32-bit-capable gcc/binutils.
+# Debian packages the tests use: valgrind (cachegrind/lackey), setarch, a static libc, for
+# the guest side QEMU and a 32-bit-capable gcc/binutils, and chromium with its WebDriver for the
+# report's browser test.
 system-deps:
 	@missing=""; \
 	command -v valgrind >/dev/null || missing="$$missing valgrind"; \
@@ -19,6 +20,8 @@ system-deps:
 	[ -f /usr/lib/x86_64-linux-gnu/libc.a ] || missing="$$missing libc6-dev"; \
 	command -v qemu-system-x86_64 >/dev/null || missing="$$missing qemu-system-x86"; \
 	command -v ld >/dev/null || missing="$$missing binutils"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
@@ -50,6 +53,25 @@ fuzz: build
 lint: build
 	$(BIN)/ruff check kernel_model sim tests
 
+# The debug build under ASan and UBSan: the extension with -DMM_DEBUG (the core's MM_BUG_ON
+# checks) in build/sanitize beside the release one, and every test that reaches C run on it,
+# with the sanitizer runtime preloaded into Python (tests/conftest.py keeps it out of the
+# programs the tests start). test_freestanding builds the core without Python the same way.
+# Any report, or a failed MM_BUG_ON, fails the run. The guest tests run the firmware, not
+# this extension, and are left to make test.
+SAN_DIR := build/sanitize
+SAN_ENV := MEMSIM_SANITIZE=1 ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libstdc++.so)" \
+	PYTHONPATH=$(CURDIR)/$(SAN_DIR)
+
+sanitize: build
+	@test -f "$$(gcc -print-file-name=libasan.so)" || { echo "make sanitize needs gcc's libasan" >&2; exit 2; }
+	MEMSIM_SANITIZE=1 $(BIN)/python setup.py --quiet build_ext --force --build-lib $(SAN_DIR) \
+		--build-temp $(SAN_DIR)/tmp
+	find $(SAN_DIR)/kernel_model -type l -delete
+	ln -s $(CURDIR)/kernel_model/*.py $(CURDIR)/kernel_model/reference $(SAN_DIR)/kernel_model/
+	$(SAN_ENV) $(BIN)/pytest -p no:cacheprovider --capture=sys -q --ignore=tests/test_guest.py
+
 bench: build
 	$(BIN)/memsim bench
 
@@ -66,7 +88,7 @@ scenario: build firmware
 # The guest firmware: a 32-bit multiboot kernel around the unchanged kernel_model/core sources.
 FW_DIR := firmware/build
 FW_ELF := $(FW_DIR)/memsim-fw.elf
-FW_CORE := page_alloc slab replay vmstat cache leak snapshot
+FW_CORE := page_alloc mempolicy slab replay vmstat cache leak snapshot bug
 FW_SRC := $(wildcard firmware/*.c firmware/*.h firmware/*.S firmware/linker.ld) $(wildcard kernel_model/core/*.[ch])
 FW_CFLAGS := -m32 -std=gnu99 -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -mno-sse -mno-mmx -Wall -Wno-psabi -fstack-usage \

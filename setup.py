@@ -6,8 +6,11 @@ import platform
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-CORE = ["page_alloc.c", "slab.c", "replay.c", "vmstat.c", "cachegrind.c", "lackey.c", "cache.c", "leak.c", "snapshot.c"]
-
+CORE = ["page_alloc.c", "mempolicy.c", "slab.c", "replay.c", "vmstat.c", "cachegrind.c", "lackey.c", "ftrace.c", "cache.c", "leak.c",
+        "snapshot.c", "bug.c"]
+# MEMSIM_SANITIZE=1 (make sanitize): the debug build, with the core's MM_BUG_ON checks and ASan/UBSan
+SANITIZE = ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-wrapv", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+            "-DMM_DEBUG"]
 
 
 def _host_simd() -> list[str]:
@@ -22,12 +25,18 @@ def _host_simd() -> list[str]:
         return []
 
 
+if os.environ.get("MEMSIM_SANITIZE") == "1":
+    compile_args, link_args = [*SANITIZE, "-Wall", "-Wno-unused-function"], SANITIZE
+else:
+    compile_args = ["-O3", *_host_simd(), "-flto", "-fvisibility=hidden", "-Wall", "-Wno-unused-function"]
+    link_args = ["-O3", "-flto"]
+
 ext = Extension(
     "kernel_model._core",
     sources=["kernel_model/_core.pyx"] + [f"kernel_model/core/{f}" for f in CORE],
     include_dirs=["kernel_model"],
-    extra_compile_args=["-O3", *_host_simd(), "-flto", "-fvisibility=hidden", "-Wall", "-Wno-unused-function"],
-    extra_link_args=["-O3", "-flto"],
+    extra_compile_args=compile_args,
+    extra_link_args=link_args,
 )
 
 setup(ext_modules=cythonize([ext], compiler_directives={"language_level": "3"}))

@@ -24,8 +24,6 @@
 #define MB_INFO_MMAP 0x40u
 #define MAX_MMAP 32
 #define MAX_ERRORS 1000
-#define TRACE_HEADER 64
-#define TRACE_RECORD 24
 #define BATCH 4096
 #define STACK_PAINT 0x57AC57ACu
 
@@ -206,14 +204,16 @@ static void read_boot_info(uint32_t magic, const struct mb_info *mbi)
 
 /* ---- memory ----------------------------------------------------------------------- */
 
-static void *carve(uint32_t bytes)
+/* Zeroed metadata above everything the firmware holds. Sizes are 64-bit so that a product
+ * such as nr_ids * 8 cannot wrap: what does not fit is FW_NO_MEMORY, never a short area. */
+static void *carve(uint64_t bytes)
 {
 	uint32_t at = (carve_next + 63) & ~63u;
 
-	if (at + bytes > carve_limit || at + bytes < at)
+	if (at < carve_next || at > carve_limit || bytes > carve_limit - at)
 		fw_exit(FW_NO_MEMORY);
-	carve_next = at + bytes;
-	memset((void *)(uintptr_t)at, 0, bytes);
+	carve_next = at + (uint32_t)bytes;
+	memset((void *)(uintptr_t)at, 0, (size_t)bytes);
 	return (void *)(uintptr_t)at;
 }
 
@@ -305,12 +305,12 @@ static void report_state(struct fw_results *r)
 	for (nid = 0; nid < r->nr_nodes; nid++) {
 		const struct zone *z = &machine.zones[nid];
 
-		for (t = 0; t < FW_NR_MT; t++)
-			for (o = 0; o < FW_NR_ORDERS; o++)
+		for (t = 0; t < MIGRATE_TYPES; t++)
+			for (o = 0; o < NR_PAGE_ORDERS; o++)
 				r->nr_free[nid][t][o] = z->free_area[o].nr_free_mt[t];
-		for (i = 0; i < 6; i++)
+		for (i = 0; i < NR_NUMA_STAT_ITEMS; i++)
 			r->numa[nid][i] = z->numa[i];
-		for (i = 0; i < 8 && i < NR_ZONE_STAT_ITEMS; i++)
+		for (i = 0; i < NR_ZONE_STAT_ITEMS; i++)
 			r->zone_stat[nid][i] = z->stat[i];
 	}
 	r->nr_caches = slab.nr_caches;
@@ -325,7 +325,7 @@ static void report_state(struct fw_results *r)
 		r->cache_objects[c] = objects;
 		r->cache_size[c] = slab.caches[c].object_size;
 	}
-	for (i = 0; i < FW_NR_ERRORS && i < NR_REPLAY_ERRORS; i++)
+	for (i = 0; i < NR_REPLAY_ERRORS; i++)
 		r->error_count[i] = rp.error_count[i];
 	r->alloc_failed = rp.alloc_failed;
 	r->free_skipped = rp.free_skipped;
@@ -367,7 +367,7 @@ static void triple_fault(void)
 void fw_main(uint32_t magic, const struct mb_info *mbi)
 {
 	struct fw_results *r = (struct fw_results *)FW_RESULTS_ADDR;
-	const uint8_t *hdr;
+	struct mm_trace_header hdr;
 	const struct mm_op *ops;
 	uint64_t nrec, done;
 	uint32_t nid, cpu, i, nr_ids, nr_cpus_total;
@@ -420,16 +420,16 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 	fw_puts("\n");
 	if (!have_trace)
 		fw_exit(FW_NO_TRACE);
-	hdr = (const uint8_t *)(uintptr_t)trace_mod.start;
-	if (trace_mod.end - trace_mod.start < TRACE_HEADER || memcmp(hdr, "MEMSIMTR", 8) ||
-	    hdr[8] != 1 || hdr[9] != 0 || hdr[10] != TRACE_HEADER || hdr[12] != TRACE_RECORD ||
-	    hdr[20] | hdr[21] | hdr[22] | hdr[23])
+	if (trace_mod.end - trace_mod.start < sizeof(hdr))
 		fw_exit(FW_BAD_TRACE);
-	memcpy(&nrec, hdr + 16, 8);
-	memcpy(&nr_ids, hdr + 24, 4);
-	if (nrec > (trace_mod.end - trace_mod.start - TRACE_HEADER) / TRACE_RECORD)
+	memcpy(&hdr, (const void *)(uintptr_t)trace_mod.start, sizeof(hdr));
+	if (memcmp(hdr.magic, MM_TRACE_MAGIC, sizeof(hdr.magic)) || hdr.version != MM_TRACE_VERSION ||
+	    hdr.header_size != sizeof(hdr) || hdr.record_size != sizeof(struct mm_op) ||
+	    hdr.nr_records > (trace_mod.end - trace_mod.start - sizeof(hdr)) / sizeof(struct mm_op))
 		fw_exit(FW_BAD_TRACE);
-	ops = (const struct mm_op *)(hdr + TRACE_HEADER);
+	nrec = hdr.nr_records;
+	nr_ids = hdr.nr_ids;
+	ops = (const struct mm_op *)(uintptr_t)(trace_mod.start + sizeof(hdr));
 	r->records_lo = (uint32_t)nrec;
 	r->nr_ids = nr_ids;
 
@@ -445,17 +445,17 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 		for (nid = 0; nid < r->nr_nodes; nid++) {
 			uint32_t lo = r->node[nid].start_pfn, hi = lo + r->node[nid].spanned_pages;
 
-			pages[nid] = hi > lo ? carve((hi - lo) * (uint32_t)sizeof(struct page)) : 0;
+			pages[nid] = hi > lo ? carve((uint64_t)(hi - lo) * sizeof(struct page)) : 0;
 			pbmt[nid] = hi > lo ? carve(((hi + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER) -
 						    (lo >> PAGEBLOCK_ORDER) + 1) : 0;
-			pcp[nid] = carve(nr_cpus_total * (uint32_t)sizeof(struct per_cpu_pages));
+			pcp[nid] = carve((uint64_t)nr_cpus_total * sizeof(struct per_cpu_pages));
 		}
-		rp.ids = carve(nr_ids * (uint32_t)sizeof(struct mm_id));
+		rp.ids = carve((uint64_t)nr_ids * sizeof(*rp.ids));
 		rp.root = carve(nr_ids);                 /* leak tracking: the host's leak scan needs it */
-		rp.alloc_record = carve(nr_ids * 8);
+		rp.alloc_record = carve((uint64_t)nr_ids * sizeof(*rp.alloc_record));
 		r->root_addr = (uint32_t)(uintptr_t)rp.root;
 		r->alloc_record_addr = (uint32_t)(uintptr_t)rp.alloc_record;
-		rp.results = carve((uint32_t)nrec * 8);
+		rp.results = carve(nrec * sizeof(*rp.results));
 		r->results_addr = (uint32_t)(uintptr_t)rp.results;
 		r->ids_addr = (uint32_t)(uintptr_t)rp.ids;
 		r->reserved_end = (carve_next + 4095) & ~4095u;
@@ -463,7 +463,8 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 		build_zonelists(r);
 
 		r->flags = (arg("pcp", 1) ? MM_PCP : 0) | (arg("grouping", 1) ? 0 : MM_NO_MOBILITY_GROUPING);
-		mm_machine_init(&machine, r->nr_nodes, nr_cpus_total, r->flags);
+		if (mm_machine_init(&machine, r->nr_nodes, nr_cpus_total, r->flags))
+			fw_exit(FW_BAD_TOPOLOGY);
 		for (cpu = 0; cpu < nr_cpus_total; cpu++)
 			machine.cpu_to_node[cpu] = (uint8_t)r->cpu_to_node[cpu];
 		for (nid = 0; nid < r->nr_nodes; nid++)

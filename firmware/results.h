@@ -10,6 +10,9 @@
 
 #include <stdint.h>
 
+#include "mm_types.h"
+#include "replay.h"
+
 #define FW_RESULTS_ADDR 0x10000u      /* conventional memory below 1 MiB: never the allocator's */
 #define FW_RESULTS_MAGIC 0x524d534du  /* "MSMR" */
 #define FW_RESULTS_VERSION 1
@@ -17,9 +20,6 @@
 #define FW_MAX_CPUS 8
 #define FW_MAX_RANGES 4
 #define FW_MAX_CACHES 64
-#define FW_NR_MT 5                    /* MIGRATE_TYPES */
-#define FW_NR_ORDERS 11               /* NR_PAGE_ORDERS */
-#define FW_NR_ERRORS 16               /* >= NR_REPLAY_ERRORS */
 
 /* status: also the isa-debug-exit code (QEMU exits with status * 2 + 1) */
 enum fw_status {
@@ -59,11 +59,11 @@ struct fw_results {
 	uint32_t done_lo, done_hi;                  /* records replayed so far */
 	uint32_t results_addr;                      /* u64 per record (MM_RESULT_*), or 0 */
 	uint32_t nr_ids;
-	uint64_t error_count[FW_NR_ERRORS];
+	uint64_t error_count[NR_REPLAY_ERRORS];
 	uint64_t alloc_failed, free_skipped, access_skipped;
-	uint32_t nr_free[FW_MAX_NODES][FW_NR_MT][FW_NR_ORDERS];
-	uint64_t numa[FW_MAX_NODES][6];
-	uint64_t zone_stat[FW_MAX_NODES][8];
+	uint32_t nr_free[FW_MAX_NODES][MIGRATE_TYPES][NR_PAGE_ORDERS];
+	uint64_t numa[FW_MAX_NODES][NR_NUMA_STAT_ITEMS];
+	uint64_t zone_stat[FW_MAX_NODES][NR_ZONE_STAT_ITEMS];
 	uint32_t nr_caches;
 	uint32_t cache_slabs[FW_MAX_CACHES];        /* slabs over all nodes */
 	uint32_t cache_objects[FW_MAX_CACHES];      /* objects in use */

@@ -4,29 +4,166 @@
 Everything here is mechanism; argument parsing, names and text formats live in
 the Python modules (machine.py, procfs.py, trace.py).
 """
-from libc.stdint cimport int32_t, uint8_t, uint32_t, uint64_t, uintptr_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, uintptr_t
 from libc.string cimport memset
 
 from posix.mman cimport MAP_ANONYMOUS, MAP_FAILED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE, mmap, munmap
 
+import enum
+
 import numpy as np
 
-from kernel_model.mm_core cimport *
+# The name tables of the headers' X-macro lists, built here only: the firmware carries no strings.
+cdef extern from *:
+    """
+    #include "core/cache.h"
+    #include "core/cachegrind.h"
+    #include "core/leak.h"
+    #include "core/replay.h"
+    #include "core/slab.h"
+    #define MEMSIM_NAME(id, name) [id] = name,
+    #define MEMSIM_OP_NAME(id, code, name) [id] = name,
+    #define MEMSIM_ERROR_NAME(id, name, text) [id] = name,
+    #define MEMSIM_ERROR_TEXT(id, name, text) [id] = text,
+    static const char *const memsim_op_names[NR_OPS] = { MM_OPS(MEMSIM_OP_NAME) };
+    static const char *const memsim_replay_error_names[NR_REPLAY_ERRORS] = { MM_REPLAY_ERRORS(MEMSIM_ERROR_NAME) };
+    static const char *const memsim_replay_error_text[NR_REPLAY_ERRORS] = { MM_REPLAY_ERRORS(MEMSIM_ERROR_TEXT) };
+    static const char *const memsim_migratetype_names[MIGRATE_TYPES] = { MM_MIGRATETYPES(MEMSIM_NAME) };
+    static const char *const memsim_wmark_names[NR_WMARK] = { MM_WATERMARKS(MEMSIM_NAME) };
+    static const char *const memsim_zone_stat_names[NR_ZONE_STAT_ITEMS] = { MM_ZONE_STATS(MEMSIM_NAME) };
+    static const char *const memsim_numa_stat_names[NR_NUMA_STAT_ITEMS] = { MM_NUMA_STATS(MEMSIM_NAME) };
+    static const char *const memsim_mpol_names[MPOL_MAX] = { MM_MPOL_MODES(MEMSIM_NAME) };
+    static const char *const memsim_cg_event_names[NR_CG_EVENTS] = { CG_EVENTS(MEMSIM_NAME) };
+    static const char *const memsim_cache_policy_names[NR_CACHE_POLICIES] = { CACHE_POLICIES(MEMSIM_NAME) };
+    static const char *const memsim_cache_inclusion_names[NR_CACHE_INCLUSIONS] = { CACHE_INCLUSIONS(MEMSIM_NAME) };
+    static const char *const memsim_access_kind_names[NR_ACCESS_KINDS] = { CACHE_ACCESS_KINDS(MEMSIM_NAME) };
+    static const char *const memsim_leak_kind_names[NR_LEAK_KINDS] = { MM_LEAK_KINDS(MEMSIM_NAME) };
+    static const uint32_t memsim_kmalloc_sizes[NR_KMALLOC_CACHES] = { KMALLOC_SIZES };
+    """
+    const char *const memsim_op_names[]
+    const char *const memsim_replay_error_names[]
+    const char *const memsim_replay_error_text[]
+    const char *const memsim_migratetype_names[]
+    const char *const memsim_wmark_names[]
+    const char *const memsim_zone_stat_names[]
+    const char *const memsim_numa_stat_names[]
+    const char *const memsim_mpol_names[]
+    const char *const memsim_cg_event_names[]
+    const char *const memsim_cache_policy_names[]
+    const char *const memsim_cache_inclusion_names[]
+    const char *const memsim_access_kind_names[]
+    const char *const memsim_leak_kind_names[]
+    const uint32_t memsim_kmalloc_sizes[]
+
+
+cdef tuple _names(const char *const *table, uint32_t n):
+    return tuple(table[i].decode() for i in range(n))
+
+
+OP_NAMES = _names(memsim_op_names, NR_OPS)
+REPLAY_ERROR_NAMES = _names(memsim_replay_error_names, NR_REPLAY_ERRORS)
+REPLAY_ERROR_TEXT = _names(memsim_replay_error_text, NR_REPLAY_ERRORS)
+MIGRATETYPE_NAMES = _names(memsim_migratetype_names, MIGRATE_TYPES)
+WMARK_NAMES = _names(memsim_wmark_names, NR_WMARK)
+ZONE_STAT_NAMES = _names(memsim_zone_stat_names, NR_ZONE_STAT_ITEMS)
+NUMA_STAT_NAMES = _names(memsim_numa_stat_names, NR_NUMA_STAT_ITEMS)
+MPOL_NAMES = _names(memsim_mpol_names, MPOL_MAX)
+CG_EVENTS = _names(memsim_cg_event_names, NR_CG_EVENTS)
+CACHE_POLICY_NAMES = _names(memsim_cache_policy_names, NR_CACHE_POLICIES)
+CACHE_INCLUSION_NAMES = _names(memsim_cache_inclusion_names, NR_CACHE_INCLUSIONS)
+ACCESS_KIND_NAMES = _names(memsim_access_kind_names, NR_ACCESS_KINDS)
+LEAK_KIND_NAMES = _names(memsim_leak_kind_names, NR_LEAK_KINDS)
+KMALLOC_SIZES = tuple(memsim_kmalloc_sizes[i] for i in range(NR_KMALLOC_CACHES))
+
+Op = enum.IntEnum("Op", [(name.upper(), code) for code, name in enumerate(OP_NAMES)], module="kernel_model.trace")
+Op.__doc__ = "Op codes of the trace format (core/trace_ops.h); all reserved, the replayer implements a growing subset."
 
 PAGE_DESCRIPTOR_BYTES = sizeof(page)
 OP_RECORD_BYTES = sizeof(mm_op)
+TRACE_HEADER_BYTES = sizeof(mm_trace_header)
+TRACE_MAGIC = <bytes>MM_TRACE_MAGIC
+TRACE_VERSION = MM_TRACE_VERSION
 NR_OP_CODES = NR_OPS
 NR_REPLAY_ERROR_CODES = NR_REPLAY_ERRORS
 NR_ZONE_STATS = NR_ZONE_STAT_ITEMS
 MAX_NODES = MM_MAX_NODES
 MAX_CPUS = MM_MAX_CPUS
 NO_PFN = PFN_NONE
+NO_ID = MM_NO_ID
+NO_NODE = MM_NO_NODE
+NO_SITE = MM_NO_SITE
+ACCESS_RAW = MM_ACCESS_RAW
+MAX_ACCESS = MM_MAX_ACCESS
+RESULT_NONE = MM_RESULT_NONE
+RESULT_FAILED = MM_RESULT_FAILED
+RESULT_ERROR = MM_RESULT_ERROR
 NR_KMALLOC = NR_KMALLOC_CACHES
 KMALLOC_MAX_SIZE = KMALLOC_MAX_CACHE_SIZE
 FLAG_HWCACHE_ALIGN = SLAB_HWCACHE_ALIGN
 FLAG_RECLAIM_ACCOUNT = SLAB_RECLAIM_ACCOUNT
 FLAG_KMALLOC = SLAB_KMALLOC
+STACK_FRAMES = MM_STACK_FRAMES
+SITE_LEVELS = MM_SITE_LEVELS
+LINE_USE_BUCKETS = CACHE_USE_BUCKETS
 
+
+DEBUG = bool(MM_DEBUG_BUILD)   # built with -DMM_DEBUG: the core's MM_BUG_ON checks are on
+
+
+class CoreBug(RuntimeError):
+    """An invariant of the C core failed (MM_BUG_ON, in a debug build): file:line and condition."""
+
+
+cdef int _check_bug() except -1:
+    """Raise the first MM_BUG_ON that fired since the last check (never, in a release build)."""
+    cdef const char *file
+    cdef const char *cond
+    cdef uint32_t line
+    if mm_bug_take(&file, &line, &cond):
+        raise CoreBug(f"{file.decode()}:{line}: MM_BUG_ON({cond.decode()})")
+    return 0
+
+
+cdef int _below(str what, uint64_t value, uint64_t limit) except -1:
+    """The bound every index handed to the core gets: value < limit, else a ValueError."""
+    if value >= limit:
+        raise ValueError(f"{what} {value} out of range 0..{limit - 1}" if limit else f"no {what} exists")
+    return 0
+
+
+def _struct_dtype(size_t itemsize, list fields):
+    """A numpy dtype with the C layout: fields are (name, offset, numpy format)."""
+    return np.dtype({"names": [f[0] for f in fields], "formats": [f[2] for f in fields],
+                     "offsets": [f[1] for f in fields], "itemsize": itemsize})
+
+
+cdef mm_op _op
+cdef mm_id _id
+cdef page _page
+cdef mm_trace_header _hdr
+cdef size_t _at(void *base, void *field):
+    return <size_t>field - <size_t>base
+
+# Records, id-map entries and page descriptors as numpy sees them: the headers' layouts.
+OP_DTYPE = _struct_dtype(sizeof(mm_op), [
+    ("op", _at(&_op, &_op.op), "u1"), ("flags", _at(&_op, &_op.flags), "u1"),
+    ("cpu", _at(&_op, &_op.cpu), "<u2"), ("site", _at(&_op, &_op.site), "<u4"),
+    ("id", _at(&_op, &_op.id), "<u4"), ("arg0", _at(&_op, &_op.arg0), "<u4"),
+    ("arg1", _at(&_op, &_op.arg1), "<u8")])
+ID_DTYPE = _struct_dtype(sizeof(mm_id), [
+    ("pfn", _at(&_id, &_id.pfn), "<u4"), ("offset", _at(&_id, &_id.offset), "<u2"),
+    ("state", _at(&_id, &_id.state), "u1"), ("order", _at(&_id, &_id.order), "u1")])
+PAGE_DTYPE = _struct_dtype(sizeof(page), [
+    ("next", _at(&_page, &_page.next), "<u4"), ("prev", _at(&_page, &_page.prev), "<u4"),
+    ("freelist", _at(&_page, &_page.freelist), "<u2"), ("inuse", _at(&_page, &_page.inuse), "<u2"),
+    ("order", _at(&_page, &_page.order), "u1"), ("flags", _at(&_page, &_page.flags), "u1"),
+    ("info", _at(&_page, &_page.info), "<u2")])
+TRACE_HEADER_DTYPE = _struct_dtype(sizeof(mm_trace_header), [
+    ("magic", _at(&_hdr, &_hdr.magic), "S8"), ("version", _at(&_hdr, &_hdr.version), "<u2"),
+    ("header_size", _at(&_hdr, &_hdr.header_size), "<u2"), ("record_size", _at(&_hdr, &_hdr.record_size), "<u4"),
+    ("nr_records", _at(&_hdr, &_hdr.nr_records), "<u8"), ("nr_ids", _at(&_hdr, &_hdr.nr_ids), "<u4"),
+    ("nr_sites", _at(&_hdr, &_hdr.nr_sites), "<u4"), ("strtab_offset", _at(&_hdr, &_hdr.strtab_offset), "<u8"),
+    ("strtab_size", _at(&_hdr, &_hdr.strtab_size), "<u8"), ("flags", _at(&_hdr, &_hdr.flags), "<u4")])
 
 
 cdef list _pfn_list(mm_machine *m, uint32_t head):
@@ -72,7 +209,7 @@ cdef class MachineCore:
     cdef mm_slab sl
     cdef void *_memory[MM_MAX_NODES]     # each zone's page bytes (mmap), unmapped in __dealloc__
     cdef size_t _memory_bytes[MM_MAX_NODES]
-    cdef object _buffers
+    cdef object _buffers, _pages
     cdef mm_replay rp
     cdef object _ids
     cdef object _errors
@@ -86,19 +223,28 @@ cdef class MachineCore:
         cdef uint8_t[::1] mbuf, pbuf, bbuf, cbuf
         cdef uintptr_t base
         flags = (MM_PCP if pcp else 0) | (0 if mobility_grouping else MM_NO_MOBILITY_GROUPING)
-        self._buffers = []
+        self._buffers, self._pages = [], []
         mbuf = self._buffer(sizeof(mm_machine))
         self.m = <mm_machine *>&mbuf[0]
-        mm_machine_init(self.m, nr_nodes, nr_cpus, flags)
+        if mm_machine_init(self.m, nr_nodes, nr_cpus, flags) != 0:
+            raise ValueError(f"the core models 1..{MM_MAX_NODES} nodes and 1..{MM_MAX_CPUS} CPUs, "
+                             f"got {nr_nodes} nodes and {nr_cpus} CPUs")
         for cpu in range(nr_cpus):
+            _below("node of a CPU", cpu_to_node[cpu], nr_nodes)
             self.m.cpu_to_node[cpu] = cpu_to_node[cpu]
+        if len(zonelists) != nr_nodes or any(sorted(zonelists[nid][:nr_nodes]) != list(range(nr_nodes))
+                                             for nid in range(nr_nodes)):
+            raise ValueError("each zonelist must order every node once")
         for nid in range(nr_nodes):
             for i in range(nr_nodes):
                 self.m.zonelist[nid][i] = zonelists[nid][i]
         for nid in range(nr_nodes):
             start, spanned, usable = zone_ranges[nid]
+            if start + spanned > PFN_NONE or any(not start <= lo <= hi <= start + spanned for lo, hi in usable):
+                raise ValueError(f"node {nid}: usable ranges {usable} outside the zone [{start}, {start + spanned})")
             nblocks = ((start + spanned + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER) - (start >> PAGEBLOCK_ORDER)
-            pbuf = self._buffer(max(spanned, 1) * sizeof(page))
+            self._pages.append(self._buffer(max(spanned, 1) * sizeof(page)))
+            pbuf = self._pages[nid]
             bbuf = self._buffer(max(nblocks, 1))
             cbuf = self._buffer(nr_cpus * sizeof(per_cpu_pages))
             base = MM_NO_MEMORY
@@ -117,6 +263,7 @@ cdef class MachineCore:
                         <kmem_cache_cpu *>self._address(ccpu), <kmem_cache_node *>self._address(cnode),
                         max_caches) != 0:
             raise ValueError(f"cannot set up the slab allocator (the kmalloc caches need max_caches >= {NR_KMALLOC_CACHES})")
+        _check_bug()
         memset(&self.rp, 0, sizeof(mm_replay))
         self._ids = self._buffer(0)
         self._errors = np.zeros(max(max_errors, 1) * sizeof(mm_replay_error_rec), np.uint8)
@@ -154,15 +301,20 @@ cdef class MachineCore:
 
     # -- allocator ----------------------------------------------------------
     def alloc_pages(self, uint32_t order, uint32_t migratetype, uint32_t cpu, int32_t nid):
+        """The first pfn, or None (no zone can serve it, or an argument out of range)."""
         cdef uint32_t pfn = mm_alloc_pages(self.m, order, migratetype, cpu, nid)
+        _check_bug()
         return None if pfn == PFN_NONE else pfn
 
     def free_pages(self, uint32_t pfn, uint32_t order, uint32_t cpu):
-        """Returns 0, or the core's error code (1 bad pfn, 2 not allocated, 3 wrong order)."""
-        return mm_free_pages(self.m, pfn, order, cpu)
+        """Returns MM_FREE_OK, or the core's error code (MM_FREE_*)."""
+        err = mm_free_pages(self.m, pfn, order, cpu)
+        _check_bug()
+        return err
 
     def drain_all_pages(self):
         mm_drain_all_pages(self.m)
+        _check_bug()
 
     def set_mempolicy(self, uint32_t cpu, uint32_t mode, uint64_t nodes):
         return mm_set_mempolicy(self.m, cpu, mode, nodes) == 0
@@ -173,36 +325,43 @@ cdef class MachineCore:
     def pfn_to_nid(self, uint32_t pfn):
         return mm_pfn_to_nid(self.m, pfn)
 
-    def watermark_ok(self, uint32_t nid, uint32_t order, uint32_t mark):
-        return bool(mm_zone_watermark_ok(&self.m.zones[nid], order, mark))
-
     # -- slab allocator -----------------------------------------------------
     def kmalloc(self, uint64_t size, uint32_t cpu, int32_t nid):
+        """An object address, or None (out of memory, or cpu / node out of range)."""
         cdef uint64_t addr = mm_kmalloc(&self.sl, size, cpu, nid, NULL)
+        _check_bug()
         return addr if addr else None
 
     def kfree(self, uint64_t addr, uint32_t cpu):
-        """0, or the core's error code (1 not an object, 2 already free, 4 a page allocation)."""
-        return mm_kfree(&self.sl, addr, cpu)
+        """SLAB_OK, or the core's error code (SLAB_E*)."""
+        err = mm_kfree(&self.sl, addr, cpu)
+        _check_bug()
+        return err
 
     def kmem_cache_create(self, uint32_t size, uint32_t align, uint32_t flags, uint32_t name_id):
         cdef uint32_t idx = mm_kmem_cache_create(&self.sl, size, align, flags, name_id)
         return None if idx == MM_NO_CACHE else idx
 
     def kmem_cache_alloc(self, uint32_t cache, uint32_t cpu, int32_t nid):
+        """An object address, or None (out of memory, or cache / cpu / node out of range)."""
         cdef uint64_t addr = mm_kmem_cache_alloc(&self.sl, cache, cpu, nid, NULL)
+        _check_bug()
         return addr if addr else None
 
     def kmem_cache_free(self, uint32_t cache, uint64_t addr, uint32_t cpu):
-        """0, or the core's error code (1 not an object, 2 already free, 3 other cache, 4 page)."""
-        return mm_kmem_cache_free(&self.sl, cache, addr, cpu)
+        """SLAB_OK, or the core's error code (SLAB_E*)."""
+        err = mm_kmem_cache_free(&self.sl, cache, addr, cpu)
+        _check_bug()
+        return err
 
     @property
     def nr_caches(self):
         return self.sl.nr_caches
 
     def kmalloc_cache(self, uint64_t size):
-        """Index of the kmalloc cache serving size (1..8192 bytes)."""
+        """Index of the kmalloc cache serving size (1..KMALLOC_MAX_SIZE bytes)."""
+        if not 0 < size <= KMALLOC_MAX_CACHE_SIZE:
+            raise ValueError(f"kmalloc size {size} is not served by a kmalloc cache (1..{KMALLOC_MAX_CACHE_SIZE})")
         return self.sl.kmalloc_caches[mm_kmalloc_index(size)]
 
     def slab_pages(self):
@@ -215,11 +374,13 @@ cdef class MachineCore:
 
     def cache(self, uint32_t idx):
         """A kmem_cache's parameters, counters and list state (as /sys/kernel/slab shows them)."""
-        cdef kmem_cache *s = &self.sl.caches[idx]
+        cdef kmem_cache *s
         cdef kmem_cache_node *n
         cdef kmem_cache_cpu *c
         cdef zone *z
         cdef uint32_t nid, cpu, pfn
+        _below("kmem_cache", idx, self.sl.nr_caches)
+        s = &self.sl.caches[idx]
         nodes = []
         for nid in range(self.m.nr_nodes):
             n = &self.sl.node[idx * self.m.nr_nodes + nid]
@@ -227,7 +388,7 @@ cdef class MachineCore:
             partial_inuse = partial_total = 0
             for pfn in _pfn_list(self.m, n.partial.head):
                 partial_inuse += z.pages[pfn - z.zone_start_pfn].inuse
-                partial_total += (4096 << z.pages[pfn - z.zone_start_pfn].order) // s.size
+                partial_total += (PAGE_SIZE << z.pages[pfn - z.zone_start_pfn].order) // s.size
             nodes.append({"nr_slabs": n.nr_slabs, "total_objects": n.total_objects, "nr_partial": n.nr_partial,
                           "partial_inuse": partial_inuse, "partial_total": partial_total})
         cpus = []
@@ -246,9 +407,12 @@ cdef class MachineCore:
 
     def slabs(self, uint32_t nid):
         """Every slab on a node: (pfn, cache, order, inuse, frozen, free object indices on the slab's list)."""
-        cdef zone *z = &self.m.zones[nid]
-        cdef uint32_t pfn = z.zone_start_pfn, end = z.zone_start_pfn + z.spanned_pages
+        cdef zone *z
+        cdef uint32_t pfn, end
         cdef page *p
+        _below("node", nid, self.m.nr_nodes)
+        z = &self.m.zones[nid]
+        pfn, end = z.zone_start_pfn, z.zone_start_pfn + z.spanned_pages
         out = []
         while pfn < end:
             p = &z.pages[pfn - z.zone_start_pfn]
@@ -263,8 +427,11 @@ cdef class MachineCore:
 
     def cpu_freelist(self, uint32_t cache, uint32_t cpu):
         """(active slab pfn or None, object indices on the CPU's lockless freelist, partial slab pfns)."""
-        cdef kmem_cache_cpu *c = &self.sl.cpu_slab[cache * self.m.nr_cpus + cpu]
+        cdef kmem_cache_cpu *c
         cdef zone *z
+        _below("kmem_cache", cache, self.sl.nr_caches)
+        _below("cpu", cpu, self.m.nr_cpus)
+        c = &self.sl.cpu_slab[cache * self.m.nr_cpus + cpu]
         free = []
         if c.slab != PFN_NONE:
             z = &self.m.zones[mm_pfn_to_nid(self.m, c.slab)]
@@ -273,6 +440,8 @@ cdef class MachineCore:
 
     def node_partial(self, uint32_t cache, uint32_t nid):
         """pfns of a cache's slabs on a node's partial list, in list order."""
+        _below("kmem_cache", cache, self.sl.nr_caches)
+        _below("node", nid, self.m.nr_nodes)
         return _pfn_list(self.m, self.sl.node[cache * self.m.nr_nodes + nid].partial.head)
 
     # -- state --------------------------------------------------------------
@@ -301,6 +470,8 @@ cdef class MachineCore:
 
     def snapshot(self, uint64_t[::1] out):
         """Fill out (snapshot_size() words) with the counters profilers sample (core/snapshot.h)."""
+        if out.shape[0] < mm_snapshot_size(self.m):
+            raise ValueError(f"a snapshot needs {mm_snapshot_size(self.m)} words, got {out.shape[0]}")
         mm_snapshot(self.m, &self.rp, self.rp.nr_records, &out[0])
 
     def snapshot_size(self):
@@ -308,8 +479,10 @@ cdef class MachineCore:
 
     def zone(self, uint32_t nid):
         """A dict of one zone's sizes, watermarks, counters and pcp state."""
-        cdef zone *z = &self.m.zones[nid]
+        cdef zone *z
         cdef uint32_t cpu
+        _below("node", nid, self.m.nr_nodes)
+        z = &self.m.zones[nid]
         return {
             "node": z.node,
             "start_pfn": z.zone_start_pfn,
@@ -317,41 +490,54 @@ cdef class MachineCore:
             "present": z.present_pages,
             "managed": z.managed_pages,
             "nr_free_pages": z.nr_free_pages,
-            "min": z.watermark[0],
-            "low": z.watermark[1],
-            "high": z.watermark[2],
+            **{WMARK_NAMES[i]: z.watermark[i] for i in range(NR_WMARK)},
             "stat": [z.stat[i] for i in range(NR_ZONE_STAT_ITEMS)],
-            "numa": [z.numa[i] for i in range(6)],
+            "numa": [z.numa[i] for i in range(NR_NUMA_STAT_ITEMS)],
             "pcp": [(z.pcp[cpu].count, z.pcp[cpu].high, z.pcp[cpu].batch)
                     for cpu in range(self.m.nr_cpus)],
         }
 
     def page_map(self, uint32_t nid):
-        """Every page of the zone: 0 free, 1 + migratetype allocated, 0xfe slab, 0xff hole (uint8)."""
+        """Every page of the zone (uint8): PAGE_MAP_FREE, 1 + migratetype allocated, PAGE_MAP_SLAB, PAGE_MAP_HOLE."""
+        _below("node", nid, self.m.nr_nodes)
         out = np.zeros(self.m.zones[nid].spanned_pages, np.uint8)
         cdef uint8_t[::1] view = out
         if out.shape[0]:
             mm_page_map(self.m, nid, &view[0])
         return out
 
+    def page_descriptors(self, uint32_t nid):
+        """The zone's struct page array itself (PAGE_DTYPE, from its first pfn): a live view for
+        tests and debugging; writing to it changes the model behind the core's back."""
+        _below("node", nid, self.m.nr_nodes)
+        return self._pages[nid].view(PAGE_DTYPE)[:self.m.zones[nid].spanned_pages]
+
     def pageblock_migratetypes(self, uint32_t nid):
         """Migratetype of every pageblock of the zone, as uint8."""
-        cdef zone *z = &self.m.zones[nid]
-        cdef uint32_t n = (((z.zone_start_pfn + z.spanned_pages + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER)
-                           - (z.zone_start_pfn >> PAGEBLOCK_ORDER))
+        cdef zone *z
+        cdef uint32_t n
+        _below("node", nid, self.m.nr_nodes)
+        z = &self.m.zones[nid]
+        n = (((z.zone_start_pfn + z.spanned_pages + PAGEBLOCK_NR_PAGES - 1) >> PAGEBLOCK_ORDER)
+             - (z.zone_start_pfn >> PAGEBLOCK_ORDER))
         return np.asarray(<uint8_t[:n]>z.pageblock_mt).copy() if n else np.zeros(0, np.uint8)
 
     def free_lists(self, uint32_t nid):
         """Every buddy free list in list order: {(order, migratetype): [pfn, ...]}."""
-        cdef zone *z = &self.m.zones[nid]
+        cdef zone *z
         cdef uint32_t o, t
+        _below("node", nid, self.m.nr_nodes)
+        z = &self.m.zones[nid]
         return {(o, t): _pfn_list(self.m, z.free_area[o].free_list[t].head)
                 for o in range(NR_PAGE_ORDERS) for t in range(MIGRATE_TYPES)}
 
     def pcp_lists(self, uint32_t nid, uint32_t cpu):
         """One CPU's pcp lists for a zone, in list order: {(order, migratetype): [pfn, ...]}."""
-        cdef zone *z = &self.m.zones[nid]
+        cdef zone *z
         cdef uint32_t i
+        _below("node", nid, self.m.nr_nodes)
+        _below("cpu", cpu, self.m.nr_cpus)
+        z = &self.m.zones[nid]
         return {(i // MIGRATE_PCPTYPES, i % MIGRATE_PCPTYPES): _pfn_list(self.m, z.pcp[cpu].lists[i].head)
                 for i in range(NR_PCP_LISTS)}
 
@@ -373,7 +559,7 @@ cdef class MachineCore:
         if self._attribution:
             return
         self._attribution = True
-        self._alloc_site = np.full(max(self.rp.nr_ids, 1), 0xFFFFFFFF, np.uint32)
+        self._alloc_site = np.full(max(self.rp.nr_ids, 1), MM_NO_SITE, np.uint32)
         self._site_misses = np.zeros((1, MM_SITE_LEVELS), np.uint64)
         self._alloc_site_misses = np.zeros((1, MM_SITE_LEVELS), np.uint64)
         self._site_stride = np.zeros((1, 4), np.uint64)
@@ -430,6 +616,7 @@ cdef class MachineCore:
             if found <= cap:
                 break
             cap = found
+        _check_bug()
         ids = ids[:n]
         root = self._root[ids] if self._root is not None else np.zeros(n, np.uint8)
         born = self._alloc_record[ids] if self._alloc_record is not None else np.zeros(n, np.uint64)
@@ -456,13 +643,15 @@ cdef class MachineCore:
 
     def set_latency(self, list matrix):
         cdef uint32_t i, j
+        if len(matrix) != self.m.nr_nodes or any(len(row) != self.m.nr_nodes for row in matrix):
+            raise ValueError(f"latency needs a {self.m.nr_nodes} x {self.m.nr_nodes} matrix")
         for i in range(self.m.nr_nodes):
             for j in range(self.m.nr_nodes):
                 self.m.latency[i][j] = matrix[i][j]
 
     def access_counts(self):
         """(per CPU [local, remote, cost ns], per node accesses received)."""
-        cpus = [[self.m.cpu_access[c][k] for k in range(3)] for c in range(self.m.nr_cpus)]
+        cpus = [[self.m.cpu_access[c][k] for k in range(NR_ACCESS_COUNTS)] for c in range(self.m.nr_cpus)]
         return cpus, [self.m.node_access[n] for n in range(self.m.nr_nodes)]
 
     def site_misses(self):
@@ -477,7 +666,7 @@ cdef class MachineCore:
         if not self._attribution:
             return
         if self._alloc_site.shape[0] < self.rp.nr_ids:
-            grown = np.full(self.rp.nr_ids, 0xFFFFFFFF, np.uint32)
+            grown = np.full(self.rp.nr_ids, MM_NO_SITE, np.uint32)
             grown[:self._alloc_site.shape[0]] = self._alloc_site
             self._alloc_site = grown
             self._id_remote = _grow_rows(self._id_remote, self.rp.nr_ids)
@@ -502,6 +691,8 @@ cdef class MachineCore:
         cdef uint64_t[::1] res
         cdef const uint64_t[::1] at
         cdef uint64_t[:, ::1] rows
+        if <uint64_t>raw.shape[0] < nrec * sizeof(mm_op) or (results is not None and len(results) < nrec):
+            raise ValueError(f"{nrec} records need {nrec * sizeof(mm_op)} bytes and as many results")
         if nr_ids > self.rp.nr_ids:
             grown = np.zeros(nr_ids * sizeof(mm_id), np.uint8)
             grown[:self._ids.size] = self._ids
@@ -537,6 +728,7 @@ cdef class MachineCore:
         self.rp.results = NULL
         self.rp.nr_snap_at = 0
         self.rp.snap_at, self.rp.snap_rows = NULL, NULL
+        _check_bug()
 
     def now_ns(self):
         return self.rp.now_ns
@@ -563,15 +755,17 @@ def reuse_ids(uint32_t[::1] ids, const uint8_t[::1] op, uint32_t nr_ids):
     (as a kernel reuses addresses): each allocation takes the most recently freed id. Returns the
     new nr_ids, the most objects live at once."""
     cdef uint64_t i, n = ids.shape[0]
-    cdef uint32_t top = 0, used = 0, old, new, none = 0xFFFFFFFF
-    cdef uint32_t[::1] to_new = np.full(max(nr_ids, 1), 0xFFFFFFFF, np.uint32)
+    cdef uint32_t top = 0, used = 0, old, new, none = MM_NO_ID
+    cdef uint32_t[::1] to_new = np.full(max(nr_ids, 1), MM_NO_ID, np.uint32)
     cdef uint32_t[::1] pool = np.zeros(max(nr_ids, 1), np.uint32)
+    if op.shape[0] != ids.shape[0]:
+        raise ValueError("ids and op codes must have the same length")
     with nogil:
         for i in range(n):
             old = ids[i]
             if old >= nr_ids:
                 continue
-            if op[i] == 1 or op[i] == 3 or op[i] == 6:      # PAGE_ALLOC, KMALLOC, CACHE_ALLOC
+            if op[i] == OP_PAGE_ALLOC or op[i] == OP_KMALLOC or op[i] == OP_CACHE_ALLOC:
                 if top:
                     top -= 1
                     new = pool[top]
@@ -582,7 +776,7 @@ def reuse_ids(uint32_t[::1] ids, const uint8_t[::1] op, uint32_t nr_ids):
                 ids[i] = new
             elif to_new[old] != none:
                 ids[i] = to_new[old]
-                if op[i] == 2 or op[i] == 4 or op[i] == 7:  # PAGE_FREE, KFREE, CACHE_FREE
+                if op[i] == OP_PAGE_FREE or op[i] == OP_KFREE or op[i] == OP_CACHE_FREE:
                     pool[top] = to_new[old]
                     top += 1
                     to_new[old] = none
@@ -591,11 +785,13 @@ def reuse_ids(uint32_t[::1] ids, const uint8_t[::1] op, uint32_t nr_ids):
 
 def leak_classify(const uint32_t[::1] row, const uint32_t[::1] col, const uint8_t[::1] interior,
                   const uint8_t[::1] root):
-    """memcheck's category of each object (0 reachable, 1 possibly, 2 indirectly, 3 definitely lost)
+    """memcheck's category of each object (LEAK_KIND_NAMES: reachable, possibly, indirectly, definitely lost)
     from its references in CSR form (row has n + 1 entries)."""
     cdef uint32_t n = root.shape[0]
-    if row.shape[0] != n + 1 or col.shape[0] != interior.shape[0] or (n and row[n] != col.shape[0]):
+    if row.shape[0] != n + 1 or col.shape[0] != interior.shape[0] or row[n] != col.shape[0]:
         raise ValueError("row must have n + 1 offsets ending at len(col); interior one flag per reference")
+    if (np.diff(np.asarray(row).astype(np.int64)) < 0).any() or (col.shape[0] and np.asarray(col).max() >= n):
+        raise ValueError("row offsets must not decrease and every col must name one of the n objects")
     kind = np.zeros(n, np.uint8)
     queue = np.zeros(max(n, 1), np.uint32)
     cdef uint8_t[::1] vkind = kind
@@ -609,18 +805,33 @@ def leak_classify(const uint32_t[::1] row, const uint32_t[::1] col, const uint8_
 
 
 def slab_calculate_order(uint32_t size, uint32_t nr_cpus):
+    if not 0 < size <= PAGE_SIZE << MAX_PAGE_ORDER:
+        raise ValueError(f"object size {size} out of range 1..{PAGE_SIZE << MAX_PAGE_ORDER}")
     return mm_slab_calculate_order(size, nr_cpus)
 
 
+cdef int _order_counts(const uint64_t[::1] nr_free, uint32_t order) except -1:
+    if nr_free.shape[0] != NR_PAGE_ORDERS:
+        raise ValueError(f"need free block counts for orders 0..{MAX_PAGE_ORDER}, got {nr_free.shape[0]}")
+    return _below("order", order, NR_PAGE_ORDERS)
+
+
 def extfrag_index(const uint64_t[::1] nr_free, uint32_t order):
+    _order_counts(nr_free, order)
     return mm_extfrag_index(&nr_free[0], order)
 
 
 def unusable_free_index(const uint64_t[::1] nr_free, uint32_t order):
+    _order_counts(nr_free, order)
     return mm_unusable_free_index(&nr_free[0], order)
 
 
-CG_EVENTS = ("Ir", "I1mr", "ILmr", "Dr", "D1mr", "DLmr", "Dw", "D1mw", "DLmw")
+def cachegrind_tags(size, assoc, line_size):
+    """Tags a cachegrind cache of this geometry holds (sets * assoc), or 0 if cachegrind refuses it."""
+    try:
+        return cg_cache_tags_needed(size, assoc, line_size)
+    except (OverflowError, TypeError):
+        return 0
 
 
 cdef class CachegrindSim:
@@ -641,10 +852,11 @@ cdef class CachegrindSim:
     cdef _init(self, cg_cache *c, str name, tuple spec):
         cdef uint64_t[::1] view
         size, assoc, line = spec
-        n = cg_cache_tags_needed(size, assoc, line)
+        n = cachegrind_tags(size, assoc, line)
         if n == 0:
             raise ValueError(f"{name} cache {size},{assoc},{line}: cachegrind needs a power-of-two line size "
-                             f"and set count, and size = sets * assoc * line size")
+                             f"of at least {CG_MIN_LINE_SIZE} and set count, size = sets * assoc * line size "
+                             f"larger than a line, and each number at most {CG_MAX_PARAM}")
         tags = np.zeros(n, np.uint64)
         self._tags.append(tags)
         view = tags
@@ -657,6 +869,7 @@ cdef class CachegrindSim:
             return 0
         with nogil:
             used = lackey_feed(&self.p, &self.s, <const char *>&buf[0], n, final)
+        _check_bug()
         return used
 
     @property
@@ -681,6 +894,7 @@ cdef class CachegrindSim:
                     cg_read(&self.s, addrs[i], sizes[i])
                 else:
                     cg_write(&self.s, addrs[i], sizes[i])
+        _check_bug()
 
     def events(self):
         return {name: self.s.ev[i] for i, name in enumerate(CG_EVENTS)}
@@ -724,6 +938,16 @@ cdef class CacheCore:
     cdef cache_hierarchy *hierarchy(self, uint32_t i):
         return &self.hs[i]
 
+    cdef cache *level(self, uint32_t i) except NULL:
+        _below("cache", i, self.n)
+        return &self.caches[i]
+
+    cdef cache_hierarchy *wired(self, uint32_t hier) except NULL:
+        _below("hierarchy", hier, self.nr_h)
+        if self.hs[hier].i1 == NULL:
+            raise ValueError("hierarchy not wired")
+        return &self.hs[hier]
+
     def add(self, uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t policy, bint write_back,
             bint write_allocate, uint32_t inclusion, uint64_t seed, bint classify):
         """A new cache; returns its index."""
@@ -734,7 +958,8 @@ cdef class CacheCore:
             raise ValueError(f"at most {MAX_CACHES} caches and TLBs in all")
         if not cache_geometry_ok(sets, ways, line_size, policy):
             raise ValueError(f"cache geometry {sets} sets x {ways} ways x {line_size} B is not supported "
-                             "(line size a power of two; PLRU needs power-of-two ways <= 64)")
+                             f"(line size a power of two; PLRU needs power-of-two ways <= {CACHE_PLRU_MAX_WAYS})")
+        _below("inclusion policy", inclusion, NR_CACHE_INCLUSIONS)
         c = &self.caches[i]
         cache_init(c, sets, ways, line_size, policy, write_back, write_allocate, inclusion, seed,
                    <uint64_t *>self._alloc(lines * 8, np.uint64), <uint64_t *>self._alloc(sets * 8, np.uint64))
@@ -747,43 +972,41 @@ cdef class CacheCore:
                               <uint32_t *>self._alloc(index_size * 4, np.uint32), index_size,
                               <uint64_t *>self._alloc(seen_size * 8, np.uint64), seen_size)
         self.n += 1
+        _check_bug()
         return i
 
     def link(self, uint32_t upper, uint32_t lower):
-        cache_link(&self.caches[upper], &self.caches[lower])
+        cache_link(self.level(upper), self.level(lower))
 
     def track_line_use(self, uint32_t i):
         """Record the bytes the CPU touches in each line of first-level cache i until it leaves."""
-        cdef cache *c = &self.caches[i]
-        if c.line_bits > 6 or (c.policy in (0, 1) and c.ways > 16):
-            raise ValueError("line utilisation needs lines of at most 64 bytes (and at most 16 ways for LRU/FIFO)")
+        cdef cache *c = self.level(i)
+        if not cache_can_track_use(c):
+            raise ValueError(f"line utilisation needs lines of at most {CACHE_USE_MAX_LINE} bytes (and at most "
+                             f"{CACHE_ORDER_MAX_WAYS} ways for LRU/FIFO)")
         if c.use == NULL:
             cache_track_use(c, <uint64_t *>self._alloc(<uint64_t>c.sets * c.ways * 8, np.uint64),
-                            <uint64_t *>self._alloc(65 * 8, np.uint64))
+                            <uint64_t *>self._alloc(CACHE_USE_BUCKETS * 8, np.uint64))
             self.prepare_all()
 
     def line_use(self, uint32_t i):
-        """(lines retired, lines resident) by bytes touched: two arrays of 65 counts."""
-        cdef cache *c = &self.caches[i]
+        """(lines retired, lines resident) by bytes touched: two arrays of LINE_USE_BUCKETS counts."""
+        cdef cache *c = self.level(i)
         cdef uint64_t[::1] view
         if c.use == NULL:
             raise ValueError("line utilisation is not tracked for this cache")
-        resident = np.zeros(65, np.uint64)
+        resident = np.zeros(CACHE_USE_BUCKETS, np.uint64)
         view = resident
         cache_use_resident(c, &view[0])
-        return np.asarray(<uint64_t[:65]>c.use_hist).copy(), resident
+        return np.asarray(<uint64_t[:CACHE_USE_BUCKETS]>c.use_hist).copy(), resident
 
     def track_set_misses(self, uint32_t i):
         """Count misses per set of cache i (for a heatmap); returns a live view of the counters."""
-        cdef cache *c = &self.caches[i]
+        cdef cache *c = self.level(i)
         if c.set_misses == NULL:
             c.set_misses = <uint64_t *>self._alloc(c.sets * 8, np.uint64)
             self.prepare_all()
         return np.asarray(<uint64_t[:c.sets]>c.set_misses)
-
-    def set_store_updates_recency(self, uint32_t i, bint value):
-        self.caches[i].store_updates_recency = value
-        self.prepare_all()
 
     cdef void prepare_all(self):
         """Re-pick every hierarchy's fast paths after a level changed."""
@@ -793,10 +1016,17 @@ cdef class CacheCore:
 
     def wire(self, uint32_t hier, int i1, int d1, int itlb=-1, int dtlb=-1, int itlb_huge=-1, int dtlb_huge=-1):
         """Which caches a CPU's instruction and data accesses (and translations) go to first."""
-        cdef cache_hierarchy *h = &self.hs[hier]
+        cdef cache_hierarchy *h
         cdef cache *c
         cdef uint32_t k
         cdef bint seen
+        _below("hierarchy", hier, self.nr_h)
+        cdef int64_t caches = self.n
+        if any(not -1 <= first < caches for first in (i1, d1, itlb, dtlb, itlb_huge, dtlb_huge)):
+            raise ValueError(f"caches are 0..{caches - 1} (-1: none)")
+        if i1 < 0 or d1 < 0:
+            raise ValueError("a hierarchy needs first-level caches for instructions and data")
+        h = &self.hs[hier]
         h.i1 = &self.caches[i1]
         h.d1 = &self.caches[d1]
         h.itlb = &self.caches[itlb] if itlb >= 0 else NULL
@@ -812,13 +1042,14 @@ cdef class CacheCore:
                 seen = False
                 for k in range(h.nr_levels):
                     seen = seen or h.levels[k] == c
-                if not seen and h.nr_levels < 16:
+                if not seen and h.nr_levels < CACHE_MAX_LEVELS:
                     h.levels[h.nr_levels] = c
                     h.nr_levels += 1
                 c = c.next
         cache_hierarchy_prepare(h)
 
     def set_huge_ranges(self, uint32_t hier, list ranges):
+        _below("hierarchy", hier, self.nr_h)
         if len(ranges) > CACHE_MAX_HUGE:
             raise ValueError(f"at most {CACHE_MAX_HUGE} huge-page ranges")
         for i, (start, end) in enumerate(ranges):
@@ -847,31 +1078,163 @@ cdef class CacheCore:
 
     def replay(self, uint32_t hier, const uint64_t[::1] addr, const uint32_t[::1] size, const uint8_t[::1] kind):
         cdef uint64_t n = addr.shape[0], done = 0, step
-        cdef cache_hierarchy *h = &self.hs[hier]
+        cdef cache_hierarchy *h = self.wired(hier)
         if size.shape[0] != n or kind.shape[0] != n:
             raise ValueError("addresses, sizes and kinds must have the same length")
-        if h.i1 == NULL:
-            raise ValueError("hierarchy not wired")
         while done < n:
             with nogil:
                 step = cache_replay(h, &addr[done], &size[done], &kind[done], n - done)
             done += step
             self.grow_shadows()
+        _check_bug()
 
     def access(self, uint32_t hier, uint64_t addr, uint32_t size, uint32_t kind):
-        cache_hierarchy_access(&self.hs[hier], addr, size, kind)
+        _below("access kind", kind, NR_ACCESS_KINDS)
+        cache_hierarchy_access(self.wired(hier), addr, size, kind)
+        _check_bug()
 
     def contains(self, uint32_t i, uint64_t addr):
-        return bool(cache_contains(&self.caches[i], addr))
+        return bool(cache_contains(self.level(i), addr))
 
     def flush(self, uint32_t i):
-        cache_flush(&self.caches[i])
+        cache_flush(self.level(i))
+        _check_bug()
 
     def stats(self, uint32_t i):
-        cdef cache_stats *st = &self.caches[i].st
+        cdef cache_stats *st = &self.level(i).st
         return dict(zip(CACHE_STATS, (st.load_hits, st.load_misses, st.store_hits, st.store_misses,
                                       st.evictions, st.writebacks, st.back_invalidations, st.compulsory,
                                       st.capacity, st.conflict), strict=True))
 
     def page_walks(self, uint32_t hier):
+        _below("hierarchy", hier, self.nr_h)
         return self.hs[hier].page_walks
+
+
+# ---- ftrace import (core/ftrace.h) ----
+
+from cython cimport view
+from libc.stdlib cimport free, realloc
+
+FTRACE_MAX_LINE = FT_MAX_LINE
+FTRACE_MIGRATE_TYPES = FT_LINUX_MIGRATE_TYPES
+FTRACE_MAX_BYTES = FT_MAX_BYTES
+FTRACE_MAX_NS = FT_MAX_NS
+FTRACE_MAX_ORDER = MAX_PAGE_ORDER
+FTRACE_PCPTYPES = MIGRATE_PCPTYPES   # page allocations of a later migratetype are skipped
+FTRACE_EVENTS = tuple(ft_event_names[i].decode() for i in range(1, FT_NR_EVENTS))
+FTRACE_FIELDS = tuple(ft_field_names[i].decode() for i in range(FT_F_CPU + 1))
+FTRACE_SKIPS = tuple(ft_skip_names[i].decode() for i in range(FT_NR_SKIPS))
+FTRACE_ERRORS = {FT_ERR_NOT_EVENT: "not_event", FT_ERR_LONG_LINE: "long_line", FT_ERR_MISSING: "missing",
+                 FT_ERR_SYNTAX: "syntax", FT_ERR_RANGE: "range", FT_ERR_NUL: "nul", FT_ERR_UTF8: "utf8",
+                 FT_ERR_LIMIT: "limit"}
+
+
+def ftrace_gfp_zone_bits(bytes text):
+    """Linux's zone modifier bits (DMA 1, HIGHMEM 2, DMA32 4, MOVABLE 8) of a printed gfp_flags= value."""
+    return ft_gfp_zone_bits(text, len(text))
+
+
+cdef class FtraceParser:
+    """The streaming ftrace importer (core/ftrace.h): feed it text, then take the trace's parts.
+    Owns the tables' memory, grown when the parser asks: the records, ids and names by realloc
+    (no copy and no page touched before the parser writes it, so memory follows what is used),
+    the hash indexes as zeroed numpy buffers the parser rebuilds."""
+
+    cdef ft_parser p
+    cdef void *_kept[FT_FIRST_REBUILT]
+    cdef list _rebuilt
+
+    def __cinit__(self):
+        memset(&self.p, 0, sizeof(ft_parser))
+        memset(self._kept, 0, sizeof(self._kept))
+        self._rebuilt = [None] * (FT_NR_TABLES - FT_FIRST_REBUILT)
+
+    def __dealloc__(self):
+        for i in range(FT_FIRST_REBUILT):
+            free(self._kept[i])
+
+    cdef _grow(self):
+        cdef uint32_t t = self.p.need - 1
+        cdef size_t size = self.p.need_bytes
+        cdef uint8_t[::1] fresh
+        cdef void *mem
+        if t < FT_FIRST_REBUILT:
+            mem = realloc(self._kept[t], size)
+            if mem == NULL:
+                raise MemoryError(f"ftrace import: {size:,} bytes for a table")
+            self._kept[t] = mem
+            ft_adopt(&self.p, t, mem, size)
+        else:
+            buf = np.zeros(size, np.uint8)
+            fresh = buf
+            ft_adopt(&self.p, t, &fresh[0], size)
+            self._rebuilt[t - FT_FIRST_REBUILT] = buf
+
+    def feed(self, const uint8_t[::1] buf, bint final=False):
+        """Parse the complete lines of buf (all of it with final); returns the bytes consumed.
+        Stops early at a bad line (see error)."""
+        cdef size_t n = buf.shape[0], used = 0, got
+        cdef const char *base = <const char *>&buf[0] if n else <const char *>&self.p   # never read when n is 0
+        while True:
+            with nogil:
+                got = ft_feed(&self.p, base + used, n - used, final)
+            used += got
+            if not self.p.need:
+                return used
+            self._grow()
+
+    @property
+    def lines(self):
+        return self.p.line
+
+    @property
+    def error(self):
+        """(line, kind, event, field) of the first bad line, or None; kind is a FTRACE_ERRORS value."""
+        if not self.p.error:
+            return None
+        event = self._string(&self.p.events, self.p.error_event) if self.p.error_event < self.p.events.nr else ""
+        return (self.p.error_line, FTRACE_ERRORS[self.p.error], event, FTRACE_FIELDS[self.p.error_field])
+
+    cdef str _string(self, ft_strtab *t, uint32_t i):
+        return (<char *>t.bytes)[t.ent[i].off:t.ent[i].off + t.ent[i].len].decode("utf-8")
+
+    def records(self):
+        """The records as an OP_DTYPE array: the parser's buffer, trimmed, handed over (no copy).
+        Call once, after the last feed."""
+        from kernel_model.trace import OP_DTYPE
+        cdef size_t n = self.p.nr_rec * sizeof(mm_op)
+        cdef void *mem = realloc(self._kept[0], n if n else 1)
+        cdef view.array out
+        if mem == NULL:
+            raise MemoryError("ftrace import: trimming the records")
+        self._kept[0] = NULL
+        self.p.rec, self.p.rec_cap, self.p.nr_rec = NULL, 0, 0
+        out = view.array(shape=(n if n else 1,), itemsize=1, format="B", allocate_buffer=False)
+        out.data = <char *>mem
+        out.callback_free_data = free
+        return np.asarray(out)[:n].view(OP_DTYPE)
+
+    def sites(self):
+        return [self._string(&self.p.sites, i) for i in range(self.p.sites.nr)]
+
+    def events(self):
+        """Every event name seen, in order of first appearance, with its count."""
+        return {self._string(&self.p.events, i): self.p.events.ent[i].count for i in range(self.p.events.nr)}
+
+    def skipped(self):
+        """{reason: count} of what was skipped, in order of first occurrence."""
+        return {FTRACE_SKIPS[self.p.skip_order[i]]: self.p.skipped[self.p.skip_order[i]]
+                for i in range(self.p.nr_skip_kinds)}
+
+    @property
+    def nr_ids(self):
+        return self.p.next_id
+
+    @property
+    def cpus(self):
+        return self.p.nr_cpus
+
+    @property
+    def live(self):
+        return self.p.pages.count + self.p.objs.count

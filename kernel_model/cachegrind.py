@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 
-from kernel_model._core import CG_EVENTS, CachegrindSim
+from kernel_model._core import CG_EVENTS, CG_MAX_PARAM, CG_MIN_LINE_SIZE, CachegrindSim
 
 CHUNK = 8 << 20
 
@@ -21,12 +21,36 @@ class LackeyFormatError(ValueError):
     """A lackey log that cannot be read; the message names the file and line."""
 
 
+def geometry_problem(size: int, assoc: int, line: int) -> str | None:
+    """Why cachegrind refuses a cache of this geometry (its cg_arch.c check_cache, and valgrind's
+    limit of a signed 32-bit number per parameter), or None if it takes it."""
+    if max(size, assoc, line) > CG_MAX_PARAM:
+        problem = f"a number above {CG_MAX_PARAM} (valgrind: too large and overflowed)"
+    elif min(size, assoc, line) <= 0:
+        problem = "size, associativity and line size must be positive"
+    elif size % (assoc * line) or (size // (assoc * line)) & (size // (assoc * line) - 1):
+        problem = "the set count, size / (associativity x line size), is not a power of two"
+    elif line & (line - 1):
+        problem = "the line size is not a power of two"
+    elif line < CG_MIN_LINE_SIZE:
+        problem = f"the line size is below cachegrind's minimum of {CG_MIN_LINE_SIZE} bytes"
+    elif size <= line:
+        problem = "the size is not larger than one line"
+    else:
+        problem = None
+    return problem
+
+
 def parse_cache_spec(text: str) -> CacheSpec:
-    """'32768,8,64' -> (32768, 8, 64), as cachegrind's --I1/--D1/--LL take them."""
+    """'32768,8,64' -> (32768, 8, 64), as cachegrind's --I1/--D1/--LL take them; a geometry
+    cachegrind would refuse is a ValueError naming the spec and the reason."""
     parts = text.split(",")
-    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+    if len(parts) != 3 or not all(re.fullmatch(r"\s*[0-9]{1,19}\s*", p) for p in parts):
         raise ValueError(f"cache spec {text!r}: expected SIZE,ASSOC,LINE_SIZE (e.g. 32768,8,64)")
     size, assoc, line = (int(p) for p in parts)
+    problem = geometry_problem(size, assoc, line)
+    if problem:
+        raise ValueError(f"cache spec {text!r}: {problem}")
     return size, assoc, line
 
 
@@ -94,5 +118,5 @@ def format_summary(ev: dict[str, int]) -> str:
     return "\n".join(rows) + "\n"
 
 
-__all__ = ["CG_EVENTS", "CachegrindSim", "LackeyFormatError", "format_summary", "parse_cache_spec",
-           "read_cachegrind_out", "simulate_lackey"]
+__all__ = ["CG_EVENTS", "CachegrindSim", "LackeyFormatError", "format_summary", "geometry_problem",
+           "parse_cache_spec", "read_cachegrind_out", "simulate_lackey"]

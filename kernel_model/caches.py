@@ -27,13 +27,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernel_model._core import CacheCore, CachegrindSim
+from kernel_model._core import ACCESS_KIND_NAMES, CACHE_INCLUSION_NAMES, CACHE_POLICY_NAMES, CacheCore, CachegrindSim
+from kernel_model.mm import PAGE_SIZE
 from kernel_model.units import parse_size
 
-POLICIES = ("lru", "fifo", "random", "plru", "srrip")
-INCLUSION = ("nine", "inclusive", "exclusive")
-KINDS = {"I": 0, "L": 1, "S": 2, "M": 3}   # instruction fetch, load, store, modify (load then store)
-PAGE_4K, PAGE_2M = 4096, 2 << 20
+POLICIES: tuple[str, ...] = CACHE_POLICY_NAMES
+INCLUSION: tuple[str, ...] = CACHE_INCLUSION_NAMES
+# instruction fetch, load, store, modify (load then store), by lackey's letters
+KINDS: dict[str, int] = {letter: kind for kind, letter in enumerate(ACCESS_KIND_NAMES)}
+PAGE_4K, PAGE_2M = PAGE_SIZE, 2 << 20
 
 
 class CacheConfigError(ValueError):

@@ -34,39 +34,24 @@ from kernel_model.trace import OP_DTYPE, Op, Trace, infer_nr_ids
 from kernel_model.units import parse_size
 from kernel_model.zonelist import build_zonelists
 
-# Replay error codes, in the order of enum mm_replay_error (core/replay.h).
-REPLAY_ERRORS = ("none", "bad_op", "unsupported_op", "bad_arg", "id_range", "id_live",
-                 "unknown_id", "double_free", "wrong_order", "wrong_kind", "wrong_cache", "unknown_cache",
-                 "out_of_bounds", "use_after_free", "unaligned")
-_REPLAY_ERROR_TEXT = {
-    "bad_op": "op code outside the trace format",
-    "unsupported_op": "op not replayed by this model yet",
-    "bad_arg": "order, migratetype, cpu or node out of range",
-    "id_range": "id beyond the trace's nr_ids",
-    "id_live": "allocation into an id that is still live",
-    "unknown_id": "free of an id that was never allocated",
-    "double_free": "free of an id that is already free",
-    "wrong_order": "free with another order than allocated",
-    "wrong_kind": "free through the wrong interface",
-    "wrong_cache": "kmem_cache_free to another cache than the object's",
-    "unknown_cache": "cache id that names no kmem_cache",
-    "out_of_bounds": "access beyond the object it names",
-    "use_after_free": "access to an object already freed",
-    "unaligned": "REF_SET / REF_CLEAR at an offset that is not a multiple of 8",
-}
-# Zone counters, in the order of enum zone_stat_item (core/mm_types.h).
-ZONE_STATS = ("pgalloc", "pgfree", "alloc_success", "alloc_fail", "extfrag", "pcp_refill",
-              "pcp_drain", "wmark_low_fail")
-_FREE_ERRORS = {1: "pfn {pfn} is outside every zone", 2: "pfn {pfn} is not the head of an allocated block",
-                3: "pfn {pfn} was not allocated with order {order}",
-                4: "pfn {pfn} is a slab or a kmalloc() allocation: free it with kfree()"}
-_SLAB_ERRORS = {1: "{addr:#x} is not an allocated object", 2: "{addr:#x} is already free (double free)",
-                3: "{addr:#x} belongs to another cache than {cache}",
-                4: "{addr:#x} is a page allocation made by alloc_pages(): free it with free_pages()"}
-NUMASTAT = ("numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node")
-MPOL_MODES = {"default": 0, "preferred": 1, "bind": 2, "interleave": 3, "local": 4, "preferred_many": 5,
-              "weighted_interleave": 6, "access_aware": 7}
-PAGE_MAP_SLAB, PAGE_MAP_HOLE = 0xFE, 0xFF   # page_map() codes besides 0 (free) and 1 + migratetype
+# Names of the core's enums, in their order (core/replay.h, core/mm_types.h).
+REPLAY_ERRORS: tuple[str, ...] = _core.REPLAY_ERROR_NAMES
+_REPLAY_ERROR_TEXT = dict(zip(REPLAY_ERRORS, _core.REPLAY_ERROR_TEXT, strict=True))
+ZONE_STATS: tuple[str, ...] = _core.ZONE_STAT_NAMES
+NUMASTAT: tuple[str, ...] = _core.NUMA_STAT_NAMES
+MPOL_MODES: dict[str, int] = {name: mode for mode, name in enumerate(_core.MPOL_NAMES)}
+_FREE_ERRORS = {_core.MM_FREE_BAD_PFN: "pfn {pfn} is outside every zone",
+                _core.MM_FREE_NOT_ALLOCATED: "pfn {pfn} is not the head of an allocated block",
+                _core.MM_FREE_BAD_ORDER: "pfn {pfn} was not allocated with order {order}",
+                _core.MM_FREE_WRONG_KIND: "pfn {pfn} is a slab or a kmalloc() allocation: free it with kfree()",
+                _core.MM_FREE_BAD_CPU: "the cpu is outside the machine"}
+_SLAB_ERRORS = {_core.SLAB_ENOTOBJ: "{addr:#x} is not an allocated object",
+                _core.SLAB_EDOUBLE: "{addr:#x} is already free (double free)",
+                _core.SLAB_EWRONG_CACHE: "{addr:#x} belongs to another cache than {cache}",
+                _core.SLAB_EPAGE: "{addr:#x} is a page allocation made by alloc_pages(): free it with free_pages()",
+                _core.SLAB_EBADCPU: "the cpu is outside the machine"}
+# page_map() codes besides 1 + migratetype (allocated)
+PAGE_MAP_FREE, PAGE_MAP_SLAB, PAGE_MAP_HOLE = _core.PAGE_MAP_FREE, _core.PAGE_MAP_SLAB, _core.PAGE_MAP_HOLE
 BASE_PFN = 1 << 20  # memory starts at 4 GiB: one Normal zone per node, and NULL / ZERO_SIZE_PTR are never objects
 MAX_IDS = 1 << 28  # 4 GiB of id map
 
@@ -113,8 +98,8 @@ class ReplayResult:
     results: np.ndarray | None = field(default=None, repr=False)  # per record: pfn / FAILED / ERROR
     snapshots: Snapshots | None = field(default=None, repr=False)  # taken at replay(snapshot_at=...)
 
-    FAILED = 0xFFFFFFFFFFFFFFFF
-    ERROR = 0xFFFFFFFFFFFFFFFE
+    FAILED = _core.RESULT_FAILED
+    ERROR = _core.RESULT_ERROR
 
     @property
     def nr_errors(self) -> int:
@@ -188,6 +173,12 @@ class Machine:
             self.cpu_to_node = [cpu // cpus_per_node for cpu in range(nodes * cpus_per_node)]
             distance = [[LOCAL_DISTANCE if i == j else REMOTE_DISTANCE for j in range(nodes)] for i in range(nodes)]
             self._zonelists = build_zonelists(distance, [True] * nodes, [n > 0 for n in pages])
+        cpus = len(self.cpu_to_node)
+        if not 1 <= cpus <= _core.MAX_CPUS:
+            where = "the topology lists" if topology is not None else "cpu_to_node lists"
+            raise ValueError(f"{where} {cpus} CPUs; the model handles 1..{_core.MAX_CPUS}")
+        if any(not 0 <= n < nodes for n in self.cpu_to_node):
+            raise ValueError(f"cpu_to_node {self.cpu_to_node}: every CPU needs a node 0..{nodes - 1}")
         self.topology = topology
         padded = [zl + [n for n in range(nodes) if n not in zl] for zl in self._zonelists]
         self._core = _core.MachineCore(ranges, self.cpu_to_node, padded, pcp, mobility_grouping,
@@ -324,7 +315,7 @@ class Machine:
         if align <= 0 or align & (align - 1) or align > 4 << 20:
             raise ValueError(f"kmem_cache {name!r}: align {align} is not a power of two up to 4M")
         flags = (_core.FLAG_RECLAIM_ACCOUNT if reclaimable else 0) | (_core.FLAG_HWCACHE_ALIGN if hwcache_align else 0)
-        idx = self._core.kmem_cache_create(size, align, flags, 0xFFFFFFFF)
+        idx = self._core.kmem_cache_create(size, align, flags, _core.NO_SITE)
         if idx is None:
             raise ValueError(f"kmem_cache {name!r}: no room for another cache (max_caches)")
         self._cache_names[idx] = name
@@ -469,7 +460,7 @@ class Machine:
         sites, objs = _top_remote(site, top), _top_remote(obj, top)
         return {
             "call_sites": [{"site": name(i), "remote": rem, "local": loc} for rem, loc, i in sites],
-            "objects": [{"id": i, "alloc_site": name(int(alloc_site[i])) if alloc_site[i] != 0xFFFFFFFF else "",
+            "objects": [{"id": i, "alloc_site": name(int(alloc_site[i])) if alloc_site[i] != _core.NO_SITE else "",
                          "remote": rem, "local": loc} for rem, loc, i in objs],
         }
 
@@ -555,7 +546,7 @@ class Machine:
 
     def watermarks(self) -> dict[int, dict[str, int]]:
         """min / low / high watermarks in pages per node."""
-        return {n: {k: self._core.zone(n)[k] for k in ("min", "low", "high")} for n in range(self.nodes)}
+        return {n: {k: self._core.zone(n)[k] for k in _core.WMARK_NAMES} for n in range(self.nodes)}
 
     @property
     def min_free_kbytes(self) -> int:

@@ -1,21 +1,25 @@
-"""Constants of the modelled memory subsystem, named as in Linux mm."""
+"""Constants of the modelled memory subsystem, named as in Linux mm: the C headers' values
+(kernel_model/core/mm_types.h, through the extension)."""
 
 from __future__ import annotations
 
-PAGE_SHIFT = 12
-PAGE_SIZE = 1 << PAGE_SHIFT
-MAX_PAGE_ORDER = 10  # inclusive: orders 0..10
-NR_PAGE_ORDERS = MAX_PAGE_ORDER + 1
-PAGEBLOCK_ORDER = 9
-PAGEBLOCK_NR_PAGES = 1 << PAGEBLOCK_ORDER
-PAGE_ALLOC_COSTLY_ORDER = 3  # highest order kept on per-CPU lists
-
-# Migratetypes in the kernel's order (CONFIG_MEMORY_ISOLATION=y, no CMA), with
-# the names /proc/pagetypeinfo prints.
-MIGRATE_UNMOVABLE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_HIGHATOMIC, MIGRATE_ISOLATE = range(5)
-MIGRATE_PCPTYPES = 3
-MIGRATETYPE_NAMES = ("Unmovable", "Movable", "Reclaimable", "HighAtomic", "Isolate")
-MIGRATE_TYPES = len(MIGRATETYPE_NAMES)
+from kernel_model._core import (
+    MAX_PAGE_ORDER,
+    MIGRATE_HIGHATOMIC,
+    MIGRATE_ISOLATE,
+    MIGRATE_MOVABLE,
+    MIGRATE_PCPTYPES,
+    MIGRATE_RECLAIMABLE,
+    MIGRATE_TYPES,
+    MIGRATE_UNMOVABLE,
+    MIGRATETYPE_NAMES,
+    NR_PAGE_ORDERS,
+    PAGE_ALLOC_COSTLY_ORDER,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    PAGEBLOCK_NR_PAGES,
+    PAGEBLOCK_ORDER,
+)
 
 ZONE_NAME = "Normal"  # one zone per node, as on a 64-bit machine whose memory is above 4 GiB
 
@@ -34,3 +38,9 @@ def migratetype_of(value: int | str) -> int:
     if not 0 <= int(value) < MIGRATE_PCPTYPES:
         raise ValueError(f"migratetype {value} out of range 0..{MIGRATE_PCPTYPES - 1}")
     return int(value)
+
+
+__all__ = ["LOCAL_DISTANCE", "MAX_PAGE_ORDER", "MIGRATETYPE_NAMES", "MIGRATE_HIGHATOMIC", "MIGRATE_ISOLATE",
+           "MIGRATE_MOVABLE", "MIGRATE_PCPTYPES", "MIGRATE_RECLAIMABLE", "MIGRATE_TYPES", "MIGRATE_UNMOVABLE",
+           "NR_PAGE_ORDERS", "PAGEBLOCK_NR_PAGES", "PAGEBLOCK_ORDER", "PAGE_ALLOC_COSTLY_ORDER", "PAGE_SHIFT",
+           "PAGE_SIZE", "REMOTE_DISTANCE", "ZONE_NAME", "migratetype_of"]

@@ -10,10 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from kernel_model._core import (
+    SNAP_ALLOC_FAIL,
+    SNAP_FREE_PAGES,
+    SNAP_HEAD,
+    SNAP_NOW_NS,
+    SNAP_NUMA_LOCAL,
+    SNAP_NUMA_REMOTE,
+    SNAP_PER_NODE,
+    SNAP_PGALLOC,
+    SNAP_PGFREE,
+    SNAP_RECORDS,
+    SNAP_SLAB_PAGES,
+)
 from kernel_model.mm import NR_PAGE_ORDERS
-
-_HEAD = 5                         # records, now_ns, slab_pages, numa local, numa remote
-_PER_NODE = NR_PAGE_ORDERS + 4    # free blocks per order, free pages, pgalloc, pgfree, alloc_fail
 
 
 class Snapshots:
@@ -26,7 +36,7 @@ class Snapshots:
 
     @staticmethod
     def size(nodes: int, cpus: int) -> int:
-        return _HEAD + nodes * _PER_NODE + cpus
+        return SNAP_HEAD + nodes * SNAP_PER_NODE + cpus
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -34,26 +44,26 @@ class Snapshots:
     @property
     def records(self) -> np.ndarray:
         """Records replayed when each was taken."""
-        return self.rows[:, 0]
+        return self.rows[:, SNAP_RECORDS]
 
     @property
     def now_ns(self) -> np.ndarray:
-        return self.rows[:, 1]
+        return self.rows[:, SNAP_NOW_NS]
 
     @property
     def slab_pages(self) -> np.ndarray:
-        return self.rows[:, 2]
+        return self.rows[:, SNAP_SLAB_PAGES]
 
     @property
     def numa_local(self) -> np.ndarray:
-        return self.rows[:, 3]
+        return self.rows[:, SNAP_NUMA_LOCAL]
 
     @property
     def numa_remote(self) -> np.ndarray:
-        return self.rows[:, 4]
+        return self.rows[:, SNAP_NUMA_REMOTE]
 
     def _nodes(self) -> np.ndarray:
-        return self.rows[:, _HEAD:_HEAD + self.nodes * _PER_NODE].reshape(-1, self.nodes, _PER_NODE)
+        return self.rows[:, SNAP_HEAD:SNAP_HEAD + self.nodes * SNAP_PER_NODE].reshape(-1, self.nodes, SNAP_PER_NODE)
 
     @property
     def free_blocks(self) -> np.ndarray:
@@ -62,21 +72,21 @@ class Snapshots:
 
     @property
     def free_pages(self) -> np.ndarray:
-        return self._nodes()[:, :, NR_PAGE_ORDERS]
+        return self._nodes()[:, :, SNAP_FREE_PAGES]
 
     @property
     def pgalloc(self) -> np.ndarray:
-        return self._nodes()[:, :, NR_PAGE_ORDERS + 1]
+        return self._nodes()[:, :, SNAP_PGALLOC]
 
     @property
     def pgfree(self) -> np.ndarray:
-        return self._nodes()[:, :, NR_PAGE_ORDERS + 2]
+        return self._nodes()[:, :, SNAP_PGFREE]
 
     @property
     def alloc_fail(self) -> np.ndarray:
-        return self._nodes()[:, :, NR_PAGE_ORDERS + 3]
+        return self._nodes()[:, :, SNAP_ALLOC_FAIL]
 
     @property
     def stack_depth(self) -> np.ndarray:
         """Bytes on each CPU's stack model (0 unless stacks are modelled): [k, cpu]."""
-        return self.rows[:, _HEAD + self.nodes * _PER_NODE:]
+        return self.rows[:, SNAP_HEAD + self.nodes * SNAP_PER_NODE:]

@@ -6,57 +6,27 @@ call-site names. Records are identical on the host and in the guest.
 
 from __future__ import annotations
 
-import enum
 import os
-import struct
 from dataclasses import dataclass, field
 
 import numpy as np
 
-MAGIC = b"MEMSIMTR"
-VERSION = 1
-HEADER = struct.Struct("<8sHHIQIIQQI12x")  # magic, version, header_size, record_size, nr_records,
-#                                         nr_ids, nr_sites, strtab_offset, strtab_size, flags
-HEADER_SIZE = 64
-assert HEADER.size == HEADER_SIZE
+from kernel_model._core import (
+    ACCESS_RAW,  # LOAD/STORE/MODIFY flags: arg1 is an address, not an offset into object `id`
+    NO_ID,
+    NO_NODE,
+    OP_DTYPE,
+    TRACE_HEADER_BYTES,
+    TRACE_HEADER_DTYPE,
+    TRACE_MAGIC,
+    TRACE_VERSION,
+    Op,
+)
 
-OP_DTYPE = np.dtype({
-    "names": ["op", "flags", "cpu", "site", "id", "arg0", "arg1"],
-    "formats": ["u1", "u1", "<u2", "<u4", "<u4", "<u4", "<u8"],
-    "offsets": [0, 1, 2, 4, 8, 12, 16],
-    "itemsize": 24,
-})
-
-NO_ID = 0xFFFFFFFF
-NO_NODE = 0xFFFFFFFFFFFFFFFF
-ACCESS_RAW = 0x1   # LOAD/STORE/MODIFY flags: arg1 is an address, not an offset into object `id`
-
-
-class Op(enum.IntEnum):
-    """Op codes; all reserved now, the replayer implements a growing subset."""
-
-    NOP = 0
-    PAGE_ALLOC = 1
-    PAGE_FREE = 2
-    KMALLOC = 3
-    KFREE = 4
-    CACHE_CREATE = 5
-    CACHE_ALLOC = 6
-    CACHE_FREE = 7
-    LOAD = 8
-    STORE = 9
-    MODIFY = 10
-    IFETCH = 11
-    CALL = 12
-    RET = 13
-    REF_SET = 14
-    REF_CLEAR = 15
-    ROOT_ADD = 16
-    ROOT_DEL = 17
-    TIME = 18
-    MEMPOLICY = 19
-    MEMPOLICY_WEIGHT = 20
-    PHASE = 21
+MAGIC = TRACE_MAGIC
+VERSION = TRACE_VERSION
+HEADER = TRACE_HEADER_DTYPE   # the header as numpy sees it (struct mm_trace_header)
+HEADER_SIZE = TRACE_HEADER_BYTES
 
 
 class TraceFormatError(ValueError):
@@ -124,11 +94,13 @@ def save(path: str | os.PathLike, trace: Trace) -> None:
     """Write a trace file (little-endian, version VERSION)."""
     records = np.ascontiguousarray(trace.records, dtype=OP_DTYPE)
     strtab = b"".join(s.encode("utf-8") + b"\0" for s in trace.sites)
-    strtab_offset = HEADER_SIZE + records.nbytes
-    header = HEADER.pack(MAGIC, VERSION, HEADER_SIZE, OP_DTYPE.itemsize, len(records),
-                         trace.nr_ids or 0, len(trace.sites), strtab_offset, len(strtab), 0)
+    header = np.zeros((), HEADER)
+    header["magic"], header["version"], header["header_size"] = MAGIC, VERSION, HEADER_SIZE
+    header["record_size"], header["nr_records"] = OP_DTYPE.itemsize, len(records)
+    header["nr_ids"], header["nr_sites"] = trace.nr_ids or 0, len(trace.sites)
+    header["strtab_offset"], header["strtab_size"] = HEADER_SIZE + records.nbytes, len(strtab)
     with open(path, "wb") as f:
-        f.write(header)
+        f.write(header.tobytes())
         f.write(records.tobytes())
         f.write(strtab)
 
@@ -142,8 +114,11 @@ def load(path: str | os.PathLike, mmap: bool = False) -> Trace:
             raw = f.read(HEADER_SIZE)
             if len(raw) < HEADER_SIZE:
                 raise TraceFormatError(f"{path}: truncated header ({len(raw)} of {HEADER_SIZE} bytes)")
-            (magic, version, header_size, record_size, nr_records, nr_ids, nr_sites,
-             strtab_offset, strtab_size, _flags) = HEADER.unpack(raw)
+            h = np.frombuffer(raw, HEADER)[0]
+            magic = bytes(h["magic"])
+            version, header_size, record_size, nr_records, nr_ids, nr_sites, strtab_offset, strtab_size = (
+                int(h[k]) for k in ("version", "header_size", "record_size", "nr_records", "nr_ids", "nr_sites",
+                                    "strtab_offset", "strtab_size"))
             if magic != MAGIC:
                 raise TraceFormatError(f"{path}: not a memsim trace (bad magic {magic!r})")
             if version != VERSION:
@@ -172,3 +147,7 @@ def load(path: str | os.PathLike, mmap: bool = False) -> Trace:
     if len(sites) != nr_sites:
         raise TraceFormatError(f"{path}: header says {nr_sites} call sites, string table holds {len(sites)}")
     return Trace(records, sites, nr_ids)
+
+
+__all__ = ["ACCESS_RAW", "HEADER", "HEADER_SIZE", "MAGIC", "NO_ID", "NO_NODE", "OP_DTYPE", "VERSION", "Op", "Trace",
+           "TraceFormatError", "empty", "infer_nr_ids", "load", "phases", "reuse_ids", "save", "site_name"]

@@ -340,3 +340,99 @@ def run_benchmarks(names: list[str], quick: bool = False,
             progress(name)
         out[name] = BENCHMARKS[name](quick)
     return out
+
+
+_RSS_CHILD = """
+import json, sys
+from kernel_model.ftrace import import_ftrace
+
+def hwm():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+
+start = hwm()
+t, info = import_ftrace(sys.argv[1])
+print(json.dumps({"start": start, "peak": hwm(), "records_bytes": t.records.nbytes}))
+"""
+
+
+@benchmark("ftrace")
+def bench_ftrace(quick: bool = False) -> dict:
+    """Import of the shipped Linux 6.1 capture repeated N times (timestamps kept increasing) by the C
+    importer vs the pure-Python reference on a slice of it; the parse of text already in memory and
+    xz decoding each on their own; peak RSS (VmHWM, in a subprocess) for 1x and 4x repetitions."""
+    import json
+    import lzma
+    import re
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from kernel_model._core import FtraceParser
+    from kernel_model.ftrace import CHUNK, import_ftrace
+    from kernel_model.reference.ftrace import import_ftrace as import_reference
+
+    shipped = Path(__file__).resolve().parents[1] / "data" / "linux-6.1-qemu-2node" / "trace.txt.xz"
+    text = lzma.decompress(shipped.read_bytes())
+    lines = text.splitlines(keepends=True)
+    head = next(i for i, line in enumerate(lines) if not line.startswith(b"#"))
+    header, body = b"".join(lines[:head]), b"".join(lines[head:])
+    stamp = re.compile(rb"(\]\s+\S+\s+)(\d+)(?=\.\d+: )")
+    n, reps = (2, (1, 2)) if quick else (4, (1, 4))
+    n_slice = 20_000 if quick else 50_000
+    # the capture again, 10,000 s later per copy
+    copies = [stamp.sub(lambda m, k=k: m[1] + str(int(m[2]) + 10_000 * k).encode(), body) for k in range(n)]
+
+    def xz_decode() -> None:   # the driver's reads, without the parse
+        with lzma.open(shipped, "rb") as f:
+            while f.read(CHUNK):
+                pass
+
+    def parse(data: bytes) -> None:   # the driver's loop, from memory
+        p, carry = FtraceParser(), b""
+        for at in range(0, len(data) + 1, CHUNK):
+            buf = carry + data[at:at + CHUNK]
+            carry = buf[p.feed(buf, at + CHUNK > len(data)):]
+        p.records()
+
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {k: Path(tmp) / f"x{k}.txt" for k in reps}
+        for k, path in files.items():
+            with open(path, "wb") as f:
+                f.write(header)
+                for c in copies[:k]:
+                    f.write(c)
+        nr_lines, nr_bytes = len(lines) + (n - 1) * (len(lines) - head), files[n].stat().st_size
+        best, times = _best_time(lambda: import_ftrace(files[n]))
+        parse_best, _ = _best_time(lambda: parse(text))
+        xz_best, _ = _best_time(xz_decode)
+        xz_import_best, _ = _best_time(lambda: import_ftrace(shipped))
+        part = Path(tmp) / "slice.txt"
+        part.write_bytes(b"".join(lines[:n_slice]))
+        t0 = time.perf_counter()
+        ref, ref_info = import_reference(part)
+        ref_time = time.perf_counter() - t0
+        ours, info = import_ftrace(part)
+        agrees = (ours.records.tobytes(), ours.sites, ours.nr_ids, info) == \
+                 (ref.records.tobytes(), ref.sites, ref.nr_ids, ref_info)
+        for k, path in files.items():
+            r = subprocess.run([sys.executable, "-c", _RSS_CHILD, str(path)], capture_output=True, text=True,
+                               timeout=600, check=True)
+            rss = json.loads(r.stdout)
+            rss["beyond_start_and_records"] = rss["peak"] - rss["start"] - rss["records_bytes"]
+            out[f"peak_rss_{k}x"] = rss
+    ops_per_s, baseline = nr_lines / best, n_slice / ref_time
+    return {
+        "lines": nr_lines, "bytes": nr_bytes, "repetitions": n, "seconds": round(best, 4),
+        "ops_per_s": round(ops_per_s), "runs_ops_per_s": [round(nr_lines / t) for t in times],
+        "mb_per_s": round(nr_bytes / best / 1e6, 1), "target_ops_per_s": 1_000_000,
+        "parse_only_lines_per_s": round(len(lines) / parse_best),
+        "parse_only_mb_per_s": round(len(text) / parse_best / 1e6, 1),
+        "xz_decode_lines_per_s": round(len(lines) / xz_best), "xz_decode_mb_per_s": round(len(text) / xz_best / 1e6, 1),
+        "xz_import_lines_per_s": round(len(lines) / xz_import_best),
+        "baseline": "pure-Python reference importer (kernel_model.reference.ftrace), first lines",
+        "baseline_ops": n_slice, "baseline_ops_per_s": round(baseline), "ratio": round(ops_per_s / baseline, 1),
+        "agrees_with_baseline": agrees, **out,
+    }

@@ -8,9 +8,9 @@ import json
 import struct
 
 import pytest
-from kernel_model._core import PAGE_DESCRIPTOR_BYTES
 
 from kernel_model import Op, Topology, TopologyError, Trace, trace
+from kernel_model._core import PAGE_DESCRIPTOR_BYTES
 from kernel_model.caches import CacheConfigError, CacheHierarchy, footprint
 from kernel_model.mm import PAGE_SIZE
 from sim.cli import main
@@ -357,8 +357,9 @@ def test_a_chart_of_malformed_data_leaves_no_figure_open():
     every open one): a long-lived process (sweeps, the TUI) grew by a figure per bad result."""
     import matplotlib.pyplot as plt
 
+    from sim.profilers.views import LineChart
     from sim.report import svg
 
     with pytest.raises(ValueError):
-        svg.line_chart({"a": ([1, 2], [1, 2, 3])}, "t", "x", "y")
+        svg.draw(LineChart("c.svg", "t", "x", "y", {"a": ([1, 2], [1, 2, 3])}), {})
     assert plt.get_fignums() == []

@@ -65,8 +65,9 @@ def test_results_layout_is_the_guests():
             off = dt.fields[name][1]
             checks.append(f"_Static_assert(offsetof(struct {struct}, {name}) == {off}, \"{name}\");")
     src = "#include <stddef.h>\n#include \"results.h\"\n" + "\n".join(checks) + "\n"
-    r = subprocess.run(["gcc", "-m32", "-ffreestanding", "-fsyntax-only", "-I", str(REPO / "firmware"), "-x", "c",
-                        "-"], input=src, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(["gcc", "-m32", "-ffreestanding", "-fsyntax-only", "-I", str(REPO / "firmware"),
+                        "-I", str(REPO / "kernel_model" / "core"), "-x", "c", "-"],
+                       input=src, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
 
 
@@ -241,6 +242,16 @@ def test_monitor_guest_streams_progress(tmp_path, capsys):
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("guest ")]
     done = [int(line.split()[2].replace(",", "")) for line in lines]
     assert len(done) >= 2 and done == sorted(done) and done[0] < 300000
+
+
+def test_metadata_that_does_not_fit_is_a_clean_failure():
+    """A header with nr_ids = 2^29: the id map (8 bytes per id) and the allocation records need
+    4 GiB each, which once wrapped to 0 in 32 bits and left the replay writing over the rest of
+    the metadata while the guest reported success."""
+    t = page_churn(1000, 100, seed=1)
+    big = trace.Trace(t.records, t.sites, nr_ids=1 << 29)
+    with pytest.raises(qemu.GuestError, match="firmware status 5: the firmware's metadata does not fit"):
+        qemu.run(Topology.from_slit([[10, 20], [20, 10]], "512M"), big, "pcp=1", timeout=60)
 
 
 def test_q35_guest_reads_hmat_latencies():

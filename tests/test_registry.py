@@ -54,7 +54,7 @@ def test_a_profiler_registered_here_reaches_every_output(tmp_path, peak_profiler
     text = summary(report)
     assert f"peak free {report['variants'][0]['peak_free']['peak_free_scaled']:,}" in text
     html = (tmp_path / "report.html").read_text()
-    assert "<h3>Peak free memory</h3>" in html and "peak free pages (scaled)" in html
+    assert "<h2>Peak free memory</h2>" in html and "peak free pages (scaled)" in html
     figures = metrics(report)
     assert {v: m["peak_free.peak"] for v, m in figures.items()} == \
         {v["name"]: v["peak_free"]["peak_free_scaled"] for v in report["variants"]}
@@ -94,5 +94,19 @@ def test_series_keep_the_latest_state_and_every_sum():
         s.append(i * 10, free=i, misses=1)
     # five samples halve to three: (10,20) (30,40) and the unpaired latest, which stays
     assert s.records == [20, 40, 50] and s["free"] == [2, 4, 5] and s["misses"] == [2, 2, 1]
-    s.extend([60, 70], free=[6, 7], misses=[1, 1])
-    assert s.records == [40, 60, 70] and s["free"] == [4, 6, 7] and sum(s["misses"]) == 7
+    s.extend([60, 70], free=[6, 7], misses=[1, 1])   # 60 completes a point of two samples; 70 starts one
+    assert s.records == [20, 40, 60, 70] and s["free"] == [2, 4, 6, 7] and s["misses"] == [2, 2, 2, 1]
+
+
+def test_a_long_series_stays_evenly_spaced_over_the_whole_run():
+    """Batches of samples (as sampling profilers get them) merge into points of equal span: the
+    chart of a 100 M-record run starts at its beginning."""
+    from sim.profilers.series import Series
+
+    s = Series(states=("free",), sums=("misses",), max_points=200)
+    for batch in range(100):
+        records = [10_000 * (100 * batch + i) for i in range(1, 101)]
+        s.extend(records, free=records, misses=[1] * 100)
+    gaps = {b - a for a, b in zip(s.records, s.records[1:-1], strict=False)}
+    assert 100 < len(s) <= 200 and gaps == {s.records[0]} and s.records[-1] == 100_000_000
+    assert s["free"] == s.records and sum(s["misses"]) == 10_000

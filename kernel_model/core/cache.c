@@ -1,5 +1,6 @@
 /* cache.c - set-associative caches, hierarchies and TLBs (see cache.h). */
 #include "cache.h"
+#include "mm_math.h"
 
 /*
  * A line is one 64-bit word: the block number in the low 61 bits, the dirty bit
@@ -20,7 +21,6 @@
  * recency (or age) order in one word: position k (bits 4k..4k+3) holds the way at
  * rank k, rank 0 the most recent. Invalid lines are always at the back.
  */
-#define ORDER_MAX_WAYS 16
 
 static inline uint64_t low_nibbles(uint32_t k)
 {
@@ -33,9 +33,7 @@ static inline uint32_t order_rank(uint64_t o, uint32_t w)
 	uint64_t x = o ^ (0x1111111111111111ull * w);
 	uint64_t zero = (x - 0x1111111111111111ull) & ~x & 0x8888888888888888ull;
 
-	/* ctz of 64 bits from 32-bit halves: no libgcc helper in 32-bit guests */
-	return ((uint32_t)zero ? (uint32_t)__builtin_ctz((uint32_t)zero) :
-		32 + (uint32_t)__builtin_ctz((uint32_t)(zero >> 32))) >> 2;
+	return mm_ctz64(zero) >> 2;
 }
 
 /* Move the way at rank p to the front. */
@@ -65,15 +63,6 @@ static inline int ordered(const struct cache *c)
 	return c->policy == CACHE_LRU || c->policy == CACHE_FIFO;
 }
 
-/* Ordered by an order word (up to 16 ways) rather than by shifting the lines. */
-static inline uint32_t popcount64(uint64_t x)
-{
-	x = x - ((x >> 1) & 0x5555555555555555ull);
-	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-	return (uint32_t)((uint32_t)(x >> 32) * 0x01010101u >> 24) + (uint32_t)((uint32_t)x * 0x01010101u >> 24);
-}
-
 /* The bytes of line `block` that [addr, addr + size) covers, as a mask (lines <= 64 bytes). */
 static inline uint64_t byte_mask(const struct cache *c, uint64_t block, uint64_t addr, uint32_t size)
 {
@@ -98,7 +87,7 @@ static inline void mark_use(struct cache *c, uint32_t set, uint32_t w)
 static inline void retire_use(struct cache *c, uint64_t idx)
 {
 	if (c->use && c->tags[idx] != LINE_INVALID) {
-		c->use_hist[popcount64(c->use[idx])]++;
+		c->use_hist[mm_hweight64(c->use[idx])]++;
 		c->use[idx] = 0;
 	}
 }
@@ -109,44 +98,22 @@ static inline void count_set_miss(struct cache *c, uint32_t set)
 		c->set_misses[set]++;
 }
 
+/* Ordered by an order word (up to 16 ways) rather than by shifting the lines. */
 static inline int order_word(const struct cache *c)
 {
-	return ordered(c) && c->ways <= ORDER_MAX_WAYS;
-}
-
-/* 64-bit remainder by shift and subtract: no libgcc in 32-bit guests. */
-static uint32_t mod64(uint64_t n, uint32_t d)
-{
-	uint64_t r = 0;
-	int i;
-
-	for (i = 63; i >= 0; i--) {
-		r = (r << 1) | ((n >> i) & 1);
-		if (r >= d)
-			r -= d;
-	}
-	return (uint32_t)r;
+	return ordered(c) && c->ways <= CACHE_ORDER_MAX_WAYS;
 }
 
 static inline uint32_t set_of(const struct cache *c, uint64_t block)
 {
-	return c->set_mask || c->sets == 1 ? (uint32_t)block & c->set_mask : mod64(block, c->sets);
-}
-
-static uint32_t log2u(uint32_t x)
-{
-	uint32_t r = 0;
-
-	while ((1u << r) < x)
-		r++;
-	return r;
+	return c->set_mask || c->sets == 1 ? (uint32_t)block & c->set_mask : (uint32_t)mm_mod64_u64(block, c->sets);
 }
 
 int cache_geometry_ok(uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t policy)
 {
-	if (!sets || !ways || !line_size || (line_size & (line_size - 1)) || policy >= NR_CACHE_POLICIES)
+	if (!sets || !ways || !mm_is_power_of_2(line_size) || policy >= NR_CACHE_POLICIES)
 		return 0;
-	if (policy == CACHE_PLRU && ((ways & (ways - 1)) || ways > 64))
+	if (policy == CACHE_PLRU && (!mm_is_power_of_2(ways) || ways > CACHE_PLRU_MAX_WAYS))
 		return 0;
 	return 1;
 }
@@ -156,19 +123,17 @@ void cache_init(struct cache *c, uint32_t sets, uint32_t ways, uint32_t line_siz
 		uint64_t *tags, uint64_t *plru)
 {
 	uint64_t i, n = (uint64_t)sets * ways;
-	uint8_t *b = (uint8_t *)c;
 
-	for (i = 0; i < sizeof(*c); i++)
-		b[i] = 0;
+	MM_BUG_ON(!cache_geometry_ok(sets, ways, line_size, policy) || inclusion >= NR_CACHE_INCLUSIONS);
+	mm_memzero(c, sizeof(*c));
 	c->sets = sets;
 	c->ways = ways;
-	c->line_bits = log2u(line_size);
+	c->line_bits = mm_ilog2(line_size);
 	c->set_mask = (sets & (sets - 1)) ? 0 : sets - 1;
 	c->policy = (uint8_t)policy;
 	c->write_back = (uint8_t)write_back;
 	c->write_allocate = (uint8_t)write_allocate;
 	c->inclusion = (uint8_t)inclusion;
-	c->store_updates_recency = 1;
 	c->rng = seed ? seed : 0x9e3779b97f4a7c15ull;
 	c->tags = tags;
 	c->plru = plru;
@@ -177,7 +142,7 @@ void cache_init(struct cache *c, uint32_t sets, uint32_t ways, uint32_t line_siz
 	if (plru) {
 		uint64_t identity = 0;
 
-		for (i = 0; i < ways && i < ORDER_MAX_WAYS; i++)
+		for (i = 0; i < ways && i < CACHE_ORDER_MAX_WAYS; i++)
 			identity |= i << (4 * i);
 		for (i = 0; i < sets; i++)
 			plru[i] = order_word(c) ? identity : 0;
@@ -365,7 +330,7 @@ static inline uint32_t find_way(const struct cache *c, uint64_t base, uint64_t b
 
 static void plru_touch(struct cache *c, uint32_t set, uint32_t w)
 {
-	uint32_t levels = log2u(c->ways), node = 1, l;
+	uint32_t levels = mm_ilog2(c->ways), node = 1, l;
 
 	for (l = 0; l < levels; l++) {
 		uint32_t bit = (w >> (levels - 1 - l)) & 1;
@@ -381,7 +346,7 @@ static void plru_touch(struct cache *c, uint32_t set, uint32_t w)
 
 static uint32_t plru_victim(const struct cache *c, uint32_t set)
 {
-	uint32_t levels = log2u(c->ways), node = 1, w = 0, l;
+	uint32_t levels = mm_ilog2(c->ways), node = 1, w = 0, l;
 
 	for (l = 0; l < levels; l++) {
 		uint32_t bit = (uint32_t)(c->plru[set] >> node) & 1;
@@ -399,7 +364,7 @@ static uint32_t touch(struct cache *c, uint32_t set, uint64_t base, uint32_t w)
 
 	switch (c->policy) {
 	case CACHE_LRU:
-		if (c->ways <= ORDER_MAX_WAYS) {
+		if (c->ways <= CACHE_ORDER_MAX_WAYS) {
 			c->plru[set] = order_to_front(c->plru[set], order_rank(c->plru[set], w));
 			return w;
 		}
@@ -610,7 +575,7 @@ static inline int lru_lookup(struct cache *c, uint32_t set, uint64_t block, uint
 	uint64_t *s = &c->tags[(uint64_t)set * c->ways], prev, cur;
 	uint32_t w;
 
-	if (c->ways <= ORDER_MAX_WAYS) {
+	if (c->ways <= CACHE_ORDER_MAX_WAYS) {
 		uint64_t o = c->plru[set];
 		uint32_t hit = match_set(s, block, c->ways);
 
@@ -721,7 +686,7 @@ static void store_line(struct cache *c, uint64_t block)
 	uint64_t base = (uint64_t)set * c->ways, victim;
 	uint32_t w;
 
-	if (fast_lru(c) && c->store_updates_recency && c->write_allocate) {
+	if (fast_lru(c) && c->write_allocate) {
 		if (lru_lookup(c, set, block, &victim, &w)) {
 			store_hit(c, set, w, block);
 			return;
@@ -736,7 +701,7 @@ static void store_line(struct cache *c, uint64_t block)
 	w = find_way(c, base, block);
 	classify(c, block, w == CACHE_NONE);
 	if (w != CACHE_NONE) {
-		store_hit(c, set, c->store_updates_recency ? touch(c, set, base, w) : w, block);
+		store_hit(c, set, touch(c, set, base, w), block);
 		return;
 	}
 	c->st.store_misses++;
@@ -750,8 +715,15 @@ static void store_line(struct cache *c, uint64_t block)
 		store_through(c, block);
 }
 
+int cache_can_track_use(const struct cache *c)
+{
+	/* ordered sets wider than an order word keep their recency by moving lines between ways */
+	return (1u << c->line_bits) <= CACHE_USE_MAX_LINE && !(ordered(c) && c->ways > CACHE_ORDER_MAX_WAYS);
+}
+
 void cache_track_use(struct cache *c, uint64_t *use, uint64_t *use_hist)
 {
+	MM_BUG_ON(!cache_can_track_use(c));
 	c->use = use;
 	c->use_hist = use_hist;
 }
@@ -764,7 +736,7 @@ void cache_use_resident(const struct cache *c, uint64_t *hist)
 		return;
 	for (i = 0; i < n; i++)
 		if (c->tags[i] != LINE_INVALID)
-			hist[popcount64(c->use[i])]++;
+			hist[mm_hweight64(c->use[i])]++;
 }
 
 uint32_t cache_access(struct cache *c, uint64_t addr, uint32_t size, int is_store)
@@ -821,7 +793,7 @@ static int chain_is_fast(const struct cache *c)
 
 	for (; c; c = c->next) {
 		if (c->policy != CACHE_LRU || c->inclusion != CACHE_NINE || c->shadow || !c->write_back ||
-		    !c->write_allocate || !c->store_updates_recency || ++depth > MAX_CHAIN)
+		    !c->write_allocate || ++depth > MAX_CHAIN)
 			return 0;
 		if (c->next && (c->next->line_bits < c->line_bits || c->next->inclusion != CACHE_NINE))
 			return 0;
@@ -888,7 +860,7 @@ static int lean_chain(struct cache *c, struct cache_lean_chain *lc)
 	for (; c; c = c->next) {
 		struct cache_lean_level *l = &lc->lv[lc->depth];
 
-		if (c->ways > ORDER_MAX_WAYS || (!c->set_mask && c->sets != 1) || c->use) {
+		if (c->ways > CACHE_ORDER_MAX_WAYS || (!c->set_mask && c->sets != 1) || c->use) {
 			lc->depth = 0;
 			return 0;
 		}
@@ -957,7 +929,7 @@ static inline __attribute__((always_inline)) void lean_access_line(const struct 
 		}
 	}
 	while (dirty_levels) {
-		d = 31 - (uint32_t)__builtin_clz(dirty_levels);
+		d = mm_ilog2(dirty_levels);
 		dirty_levels &= ~(1u << d);
 		evict(lc->lv[d].c, dirty[d], 1);
 	}
@@ -1078,7 +1050,7 @@ static inline int mru_hit(struct cache *c, uint64_t addr, uint32_t size, uint32_
 	if (((addr + (size ? size : 1) - 1) >> c->line_bits) != block || kind == ACCESS_MODIFY)
 		return 0;
 	set = set_of(c, block);
-	s = &c->tags[(uint64_t)set * c->ways + (c->ways <= ORDER_MAX_WAYS ? (c->plru[set] & 15) : 0)];
+	s = &c->tags[(uint64_t)set * c->ways + (c->ways <= CACHE_ORDER_MAX_WAYS ? (c->plru[set] & 15) : 0)];
 	if (line_block(*s) != block)
 		return 0;
 	if (c->use)

@@ -20,10 +20,27 @@
 
 #define CACHE_NONE 0xffffffffu
 #define CACHE_MAX_UPPER 64   /* e.g. the private L2s under a shared LLC */
+#define CACHE_ORDER_MAX_WAYS 16   /* LRU / FIFO sets this wide keep their order in one word */
+#define CACHE_PLRU_MAX_WAYS 64    /* tree-PLRU: a power of two up to this */
+#define CACHE_USE_MAX_LINE 64     /* line utilisation: one bit per byte of a line */
+#define CACHE_USE_BUCKETS (CACHE_USE_MAX_LINE + 1)   /* lines by bytes touched, 0 .. 64 */
 
-enum cache_policy { CACHE_LRU, CACHE_FIFO, CACHE_RANDOM, CACHE_PLRU, CACHE_SRRIP, NR_CACHE_POLICIES };
-enum cache_inclusion { CACHE_NINE, CACHE_INCLUSIVE, CACHE_EXCLUSIVE };
-enum cache_kind { ACCESS_IFETCH, ACCESS_LOAD, ACCESS_STORE, ACCESS_MODIFY };
+/* Replacement policies, inclusion policies and access kinds, with the names a cache config
+ * uses (the access kinds by lackey's letters). */
+#define CACHE_POLICIES(X) \
+	X(CACHE_LRU, "lru") X(CACHE_FIFO, "fifo") X(CACHE_RANDOM, "random") X(CACHE_PLRU, "plru") \
+	X(CACHE_SRRIP, "srrip")
+#define CACHE_INCLUSIONS(X) \
+	X(CACHE_NINE, "nine") X(CACHE_INCLUSIVE, "inclusive") X(CACHE_EXCLUSIVE, "exclusive")
+#define CACHE_ACCESS_KINDS(X) \
+	X(ACCESS_IFETCH, "I") X(ACCESS_LOAD, "L") X(ACCESS_STORE, "S") \
+	X(ACCESS_MODIFY, "M")   /* a load, then a store */
+
+#define X(id, name) id,
+enum cache_policy { CACHE_POLICIES(X) NR_CACHE_POLICIES };
+enum cache_inclusion { CACHE_INCLUSIONS(X) NR_CACHE_INCLUSIONS };
+enum cache_kind { CACHE_ACCESS_KINDS(X) NR_ACCESS_KINDS };
+#undef X
 
 struct cache_stats {
 	uint64_t load_hits, load_misses, store_hits, store_misses;
@@ -47,7 +64,6 @@ struct cache_shadow {
 struct cache {
 	uint32_t sets, ways, line_bits, set_mask;  /* set_mask: sets - 1 when sets is a power of two, else 0 */
 	uint8_t policy, write_back, write_allocate, inclusion;
-	uint8_t store_updates_recency;             /* 0 as in pycachesim, where store hits keep the order */
 	uint8_t fast;                              /* one-pass LRU lookup is safe (cache_hierarchy_prepare) */
 	uint64_t *tags;                            /* sets * ways lines (block, dirty, RRPV); LRU/FIFO keep
 						      MRU/newest first */
@@ -60,7 +76,7 @@ struct cache {
 	uint64_t *set_misses;                      /* sets counters for a miss heatmap, or 0 */
 	uint64_t *use;                             /* per line: bytes touched by the CPU (first levels,
 						      lines <= 64 B), or 0 */
-	uint64_t *use_hist;                        /* 65 buckets: lines retired with n bytes touched */
+	uint64_t *use_hist;                        /* CACHE_USE_BUCKETS: lines retired with n bytes touched */
 	uint64_t cur_mask;                         /* bytes of the line being accessed now */
 	struct cache_stats st;
 };
@@ -79,10 +95,12 @@ void cache_shadow_init(struct cache *c, struct cache_shadow *sh, uint32_t capaci
 int cache_shadow_needs_grow(const struct cache *c);
 void cache_shadow_insert_seen(struct cache_shadow *sh, uint64_t block);
 
-/* Track bytes touched per line in a first-level cache (line size <= 64): use has sets * ways
- * words, use_hist 65 buckets. */
+/* Track bytes touched per line in a first-level cache: use has sets * ways words, use_hist
+ * CACHE_USE_BUCKETS. Possible when lines stay in their ways and have at most
+ * CACHE_USE_MAX_LINE bytes (cache_can_track_use). */
+int cache_can_track_use(const struct cache *c);
 void cache_track_use(struct cache *c, uint64_t *use, uint64_t *use_hist);
-/* Add the lines still resident to hist (65 buckets) by bytes touched. */
+/* Add the lines still resident to hist (CACHE_USE_BUCKETS) by bytes touched. */
 void cache_use_resident(const struct cache *c, uint64_t *hist);
 
 /* One access of size bytes at addr (split into lines); returns the line misses at this level. */
@@ -100,6 +118,7 @@ int cache_contains(const struct cache *c, uint64_t addr);
  */
 #define CACHE_MAX_HUGE 64
 #define CACHE_MAX_CHAIN 8
+#define CACHE_MAX_LEVELS 16
 
 /* A level of a lean chain (see cache_hierarchy_prepare): what its lookup reads, in one place. */
 struct cache_lean_level {
@@ -121,7 +140,7 @@ struct cache_hierarchy {
 	uint64_t huge_start[CACHE_MAX_HUGE], huge_end[CACHE_MAX_HUGE];
 	uint32_t nr_huge;
 	uint64_t page_walks;
-	struct cache *levels[16];            /* every level and TLB, for the grow check */
+	struct cache *levels[CACHE_MAX_LEVELS];   /* every level and TLB, for the grow check */
 	uint32_t nr_levels;
 	uint8_t fast_i, fast_d;              /* the i1 / d1 chains take the iterative LRU walk */
 	struct cache_lean_chain lean_i, lean_d; /* ... and, when lean, its tightest form */

@@ -1,35 +1,32 @@
 /* cachegrind.c - cachegrind-compatible cache simulation (see cachegrind.h). */
 #include "cachegrind.h"
+#include "mm_math.h"
 
-static uint32_t log2_exact(uint32_t x)
+uint64_t cg_cache_tags_needed(uint64_t size, uint64_t assoc, uint64_t line_size)
 {
-	uint32_t r = 0;
-
-	while ((1u << r) < x)
-		r++;
-	return (1u << r) == x ? r : 0xffffffffu;
-}
-
-uint64_t cg_cache_tags_needed(uint32_t size, uint32_t assoc, uint32_t line_size)
-{
+	uint64_t set_bytes;
 	uint32_t sets;
 
-	if (!assoc || !line_size || log2_exact(line_size) == 0xffffffffu || size % (line_size * assoc))
+	if (!size || !assoc || size > CG_MAX_PARAM || assoc > CG_MAX_PARAM || line_size > CG_MAX_PARAM)
 		return 0;
-	sets = size / line_size / assoc;
-	if (!sets || log2_exact(sets) == 0xffffffffu)
+	if (!mm_is_power_of_2(line_size) || line_size < CG_MIN_LINE_SIZE || size <= line_size)
 		return 0;
-	return (uint64_t)sets * assoc;
+	set_bytes = assoc * line_size;   /* < 2^62: no overflow */
+	if (set_bytes > size || (uint32_t)size % (uint32_t)set_bytes)
+		return 0;
+	sets = (uint32_t)size / (uint32_t)set_bytes;
+	return mm_is_power_of_2(sets) ? (uint64_t)sets * assoc : 0;
 }
 
 void cg_cache_init(struct cg_cache *c, uint32_t size, uint32_t assoc, uint32_t line_size, uint64_t *tags)
 {
 	uint64_t i, n;
 
+	MM_BUG_ON(!cg_cache_tags_needed(size, assoc, line_size));
 	c->assoc = assoc;
 	c->line_size = line_size;
 	c->sets = size / line_size / assoc;
-	c->line_size_bits = log2_exact(line_size);
+	c->line_size_bits = mm_ilog2(line_size);
 	c->tags = tags;
 	n = (uint64_t)c->sets * assoc;
 	for (i = 0; i < n; i++)

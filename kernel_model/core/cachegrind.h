@@ -21,17 +21,34 @@ struct cg_cache {
 	uint64_t *tags;            /* sets * assoc, MRU first within a set */
 };
 
-/* Cachegrind's event names, in its order. */
-enum cg_event { CG_Ir, CG_I1mr, CG_ILmr, CG_Dr, CG_D1mr, CG_DLmr, CG_Dw, CG_D1mw, CG_DLmw, NR_CG_EVENTS };
+/* Cachegrind's events, in its order and with its names. */
+#define CG_EVENTS(X) \
+	X(CG_Ir, "Ir") X(CG_I1mr, "I1mr") X(CG_ILmr, "ILmr") \
+	X(CG_Dr, "Dr") X(CG_D1mr, "D1mr") X(CG_DLmr, "DLmr") \
+	X(CG_Dw, "Dw") X(CG_D1mw, "D1mw") X(CG_DLmw, "DLmw")
+
+enum cg_event {
+#define X(id, name) id,
+	CG_EVENTS(X)
+#undef X
+	NR_CG_EVENTS
+};
 
 struct cg_sim {
 	struct cg_cache I1, D1, LL;
 	uint64_t ev[NR_CG_EVENTS];
 };
 
-/* Tags needed by a cache of this geometry, or 0 if cachegrind would refuse it
- * (line size or set count not a power of two, size not sets * assoc * line). */
-uint64_t cg_cache_tags_needed(uint32_t size, uint32_t assoc, uint32_t line_size);
+/* cachegrind's limits (cg_arch.c): valgrind parses each of size, assoc and line size as an
+ * Int, and a line must be long enough that no instruction straddles three lines. */
+#define CG_MAX_PARAM 0x7fffffffu
+#define CG_MIN_LINE_SIZE 16
+
+/* Tags needed by a cache of this geometry, or 0 if cachegrind would refuse it (a parameter
+ * out of range, line size or set count not a power of two, size not sets * assoc * line,
+ * or not larger than one line). */
+uint64_t cg_cache_tags_needed(uint64_t size, uint64_t assoc, uint64_t line_size);
+/* A geometry cg_cache_tags_needed accepts; tags has that many entries. */
 void cg_cache_init(struct cg_cache *c, uint32_t size, uint32_t assoc, uint32_t line_size, uint64_t *tags);
 
 void cg_instr(struct cg_sim *s, uint64_t addr, uint32_t size);

@@ -1,5 +1,6 @@
 /* leak.c - the leak scan and memcheck's classification (see leak.h). */
 #include "leak.h"
+#include "mm_math.h"
 
 uint32_t mm_leak_objects(struct mm_machine *m, const struct mm_replay *r, uint32_t *id, uint64_t *addr,
 			 uint64_t *size)
@@ -25,9 +26,8 @@ uint64_t mm_leak_words(struct mm_machine *m, const uint64_t *addr, const uint64_
 
 	for (i = 0; i < n; i++) {
 		for (off = 0; off + 8 <= size[i]; off += 8) {
-			uint64_t v;
+			uint64_t v = mm_get_u64(mm_model_bytes(m, addr[i] + off));
 
-			__builtin_memcpy(&v, mm_model_bytes(m, addr[i] + off), 8);
 			if (!v)
 				continue;
 			if (found < cap) {

@@ -12,8 +12,20 @@
 
 #include "replay.h"
 
-/* memcheck's categories (valgrind's "still reachable" .. "definitely lost"). */
-enum mm_leak_kind { LEAK_REACHABLE, LEAK_POSSIBLY, LEAK_INDIRECT, LEAK_DEFINITE };
+/* memcheck's categories, from valgrind's "still reachable" to "definitely lost"; from
+ * LEAK_INDIRECT on, no chain from a root reaches the object (kmemleak's white objects). */
+#define MM_LEAK_KINDS(X) \
+	X(LEAK_REACHABLE, "still_reachable") \
+	X(LEAK_POSSIBLY, "possibly_lost") \
+	X(LEAK_INDIRECT, "indirectly_lost") \
+	X(LEAK_DEFINITE, "definitely_lost")
+
+enum mm_leak_kind {
+#define X(id, name) id,
+	MM_LEAK_KINDS(X)
+#undef X
+	NR_LEAK_KINDS
+};
 
 /* The live objects in id order: id, model address and size. Returns how many (<= nr_ids). */
 uint32_t mm_leak_objects(struct mm_machine *m, const struct mm_replay *r, uint32_t *id, uint64_t *addr,

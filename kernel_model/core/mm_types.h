@@ -24,15 +24,27 @@
 #define MM_MAX_CPUS 256
 #define PFN_NONE 0xffffffffu                 /* "no page" and list terminator */
 
-/* Migratetypes as in a kernel with CONFIG_MEMORY_ISOLATION and no CMA. */
+/*
+ * The enums whose names Python shows are X-macro lists: X(id, name, ...) for each entry,
+ * in value order. The enum is built from the list here; the name tables only where they
+ * are needed (kernel_model/_core.pyx), so the firmware carries no strings.
+ */
+
+/* Migratetypes as in a kernel with CONFIG_MEMORY_ISOLATION and no CMA, named as
+ * /proc/pagetypeinfo prints them (migratetype_names). */
+#define MM_MIGRATETYPES(X) \
+	X(MIGRATE_UNMOVABLE, "Unmovable") \
+	X(MIGRATE_MOVABLE, "Movable") \
+	X(MIGRATE_RECLAIMABLE, "Reclaimable") \
+	X(MIGRATE_HIGHATOMIC, "HighAtomic") \
+	X(MIGRATE_ISOLATE, "Isolate")
+
 enum migratetype {
-	MIGRATE_UNMOVABLE,
-	MIGRATE_MOVABLE,
-	MIGRATE_RECLAIMABLE,
-	MIGRATE_PCPTYPES,                    /* number of types on pcp lists */
-	MIGRATE_HIGHATOMIC = MIGRATE_PCPTYPES,
-	MIGRATE_ISOLATE,
-	MIGRATE_TYPES
+#define X(id, name) id,
+	MM_MIGRATETYPES(X)
+#undef X
+	MIGRATE_TYPES,
+	MIGRATE_PCPTYPES = MIGRATE_HIGHATOMIC   /* number of types on pcp lists */
 };
 
 #define NR_PCP_LISTS (MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1))
@@ -82,38 +94,70 @@ struct per_cpu_pages {
 	struct mm_list lists[NR_PCP_LISTS];
 };
 
-enum zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, NR_WMARK };
+/* Zone watermarks, named as /proc/zoneinfo prints them. */
+#define MM_WATERMARKS(X) \
+	X(WMARK_MIN, "min") \
+	X(WMARK_LOW, "low") \
+	X(WMARK_HIGH, "high")
+
+enum zone_watermarks {
+#define X(id, name) id,
+	MM_WATERMARKS(X)
+#undef X
+	NR_WMARK
+};
 
 /* Per-zone event counters (vmstat-like). */
+#define MM_ZONE_STATS(X) \
+	X(ZS_PGALLOC, "pgalloc")                /* pages allocated */ \
+	X(ZS_PGFREE, "pgfree")                  /* pages freed */ \
+	X(ZS_ALLOC_SUCCESS, "alloc_success")    /* successful allocation calls served by this zone */ \
+	X(ZS_ALLOC_FAIL, "alloc_fail")          /* failed allocation calls that preferred this zone */ \
+	X(ZS_EXTFRAG, "extfrag")                /* migratetype fallbacks (mm_page_alloc_extfrag) */ \
+	X(ZS_PCP_REFILL, "pcp_refill")          /* blocks moved buddy -> pcp */ \
+	X(ZS_PCP_DRAIN, "pcp_drain")            /* blocks moved pcp -> buddy */ \
+	X(ZS_WMARK_LOW_FAIL, "wmark_low_fail")  /* allocations that fell past the low watermark */
+
 enum zone_stat_item {
-	ZS_PGALLOC,            /* pages allocated */
-	ZS_PGFREE,             /* pages freed */
-	ZS_ALLOC_SUCCESS,      /* successful allocation calls served by this zone */
-	ZS_ALLOC_FAIL,         /* failed allocation calls that preferred this zone */
-	ZS_EXTFRAG,            /* migratetype fallbacks (mm_page_alloc_extfrag) */
-	ZS_PCP_REFILL,         /* blocks moved buddy -> pcp */
-	ZS_PCP_DRAIN,          /* blocks moved pcp -> buddy */
-	ZS_WMARK_LOW_FAIL,     /* allocations that fell past the low watermark */
+#define X(id, name) id,
+	MM_ZONE_STATS(X)
+#undef X
 	NR_ZONE_STAT_ITEMS
 };
 
 /* /sys/devices/system/node/nodeN/numastat, counted per allocation as Linux 6.1 does. */
+#define MM_NUMA_STATS(X) \
+	X(NUMA_HIT, "numa_hit")                 /* wanted this node, got it */ \
+	X(NUMA_MISS, "numa_miss")               /* wanted another node, got this one */ \
+	X(NUMA_FOREIGN, "numa_foreign")         /* wanted this node, got another */ \
+	X(NUMA_INTERLEAVE_HIT, "interleave_hit") /* interleave wanted this node and got it */ \
+	X(NUMA_LOCAL, "local_node")             /* allocated here by a CPU of this node */ \
+	X(NUMA_OTHER, "other_node")             /* allocated here by a CPU of another node */
+
 enum numa_stat_item {
-	NUMA_HIT,              /* wanted this node, got it */
-	NUMA_MISS,             /* wanted another node, got this one */
-	NUMA_FOREIGN,          /* wanted this node, got another */
-	NUMA_INTERLEAVE_HIT,   /* interleave wanted this node and got it */
-	NUMA_LOCAL,            /* allocated here by a CPU of this node */
-	NUMA_OTHER,            /* allocated here by a CPU of another node */
+#define X(id, name) id,
+	MM_NUMA_STATS(X)
+#undef X
 	NR_NUMA_STAT_ITEMS
 };
 
-/* Memory policy modes, numbered as Linux's uapi (include/uapi/linux/mempolicy.h). */
+/* Memory policy modes, numbered as Linux's uapi (include/uapi/linux/mempolicy.h); the last
+ * is the model's own: local zonelist order, skipping nodes whose recent access count
+ * exceeds the policy's threshold. */
+#define MM_MPOL_MODES(X) \
+	X(MPOL_DEFAULT, "default") \
+	X(MPOL_PREFERRED, "preferred") \
+	X(MPOL_BIND, "bind") \
+	X(MPOL_INTERLEAVE, "interleave") \
+	X(MPOL_LOCAL, "local") \
+	X(MPOL_PREFERRED_MANY, "preferred_many") \
+	X(MPOL_WEIGHTED_INTERLEAVE, "weighted_interleave") \
+	X(MPOL_ACCESS_AWARE, "access_aware")
+
 enum mempolicy_mode {
-	MPOL_DEFAULT, MPOL_PREFERRED, MPOL_BIND, MPOL_INTERLEAVE, MPOL_LOCAL, MPOL_PREFERRED_MANY,
-	MPOL_WEIGHTED_INTERLEAVE,
-	MPOL_ACCESS_AWARE,     /* model-specific: local zonelist order, skipping nodes whose recent
-				  access count exceeds the policy's threshold */
+#define X(id, name) id,
+	MM_MPOL_MODES(X)
+#undef X
 	MPOL_MAX
 };
 
@@ -151,6 +195,9 @@ struct zone {
 #define MM_PCP 0x1u                  /* per-CPU page lists enabled */
 #define MM_NO_MOBILITY_GROUPING 0x2u /* page_group_by_mobility_disabled */
 
+/* A CPU's access counters (struct mm_machine cpu_access). */
+enum mm_access_count { MM_ACCESS_LOCAL, MM_ACCESS_REMOTE, MM_ACCESS_COST_NS, NR_ACCESS_COUNTS };
+
 struct mm_slab;
 struct cache_hierarchy;
 
@@ -166,7 +213,7 @@ struct mm_machine {
 	struct mempolicy policy[MM_MAX_CPUS];
 	/* access cost model: latency (ns) from a CPU's node to a memory node, and what was paid */
 	uint32_t latency[MM_MAX_NODES][MM_MAX_NODES];
-	uint64_t cpu_access[MM_MAX_CPUS][3];          /* local accesses, remote accesses, cost (ns) */
+	uint64_t cpu_access[MM_MAX_CPUS][NR_ACCESS_COUNTS];
 	uint64_t node_access[MM_MAX_NODES];           /* accesses that landed on each node */
 	uint64_t node_recent[MM_MAX_NODES];           /* the same, halved every access_window accesses */
 	uint64_t access_window, window_left;

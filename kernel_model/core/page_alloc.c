@@ -7,49 +7,12 @@
  * reclaim, and ALLOC_NOFRAGMENT (Linux sets it only when a DMA32 zone exists).
  * An allocation tries the zonelist at the low watermark, then (the slow path,
  * where Linux would reclaim) at the min watermark, then fails.
+ * Memory policies (which node, which nodes) are mempolicy.c's.
  * Freestanding: no libc, no allocation, no 64-bit division.
  */
 #include "page_alloc.h"
-
-/* ---- small helpers ------------------------------------------------------ */
-
-uint32_t mm_int_sqrt(uint64_t x)
-{
-	uint64_t b, m, y = 0;
-	int fls = 63;
-
-	if (x <= 1)
-		return (uint32_t)x;
-	while (!(x >> fls))
-		fls--;
-	m = (uint64_t)1 << (fls & ~1);
-	while (m != 0) {
-		b = y + m;
-		y >>= 1;
-		if (x >= b) {
-			x -= b;
-			y += m;
-		}
-		m >>= 2;
-	}
-	return (uint32_t)y;
-}
-
-/* n / d by shift and subtract: 32-bit guests have no 64-bit divide without libgcc. */
-uint64_t mm_div_u64(uint64_t n, uint64_t d)
-{
-	uint64_t q = 0, r = 0;
-	int i;
-
-	for (i = 63; i >= 0; i--) {
-		r = (r << 1) | ((n >> i) & 1);
-		if (r >= d) {
-			r -= d;
-			q |= (uint64_t)1 << i;
-		}
-	}
-	return q;
-}
+#include "mempolicy.h"
+#include "mm_math.h"
 
 static inline uint32_t get_pageblock_migratetype(const struct zone *z, uint32_t pfn)
 {
@@ -70,6 +33,10 @@ static void add_to_free_list(struct zone *z, uint32_t pfn, uint32_t order, uint3
 	struct page *p = pfn_to_page(z, pfn);
 	struct free_area *area = &z->free_area[order];
 
+	MM_BUG_ON(order > MAX_PAGE_ORDER || mt >= MIGRATE_TYPES);
+	MM_BUG_ON(pfn & ((1u << order) - 1));   /* blocks are naturally aligned */
+	MM_BUG_ON(!zone_spans_pfn(z, pfn) || !zone_spans_pfn(z, pfn + (1u << order) - 1));
+	MM_BUG_ON(p->flags);                     /* on no list, and not allocated */
 	p->flags = PG_buddy;
 	p->order = (uint8_t)order;
 	p->info = (uint16_t)mt;
@@ -85,6 +52,8 @@ static void del_page_from_free_list(struct zone *z, uint32_t pfn, uint32_t order
 	struct free_area *area = &z->free_area[order];
 	uint32_t mt = p->info;
 
+	MM_BUG_ON(p->flags != PG_buddy || p->order != order || mt >= MIGRATE_TYPES);
+	MM_BUG_ON(!area->nr_free_mt[mt] || z->nr_free_pages < (1u << order));
 	mm_list_del(z, &area->free_list[mt], pfn);
 	p->flags = 0;
 	area->nr_free--;
@@ -130,6 +99,7 @@ static void free_one_page(struct zone *z, uint32_t pfn, uint32_t order, uint32_t
 {
 	uint32_t buddy_pfn = 0;
 
+	MM_BUG_ON(order > MAX_PAGE_ORDER || mt >= MIGRATE_TYPES);
 	while (order < MAX_PAGE_ORDER) {
 		buddy_pfn = pfn ^ (1u << order);
 		if (!page_is_buddy(z, buddy_pfn, order))
@@ -157,6 +127,7 @@ static void expand(struct zone *z, uint32_t pfn, uint32_t low, uint32_t high, ui
 {
 	uint32_t size = 1u << high;
 
+	MM_BUG_ON(low > high || high > MAX_PAGE_ORDER);
 	while (high > low) {
 		high--;
 		size >>= 1;
@@ -357,6 +328,7 @@ static void free_pcppages_bulk(struct zone *z, int32_t count, struct per_cpu_pag
 			free_one_page(z, pfn, order, p->info, 0);
 		} while (count > 0 && list->head != PFN_NONE);
 	}
+	MM_BUG_ON(pcp->count < 0);
 }
 
 static uint32_t rmqueue_pcplist(struct zone *z, struct per_cpu_pages *pcp, uint32_t order, uint32_t mt)
@@ -387,8 +359,10 @@ static uint32_t rmqueue_pcplist(struct zone *z, struct per_cpu_pages *pcp, uint3
 			return PFN_NONE;
 	}
 	pfn = list->head;
+	MM_BUG_ON(pfn_to_page(z, pfn)->flags != PG_pcp || pfn_to_page(z, pfn)->order != order);
 	mm_list_del(z, list, pfn);
 	pcp->count -= 1 << order;
+	MM_BUG_ON(pcp->count < 0);
 	return pfn;
 }
 
@@ -430,27 +404,24 @@ static void free_unref_page_commit(struct zone *z, struct per_cpu_pages *pcp, ui
 
 /* ---- set-up -------------------------------------------------------------- */
 
-void mm_machine_init(struct mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, uint32_t flags)
+int mm_machine_init(struct mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, uint32_t flags)
 {
 	uint32_t i, j;
-	uint8_t *b = (uint8_t *)m;
 
-	for (i = 0; i < sizeof(*m); i++)
-		b[i] = 0;
+	/* every per-node and per-CPU array of the machine is sized by these */
+	if (!nr_nodes || nr_nodes > MM_MAX_NODES || !nr_cpus || nr_cpus > MM_MAX_CPUS)
+		return -1;
+	mm_memzero(m, sizeof(*m));
 	m->nr_nodes = nr_nodes;
 	m->nr_cpus = nr_cpus;
 	m->flags = flags;
-	m->access_window = m->window_left = 4096;
-	for (i = 0; i < MM_MAX_CPUS; i++) {
-		m->policy[i].il_prev = -1;
-		for (j = 0; j < MM_MAX_NODES; j++)
-			m->policy[i].weights[j] = 1;
-	}
+	mm_mempolicy_init(m);
 	for (i = 0; i < nr_nodes; i++)
 		for (j = 0; j < nr_nodes; j++) {
 			m->zonelist[i][j] = (uint8_t)((i + j) % nr_nodes);
 			m->latency[i][j] = i == j ? 100 : 200;   /* SLIT 10 / 20 at 10 ns per unit */
 		}
+	return 0;
 }
 
 void mm_zone_init(struct mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t spanned_pages,
@@ -459,6 +430,7 @@ void mm_zone_init(struct mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32
 	struct zone *z = &m->zones[nid];
 	uint32_t o, t, cpu, pfn;
 
+	MM_BUG_ON(nid >= m->nr_nodes);
 	z->node = nid;
 	z->zone_start_pfn = start_pfn;
 	z->spanned_pages = spanned_pages;
@@ -484,6 +456,7 @@ void mm_zone_free_range(struct mm_machine *m, uint32_t nid, uint32_t start, uint
 {
 	struct zone *z = &m->zones[nid];
 
+	MM_BUG_ON(nid >= m->nr_nodes || start > end || (start < end && !zone_spans_pfn(z, end - 1)));
 	z->present_pages += end - start;
 	z->managed_pages += end - start;
 	/* __free_pages_memory: naturally aligned blocks, queued at the tail */
@@ -522,7 +495,7 @@ void mm_setup_watermarks(struct mm_machine *m, uint32_t min_free_kbytes)
 		if (!lowmem_pages)
 			break;
 		/* __setup_per_zone_wmarks, watermark_scale_factor = 10 */
-		min = (uint32_t)mm_div_u64((uint64_t)pages_min * z->managed_pages, lowmem_pages);
+		min = (uint32_t)mm_div64_u64((uint64_t)pages_min * z->managed_pages, lowmem_pages);
 		scale = (z->managed_pages / 10000) * 10 + ((z->managed_pages % 10000) * 10) / 10000;
 		tmp = min >> 2;
 		if (tmp < scale)
@@ -535,7 +508,7 @@ void mm_setup_watermarks(struct mm_machine *m, uint32_t min_free_kbytes)
 
 static int32_t zone_batchsize(const struct zone *z)
 {
-	uint32_t batch = z->managed_pages >> 10, r = 1;
+	uint32_t batch = z->managed_pages >> 10, r;
 
 	if (batch > (1u << 20) / PAGE_SIZE)
 		batch = (1u << 20) / PAGE_SIZE;
@@ -543,8 +516,7 @@ static int32_t zone_batchsize(const struct zone *z)
 	if (batch < 1)
 		batch = 1;
 	batch += batch / 2;
-	while (r * 2 <= batch)   /* rounddown_pow_of_two */
-		r *= 2;
+	r = 1u << mm_ilog2(batch);   /* rounddown_pow_of_two */
 	/* zone_set_pageset_high_and_batch: max(1, zone_batchsize()) */
 	return r > 1 ? (int32_t)r - 1 : 1;
 }
@@ -575,7 +547,8 @@ void mm_setup_pcp(struct mm_machine *m)
 
 /* ---- the allocator's entry points --------------------------------------- */
 
-int mm_zone_watermark_ok(const struct zone *z, uint32_t order, uint32_t mark)
+/* zone_watermark_ok: would an order-`order` allocation pass watermark `mark` (in pages)? */
+static int zone_watermark_ok(const struct zone *z, uint32_t order, uint32_t mark)
 {
 	uint32_t o, t;
 
@@ -609,8 +582,8 @@ static void zone_statistics(struct mm_machine *m, struct zone *preferred, struct
  * get_page_from_freelist along preferred's zonelist, skipping nodes outside mask: at the
  * low watermark, then (the slow path, where Linux would reclaim) at min.
  */
-static uint32_t alloc_from(struct mm_machine *m, uint32_t order, uint32_t mt, uint32_t cpu, uint32_t preferred,
-			   uint64_t mask, int count_fail)
+uint32_t mm_alloc_pages_nodemask(struct mm_machine *m, uint32_t order, uint32_t mt, uint32_t cpu,
+				 uint32_t preferred, uint64_t mask, int count_fail)
 {
 	struct zone *pz = 0;
 	uint32_t wmark, i, pfn;
@@ -626,7 +599,7 @@ static uint32_t alloc_from(struct mm_machine *m, uint32_t order, uint32_t mt, ui
 			struct zone *z = &m->zones[nid];
 
 			if (!((mask >> nid) & 1) || !z->managed_pages ||
-			    !mm_zone_watermark_ok(z, order, z->watermark[wmark]))
+			    !zone_watermark_ok(z, order, z->watermark[wmark]))
 				continue;
 			if ((m->flags & MM_PCP) && order <= PAGE_ALLOC_COSTLY_ORDER)
 				pfn = rmqueue_pcplist(z, &z->pcp[cpu], order, mt);
@@ -637,6 +610,7 @@ static uint32_t alloc_from(struct mm_machine *m, uint32_t order, uint32_t mt, ui
 			{
 				struct page *p = pfn_to_page(z, pfn);
 
+				MM_BUG_ON(!zone_spans_pfn(z, pfn) || (pfn & ((1u << order) - 1)));
 				p->flags = PG_head;
 				p->order = (uint8_t)order;
 				p->info = (uint16_t)mt;
@@ -656,119 +630,17 @@ static uint32_t alloc_from(struct mm_machine *m, uint32_t order, uint32_t mt, ui
 	return PFN_NONE;
 }
 
-static inline uint32_t lowest_node(uint64_t mask)
-{
-	return (uint32_t)mask ? (uint32_t)__builtin_ctz((uint32_t)mask) :
-		32 + (uint32_t)__builtin_ctz((uint32_t)(mask >> 32));
-}
-
-/* next_node_in: the next node of mask after prev, wrapping round. */
-static uint32_t next_node_in(int32_t prev, uint64_t mask)
-{
-	uint64_t above = prev >= 63 ? 0 : mask & ~((2ull << prev) - 1);
-
-	if (prev < 0)
-		above = mask;
-	return lowest_node(above ? above : mask);
-}
-
-/* interleave_nodes / weighted_interleave_nodes (mm/mempolicy.c). */
-static uint32_t interleave_node(struct mempolicy *pol)
-{
-	uint32_t node;
-
-	if (pol->mode == MPOL_INTERLEAVE) {
-		node = next_node_in(pol->il_prev, pol->nodes);
-		pol->il_prev = (int16_t)node;
-		return node;
-	}
-	node = pol->il_prev < 0 ? 0 : (uint32_t)pol->il_prev;
-	if (!pol->il_weight || pol->il_prev < 0 || !((pol->nodes >> node) & 1)) {
-		node = next_node_in(pol->il_prev, pol->nodes);
-		pol->il_prev = (int16_t)node;
-		pol->il_weight = pol->weights[node];
-	}
-	pol->il_weight--;
-	return node;
-}
-
 uint32_t mm_alloc_pages(struct mm_machine *m, uint32_t order, uint32_t mt, uint32_t cpu, int32_t nid)
 {
-	uint64_t all = m->nr_nodes >= 64 ? ~0ull : (1ull << m->nr_nodes) - 1;
-	uint32_t local = m->cpu_to_node[cpu], pfn, target;
-	struct mempolicy *pol = &m->policy[cpu];
-
+	/* the pcp lists and the fallback table hold the first MIGRATE_PCPTYPES types only */
+	if (order > MAX_PAGE_ORDER || mt >= MIGRATE_PCPTYPES || cpu >= m->nr_cpus ||
+	    (nid >= 0 && (uint32_t)nid >= m->nr_nodes))
+		return PFN_NONE;
 	if (m->flags & MM_NO_MOBILITY_GROUPING)
 		mt = MIGRATE_UNMOVABLE;   /* gfp_migratetype */
 	if (nid >= 0)
-		return alloc_from(m, order, mt, cpu, (uint32_t)nid, all, 1);
-	switch (pol->mode) {
-	case MPOL_PREFERRED:
-		return alloc_from(m, order, mt, cpu, lowest_node(pol->nodes), all, 1);
-	case MPOL_BIND:
-		return alloc_from(m, order, mt, cpu, local, pol->nodes, 1);
-	case MPOL_PREFERRED_MANY:
-		/* alloc_pages_preferred_many: the policy's nodes quietly first, then any */
-		pfn = alloc_from(m, order, mt, cpu, local, pol->nodes, 0);
-		return pfn != PFN_NONE ? pfn : alloc_from(m, order, mt, cpu, local, all, 1);
-	case MPOL_INTERLEAVE:
-	case MPOL_WEIGHTED_INTERLEAVE:
-		target = interleave_node(pol);
-		pfn = alloc_from(m, order, mt, cpu, target, all, 1);
-		if (pfn != PFN_NONE && zone_spans_pfn(&m->zones[target], pfn))
-			m->zones[target].numa[NUMA_INTERLEAVE_HIT]++;
-		return pfn;
-	case MPOL_ACCESS_AWARE: {
-		uint64_t cool = 0;
-		uint32_t n;
-
-		for (n = 0; n < m->nr_nodes; n++)
-			if (m->node_recent[n] <= pol->threshold)
-				cool |= 1ull << n;
-		return alloc_from(m, order, mt, cpu, local, cool ? cool : all, 1);
-	}
-	default:   /* default and local */
-		return alloc_from(m, order, mt, cpu, local, all, 1);
-	}
-}
-
-void mm_note_access(struct mm_machine *m, uint32_t node)
-{
-	uint32_t n;
-
-	m->node_recent[node]++;
-	if (m->access_window && !--m->window_left) {
-		for (n = 0; n < m->nr_nodes; n++)
-			m->node_recent[n] >>= 1;
-		m->window_left = m->access_window;
-	}
-}
-
-int mm_set_mempolicy(struct mm_machine *m, uint32_t cpu, uint32_t mode, uint64_t nodes)
-{
-	uint64_t all = m->nr_nodes >= 64 ? ~0ull : (1ull << m->nr_nodes) - 1;
-	struct mempolicy *pol;
-
-	if (cpu >= m->nr_cpus || mode >= MPOL_MAX || (mode != MPOL_ACCESS_AWARE && (nodes & ~all)))
-		return -1;
-	if (!nodes && mode != MPOL_DEFAULT && mode != MPOL_LOCAL && mode != MPOL_ACCESS_AWARE)
-		return -1;
-	pol = &m->policy[cpu];
-	pol->mode = (uint8_t)mode;
-	pol->nodes = mode == MPOL_ACCESS_AWARE ? 0 : nodes;
-	pol->il_prev = -1;
-	pol->il_weight = 0;
-	if (mode == MPOL_ACCESS_AWARE)
-		pol->threshold = (uint32_t)nodes;   /* this mode's argument is the threshold */
-	return 0;
-}
-
-int mm_set_il_weight(struct mm_machine *m, uint32_t cpu, uint32_t node, uint32_t weight)
-{
-	if (cpu >= m->nr_cpus || node >= m->nr_nodes || !weight || weight > 255)
-		return -1;
-	m->policy[cpu].weights[node] = (uint8_t)weight;
-	return 0;
+		return mm_alloc_pages_nodemask(m, order, mt, cpu, (uint32_t)nid, mm_all_nodes(m), 1);
+	return mm_alloc_pages_policy(m, order, mt, cpu);
 }
 
 struct zone *mm_pfn_zone(struct mm_machine *m, uint32_t pfn)
@@ -793,6 +665,7 @@ void mm_free_block(struct mm_machine *m, struct zone *z, uint32_t pfn, uint32_t 
 	struct page *p = pfn_to_page(z, pfn);
 	uint32_t mt;
 
+	MM_BUG_ON(!(p->flags & PG_head) || p->order != order || cpu >= m->nr_cpus);
 	p->flags = 0;
 	z->stat[ZS_PGFREE] += 1u << order;
 	mt = get_pageblock_migratetype(z, pfn);
@@ -811,6 +684,8 @@ enum mm_free_error mm_free_pages(struct mm_machine *m, uint32_t pfn, uint32_t or
 	struct zone *z = mm_pfn_zone(m, pfn);
 	struct page *p;
 
+	if (cpu >= m->nr_cpus)
+		return MM_FREE_BAD_CPU;
 	if (!z)
 		return MM_FREE_BAD_PFN;
 	p = pfn_to_page(z, pfn);
@@ -834,5 +709,6 @@ void mm_drain_all_pages(struct mm_machine *m)
 
 			if (z->pcp && z->pcp[cpu].count)
 				free_pcppages_bulk(z, z->pcp[cpu].count, &z->pcp[cpu], 0);
+			MM_BUG_ON(z->pcp && z->pcp[cpu].count);
 		}
 }

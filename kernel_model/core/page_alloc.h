@@ -7,6 +7,7 @@
 #ifndef MM_PAGE_ALLOC_H
 #define MM_PAGE_ALLOC_H
 
+#include "bug.h"
 #include "mm_types.h"
 
 /* mem_map is pages - zone_start_pfn, kept as an integer so the arithmetic is defined. */
@@ -45,6 +46,9 @@ static inline void mm_list_del(struct zone *z, struct mm_list *l, uint32_t pfn)
 {
 	struct page *p = pfn_to_page(z, pfn);
 
+	MM_BUG_ON(p->prev == PFN_NONE ? l->head != pfn : pfn_to_page(z, p->prev)->next != pfn);
+	MM_BUG_ON(p->next == PFN_NONE ? l->tail != pfn : pfn_to_page(z, p->next)->prev != pfn);
+
 	if (p->prev == PFN_NONE)
 		l->head = p->next;
 	else
@@ -61,16 +65,23 @@ static inline uint8_t *page_address(const struct zone *z, uint32_t pfn)
 	return (uint8_t *)(z->direct_map + ((uintptr_t)pfn << PAGE_SHIFT));
 }
 
-/* Error codes of mm_free_pages_checked. */
+/* Why mm_free_pages refused a free (the model is never changed by a refused free). */
 enum mm_free_error {
 	MM_FREE_OK = 0,
 	MM_FREE_BAD_PFN,     /* pfn outside every zone */
 	MM_FREE_NOT_ALLOCATED, /* not the head of an allocated block */
 	MM_FREE_BAD_ORDER,   /* allocated with another order */
 	MM_FREE_WRONG_KIND,  /* a slab or a large kmalloc: freed through the slab allocator */
+	MM_FREE_BAD_CPU,     /* cpu outside the machine */
 };
 
-void mm_machine_init(struct mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, uint32_t flags);
+static inline uint64_t mm_all_nodes(const struct mm_machine *m)
+{
+	return m->nr_nodes >= 64 ? ~0ull : (1ull << m->nr_nodes) - 1;
+}
+
+/* Returns 0, or -1 (and sets nothing up) for 0 or more than MM_MAX_NODES nodes or MM_MAX_CPUS CPUs. */
+int mm_machine_init(struct mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, uint32_t flags);
 /* memory: address where the zone's first page's bytes live (slab objects need it), or
  * MM_NO_MEMORY. It may be 0: in an identity-mapped guest the zone at pfn 0 lives there. */
 #define MM_NO_MEMORY ((uintptr_t)-1)
@@ -82,17 +93,14 @@ void mm_zone_free_range(struct mm_machine *m, uint32_t nid, uint32_t start_pfn, 
 void mm_setup_watermarks(struct mm_machine *m, uint32_t min_free_kbytes);
 void mm_setup_pcp(struct mm_machine *m);
 
-/* Allocate 2^order pages. nid >= 0 prefers that node (like alloc_pages_node); nid < 0 follows
- * the CPU's memory policy. Returns the pfn or PFN_NONE. */
+/* Allocate 2^order pages of a migratetype below MIGRATE_PCPTYPES. nid >= 0 prefers that node
+ * (like alloc_pages_node); nid < 0 follows the CPU's memory policy (mempolicy.h). Returns the
+ * pfn, or PFN_NONE when no zone can serve it or an argument is out of range. */
 uint32_t mm_alloc_pages(struct mm_machine *m, uint32_t order, uint32_t migratetype, uint32_t cpu, int32_t nid);
-/* Set a CPU's memory policy (mode, nodemask; for MPOL_ACCESS_AWARE the threshold instead of a
- * nodemask); resets its interleave position. Weights of
- * weighted interleave stay as set with mm_set_il_weight (default 1). Returns 0, or -1 if the
- * mode or nodemask is invalid for this machine. */
-int mm_set_mempolicy(struct mm_machine *m, uint32_t cpu, uint32_t mode, uint64_t nodes);
-int mm_set_il_weight(struct mm_machine *m, uint32_t cpu, uint32_t node, uint32_t weight);
-/* An access landed on node: feeds the access-aware policy's recent counts. */
-void mm_note_access(struct mm_machine *m, uint32_t node);
+/* __alloc_pages: try preferred's zonelist, skipping nodes outside nodemask; count_fail: a
+ * failure counts against the preferred zone. For the core (mempolicy.c); arguments unchecked. */
+uint32_t mm_alloc_pages_nodemask(struct mm_machine *m, uint32_t order, uint32_t mt, uint32_t cpu,
+				 uint32_t preferred, uint64_t nodemask, int count_fail);
 
 /* Free a block allocated by mm_alloc_pages, freed through CPU cpu's pcp lists. */
 enum mm_free_error mm_free_pages(struct mm_machine *m, uint32_t pfn, uint32_t order, uint32_t cpu);
@@ -103,11 +111,5 @@ void mm_drain_all_pages(struct mm_machine *m);
 
 struct zone *mm_pfn_zone(struct mm_machine *m, uint32_t pfn);
 int32_t mm_pfn_to_nid(struct mm_machine *m, uint32_t pfn);
-/* zone_watermark_ok: would an order-`order` allocation pass watermark `mark` (in pages)? */
-int mm_zone_watermark_ok(const struct zone *z, uint32_t order, uint32_t mark);
-
-/* Helpers shared with the other core modules. */
-uint32_t mm_int_sqrt(uint64_t x);
-uint64_t mm_div_u64(uint64_t n, uint64_t d);   /* d != 0 */
 
 #endif

@@ -1,9 +1,11 @@
 /* replay.c - the op-stream interpreter (see replay.h). */
+#include "mm_math.h"
 #include "replay.h"
 #include "snapshot.h"
 
 static void reject(struct mm_replay *r, uint64_t rec, uint32_t code, uint32_t id)
 {
+	MM_BUG_ON(code >= NR_REPLAY_ERRORS);
 	r->error_count[code]++;
 	if (r->nr_logged < r->max_errors) {
 		r->errors[r->nr_logged].record = rec;
@@ -111,8 +113,10 @@ static uint32_t page_free(struct mm_machine *m, struct mm_replay *r, const struc
 		return RE_WRONG_KIND;
 	if (op->arg0 != e->order)
 		return RE_WRONG_ORDER;
-	if (mm_free_pages(m, e->pfn, e->order, op->cpu) != MM_FREE_OK)
-		return RE_WRONG_KIND;   /* the model disagrees: never corrupt it */
+	if (mm_free_pages(m, e->pfn, e->order, op->cpu) != MM_FREE_OK) {
+		MM_BUG_ON(1);   /* the id map and the model disagree */
+		return RE_WRONG_KIND;   /* never corrupt it */
+	}
 	e->state = ID_FREED;
 	return RE_NONE;
 }
@@ -137,6 +141,7 @@ static uint32_t kmalloc_op(struct mm_machine *m, struct mm_replay *r, const stru
 		return RE_NONE;
 	}
 	e->pfn = block;
+	MM_BUG_ON(addr - ((uint64_t)block << PAGE_SHIFT) > UINT16_MAX);   /* objects past 64 KiB: one per slab */
 	e->offset = (uint16_t)(addr - ((uint64_t)block << PAGE_SHIFT));
 	if (op->arg0 > KMALLOC_MAX_CACHE_SIZE) {
 		struct zone *z = mm_pfn_zone(m, block);
@@ -160,11 +165,13 @@ static uint32_t object_free_op(struct mm_machine *m, struct mm_replay *r, const 
 		return err;
 	switch (e->state) {
 	case ID_OBJECT:
+		MM_BUG_ON(!(pfn_to_page(mm_pfn_zone(m, e->pfn), e->pfn)->flags & PG_slab));
 		if (cache >= 0 && pfn_to_page(mm_pfn_zone(m, e->pfn), e->pfn)->info != cache)
 			return RE_WRONG_CACHE;
 		mm_slab_free_object(m->slab, e->pfn, e->offset, op->cpu);
 		break;
 	case ID_LARGE:
+		MM_BUG_ON(!(pfn_to_page(mm_pfn_zone(m, e->pfn), e->pfn)->flags & PG_large_kmalloc));
 		if (cache >= 0)
 			return RE_WRONG_CACHE;
 		mm_free_block(m, mm_pfn_zone(m, e->pfn), e->pfn, e->order, op->cpu);
@@ -221,6 +228,7 @@ static uint32_t cache_alloc_op(struct mm_machine *m, struct mm_replay *r, const 
 		return alloc_failed(r, e, result);
 	e->state = ID_OBJECT;
 	e->pfn = block;
+	MM_BUG_ON(addr - ((uint64_t)block << PAGE_SHIFT) > UINT16_MAX);
 	e->offset = (uint16_t)(addr - ((uint64_t)block << PAGE_SHIFT));
 	note_alloc_site(r, op);
 	*result = addr;
@@ -229,6 +237,7 @@ static uint32_t cache_alloc_op(struct mm_machine *m, struct mm_replay *r, const 
 
 void mm_id_span(const struct mm_machine *m, const struct mm_id *e, uint64_t *addr, uint64_t *size)
 {
+	MM_BUG_ON(e->state != ID_OBJECT && e->state != ID_LARGE && e->state != ID_PAGE);
 	*addr = (uint64_t)e->pfn << PAGE_SHIFT;
 	if (e->state == ID_OBJECT) {
 		*addr += e->offset;
@@ -243,6 +252,7 @@ uint8_t *mm_model_bytes(struct mm_machine *m, uint64_t addr)
 {
 	uint32_t pfn = (uint32_t)(addr >> PAGE_SHIFT);
 
+	MM_BUG_ON(!mm_pfn_zone(m, pfn) || !mm_pfn_zone(m, pfn)->has_memory);
 	return page_address(mm_pfn_zone(m, pfn), pfn) + (addr & (PAGE_SIZE - 1));
 }
 
@@ -291,15 +301,12 @@ static int live_object(struct mm_machine *m, struct mm_replay *r, uint32_t id, i
 static void leak_track_alloc(struct mm_machine *m, struct mm_replay *r, uint32_t id, uint64_t rec)
 {
 	const struct mm_id *e = &r->ids[id];
-	uint64_t addr, size, i;
-	uint8_t *p;
+	uint64_t addr, size;
 
 	if (e->state != ID_OBJECT && e->state != ID_LARGE)
 		return;   /* kmalloc(0), or the allocation failed */
 	mm_id_span(m, e, &addr, &size);
-	p = mm_model_bytes(m, addr);
-	for (i = 0; i < size; i++)
-		p[i] = 0;
+	mm_memzero(mm_model_bytes(m, addr), (size_t)size);
 	r->root[id] = 0;
 	r->alloc_record[id] = rec;
 }
@@ -329,7 +336,7 @@ static uint32_t ref_op(struct mm_machine *m, struct mm_replay *r, const struct m
 			return RE_OUT_OF_BOUNDS;
 		value = dst + (op->arg1 >> 32);
 	}
-	__builtin_memcpy(mm_model_bytes(m, src + op->arg0), &value, 8);
+	mm_put_u64(mm_model_bytes(m, src + op->arg0), value);
 	return RE_NONE;
 }
 
@@ -404,9 +411,10 @@ static void numa_account(struct mm_machine *m, struct mm_replay *r, const struct
 
 	if ((addr >> PAGE_SHIFT) >= PFN_NONE || (mem_node = mm_pfn_to_nid(m, (uint32_t)(addr >> PAGE_SHIFT))) < 0)
 		return;   /* a raw address outside the machine's memory */
-	remote = (uint32_t)mem_node != cpu_node;
+	/* the per-site and per-object pairs count in the same order: local, remote */
+	remote = (uint32_t)mem_node != cpu_node ? MM_ACCESS_REMOTE : MM_ACCESS_LOCAL;
 	m->cpu_access[op->cpu][remote]++;
-	m->cpu_access[op->cpu][2] += m->latency[cpu_node][mem_node];
+	m->cpu_access[op->cpu][MM_ACCESS_COST_NS] += m->latency[cpu_node][mem_node];
 	m->node_access[mem_node]++;
 	mm_note_access(m, (uint32_t)mem_node);
 	if (r->site_remote && op->site < r->nr_sites)
@@ -564,6 +572,10 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 		if (r->snap_done < r->nr_snap_at && first + i + 1 == r->snap_at[r->snap_done]) {
 			mm_snapshot(m, r, first + i + 1, r->snap_rows + (uint64_t)r->snap_done * r->snap_stride);
 			r->snap_done++;
+		}
+		if (mm_bugged()) {
+			n = i + 1;   /* stop: the caller reports the bug */
+			break;
 		}
 	}
 	r->nr_records += n;

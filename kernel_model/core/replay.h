@@ -9,6 +9,7 @@
 #define MM_REPLAY_H
 
 #include "cache.h"
+#include "mempolicy.h"
 #include "page_alloc.h"
 #include "slab.h"
 #include "trace_ops.h"
@@ -32,22 +33,28 @@ struct mm_id {
 	uint8_t order;
 };
 
+/* Why a record was rejected: X(id, name, what it means). */
+#define MM_REPLAY_ERRORS(X) \
+	X(RE_NONE, "none", "no error") \
+	X(RE_BAD_OP, "bad_op", "op code outside the trace format") \
+	X(RE_UNSUPPORTED, "unsupported_op", "op not replayed by this model yet") \
+	X(RE_BAD_ARG, "bad_arg", "order, migratetype, cpu or node out of range") \
+	X(RE_ID_RANGE, "id_range", "id beyond the trace's nr_ids") \
+	X(RE_ID_LIVE, "id_live", "allocation into an id that is still live") \
+	X(RE_UNKNOWN_ID, "unknown_id", "free of an id that was never allocated") \
+	X(RE_DOUBLE_FREE, "double_free", "free of an id that is already free") \
+	X(RE_WRONG_ORDER, "wrong_order", "free with another order than allocated") \
+	X(RE_WRONG_KIND, "wrong_kind", "free through the wrong interface") \
+	X(RE_WRONG_CACHE, "wrong_cache", "kmem_cache_free to another cache than the object's") \
+	X(RE_UNKNOWN_CACHE, "unknown_cache", "cache id that names no kmem_cache") \
+	X(RE_OUT_OF_BOUNDS, "out_of_bounds", "access beyond the object it names") \
+	X(RE_USE_AFTER_FREE, "use_after_free", "access to an object already freed") \
+	X(RE_UNALIGNED, "unaligned", "REF_SET / REF_CLEAR at an offset that is not a multiple of 8")
+
 enum mm_replay_error {
-	RE_NONE = 0,
-	RE_BAD_OP,         /* op code outside the format */
-	RE_UNSUPPORTED,    /* reserved op this model does not replay yet */
-	RE_BAD_ARG,        /* order, migratetype, cpu or node out of range */
-	RE_ID_RANGE,       /* id >= nr_ids */
-	RE_ID_LIVE,        /* allocation into an id that is still live */
-	RE_UNKNOWN_ID,     /* free of an id never allocated */
-	RE_DOUBLE_FREE,    /* free of an id already freed */
-	RE_WRONG_ORDER,    /* free with another order than allocated */
-	RE_WRONG_KIND,     /* free through the wrong interface */
-	RE_WRONG_CACHE,    /* kmem_cache_free to another cache than the object's */
-	RE_UNKNOWN_CACHE,  /* cache id that names no kmem_cache */
-	RE_OUT_OF_BOUNDS,  /* access beyond the object it names */
-	RE_USE_AFTER_FREE, /* access to an object already freed */
-	RE_UNALIGNED,      /* REF_SET / REF_CLEAR at an offset that is not a multiple of 8 */
+#define X(id, name, text) id,
+	MM_REPLAY_ERRORS(X)
+#undef X
 	NR_REPLAY_ERRORS
 };
 

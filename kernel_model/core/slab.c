@@ -3,11 +3,12 @@
  * the per-CPU active slab with its lockless freelist, per-CPU partial lists,
  * per-node partial lists with min_partial, and the kmalloc size classes.
  */
+#include "mm_math.h"
 #include "slab.h"
 
-static const uint32_t kmalloc_sizes[NR_KMALLOC_CACHES] = {
-	8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192
-};
+static const uint32_t kmalloc_sizes[] = { KMALLOC_SIZES };
+
+_Static_assert(sizeof(kmalloc_sizes) == NR_KMALLOC_CACHES * sizeof(uint32_t), "one size per kmalloc cache");
 
 /* size_index of mm/slab_common.c, mapped to kmalloc_sizes positions, for sizes 1..192. */
 static const uint8_t size_index[24] = {
@@ -19,30 +20,6 @@ static const uint8_t size_index[24] = {
 
 /* SLUB_STATS */
 #define stat(s, item) ((s)->stat[item]++)
-
-static inline uint32_t fls32(uint32_t x)
-{
-	uint32_t r = 0;
-
-	while (x) {
-		r++;
-		x >>= 1;
-	}
-	return r;
-}
-
-/* get_order: the smallest order whose block holds size bytes. */
-static inline uint32_t get_order(uint64_t size)
-{
-	uint32_t order = 0;
-
-	size = (size - 1) >> PAGE_SHIFT;
-	while (size) {
-		order++;
-		size >>= 1;
-	}
-	return order;
-}
 
 static inline uint32_t order_objects(uint32_t order, uint32_t size)
 {
@@ -76,8 +53,8 @@ static uint32_t calc_slab_order(uint32_t size, uint32_t min_objects, uint32_t ma
 	uint32_t order;
 
 	if (order_objects(0, size) > MAX_OBJS_PER_PAGE)
-		return get_order((uint64_t)size * MAX_OBJS_PER_PAGE) - 1;
-	for (order = get_order((uint64_t)min_objects * size); order <= max_order; order++) {
+		return mm_get_order((uint64_t)size * MAX_OBJS_PER_PAGE) - 1;
+	for (order = mm_get_order((uint64_t)min_objects * size); order <= max_order; order++) {
 		uint32_t slab_size = PAGE_SIZE << order;
 
 		if (slab_size % size <= slab_size / fract_leftover)
@@ -88,10 +65,12 @@ static uint32_t calc_slab_order(uint32_t size, uint32_t min_objects, uint32_t ma
 
 uint32_t mm_slab_calculate_order(uint32_t size, uint32_t nr_cpus)
 {
-	uint32_t min_objects = 4 * (fls32(nr_cpus) + 1);
-	uint32_t max_objects = order_objects(SLUB_MAX_ORDER, size);
-	uint32_t order, fraction;
+	uint32_t min_objects = 4 * (mm_fls(nr_cpus) + 1);
+	uint32_t max_objects, order, fraction;
 
+	if (!size)
+		return 0;   /* nothing to hold: any slab will do */
+	max_objects = order_objects(SLUB_MAX_ORDER, size);
 	if (min_objects > max_objects)
 		min_objects = max_objects;
 	while (min_objects > 1) {
@@ -110,9 +89,10 @@ uint32_t mm_slab_calculate_order(uint32_t size, uint32_t nr_cpus)
 
 uint32_t mm_kmalloc_index(uint64_t size)
 {
+	MM_BUG_ON(!size || size > KMALLOC_MAX_CACHE_SIZE);
 	if (size <= 192)
 		return size_index[(size - 1) / 8];
-	return fls32((uint32_t)size - 1) - 1;   /* 256 -> 7 ... 8k -> 12 */
+	return mm_fls((uint32_t)size - 1) - 1;   /* 256 -> 7 ... 8k -> 12 */
 }
 
 uint32_t mm_kmem_cache_create(struct mm_slab *sl, uint32_t size, uint32_t align, uint32_t flags, uint32_t name_id)
@@ -124,12 +104,7 @@ uint32_t mm_kmem_cache_create(struct mm_slab *sl, uint32_t size, uint32_t align,
 	    (align & (align - 1)) || align > (PAGE_SIZE << MAX_PAGE_ORDER))
 		return MM_NO_CACHE;
 	s = &sl->caches[idx];
-	{
-		uint8_t *b = (uint8_t *)s;
-
-		for (i = 0; i < sizeof(*s); i++)
-			b[i] = 0;
-	}
+	mm_memzero(s, sizeof(*s));
 	/* calculate_alignment */
 	if (flags & SLAB_HWCACHE_ALIGN) {
 		uint32_t ralign = 64;
@@ -152,10 +127,10 @@ uint32_t mm_kmem_cache_create(struct mm_slab *sl, uint32_t size, uint32_t align,
 	s->flags = flags;
 	s->name_id = name_id;
 	s->order = (uint8_t)mm_slab_calculate_order(slot, sl->m->nr_cpus);
-	s->min_order = (uint8_t)get_order(slot);
+	s->min_order = (uint8_t)mm_get_order(slot);
 	s->objects = (uint16_t)order_objects(s->order, slot);
 	/* set_min_partial(s, ilog2(size) / 2), clamped to 5..10 */
-	s->min_partial = (fls32(slot) - 1) / 2;
+	s->min_partial = mm_ilog2(slot) / 2;
 	if (s->min_partial < 5)
 		s->min_partial = 5;
 	if (s->min_partial > 10)
@@ -225,6 +200,7 @@ static void add_partial(struct mm_slab *sl, struct kmem_cache_node *n, uint32_t 
 
 static void remove_partial(struct mm_slab *sl, struct kmem_cache_node *n, uint32_t slab)
 {
+	MM_BUG_ON(!n->nr_partial);
 	mm_list_del(mm_pfn_zone(sl->m, slab), &n->partial, slab);
 	n->nr_partial--;
 }
@@ -251,6 +227,7 @@ static uint32_t new_slab(struct mm_slab *sl, uint32_t cache, uint32_t cpu, int32
 	p->info = (uint16_t)cache;
 	p->inuse = 0;
 	objects = slab_objects(s, p);
+	MM_BUG_ON(!objects || objects > MAX_OBJS_PER_PAGE);
 	for (i = 0; i + 1 < objects; i++)
 		*freeptr(z, s, pfn, i) = (uint16_t)(i + 1);
 	*freeptr(z, s, pfn, objects - 1) = SLAB_NO_OBJ;
@@ -265,6 +242,7 @@ static void discard_slab(struct mm_slab *sl, uint32_t cache, uint32_t slab, uint
 	struct page *p = pfn_to_page(z, slab);
 	struct kmem_cache_node *n = get_node(sl, cache, z->node);
 
+	MM_BUG_ON(p->inuse || !n->nr_slabs || n->total_objects < slab_objects(s, p));
 	n->nr_slabs--;
 	n->total_objects -= slab_objects(s, p);
 	stat(s, FREE_SLAB);
@@ -340,9 +318,11 @@ static void deactivate_slab(struct mm_slab *sl, uint32_t cache, uint32_t slab, u
 		tail = 1;
 	}
 	for (it = freelist; it != SLAB_NO_OBJ; it = *freeptr(z, s, slab, it)) {
+		MM_BUG_ON(it >= slab_objects(s, p));
 		last = it;
 		free_delta++;
 	}
+	MM_BUG_ON(free_delta > p->inuse);
 	if (last != SLAB_NO_OBJ) {
 		p->inuse -= (uint16_t)free_delta;
 		*freeptr(z, s, slab, last) = p->freelist;
@@ -503,6 +483,7 @@ static void slab_free_slow(struct mm_slab *sl, uint32_t cache, struct zone *z, u
 	struct kmem_cache_node *n;
 
 	stat(s, FREE_SLOWPATH);
+	MM_BUG_ON(!p->inuse || p->inuse > slab_objects(s, p));
 	*freeptr(z, s, slab, idx) = (uint16_t)prior;
 	p->freelist = (uint16_t)idx;
 	p->inuse--;
@@ -535,6 +516,8 @@ void mm_slab_free_object(struct mm_slab *sl, uint32_t slab, uint32_t offset, uin
 	struct kmem_cache_cpu *c = cpu_slab(sl, cache, cpu);
 	uint32_t idx = offset / s->size;
 
+	MM_BUG_ON((pfn_to_page(z, slab)->flags & (PG_head | PG_slab)) != (PG_head | PG_slab));
+	MM_BUG_ON(offset % s->size || idx >= slab_objects(s, pfn_to_page(z, slab)) || cpu >= sl->m->nr_cpus);
 	if (slab == c->slab) {
 		*freeptr(z, s, slab, idx) = c->freelist;
 		c->freelist = (uint16_t)idx;
@@ -546,15 +529,30 @@ void mm_slab_free_object(struct mm_slab *sl, uint32_t slab, uint32_t offset, uin
 
 /* ---- entry points ------------------------------------------------------- */
 
-uint64_t mm_kmem_cache_alloc(struct mm_slab *sl, uint32_t cache, uint32_t cpu, int32_t nid, uint32_t *block)
+/* The arguments every allocation entry point checks. */
+static int slab_args_ok(const struct mm_slab *sl, uint32_t cpu, int32_t nid)
+{
+	return cpu < sl->m->nr_cpus && (nid < 0 || (uint32_t)nid < sl->m->nr_nodes);
+}
+
+/* kmem_cache_alloc_node, the arguments checked. */
+static uint64_t cache_alloc(struct mm_slab *sl, uint32_t cache, uint32_t cpu, int32_t nid, uint32_t *block)
 {
 	uint32_t slab, idx = slab_alloc(sl, cache, cpu, nid, &slab);
 
 	if (idx == SLAB_NO_OBJ)
 		return 0;
+	MM_BUG_ON(idx >= slab_objects(&sl->caches[cache], pfn_to_page(mm_pfn_zone(sl->m, slab), slab)));
 	if (block)
 		*block = slab;
 	return obj_addr(&sl->caches[cache], slab, idx);
+}
+
+uint64_t mm_kmem_cache_alloc(struct mm_slab *sl, uint32_t cache, uint32_t cpu, int32_t nid, uint32_t *block)
+{
+	if (cache >= sl->nr_caches || !slab_args_ok(sl, cpu, nid))
+		return 0;
+	return cache_alloc(sl, cache, cpu, nid, block);
 }
 
 uint64_t mm_kmalloc(struct mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid, uint32_t *block)
@@ -562,13 +560,15 @@ uint64_t mm_kmalloc(struct mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid
 	uint32_t cache, pfn, order;
 	uint64_t addr;
 
+	if (!slab_args_ok(sl, cpu, nid))
+		return 0;
 	if (size == 0)
 		return ZERO_SIZE_PTR;
 	if (size > KMALLOC_MAX_CACHE_SIZE) {
 		/* kmalloc_large: a compound page allocation */
 		if (size > ((uint64_t)PAGE_SIZE << MAX_PAGE_ORDER))
 			return 0;
-		order = get_order(size);
+		order = mm_get_order(size);
 		pfn = mm_alloc_pages(sl->m, order, MIGRATE_UNMOVABLE, cpu, nid);
 		if (pfn == PFN_NONE)
 			return 0;
@@ -581,7 +581,7 @@ uint64_t mm_kmalloc(struct mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid
 		return (uint64_t)pfn << PAGE_SHIFT;
 	}
 	cache = sl->kmalloc_caches[mm_kmalloc_index(size)];
-	addr = mm_kmem_cache_alloc(sl, cache, cpu, nid, block);
+	addr = cache_alloc(sl, cache, cpu, nid, block);
 	if (addr) {
 		sl->caches[cache].kmalloc_calls++;
 		sl->caches[cache].kmalloc_requested += size;
@@ -662,6 +662,8 @@ enum mm_slab_error mm_kfree(struct mm_slab *sl, uint64_t addr, uint32_t cpu)
 	struct zone *z;
 	struct page *p;
 
+	if (cpu >= sl->m->nr_cpus)
+		return SLAB_EBADCPU;
 	if (addr <= ZERO_SIZE_PTR)
 		return SLAB_OK;   /* kfree(NULL) and kfree(ZERO_SIZE_PTR) do nothing */
 	err = check_object(sl, addr, &slab, &offset);
@@ -679,9 +681,12 @@ enum mm_slab_error mm_kfree(struct mm_slab *sl, uint64_t addr, uint32_t cpu)
 enum mm_slab_error mm_kmem_cache_free(struct mm_slab *sl, uint32_t cache, uint64_t addr, uint32_t cpu)
 {
 	uint32_t slab, offset;
-	enum mm_slab_error err = check_object(sl, addr, &slab, &offset);
+	enum mm_slab_error err;
 	struct zone *z;
 
+	if (cpu >= sl->m->nr_cpus)
+		return SLAB_EBADCPU;
+	err = check_object(sl, addr, &slab, &offset);
 	if (err)
 		return err;
 	z = mm_pfn_zone(sl->m, slab);

@@ -19,7 +19,9 @@
 #define KMALLOC_SHIFT_LOW 3
 #define KMALLOC_SHIFT_HIGH 13                    /* kmalloc-8k: larger goes to the page allocator */
 #define KMALLOC_MAX_CACHE_SIZE (1u << KMALLOC_SHIFT_HIGH)
-#define NR_KMALLOC_CACHES 13                     /* 8 16 32 64 96 128 192 256 512 1k 2k 4k 8k */
+/* The kmalloc-N caches, in creation order (create_kmalloc_caches). */
+#define KMALLOC_SIZES 8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192
+#define NR_KMALLOC_CACHES 13
 #define ZERO_SIZE_PTR 16ull                      /* what kmalloc(0) returns */
 #define MM_NO_CACHE 0xffffffffu
 
@@ -90,6 +92,7 @@ enum mm_slab_error {
 	SLAB_EDOUBLE,       /* the object is already free */
 	SLAB_EWRONG_CACHE,  /* kmem_cache_free to another cache than the object's */
 	SLAB_EPAGE,         /* the address is a page allocation made by alloc_pages */
+	SLAB_EBADCPU,       /* cpu outside the machine */
 };
 
 /* Set up the slab allocator and the kmalloc caches. Returns 0, or -1 if caches do not fit. */
@@ -101,10 +104,11 @@ uint32_t mm_kmem_cache_create(struct mm_slab *sl, uint32_t size, uint32_t align,
 uint32_t mm_slab_calculate_order(uint32_t size, uint32_t nr_cpus);
 /* Pages held by slabs over every cache and node (counters only: cheap enough for snapshots). */
 uint64_t mm_slab_pages(const struct mm_slab *sl);
-uint32_t mm_kmalloc_index(uint64_t size);   /* index into kmalloc_caches, for size <= 8 KiB */
+uint32_t mm_kmalloc_index(uint64_t size);   /* index into kmalloc_caches, for 0 < size <= 8 KiB */
 
 /* Allocation returns a model physical address (pfn << PAGE_SHIFT | offset), or 0 (memory starts
- * above 4 GiB, so 0 and ZERO_SIZE_PTR are never objects). nid < 0: any node. */
+ * above 4 GiB, so 0 and ZERO_SIZE_PTR are never objects): on failure, and for a cache, cpu or
+ * node out of range. nid < 0: any node. */
 /* block (may be 0) receives the pfn of the slab or large-kmalloc block holding the object. */
 uint64_t mm_kmem_cache_alloc(struct mm_slab *sl, uint32_t cache, uint32_t cpu, int32_t nid, uint32_t *block);
 uint64_t mm_kmalloc(struct mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid, uint32_t *block);

@@ -6,13 +6,13 @@ void mm_snapshot(const struct mm_machine *m, const struct mm_replay *r, uint64_t
 	uint32_t nid, o, cpu;
 	uint64_t *p;
 
-	row[0] = records;
-	row[1] = r->now_ns;
-	row[2] = m->slab ? mm_slab_pages(m->slab) : 0;
-	row[3] = row[4] = 0;
+	row[SNAP_RECORDS] = records;
+	row[SNAP_NOW_NS] = r->now_ns;
+	row[SNAP_SLAB_PAGES] = m->slab ? mm_slab_pages(m->slab) : 0;
+	row[SNAP_NUMA_LOCAL] = row[SNAP_NUMA_REMOTE] = 0;
 	for (cpu = 0; cpu < m->nr_cpus; cpu++) {
-		row[3] += m->cpu_access[cpu][0];
-		row[4] += m->cpu_access[cpu][1];
+		row[SNAP_NUMA_LOCAL] += m->cpu_access[cpu][MM_ACCESS_LOCAL];
+		row[SNAP_NUMA_REMOTE] += m->cpu_access[cpu][MM_ACCESS_REMOTE];
 	}
 	for (nid = 0; nid < m->nr_nodes; nid++) {
 		const struct zone *z = &m->zones[nid];
@@ -20,10 +20,10 @@ void mm_snapshot(const struct mm_machine *m, const struct mm_replay *r, uint64_t
 		p = row + SNAP_HEAD + nid * SNAP_PER_NODE;
 		for (o = 0; o < NR_PAGE_ORDERS; o++)
 			p[o] = z->free_area[o].nr_free;
-		p[NR_PAGE_ORDERS] = z->nr_free_pages;
-		p[NR_PAGE_ORDERS + 1] = z->stat[ZS_PGALLOC];
-		p[NR_PAGE_ORDERS + 2] = z->stat[ZS_PGFREE];
-		p[NR_PAGE_ORDERS + 3] = z->stat[ZS_ALLOC_FAIL];
+		p[SNAP_FREE_PAGES] = z->nr_free_pages;
+		p[SNAP_PGALLOC] = z->stat[ZS_PGALLOC];
+		p[SNAP_PGFREE] = z->stat[ZS_PGFREE];
+		p[SNAP_ALLOC_FAIL] = z->stat[ZS_ALLOC_FAIL];
 	}
 	p = row + SNAP_HEAD + m->nr_nodes * SNAP_PER_NODE;
 	for (cpu = 0; cpu < m->nr_cpus; cpu++)

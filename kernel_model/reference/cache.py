@@ -14,11 +14,10 @@ POLICIES = ("lru", "fifo", "random", "plru", "srrip")
 
 class RefCache:
     def __init__(self, sets: int, ways: int, line_size: int, policy: str = "lru", write_back: bool = True,
-                 write_allocate: bool = True, inclusion: str = "nine", seed: int = 0, classify: bool = False,
-                 store_updates_recency: bool = True) -> None:
+                 write_allocate: bool = True, inclusion: str = "nine", seed: int = 0, classify: bool = False) -> None:
         self.nsets, self.ways, self.line_bits = sets, ways, line_size.bit_length() - 1
         self.policy, self.write_back, self.write_allocate = policy, write_back, write_allocate
-        self.inclusion, self.store_updates_recency = inclusion, store_updates_recency
+        self.inclusion = inclusion
         self.sets = [[None] * ways for _ in range(sets)]
         self.plru = [0] * sets
         self.rng = seed or 0x9E3779B97F4A7C15
@@ -205,8 +204,7 @@ class RefCache:
         self._classify(block, w is None)
         if w is not None:
             self.st["store_hits"] += 1
-            if self.store_updates_recency:
-                w = self._touch(s, si, w)
+            w = self._touch(s, si, w)
             if self.write_back:
                 s[w][1] = True
             elif self.next is not None:

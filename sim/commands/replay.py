@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from kernel_model._core import MAX_CPUS, MAX_NODES
-
 from kernel_model import Machine
+from kernel_model._core import MAX_CPUS, MAX_NODES
 from sim.commands.common import UserError, bounded_int, load_trace
 
 

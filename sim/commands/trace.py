@@ -6,6 +6,7 @@ import argparse
 import errno
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -48,6 +49,7 @@ def info(args: argparse.Namespace) -> int:
 
 
 def convert(args: argparse.Namespace) -> int:
+    from sim.progress import Progress
     from sim.report.text import conversion
     from sim.workloads.ftrace import HANDLED, FtraceFormatError, import_ftrace
 
@@ -60,9 +62,12 @@ def convert(args: argparse.Namespace) -> int:
     except OSError as e:
         raise UserError(f"{out}: {e.strerror or e}") from None
     try:
+        bar = Progress(os.path.basename(args.input), 0, unit="bytes")
         try:
-            t, summary = import_ftrace(args.input)
+            t, summary = import_ftrace(args.input, bar.update)
         except FtraceFormatError as e:
+            if bar.drawn:
+                print(file=sys.stderr)   # the error on a line of its own, not after the bar
             raise UserError(str(e)) from None
         try:
             trace.save(tmp, t)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from kernel_model import Machine, Trace
 from sim.experiments.registry import Experiment, register
+from sim.profilers.views import BarChart, Column, Fact, Figure, Section, Table
 
 VERSION = 1
 POLICIES = ("local", "preferred", "bind", "interleave", "weighted_interleave", "preferred_many")
@@ -55,10 +56,56 @@ def _summary(r: dict) -> list[str]:
 def _metrics(r: dict) -> dict[str, float]:
     out = {f"{row['policy']}.access_cost_ns": row["access_cost_ns"] for row in r["table"]}
     out["best.access_cost_ns"] = r["recommendation"]["access_cost_ns"]
+    out["best.saving_vs_worst_ns"] = r["recommendation"]["saving_vs_worst_ns"]
+    local = next((row["access_cost_ns"] for row in r["table"] if row["policy"] == "local"), None)
+    if local:
+        out["best.saving_vs_local"] = round((local - r["recommendation"]["access_cost_ns"]) / local, 6)
+    worst = max(r["table"], key=lambda row: row["access_cost_ns"])
+    out["worst.access_cost_ns"] = worst["access_cost_ns"]
+    best = next(row for row in r["table"] if row["policy"] == r["recommendation"]["policy"])
+    out["best.locality"] = round(best["locality"], 6)
+    out["best.imbalance"] = round(best["imbalance"], 6)
     return out
+
+
+def _labels(r: dict) -> dict[str, str]:
+    return {"best.policy": r["recommendation"]["policy"],
+            "worst.policy": max(r["table"], key=lambda row: row["access_cost_ns"])["policy"]}
+
+
+FIGURES = (Figure("*.access_cost_ns", "ns", "access cost under {}"),
+           Figure("best.saving_vs_worst_ns", "ns", "the best policy's saving over the worst"),
+           Figure("best.saving_vs_local", "ratio", "the best policy's saving over local, a share of local's cost"),
+           Figure("best.locality", "ratio", "locality under the best policy"),
+           Figure("best.imbalance", "number", "node imbalance under the best policy"),
+           Figure("best.policy", "text", "the measured best policy"),
+           Figure("worst.policy", "text", "the costliest policy"))
+IMBALANCE = ("Every policy is replayed on a fresh machine, set on every CPU over all nodes. Imbalance: (most - "
+             "fewest pages in use on a node) / mean pages in use. The best: the fewest allocation failures, "
+             "then the lowest access cost.")
+
+
+def _section(r: dict) -> Section:
+    rec = r["recommendation"]
+    return Section([Fact("measured best policy", rec["policy"], "text"),
+                    Fact("its access cost", rec["access_cost_ns"], "ns"),
+                    Fact("saving over the worst policy", rec["saving_vs_worst_ns"], "ns")],
+                   [Table("Every policy on this workload", r["table"], (
+                       Column("policy", "policy", "text"), Column("access_cost_ns", "access cost", "ns"),
+                       Column("locality", "locality", "ratio"), Column("imbalance", "imbalance", "number"),
+                       Column("alloc_failed", "allocation failures", "count"),
+                       Column("errors", "rejected records", "count")))],
+                   [IMBALANCE])
+
+
+def _charts(r: dict) -> list[BarChart]:
+    policies = [row["policy"] for row in r["table"]]
+    return [BarChart("numa_what_if.svg", "Access cost per memory policy", "policy", "access cost", policies,
+                     {"access cost": [row["access_cost_ns"] for row in r["table"]]},
+                     highlight=(r["recommendation"]["policy"],), unit="ns")]
 
 
 EXPERIMENT = register(Experiment(
     "numa_what_if", "NUMA policies what-if", lambda ctx: what_if(ctx.trace, ctx.make_machine), summary=_summary,
-    metrics=_metrics,
+    metrics=_metrics, labels=_labels, figures=FIGURES, section=_section, charts=_charts,
     doc="the workload replayed under every memory policy: cost, locality, imbalance, failures"))

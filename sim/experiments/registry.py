@@ -1,6 +1,7 @@
 """Experiments: analyses that run the model again themselves (fresh machines, other policies,
 other parameters) rather than watch one run. A scenario lists them in [profile] experiments;
-each result is a top-level key of report.json. Sweeps and optimisers live beside them.
+each result is a top-level key of report.json. Sweeps and optimisers live beside them. Like a
+profiler, an experiment declares its headline figures and its report section and charts.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kernel_model import Machine, Trace
+from sim.profilers.views import Chart, Figure, Section
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,10 @@ class Experiment:
     summary: Callable[[dict], list[str]] | None = None
     metrics: Callable[[dict], dict[str, float]] | None = None   # headline figures by name
     doc: str = ""
+    labels: Callable[[dict], dict[str, str]] | None = None      # headline names (the best policy)
+    figures: tuple[Figure, ...] = ()                            # what each metric and label is
+    section: Callable[[dict], Section] | None = None            # as a profiler's (sim/profilers/views.py)
+    charts: Callable[[dict], list[Chart]] | None = None
 
 
 EXPERIMENTS: dict[str, Experiment] = {}

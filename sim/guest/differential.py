@@ -6,10 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from kernel_model import Machine, Trace
-from kernel_model.machine import REPLAY_ERRORS, ZONE_STATS
+from kernel_model.machine import NUMASTAT, REPLAY_ERRORS, ZONE_STATS
 from sim.guest.qemu import GuestRun
-
-NUMASTAT = ("numa_hit", "numa_miss", "numa_foreign", "interleave_hit", "local_node", "other_node")
 
 
 def host_machine(run: GuestRun, pcp: bool = True, mobility_grouping: bool = True,

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from kernel_model._core import ID_DTYPE, ID_LARGE, ID_OBJECT, PAGE_DTYPE
+from kernel_model.mm import PAGE_SHIFT, PAGE_SIZE
 from sim.guest.qemu import GuestMemory
 from sim.profilers.leaks import KINDS, WHITE, classify
-
-ID_DTYPE = np.dtype([("pfn", "<u4"), ("offset", "<u2"), ("state", "u1"), ("order", "u1")])
-PAGE_DTYPE = np.dtype([("next", "<u4"), ("prev", "<u4"), ("freelist", "<u2"), ("inuse", "<u2"),
-                       ("order", "u1"), ("flags", "u1"), ("info", "<u2")])
-ID_OBJECT, ID_LARGE = 4, 5
 
 
 def scan(mem: GuestMemory) -> dict:
@@ -27,13 +24,13 @@ def scan(mem: GuestMemory) -> dict:
     nr_ids = int(r["nr_ids"])
     ids = np.frombuffer(mem.read(int(r["ids_addr"]), nr_ids * ID_DTYPE.itemsize), ID_DTYPE)
     live = np.flatnonzero(np.isin(ids["state"], (ID_OBJECT, ID_LARGE)))
-    addr = (ids["pfn"][live].astype(np.uint64) << np.uint64(12)) + ids["offset"][live]
+    addr = (ids["pfn"][live].astype(np.uint64) << np.uint64(PAGE_SHIFT)) + ids["offset"][live]
     size = np.empty(len(live), np.uint64)
     nodes = r.nodes()
     for k, i in enumerate(live.tolist()):
         pfn = int(ids["pfn"][i])
         if ids["state"][i] == ID_LARGE:
-            size[k] = 4096 << int(ids["order"][i])
+            size[k] = PAGE_SIZE << int(ids["order"][i])
             continue
         nid = next(n["node"] for n in nodes if n["start_pfn"] <= pfn < n["start_pfn"] + n["spanned_pages"])
         at = int(r["mem_map_addr"][nid]) + (pfn - nodes[nid]["start_pfn"]) * PAGE_DTYPE.itemsize

@@ -10,11 +10,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kernel_model._core import MIGRATE_TYPES as NR_MT
+from kernel_model._core import NR_NUMA_STAT_ITEMS, NR_ZONE_STAT_ITEMS
+from kernel_model._core import NR_PAGE_ORDERS as NR_ORDERS
+from kernel_model._core import NR_REPLAY_ERROR_CODES as NR_ERRORS
+
 RESULTS_ADDR = 0x10000
 MAGIC = 0x524D534D
 VERSION = 1
 MAX_NODES, MAX_CPUS, MAX_RANGES, MAX_CACHES = 8, 8, 4, 64
-NR_MT, NR_ORDERS, NR_ERRORS = 5, 11, 16
 STATUS = {0: "ok", 1: "running", 2: "bad boot (not multiboot, or no memory map)", 3: "no trace module",
           4: "the trace module is not a valid memsim trace", 5: "the firmware's metadata does not fit in memory",
           6: "more NUMA nodes or CPUs than the firmware handles"}
@@ -37,7 +41,7 @@ _FIELDS = [("magic", "<u4"), ("version", "<u4"), ("status", "<u4"), ("stage", "<
            ("results_addr", "<u4"), ("nr_ids", "<u4"),
            ("error_count", "<u8", NR_ERRORS), ("alloc_failed", "<u8"), ("free_skipped", "<u8"),
            ("access_skipped", "<u8"), ("nr_free", "<u4", (MAX_NODES, NR_MT, NR_ORDERS)),
-           ("numa", "<u8", (MAX_NODES, 6)), ("zone_stat", "<u8", (MAX_NODES, 8)),
+           ("numa", "<u8", (MAX_NODES, NR_NUMA_STAT_ITEMS)), ("zone_stat", "<u8", (MAX_NODES, NR_ZONE_STAT_ITEMS)),
            ("nr_caches", "<u4"), ("cache_slabs", "<u4", MAX_CACHES), ("cache_objects", "<u4", MAX_CACHES),
            ("ids_addr", "<u4"), ("first_error_record", "<u4"), ("first_error_code", "<u4"),
            ("root_addr", "<u4"), ("alloc_record_addr", "<u4"), ("mem_map_addr", "<u4", MAX_NODES),

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from kernel_model.machine import PAGE_MAP_FREE as FREE
+from kernel_model.machine import PAGE_MAP_HOLE as HOLE
+from kernel_model.machine import PAGE_MAP_SLAB as SLAB
+from kernel_model.mm import MIGRATE_MOVABLE as MOVABLE
 from kernel_model.mm import MIGRATE_TYPES, PAGEBLOCK_ORDER
 
-MOVABLE = 1
 PB = 1 << PAGEBLOCK_ORDER
-FREE, SLAB, HOLE = 0, 0xFE, 0xFF
 
 
 def _blocks(codes: np.ndarray, start_pfn: int) -> np.ndarray:

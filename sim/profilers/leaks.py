@@ -13,20 +13,21 @@ points into a live object is a reference, to its start or interior. From the roo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from kernel_model._core import leak_classify
 
 from kernel_model import Machine
+from kernel_model._core import LEAK_INDIRECT as WHITE  # kinds >= this: unreferenced (kmemleak's white objects)
+from kernel_model._core import LEAK_KIND_NAMES as KINDS
+from kernel_model._core import leak_classify
 from kernel_model.trace import Trace, site_name
 from sim.fields import Field, Int
-from sim.profilers.registry import Profiler, Section, register
+from sim.profilers.registry import BarChart, Column, Fact, Figure, Profiler, Section, Table, register
 from sim.profilers.series import Series
 
 VERSION = 1
-KINDS = ("still_reachable", "possibly_lost", "indirectly_lost", "definitely_lost")
-WHITE = 2   # kinds >= this are unreferenced by any chain from a root (kmemleak's white objects)
 
 
 def references(scan: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -164,12 +165,53 @@ def _summary(r: dict) -> str:
             f"; kmemleak reported {r['kmemleak']['reported']:,}")
 
 
+KINDS_NOTE = ("memcheck's kinds, from the last scan of every live object's memory: still reachable (a chain of "
+              "pointers to object starts from a root), possibly lost (reached only through a pointer into its "
+              "middle), indirectly lost (reached only from lost objects), definitely lost (nothing points to it). "
+              "kmemleak reports an object no chain reaches at two scans in a row, once it is older than the minimum "
+              "age. A growth suspect is a site whose live objects grew at 3 scans in 4 or more and never shrank.")
+
+
 def _section(r: dict) -> Section:
-    return Section([(k.replace("_", " "), f"{x['objects']:,} objects, {x['bytes']:,} bytes")
-                    for k, x in r["summary"].items()] + [("kmemleak reports", f"{r['kmemleak']['reported']:,}")],
-                   [("Lost objects by allocation site", r["by_site"]),
-                    ("kmemleak reports", r["kmemleak"]["reports"]),
-                    ("Growth suspects", r["growth_suspects"])])
+    kinds = [{"kind": k.replace("_", " "), **x} for k, x in r["summary"].items()]
+    lost = [{**x, "kind": x["kind"].replace("_", " ")} for x in r["leaks"]]
+    by_site = [{**x, "kind": x["kind"].replace("_", " ")} for x in r["by_site"]]
+    return Section([Fact("lost objects (all kinds but still reachable)", r["leaks_total"], "objects"),
+                    Fact("definitely lost", r["summary"]["definitely_lost"]["bytes"], "bytes"),
+                    Fact("kmemleak reports", r["kmemleak"]["reported"], "count"),
+                    Fact("growth suspects", len(r["growth_suspects"]), "count"),
+                    Fact("scans", r["scans"], "count")],
+                   [Table("By memcheck kind", kinds, (Column("kind", "kind", "text"),
+                                                      Column("objects", "objects", "objects"),
+                                                      Column("bytes", "bytes", "bytes"))),
+                    Table("Lost objects by allocation site", by_site, (
+                        Column("site", "allocation site", "text"), Column("kind", "kind", "text"),
+                        Column("objects", "objects", "objects"), Column("bytes", "bytes", "bytes"))),
+                    Table("Growth suspects", r["growth_suspects"], (
+                        Column("site", "allocation site", "text"), Column("scans_grown", "scans it grew", "count"),
+                        Column("scans_shrunk", "scans it shrank", "count"),
+                        Column("live_first", "live at the first scan", "objects"),
+                        Column("live_last", "live at the last scan", "objects"),
+                        Column("objects_per_1k_records", "growth per 1,000 records", "number"))),
+                    Table("kmemleak reports", r["kmemleak"]["reports"], (
+                        Column("id", "object", "count"), Column("site", "allocation site", "text"),
+                        Column("bytes", "bytes", "bytes"), Column("alloc_record", "allocated at record", "records"),
+                        Column("reported_at", "reported at record", "records"))),
+                    Table("Lost objects", lost, (
+                        Column("id", "object", "count"), Column("kind", "kind", "text"),
+                        Column("bytes", "bytes", "bytes"), Column("site", "allocation site", "text"),
+                        Column("alloc_record", "allocated at record", "records")))],
+                   [KINDS_NOTE])
+
+
+def _charts(results: Mapping[str, dict]) -> list[BarChart]:
+    kinds = [k.replace("_", " ") for k in KINDS]
+    sites = list(dict.fromkeys(x["site"] for r in results.values() for x in r["by_site"]))[:12]
+    return [BarChart("leak_kinds.svg", "Objects by memcheck kind (last scan)", "kind", "objects", kinds,
+                     {name: [r["summary"][k]["objects"] for k in KINDS] for name, r in results.items()}),
+            BarChart("leak_sites.svg", "Lost bytes by allocation site", "bytes", "", sites,
+                     {name: [sum(x["bytes"] for x in r["by_site"] if x["site"] == s) for s in sites]
+                      for name, r in results.items()}, horizontal=True, unit="bytes")]
 
 
 def _metrics(r: dict) -> dict[str, float]:
@@ -177,7 +219,30 @@ def _metrics(r: dict) -> dict[str, float]:
     out |= {f"{k}_bytes": x["bytes"] for k, x in r["summary"].items()}
     out["kmemleak_reported"] = r["kmemleak"]["reported"]
     out["growth_suspects"] = len(r["growth_suspects"])
+    out["leaks_total"] = r["leaks_total"]
+    if r["growth_suspects"]:
+        out["top_growth_per_1k_records"] = r["growth_suspects"][0]["objects_per_1k_records"]
     return out
+
+
+def _labels(r: dict) -> dict[str, str]:
+    out = {}
+    if r["growth_suspects"]:
+        out["top_growth_site"] = r["growth_suspects"][0]["site"]
+    lost = [x for x in r["by_site"] if x["kind"] == "definitely_lost"]
+    if lost:
+        out["top_definitely_lost_site"] = lost[0]["site"]
+    return out
+
+
+FIGURES = (*(Figure(f"{k}_objects", "objects", f"{k.replace('_', ' ')} objects") for k in KINDS),
+           *(Figure(f"{k}_bytes", "bytes", f"{k.replace('_', ' ')} bytes") for k in KINDS),
+           Figure("kmemleak_reported", "count", "kmemleak reports"),
+           Figure("growth_suspects", "count", "growth suspects"),
+           Figure("leaks_total", "objects", "lost objects (every kind but still reachable)"),
+           Figure("top_growth_per_1k_records", "number", "the fastest growth, objects per 1,000 records"),
+           Figure("top_growth_site", "text", "the fastest-growing allocation site"),
+           Figure("top_definitely_lost_site", "text", "the site losing the most bytes definitely"))
 
 
 PROFILER = register(Profiler(
@@ -185,4 +250,4 @@ PROFILER = register(Profiler(
     options=(Field("leak_min_age", Int(0, 1 << 62), 1000,
                    "records an object lives before kmemleak may report it"),),
     doc="memcheck's categories, kmemleak's reports and growth suspects from scans of model memory",
-    metrics=_metrics, summary=_summary, section=_section))
+    metrics=_metrics, labels=_labels, figures=FIGURES, summary=_summary, section=_section, charts=_charts))

@@ -6,15 +6,18 @@ recommendations with their evidence. Vectorised with numpy, so it is cheap on la
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
+from kernel_model._core import KMALLOC_SIZES
+from kernel_model.mm import PAGE_SIZE
 from kernel_model.trace import Op, Trace, phases, site_name
-from sim.profilers.registry import Profiler, Section, register
+from sim.profilers.registry import BarChart, Column, Fact, Figure, Profiler, Section, Table, register
 
 VERSION = 1
-PAGE_SIZE = 4096
 # Linux 6.1 kmalloc classes with KMALLOC_MIN_SIZE 8 (kmalloc-8 .. kmalloc-8k, incl. 96 and 192)
-KMALLOC_CLASSES = np.array([8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192])
+KMALLOC_CLASSES = np.array(KMALLOC_SIZES)
 
 _ALLOC = (Op.PAGE_ALLOC, Op.KMALLOC, Op.CACHE_ALLOC)
 _FREE = (Op.PAGE_FREE, Op.KFREE, Op.CACHE_FREE)
@@ -165,23 +168,80 @@ def _summary(r: dict) -> str:
     return f"temporaries {r['temporaries']:,} of {r['allocs']:,}, {len(r['recommendations'])} recommendations"
 
 
+TEMPORARIES = ("A temporary is freed before {n} other allocations are made; a burst is a {w}-record window with "
+               "at least twice the median allocations per window. Sizes are the requested bytes (pages by order, "
+               "cache objects by their cache's object size); kmalloc rounding waste is what the size classes add.")
+
+
+def _recommendation_row(rec: dict) -> dict:
+    e = rec["evidence"]
+    return {"recommendation": rec["recommendation"], "allocs": e.get("count", e.get("allocs")),
+            "share": e.get("share"), "temporaries": e.get("temporaries"), "bytes_saved": e.get("bytes_saved")}
+
+
 def _section(r: dict) -> Section:
-    return Section([("allocations", f"{r['allocs']:,}"), ("bytes", f"{r['bytes']:,}"),
-                    ("live at the end", f"{r['live']:,}"),
-                    (f"temporaries (freed within {r['temporary_within']} allocations)", f"{r['temporaries']:,}"),
-                    ("bursts", r["nr_bursts"]),
-                    ("sizes", ", ".join(f"{k}: {n:,}" for k, n in r["size_histogram"].items()))],
-                   [("Call sites", r["call_sites"]), ("Recommendations", r["recommendations"])])
+    return Section(
+        [Fact("allocations", r["allocs"], "count"), Fact("bytes requested", r["bytes"], "bytes"),
+         Fact("frees", r["frees"], "count"), Fact("live at the end", r["live"], "objects"),
+         Fact("live bytes at the end", r["live_bytes"], "bytes"),
+         Fact(f"temporaries (freed within {r['temporary_within']} allocations)", r["temporaries"], "count"),
+         Fact("kmalloc rounding waste", r["kmalloc_rounding_waste"], "bytes"),
+         Fact("sizes not a multiple of 8", r["misaligned"], "count"), Fact("bursts", r["nr_bursts"], "count")],
+        [Table("Call sites by bytes", r["call_sites"], (
+            Column("call_site", "call site", "text"), Column("allocs", "allocations", "count"),
+            Column("bytes", "bytes", "bytes"), Column("live", "live at the end", "objects"),
+            Column("live_bytes", "live bytes", "bytes"), Column("peak_bytes", "peak bytes", "bytes"),
+            Column("temporaries", "temporaries", "count"), Column("rounding_waste", "rounding waste", "bytes"))),
+         Table("Recommendations", [_recommendation_row(x) for x in r["recommendations"]], (
+             Column("recommendation", "recommendation", "text"), Column("allocs", "allocations", "count"),
+             Column("share", "share of kmalloc calls", "ratio"), Column("temporaries", "temporaries", "count"),
+             Column("bytes_saved", "bytes it would save", "bytes"))),
+         Table("Most frequent sizes", r["top_sizes"], (Column("size", "size", "bytes"),
+                                                        Column("count", "allocations", "count"))),
+         Table("Phases (split at PHASE records)", r["phases"], (
+             Column("phase", "phase", "text"), Column("records", "records", "range"),
+             Column("allocs", "allocations", "count"), Column("frees", "frees", "count"),
+             Column("bytes", "bytes", "bytes"))),
+         Table("Bursts", r["bursts"], (Column("records", "records", "range"), Column("allocs", "allocations", "count")),
+               note=f"{r['nr_bursts']} bursts in all; median {r['median_allocs_per_window']} allocations per window.")],
+        [TEMPORARIES.format(n=r["temporary_within"], w=r["window"])])
+
+
+def _histogram_chart(file: str, title: str, xlabel: str, results: Mapping[str, dict], key: str) -> BarChart:
+    buckets = sorted({k for r in results.values() for k in r[key]}, key=lambda k: int(k[2:]))
+    return BarChart(file, title, xlabel, "allocations", [f"≤{k[2:]}" for k in buckets],
+                    {name: [r[key].get(k, 0) for k in buckets] for name, r in results.items()})
+
+
+def _charts(results: Mapping[str, dict]) -> list[BarChart]:
+    return [_histogram_chart("alloc_sizes.svg", "Allocation sizes", "requested bytes (power-of-two buckets)",
+                             results, "size_histogram"),
+            _histogram_chart("lifetimes.svg", "Lifetimes of freed allocations", "records between alloc and free",
+                             results, "lifetime_records")]
 
 
 def _metrics(r: dict) -> dict[str, float]:
     return {"allocs": r["allocs"], "bytes": r["bytes"], "live_bytes": r["live_bytes"],
             "temporaries": r["temporaries"], "kmalloc_rounding_waste_bytes": r["kmalloc_rounding_waste"],
-            "bursts": r["nr_bursts"], "recommendations": len(r["recommendations"])}
+            "bursts": r["nr_bursts"], "recommendations": len(r["recommendations"]), "frees": r["frees"],
+            "temporary_share": round(r["temporaries"] / r["allocs"], 6) if r["allocs"] else 0.0}
+
+
+def _labels(r: dict) -> dict[str, str]:
+    return {"top_site": r["call_sites"][0]["call_site"]} if r["call_sites"] else {}
+
+
+FIGURES = (Figure("allocs", "count", "allocations"), Figure("bytes", "bytes", "bytes requested"),
+           Figure("live_bytes", "bytes", "live bytes at the end"), Figure("temporaries", "count", "temporaries"),
+           Figure("kmalloc_rounding_waste_bytes", "bytes", "kmalloc rounding waste"),
+           Figure("bursts", "count", "allocation bursts"), Figure("recommendations", "count", "recommendations"),
+           Figure("frees", "count", "frees"),
+           Figure("temporary_share", "ratio", "share of allocations that are temporaries"),
+           Figure("top_site", "text", "the call site allocating the most bytes"))
 
 
 PROFILER = register(Profiler(
     "patterns", "Allocation patterns", lambda ctx: PatternAnalysis(ctx.trace),
     doc="the workload's allocation patterns: sizes, call sites, lifetimes, temporaries, bursts, phases, "
         "rounding waste, recommendations",
-    metrics=_metrics, summary=_summary, section=_section))
+    metrics=_metrics, labels=_labels, figures=FIGURES, summary=_summary, section=_section, charts=_charts))

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kernel_model import Machine
 from kernel_model.snapshot import Snapshots
 from sim.fields import Field, Float
-from sim.profilers.registry import Profiler, Section, register
+from sim.profilers.registry import Column, Fact, Figure, LineChart, Marker, Profiler, Section, Table, register
 from sim.profilers.sampling import Sampling
 
 VERSION = 1
@@ -112,10 +113,70 @@ def _summary(r: dict) -> str:
                                       if alerts else "")
 
 
+TREND = ("Trend: the least-squares slope of free pages over the last 16 snapshots; exhaustion: the records "
+         "until no page is left at that slope. The dashed line is the trend fitted when the first low-memory alert "
+         "fired (or at the last falling snapshot), drawn to its predicted exhaustion point.")
+MAX_ALERT_MARKERS = 20
+
+
+def _fit_at(r: dict) -> int | None:
+    """The snapshot whose trend the chart draws: the first low-memory alert's, else the last falling one."""
+    snaps = r["snapshots"]
+    low = next((a["records"] for a in r["alerts"] if a["alert"].startswith("free memory below")), None)
+    at = [i for i, s in enumerate(snaps) if s["records"] == low and s["records_to_exhaustion"]]
+    if at:
+        return at[0]
+    falling = [i for i, s in enumerate(snaps) if s["records_to_exhaustion"]]
+    return falling[-1] if falling else None
+
+
 def _section(r: dict) -> Section:
-    last = r["snapshots"][-1] if r["snapshots"] else {}
-    return Section([("free pages at the end", f"{last.get('free_pages', 0):,}"), ("alerts", len(r["alerts"]))],
-                   [("Alerts", r["alerts"])])
+    snaps = r["snapshots"]
+    last = snaps[-1] if snaps else {}
+    facts = [Fact("free pages at the end", last.get("free_pages", 0), "pages"),
+             Fact("fewest free pages", min((s["free_pages"] for s in snaps), default=0), "pages"),
+             Fact("allocation failures at the end", last.get("alloc_fail", 0), "count"),
+             Fact("alerts", len(r["alerts"]), "count")]
+    i = _fit_at(r)
+    if i is not None:
+        s = snaps[i]
+        facts += [Fact("trend fitted at record", s["records"], "records"),
+                  Fact("its free-page trend (pages per record)", s["trend"], "number"),
+                  Fact("its predicted exhaustion (record)", round(s["records"] + s["records_to_exhaustion"]),
+                       "records")]
+    alerts = [{"records": a["records"], "alert": a["alert"],
+               "detail": {k: x for k, x in a.items() if k not in ("records", "alert")} or None} for a in r["alerts"]]
+    return Section(facts, [Table("Alerts", alerts, (
+        Column("records", "record", "records"), Column("alert", "alert", "text"), Column("detail", "detail", "auto")))],
+        [TREND])
+
+
+def _charts(results: Mapping[str, dict]) -> list:
+    free, styles, of, markers = {}, {}, {}, []
+    for name, r in results.items():
+        snaps = r["snapshots"]
+        free[name] = ([s["records"] for s in snaps], [s["free_pages"] for s in snaps])
+        i = _fit_at(r)
+        if i is not None:
+            s = snaps[i]
+            x0 = snaps[max(0, i - 15)]["records"]
+            end = s["records"] + s["records_to_exhaustion"]
+            trend, point = f"{name} trend at {s['records']:,}", f"{name} predicted exhaustion"
+            free[trend] = ([x0, end], [s["free_pages"] + s["trend"] * (x0 - s["records"]), 0])
+            free[point] = ([end], [0])
+            styles[trend], styles[point] = "dashed", "point"
+            of[trend] = of[point] = name
+        markers += [Marker(a["records"], a["alert"], name) for a in r["alerts"][:MAX_ALERT_MARKERS]]
+    rates = {}
+    for name, r in results.items():
+        snaps = r["snapshots"]
+        xs = [s["records"] for s in snaps]
+        rates[f"{name} alloc"] = (xs, [s["alloc_rate"] for s in snaps])
+        rates[f"{name} free"] = (xs, [s["free_rate"] for s in snaps])
+    return [LineChart("free_memory.svg", "Free memory, its trend and the alerts", "records replayed", "free pages",
+                      free, variants=of, styles=styles, markers=tuple(markers), yunit="pages"),
+            LineChart("page_rates.svg", "Pages allocated and freed per record", "records replayed", "pages per record",
+                      rates, variants={k: k.rsplit(" ", 1)[0] for k in rates}, yunit="number")]
 
 
 def _timeline(r: dict, track) -> None:
@@ -137,9 +198,30 @@ def _live(tracker: RealtimeTracker) -> str:
 
 def _metrics(r: dict) -> dict[str, float]:
     snaps = r["snapshots"]
-    return {"alerts": len(r["alerts"]), "free_pages_min": min((s["free_pages"] for s in snaps), default=0),
-            "free_pages_final": snaps[-1]["free_pages"] if snaps else 0,
-            "alloc_fail_final": snaps[-1]["alloc_fail"] if snaps else 0}
+    out = {"alerts": len(r["alerts"]), "free_pages_min": min((s["free_pages"] for s in snaps), default=0),
+           "free_pages_final": snaps[-1]["free_pages"] if snaps else 0,
+           "alloc_fail_final": snaps[-1]["alloc_fail"] if snaps else 0}
+    low = next((a["records"] for a in r["alerts"] if a["alert"].startswith("free memory below")), None)
+    failing = next((a["records"] for a in r["alerts"] if a["alert"] == "allocations failing"), None)
+    if low is not None:
+        out["first_low_alert_record"] = low
+    if failing is not None:
+        out["first_failure_record"] = failing
+    if low is not None and failing is not None:
+        out["warning_records"] = failing - low
+    i = _fit_at(r)
+    if i is not None and snaps[i]["records"] == low:
+        out["predicted_exhaustion_record"] = round(snaps[i]["records"] + snaps[i]["records_to_exhaustion"])
+    return out
+
+
+FIGURES = (Figure("alerts", "count", "alerts"), Figure("free_pages_min", "pages", "fewest free pages"),
+           Figure("free_pages_final", "pages", "free pages at the end"),
+           Figure("alloc_fail_final", "count", "allocation failures"),
+           Figure("first_low_alert_record", "records", "record of the first low-memory alert"),
+           Figure("first_failure_record", "records", "record of the first failing allocations (alert)"),
+           Figure("warning_records", "records", "records between the low-memory alert and the first failures"),
+           Figure("predicted_exhaustion_record", "records", "exhaustion record the trend predicted at the first alert"))
 
 
 PROFILER = register(Profiler(
@@ -147,4 +229,5 @@ PROFILER = register(Profiler(
     lambda ctx: RealtimeTracker(ctx.machine, alert_free_fraction=ctx.options["alert_free_fraction"]),
     options=(Field("alert_free_fraction", Float(0.0, 1.0), 0.10, "alert when free memory falls below this share"),),
     doc="rates, free memory against the watermarks, trend, time to exhaustion and alerts",
-    metrics=_metrics, summary=_summary, section=_section, timeline=_timeline, live=_live))
+    metrics=_metrics, figures=FIGURES, summary=_summary, section=_section, charts=_charts, timeline=_timeline,
+    live=_live))

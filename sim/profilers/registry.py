@@ -9,12 +9,15 @@ A declaration says:
   or neither for a profiler that only analyses the workload), whose result() is plain data;
 - summary(result) -> a fragment of the summary line; summary_head, when given, makes the
   fragment a fixed-width column of the summary table instead;
-- section(result) -> the variant's report section (headline facts and tables as plain rows), and
-  charts({variant: result}) -> chart descriptions over all variants; timeline(result, track) adds
-  the result's counters and instants to a Perfetto track. The report layer draws and lays out;
+- section(result) -> the variant's report section (headline facts and tables as plain rows with
+  units), and charts({variant: result}) -> chart descriptions (lines, bars, heatmaps) over all
+  variants (sim/profilers/views.py); timeline(result, track) adds the result's counters and
+  instants to a Perfetto track. The report layer formats, draws and lays out;
 - live(observer) -> a short live figure while the run goes on (memsim monitor);
 - metrics(result) -> its headline figures as named numbers ("health_score": 98.3), which run
-  histories store and `memsim compare` compares as "<profiler>.<name>".
+  histories store and `memsim compare` compares as "<profiler>.<name>"; labels(result) -> named
+  strings (the function with the largest frame); figures declares each name's unit and meaning
+  (a scenario's [report] answer cites them, the report's figure table shows them).
 Registration order is the order of sections in reports and of fragments in the summary.
 """
 
@@ -26,6 +29,18 @@ from typing import Any
 
 from kernel_model import Machine, Trace
 from sim.fields import Field
+from sim.profilers.views import (  # noqa: F401  (re-exported: profilers declare views from here)
+    BarChart,
+    Chart,
+    Column,
+    Fact,
+    Figure,
+    Heatmap,
+    LineChart,
+    Marker,
+    Section,
+    Table,
+)
 
 
 @dataclass(frozen=True)
@@ -36,27 +51,6 @@ class Context:
     trace: Trace
     options: Mapping[str, Any]
     caches: Mapping | None = None
-
-
-Fact = tuple[str, object]                              # (label, formatted value)
-Table = tuple[str, list[dict]]                         # (caption, rows: one dict per row)
-
-
-@dataclass(frozen=True)
-class Section:
-    """A variant's part of the report: headline facts, then tables (the report lays them out)."""
-    facts: list[Fact]
-    tables: list[Table] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class LineChart:
-    """One line per name over (x values, y values); the report draws it as charts/<file>."""
-    file: str
-    title: str
-    xlabel: str
-    ylabel: str
-    series: Mapping[str, tuple[list, list]]
 
 
 @dataclass(frozen=True)
@@ -71,10 +65,12 @@ class Profiler:
     summary: Callable[[dict], str | None] | None = None
     summary_head: str | None = None
     section: Callable[[dict], Section] | None = None
-    charts: Callable[[Mapping[str, dict]], list[LineChart]] | None = None
+    charts: Callable[[Mapping[str, dict]], list[Chart]] | None = None
     timeline: Callable[[dict, Any], None] | None = None
     live: Callable[[Any], str] | None = None          # a live figure from the observer (memsim monitor)
     metrics: Callable[[dict], dict[str, float]] | None = None   # headline figures by name (history, compare)
+    labels: Callable[[dict], dict[str, str]] | None = None      # headline names ("largest_frame": ...)
+    figures: tuple[Figure, ...] = ()                            # what each metric and label is
     option_names: frozenset[str] = field(init=False, default=frozenset())
 
     def __post_init__(self) -> None:

@@ -4,12 +4,13 @@ frames, and Linux-style kstack_* buckets of the high-water marks."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kernel_model import Machine
 from kernel_model.snapshot import Snapshots
 from sim.fields import Field, Int
-from sim.profilers.registry import Profiler, Section, register
+from sim.profilers.registry import BarChart, Column, Fact, Figure, LineChart, Profiler, Section, Table, register
 from sim.profilers.sampling import Sampling
 from sim.profilers.series import Series
 
@@ -49,7 +50,8 @@ class StackProfiler(Sampling):
             "cpus": [{"cpu": c, "high_water": s["high_water"], "overflows": s["overflows"], "calls": s["calls"]}
                      for c, s in enumerate(stacks)],
             "deepest_chain": {"cpu": deepest, "bytes": stacks[deepest]["high_water"],
-                              "functions": [names[i] for i in stacks[deepest]["chain"]]} if stacks else None,
+                              "functions": [names[i] for i in stacks[deepest]["chain"]],
+                              "frame_bytes": [int(frames[i]) for i in stacks[deepest]["chain"]]} if stacks else None,
             "largest_frames": [{"function": names[i], "bytes": f} for f, i in largest],
             "kstack_buckets": buckets,
         }
@@ -60,17 +62,106 @@ def _summary(r: dict) -> str:
             f"overflows {sum(c['overflows'] for c in r['cpus']):,}")
 
 
+BUCKETS_NOTE = ("kstack buckets (as Linux's CONFIG_DEBUG_STACK_USAGE reports): CPUs by the smallest power of two "
+                "holding their high-water mark. The stack limit is THREAD_SIZE (16 KiB on x86-64); a call beyond it "
+                "is an overflow.")
+
+
+def _runs(chain: dict) -> list[dict]:
+    """The deepest chain, outermost frame first, with repeated frames (recursion) as one row."""
+    rows: list[dict] = []
+    depth = 0
+    for fn, size in zip(chain["functions"], chain.get("frame_bytes") or [0] * len(chain["functions"]), strict=True):
+        if rows and rows[-1]["function"] == fn:
+            rows[-1]["times"] += 1
+        else:
+            rows.append({"frames": [depth, depth], "function": fn, "frame": size, "times": 1, "stack": 0})
+        depth += 1
+        rows[-1]["frames"][1] = depth - 1
+        rows[-1]["stack"] += size
+    below = 0
+    for row in rows:
+        below += row["stack"]
+        row["depth_bytes"] = below
+    return rows
+
+
 def _section(r: dict) -> Section:
-    return Section([("stack size (bytes)", f"{r['stack_size']:,}"),
-                    ("deepest chain (bytes)", f"{r['deepest_chain']['bytes']:,}"),
-                    ("kstack buckets", ", ".join(f"{k}: {x:,}" for k, x in r["kstack_buckets"].items()))],
-                   [("Per CPU", r["cpus"]), ("Largest frames", r["largest_frames"])])
+    high = max((c["high_water"] for c in r["cpus"]), default=0)
+    chain = r["deepest_chain"]
+    cpus = [{**c, "share": c["high_water"] / r["stack_size"]} for c in r["cpus"]]
+    buckets = [{"bucket": k, "cpus": n} for k, n in sorted(r["kstack_buckets"].items(), key=_bucket_order)]
+    return Section([Fact("stack limit", r["stack_size"], "bytes"), Fact("high-water mark", high, "bytes"),
+                    Fact("overflows", sum(c["overflows"] for c in r["cpus"]), "count"),
+                    Fact("deepest chain", chain["bytes"] if chain else 0, "bytes"),
+                    Fact("frames in the deepest chain", len(chain["functions"]) if chain else 0, "count")],
+                   [Table("Per CPU", cpus, (
+                       Column("cpu", "CPU", "count"), Column("calls", "calls", "count"),
+                       Column("high_water", "high-water mark", "bytes"),
+                       Column("share", "share of the stack limit", "ratio"),
+                       Column("overflows", "overflows", "count"))),
+                    Table(f"The deepest chain (CPU {chain['cpu']}), outermost frame first" if chain else
+                          "The deepest chain", _runs(chain) if chain else [], (
+                        Column("frames", "frames", "range"), Column("function", "function", "text"),
+                        Column("frame", "frame size", "bytes"), Column("times", "times in a row", "count"),
+                        Column("depth_bytes", "stack used at its end", "bytes"))),
+                    Table("Largest frames", r["largest_frames"], (
+                        Column("function", "function", "text"), Column("bytes", "frame size", "bytes"))),
+                    Table("kstack buckets", buckets, (
+                        Column("bucket", "high-water mark within", "text"), Column("cpus", "CPUs", "count")))],
+                   [BUCKETS_NOTE])
+
+
+def _bucket_order(kv: tuple[str, int]) -> int:
+    names = [b for b, _ in BUCKETS] + ["kstack_rest"]
+    return names.index(kv[0]) if kv[0] in names else len(names)
+
+
+def _charts(results: Mapping[str, dict]) -> list:
+    charts: list = []
+    for name, r in results.items():
+        depth = r["depth_over_time"]
+        cpus = len(depth[0]) if depth else 0
+        charts.append(LineChart("stack_depth.svg", "Stack depth per CPU", "records replayed", "bytes",
+                                {f"CPU {c}": (r["records"], [d[c] for d in depth]) for c in range(cpus)},
+                                hlines=((r["stack_size"], "stack limit"),), yunit="bytes", variant=name))
+    buckets = [b for b, _ in BUCKETS] + ["kstack_rest"]
+    charts.append(BarChart("kstack_buckets.svg", "CPUs by stack high-water mark", "high-water mark within", "CPUs",
+                           buckets, {name: [r["kstack_buckets"].get(b, 0) for b in buckets]
+                                     for name, r in results.items()}))
+    return charts
 
 
 def _metrics(r: dict) -> dict[str, float]:
-    return {"high_water_bytes": max((c["high_water"] for c in r["cpus"]), default=0),
+    high = max((c["high_water"] for c in r["cpus"]), default=0)
+    chain = r["deepest_chain"]
+    return {"high_water_bytes": high,
             "overflows": sum(c["overflows"] for c in r["cpus"]),
-            "deepest_chain_bytes": r["deepest_chain"]["bytes"] if r["deepest_chain"] else 0}
+            "deepest_chain_bytes": chain["bytes"] if chain else 0,
+            "stack_size_bytes": r["stack_size"], "high_water_share": round(high / r["stack_size"], 6),
+            "deepest_chain_frames": len(chain["functions"]) if chain else 0,
+            "largest_frame_bytes": r["largest_frames"][0]["bytes"] if r["largest_frames"] else 0}
+
+
+def _labels(r: dict) -> dict[str, str]:
+    out = {"largest_frame": r["largest_frames"][0]["function"]} if r["largest_frames"] else {}
+    chain = r["deepest_chain"]
+    if chain and chain["functions"]:
+        out["deepest_chain_entry"] = chain["functions"][0]
+        out["deepest_chain_innermost"] = chain["functions"][-1]
+    return out
+
+
+FIGURES = (Figure("high_water_bytes", "bytes", "stack high-water mark"),
+           Figure("overflows", "count", "stack overflows"),
+           Figure("deepest_chain_bytes", "bytes", "bytes of the deepest chain"),
+           Figure("stack_size_bytes", "bytes", "stack limit"),
+           Figure("high_water_share", "ratio", "high-water mark as a share of the stack limit"),
+           Figure("deepest_chain_frames", "count", "frames in the deepest chain"),
+           Figure("largest_frame_bytes", "bytes", "the largest frame"),
+           Figure("largest_frame", "text", "the function with the largest frame"),
+           Figure("deepest_chain_entry", "text", "the outermost function of the deepest chain"),
+           Figure("deepest_chain_innermost", "text", "the innermost function of the deepest chain"))
 
 
 PROFILER = register(Profiler(
@@ -78,4 +169,4 @@ PROFILER = register(Profiler(
     options=(Field("stack_size", Int(64, 1 << 30), 16 << 10,
                    "the stack limit in bytes (Linux's THREAD_SIZE: 16 KiB)"),),
     doc="per-CPU stack depth from CALL/RET, high-water marks, the deepest chain, overflows, largest frames",
-    metrics=_metrics, summary=_summary, section=_section))
+    metrics=_metrics, labels=_labels, figures=FIGURES, summary=_summary, section=_section, charts=_charts))

@@ -30,11 +30,22 @@ class ReportError(OSError):
     """The report directory cannot be written; the message names the path."""
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()   # read once: os.umask can only be read by setting it
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """path gets text in full or not at all (a temporary file beside it, renamed)."""
+    """path gets text in full or not at all (a temporary file beside it, renamed); it has the
+    mode a plain open() would give it (mkstemp's files are 0600)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as f:
+            os.fchmod(f.fileno(), 0o666 & ~UMASK)
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
@@ -87,15 +98,21 @@ class ReportDirectory:
             self.write(f"{prefix}.{name}.txt", text)
 
     def finish(self, report: dict) -> list[Path]:
-        """The timeline, the charts, the HTML page, then report.json."""
+        """The timeline, the charts, the HTML page, then report.json. Everything is made from
+        report.json's text read back, as `memsim report` reads it: the same page, byte for byte."""
         from sim.report import chrome, html
 
+        text = json.dumps(report, indent=1, sort_keys=True) + "\n"
+        report = json.loads(text)
         self.write("trace.json", json.dumps(chrome.timeline(report), sort_keys=True) + "\n")
         charts = html.charts(report)
-        for name, svg in charts.items():
-            self.write(f"charts/{name}", svg)
+        names = [c.file if c.variant_name is None else f"{slug(c.variant_name)}.{c.file}" for c in charts]
+        if len(set(names)) < len(names):
+            raise ValueError(f"two charts have one file name: {sorted(n for n in names if names.count(n) > 1)[0]}")
+        for name, chart in zip(names, charts, strict=True):
+            self.write(f"charts/{name}", chart.svg)
         self.write("report.html", html.render(report, texts(self.path, report), charts))
-        self.write("report.json", json.dumps(report, indent=1, sort_keys=True) + "\n")
+        self.write("report.json", text)
         return self.files
 
 

@@ -25,6 +25,10 @@ def summary(report: dict) -> str:
     for name, e in EXPERIMENTS.items():
         if name in report and e.summary is not None:
             lines += e.summary(report[name])
+    if "report" in report:   # the scenario's question and the answer its figures give
+        block = report["report"]
+        lines += ["", block["question"], block["answer"] if block["answer"] is not None else
+                  f"(not answered: this run lacks {', '.join(block.get('missing', []))})"]
     return "\n".join(lines)
 
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kernel_model._core import MAX_CPUS
-
 from kernel_model import Machine, Op, Trace, trace
+from kernel_model._core import MAX_CPUS
 from sim.driver import cpus_used, observe_now, replay_in_chunks
 from sim.experiments import EXPERIMENTS, ExperimentContext
 from sim.profilers import REGISTRY, Context
+from sim.report.answer import answer
 from sim.report.directory import ReportDirectory, ReportError
 from sim.scenario.build import build_machine, build_workload
 from sim.scenario.spec import ScenarioError, ScenarioSpec, VariantSpec, load
@@ -97,6 +97,8 @@ def run_scenario(scenario: str | os.PathLike | ScenarioSpec, overrides: Iterable
         with _failing(directory, report, f"experiment {name!r}"):
             report[name] = EXPERIMENTS[name].run(ExperimentContext(base, lambda: build_machine(spec)))
     report = json.loads(json.dumps(report))   # plain JSON data, as report.json reads back (str keys, lists)
+    if spec.report is not None:   # the scenario's question, answered from the figures (sim/report/answer.py)
+        report["report"] = answer(spec.report.question, spec.report.answer, report)
     with _failing(directory, report, "writing the report"):
         files = directory.finish(report) if directory is not None else []
     return RunResult(report, target if write else None, files)

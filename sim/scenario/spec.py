@@ -17,10 +17,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from kernel_model import Machine, Topology, TopologyError
 from kernel_model._core import MAX_CACHES as MAX_CACHE_INSTANCES
 from kernel_model._core import MAX_CPUS, MAX_NODES, PAGE_DESCRIPTOR_BYTES
-
-from kernel_model import Machine, Topology, TopologyError
 from kernel_model.caches import CacheConfigError, footprint, parse_config
 from kernel_model.machine import BASE_PFN
 from kernel_model.mm import PAGE_SHIFT, PAGE_SIZE
@@ -45,6 +44,7 @@ from sim.fields import (
 )
 from sim.guest.results import MAX_NODES as GUEST_MAX_NODES
 from sim.profilers import REGISTRY
+from sim.report import answer
 from sim.report.directory import slug
 from sim.workloads import GENERATORS
 
@@ -78,7 +78,10 @@ GUEST = (Field("nodes", Int(1, GUEST_MAX_NODES), 2),
          Field("accel", Str(("tcg", "kvm")), "tcg"), Field("timeout", Float(0.001, 86400.0), 120),
          Field("leak_scan", Bool(), False))
 OUTPUT = (Field("dir", Str()),)
-SECTIONS = ("scenario", "machine", "topology", "caches", "workload", "profile", "variant", "guest", "output")
+REPORT = (Field("question", Str(), doc="the question the scenario answers (the report's first line)"),
+          Field("answer", Str(), doc="the answer over named figures, {variant:profiler.figure} (sim/report/answer.py)"))
+SECTIONS = ("scenario", "machine", "topology", "caches", "workload", "profile", "variant", "guest", "output",
+            "report")
 
 
 class ScenarioError(ValueError):
@@ -139,6 +142,13 @@ class GuestSpec:
 
 
 @dataclass(frozen=True)
+class ReportSpec:
+    """[report]: the question and the answer template (its figure names checked at load)."""
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
 class ScenarioSpec:
     """A checked scenario. `data` is the TOML as loaded (overrides applied); everything else is
     derived from it, so with_overrides() re-checks from scratch."""
@@ -157,6 +167,7 @@ class ScenarioSpec:
     guest: GuestSpec | None
     output_dir: str | None
     overridden: frozenset[str] = frozenset()
+    report: ReportSpec | None = None
 
     def with_overrides(self, overrides: Iterable[str]) -> ScenarioSpec:
         data, keys = apply_overrides(self.data, overrides)
@@ -320,10 +331,30 @@ def _check(path: Path, text: str, data: Mapping[str, Any], overridden: frozenset
     if "dir" in out and (not out["dir"] or Path(out["dir"]).is_absolute() or ".." in Path(out["dir"]).parts):
         raise _key_error(where, "output", "dir", f"output.dir: {out['dir']!r} must be a relative path below the "
                          "working directory (give --out for any other place)")
+    report = _report(where, data, variants, profile, overridden) if "report" in data else None
     return ScenarioSpec(path=path, text=text, data=data, name=name, description=head.get("description", ""),
                         seed=head.get("seed", 0), machine=machine, topology=topology, caches=caches,
                         workload=workload, profile=profile, variants=variants, guest=guest,
-                        output_dir=out.get("dir"), overridden=overridden)
+                        output_dir=out.get("dir"), overridden=overridden, report=report)
+
+
+def _report(where: _Where, data: Mapping, variants: Sequence[VariantSpec], profile: ProfileSpec,
+            overridden: frozenset[str]) -> ReportSpec:
+    r = _table(where, data, "report", REPORT)
+    if "guest" in data:
+        raise ScenarioError(f"{where('report')}: [report] answers from the host's profilers: a [guest] scenario "
+                            "has none (its result is guest.json)")
+    for key in ("question", "answer"):
+        if not r.get(key, "").strip():
+            raise ScenarioError(f"{where('report', key)}: [report] needs {key} (a non-empty string)")
+    try:
+        # profilers chosen with --set may leave a cited figure out: then the run's answer says so
+        answer.check(r["answer"], [v.name for v in variants],
+                     None if "profile.profilers" in overridden else profile.profilers,
+                     None if "profile.experiments" in overridden else profile.experiments)
+    except answer.TemplateError as e:
+        raise _key_error(where, "report", "answer", f"report.answer: {e}") from None
+    return ReportSpec(r["question"], r["answer"])
 
 
 def _topology(where: _Where, data: Mapping) -> Topology:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kernel_model.trace import NO_NODE, Op, Trace, empty, reuse_ids
+from kernel_model.trace import NO_ID, NO_NODE, Op, Trace, empty, reuse_ids
 from sim.fields import Float, Int, ListOf
 from sim.workloads.generator import Generator, count, cpus, fraction, ops, param
 
@@ -66,7 +66,7 @@ def kmalloc_churn(n_ops: int, live_objects: int, cpus: int = 2,
         starts = [int(np.argmax(~is_free & (phase[ident] == p))) for p in range(1, phases)
                   if (~is_free & (phase[ident] == p)).any()]
         marks = empty(len(starts))
-        marks["op"], marks["id"] = Op.PHASE, 0xFFFFFFFF
+        marks["op"], marks["id"] = Op.PHASE, NO_ID
         marks["arg0"] = np.arange(1, len(starts) + 1)
         marks["site"] = np.arange(len(sites), len(sites) + len(starts))
         sites += [f"phase-{p}" for p in range(1, len(starts) + 1)]

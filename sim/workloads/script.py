@@ -17,11 +17,14 @@ the generators in this package build their arrays with numpy instead).
 
 from __future__ import annotations
 
+from kernel_model._core import FLAG_HWCACHE_ALIGN, FLAG_RECLAIM_ACCOUNT
+from kernel_model.machine import MPOL_MODES
+from kernel_model.mm import MIGRATE_PCPTYPES, MIGRATETYPE_NAMES
 from kernel_model.trace import NO_ID, NO_NODE, Op, Trace, empty
 
-MIGRATETYPES = {"unmovable": 0, "movable": 1, "reclaimable": 2}
-POLICIES = {"default": 0, "preferred": 1, "bind": 2, "interleave": 3, "local": 4, "preferred_many": 5,
-            "weighted_interleave": 6}
+MIGRATETYPES = {name.lower(): mt for mt, name in enumerate(MIGRATETYPE_NAMES[:MIGRATE_PCPTYPES])}
+# the policies a nodemask configures (access-aware takes a threshold instead)
+POLICIES = {name: mode for name, mode in MPOL_MODES.items() if name != "access_aware"}
 
 
 class Workload:
@@ -80,7 +83,7 @@ class Workload:
     def kmem_cache_create(self, name: str, size: int, align: int = 8, hwcache_align: bool = False,
                           reclaimable: bool = False) -> int:
         id_ = self._new_id("cache")
-        flags = (1 if hwcache_align else 0) | (2 if reclaimable else 0)
+        flags = (FLAG_HWCACHE_ALIGN if hwcache_align else 0) | (FLAG_RECLAIM_ACCOUNT if reclaimable else 0)
         self._emit(Op.CACHE_CREATE, id_, size, align | flags << 32, site=name)
         return id_
 

@@ -1,23 +1,40 @@
-# Declarations of the freestanding C core (kernel_model/core/*.h) for the Cython layer (_core.pyx).
+# Declarations of the freestanding C core (kernel_model/core/*.h) for the Cython layer (_core.pyx),
+# which sees them as its own.
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t, uintptr_t
 
+# `cpdef enum` constants are also attributes of kernel_model._core (the Python side's one source
+# of the numbers the headers define); the name tables of the X-macro lists are built in _core.pyx.
 cdef extern from "core/mm_types.h":
     struct mm_slab
 
-    enum:
+    cpdef enum:
         PAGE_SHIFT
+        PAGE_SIZE
         MAX_PAGE_ORDER
         NR_PAGE_ORDERS
         PAGEBLOCK_ORDER
         PAGEBLOCK_NR_PAGES
         PAGE_ALLOC_COSTLY_ORDER
-        MM_MAX_NODES
-        MM_MAX_CPUS
+        MIGRATE_UNMOVABLE
+        MIGRATE_MOVABLE
+        MIGRATE_RECLAIMABLE
+        MIGRATE_HIGHATOMIC
+        MIGRATE_ISOLATE
         MIGRATE_PCPTYPES
         MIGRATE_TYPES
-        NR_PCP_LISTS
         NR_WMARK
         NR_ZONE_STAT_ITEMS
+        NR_NUMA_STAT_ITEMS
+        MPOL_MAX
+        NR_ACCESS_COUNTS
+
+    enum:
+        MM_MAX_NODES
+        MM_MAX_CPUS
+        NR_PCP_LISTS
+        MM_ACCESS_LOCAL
+        MM_ACCESS_REMOTE
+        MM_ACCESS_COST_NS
         PG_buddy
         PG_pcp
         PG_head
@@ -67,7 +84,7 @@ cdef extern from "core/mm_types.h":
         per_cpu_pages *pcp
         free_area free_area[NR_PAGE_ORDERS]
         uint64_t stat[NR_ZONE_STAT_ITEMS]
-        uint64_t numa[6]
+        uint64_t numa[NR_NUMA_STAT_ITEMS]
 
     struct cache_hierarchy
 
@@ -81,13 +98,20 @@ cdef extern from "core/mm_types.h":
         uint8_t cpu_to_node[MM_MAX_CPUS]
         uint8_t zonelist[MM_MAX_NODES][MM_MAX_NODES]
         uint32_t latency[MM_MAX_NODES][MM_MAX_NODES]
-        uint64_t cpu_access[MM_MAX_CPUS][3]
+        uint64_t cpu_access[MM_MAX_CPUS][NR_ACCESS_COUNTS]
         uint64_t node_access[MM_MAX_NODES]
         zone zones[MM_MAX_NODES]
 
 cdef extern from "core/page_alloc.h":
     uintptr_t MM_NO_MEMORY
-    void mm_machine_init(mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, uint32_t flags)
+    cpdef enum:
+        MM_FREE_OK
+        MM_FREE_BAD_PFN
+        MM_FREE_NOT_ALLOCATED
+        MM_FREE_BAD_ORDER
+        MM_FREE_WRONG_KIND
+        MM_FREE_BAD_CPU
+    int mm_machine_init(mm_machine *m, uint32_t nr_nodes, uint32_t nr_cpus, uint32_t flags)
     void mm_zone_init(mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t spanned_pages,
                       page *pages, uint8_t *pageblock_mt, per_cpu_pages *pcp, uintptr_t memory)
     void mm_zone_free_range(mm_machine *m, uint32_t nid, uint32_t start_pfn, uint32_t end_pfn)
@@ -97,18 +121,36 @@ cdef extern from "core/page_alloc.h":
                             int32_t nid) nogil
     int mm_free_pages(mm_machine *m, uint32_t pfn, uint32_t order, uint32_t cpu) nogil
     void mm_drain_all_pages(mm_machine *m) nogil
-    int mm_set_mempolicy(mm_machine *m, uint32_t cpu, uint32_t mode, uint64_t nodes)
-    int mm_set_il_weight(mm_machine *m, uint32_t cpu, uint32_t node, uint32_t weight)
     int32_t mm_pfn_to_nid(mm_machine *m, uint32_t pfn)
     zone *mm_pfn_zone(mm_machine *m, uint32_t pfn)
-    int mm_zone_watermark_ok(const zone *z, uint32_t order, uint32_t mark)
+
+cdef extern from "core/mempolicy.h":
+    int mm_set_mempolicy(mm_machine *m, uint32_t cpu, uint32_t mode, uint64_t nodes)
+    int mm_set_il_weight(mm_machine *m, uint32_t cpu, uint32_t node, uint32_t weight)
+
+cdef extern from "core/bug.h":
+    enum:
+        MM_DEBUG_BUILD
+    int mm_bug_take(const char **file, uint32_t *line, const char **cond)
 
 cdef extern from "core/vmstat.h":
+    cpdef enum:
+        PAGE_MAP_FREE
+        PAGE_MAP_SLAB
+        PAGE_MAP_HOLE
     int32_t mm_extfrag_index(const uint64_t *nr_free, uint32_t order)
     int32_t mm_unusable_free_index(const uint64_t *nr_free, uint32_t order)
     void mm_page_map(const mm_machine *m, uint32_t nid, uint8_t *out)
 
 cdef extern from "core/slab.h":
+    cpdef enum:
+        SLAB_OK
+        SLAB_ENOTOBJ
+        SLAB_EDOUBLE
+        SLAB_EWRONG_CACHE
+        SLAB_EPAGE
+        SLAB_EBADCPU
+
     enum:
         SLAB_NO_OBJ
         NR_KMALLOC_CACHES
@@ -170,7 +212,6 @@ cdef extern from "core/slab.h":
     uint64_t mm_kmalloc(mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid, uint32_t *block)
     int mm_kmem_cache_free(mm_slab *sl, uint32_t cache, uint64_t addr, uint32_t cpu)
     int mm_kfree(mm_slab *sl, uint64_t addr, uint32_t cpu)
-    uint32_t mm_block_head(mm_machine *m, uint32_t pfn, zone **zp)
 
 cdef extern from "core/trace_ops.h":
     struct mm_op:
@@ -181,15 +222,48 @@ cdef extern from "core/trace_ops.h":
         uint32_t id
         uint32_t arg0
         uint64_t arg1
+
+    struct mm_trace_header:
+        char magic[8]
+        uint16_t version
+        uint16_t header_size
+        uint32_t record_size
+        uint64_t nr_records
+        uint32_t nr_ids
+        uint32_t nr_sites
+        uint64_t strtab_offset
+        uint64_t strtab_size
+        uint32_t flags
+
     enum:
         NR_OPS
+        OP_PAGE_ALLOC
+        OP_PAGE_FREE
+        OP_KMALLOC
+        OP_KFREE
+        OP_CACHE_ALLOC
+        OP_CACHE_FREE
+        MM_TRACE_VERSION
+        MM_ACCESS_RAW
+        MM_MAX_ACCESS
+    uint32_t MM_NO_ID
+    uint64_t MM_NO_NODE
+    const char *MM_TRACE_MAGIC
 
 cdef extern from "core/replay.h":
     enum:
         NR_REPLAY_ERRORS
+        MM_STACK_FRAMES
 
-    enum:
+    cpdef enum:
+        ID_UNUSED
+        ID_PAGE
+        ID_FREED
+        ID_FAILED
         ID_OBJECT
+        ID_LARGE
+        ID_ZERO
+        ID_CACHE
 
     struct mm_id:
         uint32_t pfn
@@ -205,7 +279,7 @@ cdef extern from "core/replay.h":
     struct mm_stack:
         uint32_t depth, top, high_water, hw_frames
         uint64_t overflows, calls
-        uint32_t hw_chain[256]
+        uint32_t hw_chain[MM_STACK_FRAMES]
 
     struct mm_replay:
         mm_id *ids
@@ -239,14 +313,38 @@ cdef extern from "core/replay.h":
 
     enum:
         MM_SITE_LEVELS
+    uint32_t MM_NO_SITE
+    uint64_t MM_RESULT_NONE
+    uint64_t MM_RESULT_FAILED
+    uint64_t MM_RESULT_ERROR
 
     void mm_replay_run(mm_machine *m, mm_replay *r, const mm_op *ops, uint64_t first, uint64_t n) nogil
 
 cdef extern from "core/snapshot.h":
+    cpdef enum:
+        SNAP_RECORDS
+        SNAP_NOW_NS
+        SNAP_SLAB_PAGES
+        SNAP_NUMA_LOCAL
+        SNAP_NUMA_REMOTE
+        SNAP_HEAD
+        SNAP_FREE_PAGES
+        SNAP_PGALLOC
+        SNAP_PGFREE
+        SNAP_ALLOC_FAIL
+        SNAP_PER_NODE
+
     uint32_t mm_snapshot_size(const mm_machine *m)
     void mm_snapshot(const mm_machine *m, const mm_replay *r, uint64_t records, uint64_t *row)
 
 cdef extern from "core/leak.h":
+    cpdef enum:
+        LEAK_REACHABLE
+        LEAK_POSSIBLY
+        LEAK_INDIRECT
+        LEAK_DEFINITE
+        NR_LEAK_KINDS
+
     uint32_t mm_leak_objects(mm_machine *m, const mm_replay *r, uint32_t *id, uint64_t *addr, uint64_t *size)
     uint64_t mm_leak_words(mm_machine *m, const uint64_t *addr, const uint64_t *size, uint32_t n,
                            uint32_t *src, uint64_t *value, uint64_t cap) nogil
@@ -256,6 +354,10 @@ cdef extern from "core/leak.h":
 cdef extern from "core/cachegrind.h":
     enum:
         NR_CG_EVENTS
+
+    cpdef enum:
+        CG_MAX_PARAM
+        CG_MIN_LINE_SIZE
 
     struct cg_cache:
         uint32_t sets
@@ -268,7 +370,7 @@ cdef extern from "core/cachegrind.h":
         cg_cache LL
         uint64_t ev[NR_CG_EVENTS]
 
-    uint64_t cg_cache_tags_needed(uint32_t size, uint32_t assoc, uint32_t line_size)
+    uint64_t cg_cache_tags_needed(uint64_t size, uint64_t assoc, uint64_t line_size)
     void cg_cache_init(cg_cache *c, uint32_t size, uint32_t assoc, uint32_t line_size, uint64_t *tags)
     void cg_instr(cg_sim *s, uint64_t addr, uint32_t size) nogil
     void cg_read(cg_sim *s, uint64_t addr, uint32_t size) nogil
@@ -285,7 +387,14 @@ cdef extern from "core/lackey.h":
 cdef extern from "core/cache.h":
     enum:
         CACHE_MAX_HUGE
+        CACHE_MAX_LEVELS
+        CACHE_USE_BUCKETS
+        CACHE_USE_MAX_LINE
+        CACHE_ORDER_MAX_WAYS
+        CACHE_PLRU_MAX_WAYS
         NR_CACHE_POLICIES
+        NR_CACHE_INCLUSIONS
+        NR_ACCESS_KINDS
 
     struct cache_stats:
         uint64_t load_hits, load_misses, store_hits, store_misses
@@ -299,7 +408,6 @@ cdef extern from "core/cache.h":
     struct cache:
         uint32_t sets, ways, line_bits
         uint8_t policy
-        uint8_t store_updates_recency
         uint64_t *use
         uint64_t *use_hist
         cache *next
@@ -318,7 +426,7 @@ cdef extern from "core/cache.h":
         uint64_t huge_end[CACHE_MAX_HUGE]
         uint32_t nr_huge
         uint64_t page_walks
-        cache *levels[16]
+        cache *levels[CACHE_MAX_LEVELS]
         uint32_t nr_levels
 
     int cache_geometry_ok(uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t policy)
@@ -336,5 +444,62 @@ cdef extern from "core/cache.h":
                           const uint8_t *kind, uint64_t n) nogil
     void cache_hierarchy_access(cache_hierarchy *h, uint64_t addr, uint32_t size, uint32_t kind)
     void cache_hierarchy_prepare(cache_hierarchy *h)
+    int cache_can_track_use(const cache *c)
     void cache_track_use(cache *c, uint64_t *use, uint64_t *use_hist)
     void cache_use_resident(const cache *c, uint64_t *hist)
+
+# ---- ftrace import (core/ftrace.h) ----
+cdef extern from "core/ftrace.h":
+    enum:
+        FT_MAX_LINE
+        FT_LINUX_MIGRATE_TYPES
+        FT_MAX_BYTES
+        FT_NR_EVENTS
+        FT_NR_SKIPS
+        FT_NR_TABLES
+        FT_FIRST_REBUILT
+        FT_F_CPU
+        FT_ERR_NOT_EVENT
+        FT_ERR_LONG_LINE
+        FT_ERR_MISSING
+        FT_ERR_SYNTAX
+        FT_ERR_RANGE
+        FT_ERR_NUL
+        FT_ERR_UTF8
+        FT_ERR_LIMIT
+
+    uint64_t FT_MAX_NS
+
+    struct ft_map:
+        uint32_t count
+
+    struct ft_str:
+        uint32_t off, len
+        uint64_t count
+
+    struct ft_strtab:
+        uint8_t *bytes
+        ft_str *ent
+        uint32_t nr
+
+    struct ft_parser:
+        mm_op *rec
+        size_t nr_rec, rec_cap
+        ft_map pages, objs
+        uint32_t next_id
+        ft_strtab sites, events
+        uint64_t skipped[FT_NR_SKIPS]
+        uint8_t skip_order[FT_NR_SKIPS]
+        uint32_t nr_skip_kinds
+        uint32_t nr_cpus
+        uint64_t line, error_line
+        uint32_t error, error_field, error_event
+        uint32_t need
+        size_t need_bytes
+
+    const char *ft_event_names[]
+    const char *ft_field_names[]
+    const char *ft_skip_names[]
+    size_t ft_feed(ft_parser *p, const char *buf, size_t len, int final) nogil
+    void ft_adopt(ft_parser *p, uint32_t t, void *mem, size_t bytes)
+    uint32_t ft_gfp_zone_bits(const char *s, size_t len)
