@@ -363,3 +363,11 @@ def test_a_chart_of_malformed_data_leaves_no_figure_open():
     with pytest.raises(ValueError):
         svg.draw(LineChart("c.svg", "t", "x", "y", {"a": ([1, 2], [1, 2, 3])}), {})
     assert plt.get_fignums() == []
+
+
+def test_a_file_that_is_not_ftrace_is_not_echoed_through_a_scenario(tmp_path, capsys):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:hunter2:0:0\n")
+    (tmp_path / "s.toml").write_text(f'[workload]\ngenerator = "ftrace"\nfile = "{secret}"\n')
+    err = one_error(capsys, "run", tmp_path / "s.toml", "--out", tmp_path / "out")
+    assert f"s.toml:3: {secret}:1: not an ftrace event line" in err and "hunter2" not in err
