@@ -15,6 +15,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,12 @@ REPO = Path(__file__).resolve().parents[1]
 WORK = Path(tempfile.mkdtemp(prefix="memsim-fuzz-"))
 SUBPROCESS_SAMPLE = 3        # failing inputs per fuzzer that also go through a memsim process
 pytestmark = pytest.mark.fuzz
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_work():
+    yield
+    shutil.rmtree(WORK, ignore_errors=True)
 
 
 def run_cli(args: list[str]) -> tuple[int, list[str]]:
