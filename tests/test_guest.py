@@ -168,6 +168,31 @@ def test_guest_run_cli_json(tmp_path, capsys):
     assert json.loads((tmp_path / "guest.json").read_text())["matches_model"] is True
 
 
+def test_min_free_kbytes_reaches_the_guest(tmp_path, capsys):
+    """[machine] min_free_kbytes (here through --set) is on the firmware's command line: the guest's
+    watermarks per node are the ones Linux's formula gives for it, and the host twin's (which derives
+    them itself from the same setting, not from the guest) are equal."""
+    assert main(["guest", "run", "guest-numa", "--nodes", "2", "--dist", "10,21;21,10", "--mem", "32M",
+                 "--set", "machine.min_free_kbytes=3000",
+                 "--set", "workload.ops=5000", "--set", "workload.live_objects=500", "--set", "workload.cpus=2",
+                 "--out", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "min_free_kbytes=3000" in report["guest"]["cmdline"] and report["guest"]["min_free_kbytes"] == 3000
+    marks = report["comparison"]["watermarks"]
+    assert marks["guest"]["min_free_kbytes"] == 3000 and report["comparison"]["checks"]["watermarks"] is True
+    guest = {int(n): w for n, w in marks["guest"]["nodes"].items()}
+    assert guest == {int(n): w for n, w in marks["host"]["nodes"].items()}
+    # __setup_per_zone_wmarks: pages_min = 3000 kB / 4 split by managed pages; both nodes are alike here
+    managed = [sum(b - a for a, b in n["usable_pfns"]) for n in report["topology_seen"]["nodes"]]
+    mins = [750 * m // sum(managed) for m in managed]
+    assert [guest[n]["min"] for n in range(2)] == mins
+    default = main(["guest", "run", "guest-numa", "--nodes", "2", "--dist", "10,21;21,10", "--mem", "32M",
+                    "--set", "workload.ops=5000",
+                    "--set", "workload.live_objects=500", "--set", "workload.cpus=2", "--out", str(tmp_path), "--json"])
+    other = json.loads(capsys.readouterr().out)
+    assert default == 0 and other["guest"]["min_free_kbytes"] != 3000     # derived as Linux does without the key
+
+
 def test_guest_run_bad_input_is_one_line(capsys):
     assert main(["guest", "run", "guest-numa", "--dist", "10,x"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
