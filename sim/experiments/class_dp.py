@@ -28,9 +28,10 @@ from kernel_model import _core
 from kernel_model._core import KMALLOC_MAX_SIZE
 from kernel_model.mm import PAGE_SIZE
 from sim.experiments.kmalloc_profile import SizeProfile
+from sim.experiments.rerun import OptimiseError
 
 
-class InfeasibleError(ValueError):
+class InfeasibleError(OptimiseError):
     """No class set within the bounds serves every request; the message says what would."""
 
 

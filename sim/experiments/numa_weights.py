@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sim.experiments.registry import Experiment, ExperimentContext, register
-from sim.experiments.rerun import Evaluations, Map, Rerun, in_process
+from sim.experiments.rerun import Evaluations, Map, OptimiseError, Rerun, in_process
 from sim.profilers.views import BarChart, Column, Fact, Figure, Section, Table
 
 VERSION = 1
@@ -108,9 +108,9 @@ def optimise(rerun: Rerun, max_evals: int = MAX_EVALS, run: Map | None = None) -
     """Search the weights and compare them, measured, with local, interleave and the HMAT weights."""
     m = rerun.build()
     if m.nodes < 2:
-        raise ValueError("weighted interleave needs a machine with at least 2 nodes")
+        raise OptimiseError("weighted interleave needs a machine with at least 2 nodes")
     if max_evals < 4:
-        raise ValueError(f"--max-evals {max_evals}: at least 4 (local, interleave, HMAT, a weight set)")
+        raise OptimiseError(f"--max-evals {max_evals}: at least 4 (local, interleave, HMAT, a weight set)")
     evals = Evaluations(measure, run or in_process(rerun))
     hmat = m.topology is not None and m.topology.has_bandwidth
     baselines = [("local",), ("interleave",)] + ([("hmat",)] if hmat else [])

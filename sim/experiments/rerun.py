@@ -16,6 +16,10 @@ from kernel_model import Machine, Trace
 from sim.experiments.kmalloc_profile import Lifetimes, lifetimes
 
 
+class OptimiseError(ValueError):
+    """A bound or a workload an optimiser cannot work with (the user's to change); the message says why."""
+
+
 @dataclass(frozen=True, eq=False)
 class Rerun:
     """The workload and the machine it runs on ([machine] of a scenario, or a trace's machine)."""

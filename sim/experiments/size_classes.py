@@ -25,7 +25,7 @@ from kernel_model.machine import LINUX_KMALLOC_CLASSES
 from sim.experiments.class_dp import InfeasibleError, fewest_classes, minimal_classes, predict, range_costs, runs
 from sim.experiments.kmalloc_profile import size_profile
 from sim.experiments.registry import Experiment, ExperimentContext, register
-from sim.experiments.rerun import Evaluations, Map, Rerun, in_process
+from sim.experiments.rerun import Evaluations, Map, OptimiseError, Rerun, in_process
 from sim.profilers.views import BarChart, Column, Fact, Figure, Section, Table
 
 VERSION = 1
@@ -111,13 +111,13 @@ def optimise(rerun: Rerun, k: int | None = None, max_waste: float | None = None,
     data) and the evaluations (count and time)."""
     k = len(LINUX_KMALLOC_CLASSES) if k is None else k
     if not 1 <= k <= MAX_KMALLOC:
-        raise ValueError(f"--classes {k}: a machine has 1..{MAX_KMALLOC} kmalloc classes")
+        raise OptimiseError(f"--classes {k}: a machine has 1..{MAX_KMALLOC} kmalloc classes")
     if max_evals < 3:
-        raise ValueError(f"--max-evals {max_evals}: at least 3 (Linux's, four per doubling, the model's)")
+        raise OptimiseError(f"--max-evals {max_evals}: at least 3 (Linux's, four per doubling, the model's)")
     trace = rerun.trace
     profile = size_profile(rerun.lifetimes, len(trace))
     if not len(profile.buckets):
-        raise ValueError("the workload makes no kmalloc call a slab serves (sizes 1..8192)")
+        raise OptimiseError("the workload makes no kmalloc call a slab serves (sizes 1..8192)")
     nr_cpus = len(rerun.build().cpu_to_node)
     costs = range_costs(profile, nr_cpus, max_waste=max_waste)
     need = fewest_classes(costs)
@@ -264,10 +264,10 @@ def _section(r: dict) -> Section:
 
 def _charts(r: dict) -> list[BarChart]:
     names = list(SETS)
-    return [BarChart("size_classes.svg", "Peak kmalloc slab pages per class set", "class set", "pages", names,
-                     {"predicted": [r["predicted"][n]["peak_slab_pages"] for n in names],
-                      "measured": [r["measured"][n]["peak_slab_pages"] for n in names]},
-                     highlight=("optimised",), unit="pages")]
+    return [BarChart("size_classes.svg", "Waste at the peak of kmalloc slab pages (measured)", "class set", "bytes",
+                     names, {"internal waste": [r["measured"][n]["internal_waste_bytes"] for n in names],
+                             "slab tail waste": [r["measured"][n]["tail_waste_bytes"] for n in names]},
+                     stacked=True, highlight=("optimised",), unit="bytes")]
 
 
 def _metrics(r: dict) -> dict[str, float]:
