@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,6 +29,7 @@ from sim.profilers.patterns import analyze
 from sim.workloads import kmalloc_churn
 
 SMALL = dict(nodes=1, node_mem="64M", cpus_per_node=2)
+SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "docs" / "report.schema.json").read_text())
 mixes = st.lists(st.integers(1, 16).map(lambda k: 8 * k), min_size=1, max_size=6, unique=True)
 
 
@@ -259,6 +262,7 @@ def test_cli_size_classes_json_and_report(tmp_path, capsys):
         assert {"peak_slab_pages", "avg_slab_pages", "internal_waste_bytes", "tail_waste_bytes"} <= set(inner)
     assert out["measured"]["optimised"]["peak_slab_pages"] <= out["measured"]["linux"]["peak_slab_pages"]
     report = json.loads((tmp_path / "report.json").read_text())
+    jsonschema.validate(report, SCHEMA)
     assert report["size_classes"]["classes"] == out["classes"] and report["variants"][0]["name"] == "2-cpus"
     html = (tmp_path / "report.html").read_text()
     assert "kmalloc size classes, optimised and measured" in html
@@ -271,7 +275,11 @@ def test_cli_text_and_a_trace(tmp_path, capsys):
     assert main(["optimize", "size-classes", str(path), "--classes", "3", "--out", str(tmp_path / "o")]) == 0
     text = capsys.readouterr().out
     assert "optimised classes: 40 200 1000" in text and "re-runs of 20,000 records in" in text
-    assert json.loads((tmp_path / "o" / "report.json").read_text())["variants"] == []
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    jsonschema.validate(report, SCHEMA)
+    assert [v["name"] for v in report["variants"]] == ["base"] and report["size_classes"]["classes"] == [40, 200, 1000]
+    # the trace ran as a scenario of its own, kept beside the report: it runs again as it is
+    assert main(["run", str(tmp_path / "o" / "t.toml"), "--out", str(tmp_path / "again")]) == 0
 
 
 @pytest.mark.parametrize("argv,message", [

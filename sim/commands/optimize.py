@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 
 from sim.commands.common import UserError, load_trace, scenario_errors
@@ -52,33 +51,61 @@ def add_parser(sub) -> None:
         v.set_defaults(func=run)
 
 
-def _source(args: argparse.Namespace):
-    """(Rerun, scenario spec or None, variant or None, name) of the optimiser's workload and machine."""
-    from sim.experiments.rerun import Rerun
+TRACE_SCENARIO = """\
+# {path} as `memsim optimize` ran it: a scenario (memsim run this file)
+[scenario]
+name = {name}
 
-    trace_options = {"--nodes": args.nodes, "--node-mem": args.node_mem, "--cpus-per-node": args.cpus_per_node}
-    path = Path(args.source)
-    if path.is_file() and path.suffix != ".toml":
-        if args.set or args.variant or args.seed is not None:
-            raise UserError(f"{args.source}: --set, --variant and --seed apply to scenarios, not to a trace")
-        trace = load_trace(args.source)
-        nodes = args.nodes or 1
-        used = int(trace.records["cpu"].max()) + 1 if len(trace) else 1
-        machine = {"nodes": nodes, "node_mem": args.node_mem or "1G",
-                   "cpus_per_node": args.cpus_per_node or math.ceil(used / nodes)}
-        rerun = Rerun(trace, machine)
-        try:
-            rerun.build()
-        except ValueError as e:
-            raise UserError(f"{args.source}: {e}") from None
-        return rerun, None, None, path.stem
-    given = [k for k, v in trace_options.items() if v is not None]
-    if given:
-        raise UserError(f"{given[0]} describes a trace's machine; a scenario's is its [machine] (use --set)")
+[machine]
+nodes = {nodes}
+node_mem = {node_mem}
+cpus_per_node = {cpus}
+
+[workload]
+generator = "trace"
+file = {path}
+
+[profile]
+profilers = ["fragmentation", "slab", "patterns"]
+"""
+
+
+def _output(args: argparse.Namespace, name: str) -> Path:
+    return Path(args.out) if args.out else Path("out") / f"{name}-{args.optimizer}"
+
+
+def _source(args: argparse.Namespace):
+    """(Rerun, scenario spec, its variant, report directory) of the optimiser's workload and machine.
+    A trace becomes a scenario of its own, written beside the report (<out>/<trace>.toml)."""
+    from sim.experiments.rerun import Rerun
+    from sim.report.directory import slug
     from sim.scenario import ScenarioError, build_machine, build_workload, load, machine_kwargs
 
+    path = Path(args.source)
     with scenario_errors():
-        spec = load(args.source, args.set)
+        if path.is_file() and path.suffix != ".toml":
+            if args.set or args.variant or args.seed is not None:
+                raise UserError(f"{args.source}: --set, --variant and --seed apply to scenarios, not to a trace")
+            trace = load_trace(args.source)
+            nodes = args.nodes or 1
+            used = int(trace.records["cpu"].max()) + 1 if len(trace) else 1
+            text = TRACE_SCENARIO.format(path=json.dumps(str(path.resolve())), name=json.dumps(slug(path.stem)),
+                                         nodes=nodes, node_mem=json.dumps(args.node_mem or "1G"),
+                                         cpus=args.cpus_per_node or math.ceil(used / nodes))
+            out = _output(args, slug(path.stem))
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+                (out / f"{slug(path.stem)}.toml").write_text(text)
+            except OSError as e:
+                raise UserError(f"{out}: {e.strerror or e}") from None
+            spec = load(out / f"{slug(path.stem)}.toml")
+        else:
+            given = [k for k, v in (("--nodes", args.nodes), ("--node-mem", args.node_mem),
+                                    ("--cpus-per-node", args.cpus_per_node)) if v is not None]
+            if given:
+                raise UserError(f"{given[0]} describes a trace's machine; a scenario's is its [machine] (use --set)")
+            spec = load(args.source, args.set)
+            out = _output(args, spec.name)
         if spec.guest is not None:
             raise ScenarioError(f"{spec.path}: a [guest] scenario runs in QEMU; optimise its host twin's workload "
                                 "with a scenario without [guest]")
@@ -88,7 +115,7 @@ def _source(args: argparse.Namespace):
         variant = spec.variants[names.index(args.variant) if args.variant else 0]
         build_machine(spec, variant)
         trace = build_workload(spec, variant.workload, spec.seed if args.seed is None else args.seed)
-    return Rerun(trace, machine_kwargs(spec, variant)), spec, variant, spec.name
+    return Rerun(trace, machine_kwargs(spec, variant)), spec, variant, out
 
 
 def _optimise(name: str, args: argparse.Namespace, rerun, run):
@@ -113,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--jobs {args.jobs}: expected at least 1")
     if getattr(args, "max_evals", None) is not None and args.max_evals < 1:
         raise UserError(f"--max-evals {args.max_evals}: expected at least 1")
-    rerun, spec, variant, name = _source(args)
+    rerun, spec, variant, out = _source(args)
     key = OPTIMISERS[args.optimizer][0]
     try:
         with Engine(args.jobs) as engine:
@@ -123,32 +150,26 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(e)) from None
     except OptimiseError as e:   # bounds the workload cannot meet (--max-waste, --classes, a 1-node machine)
         raise UserError(f"{args.source}: {e}") from None
-    out = Path(args.out) if args.out else Path("out") / f"{name}-{args.optimizer}"
     with scenario_errors():
-        _write_report(out, key, result, rerun, spec, variant, name, args.seed)
+        _write_report(out, key, result, spec, variant, args.seed)
     if args.json:
         print(json.dumps({**result, "seconds": round(evals.seconds, 3), "jobs": args.jobs}, indent=1))
         return 0
     print("\n".join(EXPERIMENTS[key].summary(result)))
     print(f"{evals.count} re-runs of {len(rerun.trace):,} records in {evals.seconds:.2f} s ({where})")
-    print(f"report: {out}/report.json", file=sys.stdout)
+    print(f"report: {out}/report.json")
     return 0
 
 
-def _write_report(out: Path, key: str, result: dict, rerun, spec, variant, name: str, seed: int | None) -> None:
-    """The fitted variant's report (run as the scenario describes it) with the optimiser's result
-    beside its profilers; for a trace, the optimiser's result alone."""
+def _write_report(out: Path, key: str, result: dict, spec, variant, seed: int | None) -> None:
+    """The fitted variant's report, run as the scenario describes it, with the optimiser's result
+    beside its profilers."""
     from sim.report.directory import ReportDirectory
     from sim.scenario import run_scenario
-    from sim.scenario.run import VERSION
 
     machines: dict = {}
-    if spec is not None:
-        report = run_scenario(spec, seed=seed, variants=[variant.name], write=False,
-                              observers=[lambda v, m, t: machines.__setitem__(v, m)]).report
-    else:
-        report = {"version": VERSION, "scenario": name, "description": f"the trace {name}", "seed": 0,
-                  "records": len(rerun.trace), "variants": []}
+    report = run_scenario(spec, seed=seed, variants=[variant.name], write=False,
+                          observers=[lambda v, m, t: machines.__setitem__(v, m)]).report
     report[key] = result
     directory = ReportDirectory(out)
     for v, m in machines.items():
