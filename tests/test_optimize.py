@@ -326,3 +326,28 @@ def test_scenario_kmalloc_classes(tmp_path):
         path.write_text(text.format(bad))
         with pytest.raises(ScenarioError, match=rf"^{path}:6: .*{message}"):
             load(path)
+
+
+def test_optimisers_as_scenario_experiments(tmp_path):
+    """Listed in [profile] experiments, the optimisers run on the scenario's [machine] and their
+    sections, charts and figures reach the report."""
+    from sim.report.metrics import metrics, unit
+    from sim.scenario import run_scenario
+
+    runs = [("slab-churn", ["machine.cpus_per_node=2", "workload.ops=30000", "workload.live_objects=2000",
+                            "profile.experiments=['size_classes', 'dedicated_caches']"]),
+            ("numa-policies", ["workload.objects=2000", "workload.accesses=20000",
+                               "profile.experiments=['numa_what_if', 'numa_weights']"])]
+    for name, sets in runs:
+        report = run_scenario(name, sets, out=tmp_path / name).report
+        jsonschema.validate(report, SCHEMA)
+        html = (tmp_path / name / "report.html").read_text()
+        for figure in metrics(report)["*"]:
+            assert unit(figure)
+        if name == "slab-churn":
+            assert report["size_classes"]["measured"]["optimised"]["peak_slab_pages"] <= \
+                report["size_classes"]["measured"]["linux"]["peak_slab_pages"]
+            assert "kmalloc size classes, optimised and measured" in html and "Dedicated kmem_caches" in html
+        else:
+            assert report["numa_weights"]["evaluations"] <= numa_weights.MAX_EVALS
+            assert "Weighted-interleave weights, optimised and measured" in html

@@ -112,8 +112,9 @@ def optimise(rerun: Rerun, k: int | None = None, max_waste: float | None = None,
     k = len(LINUX_KMALLOC_CLASSES) if k is None else k
     if not 1 <= k <= MAX_KMALLOC:
         raise OptimiseError(f"--classes {k}: a machine has 1..{MAX_KMALLOC} kmalloc classes")
-    if max_evals < 3:
-        raise OptimiseError(f"--max-evals {max_evals}: at least 3 (Linux's, four per doubling, the model's)")
+    if max_evals < 5:
+        raise OptimiseError(f"--max-evals {max_evals}: at least 5 (Linux's classes, those the workload uses, "
+                            "four per doubling, the model's two optima)")
     trace = rerun.trace
     profile = size_profile(rerun.lifetimes, len(trace))
     if not len(profile.buckets):
