@@ -625,7 +625,7 @@ uint64_t mm_kmalloc(struct mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid
 		sl->large_kmalloc_allocated += (uint64_t)PAGE_SIZE << order;
 		return (uint64_t)pfn << PAGE_SHIFT;
 	}
-	cache = sl->size_index[(size - 1) >> KMALLOC_SHIFT_LOW];
+	cache = mm_kmalloc_cache(sl, size);
 	addr = cache_alloc(sl, cache, cpu, nid, block);
 	if (addr) {
 		sl->caches[cache].kmalloc_calls++;

@@ -103,7 +103,7 @@ struct mm_slab {
 	struct kmem_cache_node *node;       /* max_caches * nr_nodes */
 	uint32_t nr_kmalloc;                /* the kmalloc caches are caches 0 .. nr_kmalloc - 1 */
 	uint32_t kmalloc_max;               /* the largest class: larger requests go to the page allocator */
-	uint8_t size_index[KMALLOC_SIZE_INDEX];   /* kmalloc cache of sizes 8i+1 .. 8i+8 (size_index[]) */
+	uint8_t size_index[KMALLOC_SIZE_INDEX];   /* the kmalloc cache of sizes 8i+1 .. 8i+8 */
 	uint64_t clock;                     /* the record being replayed: the time base of usage[] */
 	struct mm_slab_usage usage[NR_SLAB_USAGE];
 	uint64_t large_kmalloc_calls;

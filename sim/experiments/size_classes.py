@@ -5,13 +5,15 @@ set measured, never the best predicted.
 The measured objective: the most pages the kmalloc caches' slabs held at once over the replay
 (the core counts it exactly, in its slow paths), then the internal waste at that moment (bytes
 given minus bytes requested by the objects live then), then fewer classes. The loop:
-  1. measure Linux's classes, jemalloc-style four classes per doubling trimmed to K, and the
-     dynamic programme's set;
+  1. measure Linux's classes (all of them, and those the workload uses), jemalloc-style four
+     classes per doubling trimmed to K, and the model's optimum twice: ideally packed, and with a
+     slab per CPU held by every class;
   2. improve the best measured set by local search on the measured objective (move a class
      boundary by one size, merge two classes, split one), the moves the model ranks best first,
      within the evaluation budget;
   3. report the best measured set. Linux's own classes (those the workload uses) are a candidate
      whenever they fit in K and the waste bound, so the result never measures worse than Linux's.
+docs/optimize.md says what the model computes exactly and what it approximates.
 """
 
 from __future__ import annotations
