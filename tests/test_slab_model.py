@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, rule
 from slab_invariants import check_slab_invariants
@@ -171,3 +172,24 @@ def test_long_slab_churn_matches_reference():
                     "cpu_partial_node", "free_frozen", "alloc_node_mismatch", "deactivate_bypass"):
         assert sum(s[counter] for s in stats) > 0, counter
     check_slab_invariants(m, {a: m.kmalloc_cache(s).index for a, s in live if s <= 8192})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(st.integers(-8, 9000), max_size=70),
+                 st.lists(st.integers(0, 1030).map(lambda k: 8 * k), max_size=70).map(sorted),
+                 class_lists.filter(bool)))
+def test_python_checks_kmalloc_classes_as_the_core_does(classes):
+    """Machine's error messages come from a Python check; the core's own check agrees with it."""
+    from kernel_model import _core
+    from kernel_model.machine import check_kmalloc_classes
+
+    try:
+        check_kmalloc_classes(classes)
+        accepted = True
+    except ValueError:
+        accepted = False
+    core = classes != [] and all(0 <= c < 1 << 32 for c in classes) and _core._kmalloc_classes_valid(
+        np.array(classes, np.uint32))
+    assert accepted == core
+    if accepted:
+        assert Machine(nodes=1, node_mem="4M", kmalloc_classes=classes).kmalloc_classes == tuple(classes)
