@@ -80,11 +80,17 @@ uint32_t mm_slab_calculate_order(uint32_t size, uint32_t nr_cpus)
 	return calc_slab_order(size, 1, MAX_PAGE_ORDER + 1, 1);
 }
 
+/* The kmalloc cache of a request of 1..kmalloc_max bytes. */
+static inline uint32_t kmalloc_slot(const struct mm_slab *sl, uint64_t size)
+{
+	return sl->size_index[(size - 1) >> KMALLOC_SHIFT_LOW];
+}
+
 uint32_t mm_kmalloc_cache(const struct mm_slab *sl, uint64_t size)
 {
 	if (!size || size > sl->kmalloc_max)
 		return MM_NO_CACHE;
-	return sl->size_index[(size - 1) >> KMALLOC_SHIFT_LOW];
+	return kmalloc_slot(sl, size);
 }
 
 int mm_kmalloc_classes_valid(const uint32_t *sizes, uint32_t n)
@@ -625,7 +631,7 @@ uint64_t mm_kmalloc(struct mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid
 		sl->large_kmalloc_allocated += (uint64_t)PAGE_SIZE << order;
 		return (uint64_t)pfn << PAGE_SHIFT;
 	}
-	cache = mm_kmalloc_cache(sl, size);
+	cache = kmalloc_slot(sl, size);
 	addr = cache_alloc(sl, cache, cpu, nid, block);
 	if (addr) {
 		sl->caches[cache].kmalloc_calls++;
