@@ -7,7 +7,8 @@
  * the host runs, write everything to the results area (results.h) and exit through
  * isa-debug-exit with the status.
  *
- * Command line: pcp=0|1 grouping=0|1 min_free_kbytes=N, and for tests fault=triple|hang.
+ * Command line: pcp=0|1 grouping=0|1 min_free_kbytes=N kmalloc_classes=8,16,... (the kmalloc
+ * caches' sizes; absent: Linux's), and for tests fault=triple|hang.
  */
 #include "acpi.h"
 #include "fw.h"
@@ -45,7 +46,7 @@ extern char fw_image_end[], fw_stack_bottom[], fw_stack_top[];
 
 static struct range usable[MAX_MMAP];
 static uint32_t nr_usable;
-static char cmdline[256];
+static char cmdline[512];   /* 64 kmalloc classes of 4 digits fit */
 static struct mb_module trace_mod;
 static uint32_t have_trace, modules_end;
 
@@ -55,6 +56,7 @@ static struct kmem_cache caches[FW_MAX_CACHES];
 static struct kmem_cache_cpu cache_cpu[FW_MAX_CACHES * FW_MAX_CPUS];
 static struct kmem_cache_node cache_node[FW_MAX_CACHES * FW_MAX_NODES];
 static struct mm_replay rp;
+static uint32_t kmalloc_classes[MM_MAX_KMALLOC_CACHES];
 static struct mm_replay_error_rec errors[MAX_ERRORS];
 static uint32_t carve_next, carve_limit;
 
@@ -146,6 +148,40 @@ static uint32_t arg(const char *key, uint32_t fallback)
 		}
 	}
 	return fallback;
+}
+
+/* kmalloc_classes=a,b,c: the sizes into out[], their number (0: the key is absent). A list the
+ * core would refuse is the command line's fault: the firmware stops with FW_BAD_CMDLINE. */
+static uint32_t kmalloc_classes_arg(uint32_t *out)
+{
+	static const char key[] = "kmalloc_classes=";
+	uint32_t n = 0, digits = 0;
+	const char *p;
+
+	for (p = cmdline; *p; p++)
+		if ((p == cmdline || p[-1] == ' ') && !memcmp(p, key, sizeof(key) - 1))
+			break;
+	if (!*p)
+		return 0;
+	for (p += sizeof(key) - 1;; p++) {
+		if (*p >= '0' && *p <= '9' && digits < 5) {
+			if (!digits++) {
+				if (n == MM_MAX_KMALLOC_CACHES)
+					fw_exit(FW_BAD_CMDLINE);
+				out[n++] = 0;
+			}
+			out[n - 1] = out[n - 1] * 10 + (uint32_t)(*p - '0');
+		} else if (*p == ',' && digits) {
+			digits = 0;
+		} else if ((!*p || *p == ' ') && digits) {
+			break;
+		} else {
+			fw_exit(FW_BAD_CMDLINE);
+		}
+	}
+	if (!mm_kmalloc_classes_valid(out, n))
+		fw_exit(FW_BAD_CMDLINE);
+	return n;
 }
 
 static int has_word(const char *word)
@@ -370,7 +406,7 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 	struct mm_trace_header hdr;
 	const struct mm_op *ops;
 	uint64_t nrec, done;
-	uint32_t nid, cpu, i, nr_ids, nr_cpus_total;
+	uint32_t nid, cpu, i, nr_ids, nr_cpus_total, nr_classes;
 	int n;
 
 	paint_stack();
@@ -486,7 +522,8 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 	for (nid = 0; nid < r->nr_nodes; nid++)
 		for (i = 0; i < NR_WMARK; i++)
 			r->watermark[nid][i] = machine.zones[nid].watermark[i];
-	if (mm_slab_init(&slab, &machine, caches, cache_cpu, cache_node, FW_MAX_CACHES))
+	nr_classes = kmalloc_classes_arg(kmalloc_classes);
+	if (mm_slab_init(&slab, &machine, caches, cache_cpu, cache_node, FW_MAX_CACHES, kmalloc_classes, nr_classes))
 		fw_exit(FW_NO_MEMORY);
 	rp.nr_ids = nr_ids;
 	rp.max_errors = MAX_ERRORS;

@@ -30,6 +30,7 @@ enum fw_status {
 	FW_BAD_TRACE = 4,      /* the module is not a memsim trace (or does not fit) */
 	FW_NO_MEMORY = 5,      /* the metadata does not fit in memory */
 	FW_BAD_TOPOLOGY = 6,   /* more nodes or CPUs than the firmware handles */
+	FW_BAD_CMDLINE = 7,    /* a command-line value the firmware cannot use (kmalloc_classes) */
 };
 
 struct fw_node {

@@ -154,6 +154,7 @@ cdef extern from "core/slab.h":
     enum:
         SLAB_NO_OBJ
         NR_KMALLOC_CACHES
+        MM_MAX_KMALLOC_CACHES
         NR_SLUB_STAT_ITEMS
         SLAB_HWCACHE_ALIGN
         SLAB_RECLAIM_ACCOUNT
@@ -190,6 +191,20 @@ cdef extern from "core/slab.h":
         uint32_t nr_slabs
         uint64_t total_objects
 
+    enum mm_slab_usage_kind:
+        SLAB_USAGE_KMALLOC
+        SLAB_USAGE_ALL
+        NR_SLAB_USAGE
+
+    struct mm_slab_usage:
+        uint64_t pages
+        uint64_t tail
+        uint64_t peak
+        uint64_t peak_record
+        uint64_t peak_tail
+        uint64_t area
+        uint64_t since
+
     struct mm_slab:
         mm_machine *m
         uint32_t nr_caches
@@ -197,17 +212,21 @@ cdef extern from "core/slab.h":
         kmem_cache *caches
         kmem_cache_cpu *cpu_slab
         kmem_cache_node *node
-        uint32_t kmalloc_caches[NR_KMALLOC_CACHES]
+        uint32_t nr_kmalloc
+        uint32_t kmalloc_max
+        uint64_t clock
+        mm_slab_usage usage[NR_SLAB_USAGE]
         uint64_t large_kmalloc_calls
         uint64_t large_kmalloc_requested
         uint64_t large_kmalloc_allocated
 
+    int mm_kmalloc_classes_valid(const uint32_t *sizes, uint32_t n)
     int mm_slab_init(mm_slab *sl, mm_machine *m, kmem_cache *caches, kmem_cache_cpu *cpu,
-                     kmem_cache_node *node, uint32_t max_caches)
+                     kmem_cache_node *node, uint32_t max_caches, const uint32_t *classes, uint32_t nr_classes)
     uint32_t mm_kmem_cache_create(mm_slab *sl, uint32_t size, uint32_t align, uint32_t flags, uint32_t name_id)
     uint32_t mm_slab_calculate_order(uint32_t size, uint32_t nr_cpus)
     uint64_t mm_slab_pages(const mm_slab *sl)
-    uint32_t mm_kmalloc_index(uint64_t size)
+    uint32_t mm_kmalloc_cache(const mm_slab *sl, uint64_t size)
     uint64_t mm_kmem_cache_alloc(mm_slab *sl, uint32_t cache, uint32_t cpu, int32_t nid, uint32_t *block)
     uint64_t mm_kmalloc(mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid, uint32_t *block)
     int mm_kmem_cache_free(mm_slab *sl, uint32_t cache, uint64_t addr, uint32_t cpu)

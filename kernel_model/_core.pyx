@@ -102,6 +102,7 @@ RESULT_NONE = MM_RESULT_NONE
 RESULT_FAILED = MM_RESULT_FAILED
 RESULT_ERROR = MM_RESULT_ERROR
 NR_KMALLOC = NR_KMALLOC_CACHES
+MAX_KMALLOC = MM_MAX_KMALLOC_CACHES
 KMALLOC_MAX_SIZE = KMALLOC_MAX_CACHE_SIZE
 FLAG_HWCACHE_ALIGN = SLAB_HWCACHE_ALIGN
 FLAG_RECLAIM_ACCOUNT = SLAB_RECLAIM_ACCOUNT
@@ -126,6 +127,11 @@ cdef int _check_bug() except -1:
     if mm_bug_take(&file, &line, &cond):
         raise CoreBug(f"{file.decode()}:{line}: MM_BUG_ON({cond.decode()})")
     return 0
+
+
+def _kmalloc_classes_valid(const uint32_t[::1] classes):
+    """The core's own check of a kmalloc class list (an empty one is Linux's)."""
+    return len(classes) == 0 or bool(mm_kmalloc_classes_valid(&classes[0], len(classes)))
 
 
 cdef int _below(str what, uint64_t value, uint64_t limit) except -1:
@@ -220,11 +226,13 @@ cdef class MachineCore:
 
     def __init__(self, list zone_ranges, list cpu_to_node, list zonelists, bint pcp,
                  bint mobility_grouping, uint32_t min_free_kbytes, uint32_t max_errors=1000,
-                 uint32_t max_caches=256):
-        """zone_ranges: per node, (start_pfn, spanned_pages, [(start, end) usable ...])."""
+                 uint32_t max_caches=256, kmalloc_classes=()):
+        """zone_ranges: per node, (start_pfn, spanned_pages, [(start, end) usable ...]);
+        kmalloc_classes: the kmalloc caches' sizes (empty: Linux's, KMALLOC_SIZES)."""
         cdef uint32_t nr_nodes = len(zone_ranges), nr_cpus = len(cpu_to_node), nid, cpu, i
         cdef uint32_t start, spanned, nblocks
         cdef uint8_t[::1] mbuf, pbuf, bbuf, cbuf
+        cdef const uint32_t[::1] classes = np.ascontiguousarray(kmalloc_classes, np.uint32)
         cdef uintptr_t base
         flags = (MM_PCP if pcp else 0) | (0 if mobility_grouping else MM_NO_MOBILITY_GROUPING)
         self._buffers, self._pages = [], []
@@ -263,10 +271,14 @@ cdef class MachineCore:
         caches = self._buffer(max_caches * sizeof(kmem_cache))
         ccpu = self._buffer(max_caches * nr_cpus * sizeof(kmem_cache_cpu))
         cnode = self._buffer(max_caches * nr_nodes * sizeof(kmem_cache_node))
+        if not _kmalloc_classes_valid(classes):
+            raise ValueError(f"kmalloc classes {list(kmalloc_classes)} are not 1..{MM_MAX_KMALLOC_CACHES} ascending "
+                             f"multiples of 8 up to {KMALLOC_MAX_CACHE_SIZE}")
         if mm_slab_init(&self.sl, self.m, <kmem_cache *>self._address(caches),
                         <kmem_cache_cpu *>self._address(ccpu), <kmem_cache_node *>self._address(cnode),
-                        max_caches) != 0:
-            raise ValueError(f"cannot set up the slab allocator (the kmalloc caches need max_caches >= {NR_KMALLOC_CACHES})")
+                        max_caches, &classes[0] if len(classes) else NULL, len(classes)) != 0:
+            raise ValueError(f"cannot set up the slab allocator (the kmalloc caches need max_caches >= "
+                             f"{len(classes) or NR_KMALLOC_CACHES})")
         _check_bug()
         memset(&self.rp, 0, sizeof(mm_replay))
         self._ids = self._buffer(0)
@@ -363,10 +375,31 @@ cdef class MachineCore:
         return self.sl.nr_caches
 
     def kmalloc_cache(self, uint64_t size):
-        """Index of the kmalloc cache serving size (1..KMALLOC_MAX_SIZE bytes)."""
-        if not 0 < size <= KMALLOC_MAX_CACHE_SIZE:
-            raise ValueError(f"kmalloc size {size} is not served by a kmalloc cache (1..{KMALLOC_MAX_CACHE_SIZE})")
-        return self.sl.kmalloc_caches[mm_kmalloc_index(size)]
+        """Index of the kmalloc cache serving size (1..the largest class bytes)."""
+        cdef uint32_t idx = mm_kmalloc_cache(&self.sl, size)
+        if idx == MM_NO_CACHE:
+            raise ValueError(f"kmalloc size {size} is not served by a kmalloc cache (1..{self.sl.kmalloc_max})")
+        return idx
+
+    @property
+    def kmalloc_classes(self):
+        """The kmalloc caches' object sizes, ascending (caches 0 .. n - 1)."""
+        return tuple(self.sl.caches[i].object_size for i in range(self.sl.nr_kmalloc))
+
+    def slab_usage(self):
+        """Pages held by the slabs of the kmalloc caches and of all caches over the records replayed:
+        now, peak (first reached at record peak_record, slab tail bytes then), and pages x records
+        summed over the records replayed so far (the average's numerator)."""
+        cdef mm_slab_usage *u
+        cdef uint64_t records = self.rp.nr_records
+        cdef uint32_t kind
+        out = {}
+        for kind, name in ((<uint32_t>SLAB_USAGE_KMALLOC, "kmalloc"), (<uint32_t>SLAB_USAGE_ALL, "all")):
+            u = &self.sl.usage[kind]
+            out[name] = {"pages": u.pages, "tail_bytes": u.tail, "peak_pages": u.peak,
+                         "peak_record": u.peak_record, "peak_tail_bytes": u.peak_tail,
+                         "page_records": u.area + u.pages * (records - u.since if records > u.since else 0)}
+        return out
 
     def slab_pages(self):
         """Pages held by slabs over every cache and node (cheap: counters only, for snapshots)."""

@@ -54,6 +54,32 @@ _SLAB_ERRORS = {_core.SLAB_ENOTOBJ: "{addr:#x} is not an allocated object",
 PAGE_MAP_FREE, PAGE_MAP_SLAB, PAGE_MAP_HOLE = _core.PAGE_MAP_FREE, _core.PAGE_MAP_SLAB, _core.PAGE_MAP_HOLE
 BASE_PFN = 1 << 20  # memory starts at 4 GiB: one Normal zone per node, and NULL / ZERO_SIZE_PTR are never objects
 MAX_IDS = 1 << 28  # 4 GiB of id map
+LINUX_KMALLOC_CLASSES: tuple[int, ...] = _core.KMALLOC_SIZES   # the default: Linux 6.1's kmalloc-8 .. kmalloc-8k
+
+
+def check_kmalloc_classes(classes: Sequence[int]) -> tuple[int, ...]:
+    """A machine's kmalloc classes, checked as the core checks them (slab.h): 1..MAX_KMALLOC sizes,
+    multiples of 8 from 8 to KMALLOC_MAX_SIZE, ascending without repeats. ValueError says which
+    entry is wrong and why."""
+    if isinstance(classes, (str, bytes)) or not isinstance(classes, Sequence):
+        raise ValueError(f"kmalloc classes must be a list of sizes, got {classes!r:.40}")
+    if not 1 <= len(classes) <= _core.MAX_KMALLOC:
+        raise ValueError(f"kmalloc classes: {len(classes)} sizes given, a machine has 1..{_core.MAX_KMALLOC}")
+    for i, size in enumerate(classes):
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+            raise ValueError(f"kmalloc class {size!r:.20} is not an integer")
+        if size % 8 or not 8 <= size <= _core.KMALLOC_MAX_SIZE:
+            raise ValueError(f"kmalloc class {size} is not a multiple of 8 from 8 to {_core.KMALLOC_MAX_SIZE} "
+                             "(larger requests go to the page allocator)")
+        if i and size <= classes[i - 1]:
+            raise ValueError(f"kmalloc class {size} " + ("is listed twice" if size == classes[i - 1] else
+                             f"comes after {classes[i - 1]}: the classes must ascend"))
+    return tuple(int(s) for s in classes)
+
+
+def kmalloc_cache_name(size: int) -> str:
+    """kmalloc-96, kmalloc-1k (Linux's names; a size that is not whole KiB keeps its bytes)."""
+    return f"kmalloc-{size // 1024}k" if size >= 1024 and not size % 1024 else f"kmalloc-{size}"
 
 
 class _SiteNames:
@@ -125,9 +151,14 @@ class Machine:
                  min_free_kbytes: int | None = None, max_logged_errors: int = 1000,
                  max_caches: int = 256, caches: Mapping | None = None, topology: Topology | None = None,
                  zones: Sequence[Mapping] | None = None, cpu_to_node: Sequence[int] | None = None,
-                 distances: Sequence[Sequence[int]] | None = None) -> None:
+                 distances: Sequence[Sequence[int]] | None = None,
+                 kmalloc_classes: Sequence[int] | None = None) -> None:
         """zones (with cpu_to_node and distances) lays the machine out exactly as a guest found it:
-        per node a dict with start_pfn, spanned_pages and usable_pfns [(start, end), ...]."""
+        per node a dict with start_pfn, spanned_pages and usable_pfns [(start, end), ...].
+        kmalloc_classes: the kmalloc caches' sizes (default LINUX_KMALLOC_CLASSES),
+        each laid out as Linux lays out any cache; requests above the largest go to the page
+        allocator."""
+        classes = LINUX_KMALLOC_CLASSES if kmalloc_classes is None else check_kmalloc_classes(kmalloc_classes)
         if zones is not None:
             nodes, node_mem, cpus_per_node = len(zones), [z["spanned_pages"] << PAGE_SHIFT for z in zones], 1
         if topology is not None:   # the topology decides nodes, sizes, CPUs and distances
@@ -182,7 +213,7 @@ class Machine:
         self.topology = topology
         padded = [zl + [n for n in range(nodes) if n not in zl] for zl in self._zonelists]
         self._core = _core.MachineCore(ranges, self.cpu_to_node, padded, pcp, mobility_grouping,
-                                       min_free_kbytes or 0, max_logged_errors, max_caches)
+                                       min_free_kbytes or 0, max_logged_errors, max_caches, classes)
         self.latency = topology.latencies() if topology is not None else \
             [[100 if i == j else 200 for j in range(nodes)] for i in range(nodes)]   # ns, CPU node x memory node
         self._core.set_latency(self.latency)
@@ -191,10 +222,8 @@ class Machine:
         self._hw_caches = None
         if caches is not None:
             self._build_caches(caches)
-        self._cache_names: dict[int, str] = {}
-        for i in range(_core.NR_KMALLOC):
-            size = self._core.cache(i)["object_size"]
-            self._cache_names[i] = f"kmalloc-{size // 1024}k" if size >= 1024 else f"kmalloc-{size}"
+        self.kmalloc_classes: tuple[int, ...] = self._core.kmalloc_classes
+        self._cache_names: dict[int, str] = dict(enumerate(map(kmalloc_cache_name, self.kmalloc_classes)))
 
     # -- allocation ---------------------------------------------------------
     def alloc_pages(self, order: int, migratetype: int | str = "movable", cpu: int = 0,
@@ -294,7 +323,8 @@ class Machine:
     # -- slab allocator -------------------------------------------------------
     def kmalloc(self, size: int, cpu: int = 0, node: int | None = None) -> int | None:
         """kmalloc(size): an object address, ZERO_SIZE_PTR (16) for size 0, None on failure.
-        Sizes up to 8 KiB come from the kmalloc-N caches, larger ones from the page allocator."""
+        Sizes up to the largest class (8 KiB) come from the kmalloc-N caches, larger ones from the
+        page allocator."""
         self._check_cpu(cpu)
         if size < 0:
             raise ValueError(f"size {size} is negative")
@@ -337,9 +367,9 @@ class Machine:
         return [KmemCache(i, self._cache_names.get(i, f"cache-{i}")) for i in range(self._core.nr_caches)]
 
     def kmalloc_cache(self, size: int) -> KmemCache:
-        """The kmalloc cache serving a request of size bytes (1..8192)."""
-        if not 0 < size <= _core.KMALLOC_MAX_SIZE:
-            raise ValueError(f"kmalloc size {size} is not served by a kmalloc cache (1..{_core.KMALLOC_MAX_SIZE})")
+        """The kmalloc cache serving a request of size bytes (1..the largest class, 8192 by default)."""
+        if not 0 < size <= self.kmalloc_classes[-1]:
+            raise ValueError(f"kmalloc size {size} is not served by a kmalloc cache (1..{self.kmalloc_classes[-1]})")
         idx = self._core.kmalloc_cache(size)
         return KmemCache(idx, self._cache_names[idx])
 
@@ -355,6 +385,14 @@ class Machine:
     def slab_pages(self) -> int:
         """Pages held by slabs, all caches and nodes (the sum of slabs << order)."""
         return self._core.slab_pages()
+
+    def slab_usage(self) -> dict[str, dict[str, float]]:
+        """Pages held by slabs over the records replayed, for the kmalloc caches ("kmalloc") and for
+        every cache ("all"): now, the peak and the record that first reached it, the slab tail bytes
+        (slab size past its last object) now and at the peak, and the average over the records."""
+        usage, records = self._core.slab_usage(), self.records_replayed()
+        return {kind: {**u, "avg_pages": u["page_records"] / records if records else 0.0}
+                for kind, u in usage.items()}
 
     def slab_waste(self) -> dict:
         """Memory lost to slab layout and size rounding, per cache and in total (bytes)."""

@@ -8,6 +8,7 @@ the extension. So a table that drifts on either side fails this test.
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 import subprocess
 import types
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 from kernel_model import _core, cachegrind, caches, machine, mm, snapshot, trace
+from kernel_model.reference import slab as reference_slab
 from sim.guest import differential, results
 from sim.guest import leaks as guest_leaks
 from sim.profilers import compaction, patterns
@@ -52,6 +54,7 @@ C_VALUES = {
     "PAGE_MAP_FREE": "PAGE_MAP_FREE", "PAGE_MAP_SLAB": "PAGE_MAP_SLAB", "PAGE_MAP_HOLE": "PAGE_MAP_HOLE",
     "RESULT_FAILED": "MM_RESULT_FAILED", "RESULT_ERROR": "MM_RESULT_ERROR", "ID_OBJECT": "ID_OBJECT",
     "ID_LARGE": "ID_LARGE", "KMALLOC_MAX_SIZE": "KMALLOC_MAX_CACHE_SIZE", "NR_KMALLOC": "NR_KMALLOC_CACHES",
+    "MAX_KMALLOC": "MM_MAX_KMALLOC_CACHES",
     "FLAG_HWCACHE_ALIGN": "SLAB_HWCACHE_ALIGN", "FLAG_RECLAIM_ACCOUNT": "SLAB_RECLAIM_ACCOUNT",
     "FLAG_KMALLOC": "SLAB_KMALLOC", "SNAP_HEAD": "SNAP_HEAD", "SNAP_PER_NODE": "SNAP_PER_NODE",
     "SNAP_RECORDS": "SNAP_RECORDS", "SNAP_NOW_NS": "SNAP_NOW_NS", "SNAP_SLAB_PAGES": "SNAP_SLAB_PAGES",
@@ -175,7 +178,9 @@ def test_kmalloc_sizes(c_facts):
     text = (CORE / "slab.h").read_text()
     sizes = tuple(int(x) for x in re.search(r"^#define KMALLOC_SIZES (.*)$", text, re.M).group(1).split(","))
     assert len(sizes) == c_facts["NR_KMALLOC"] and sizes[-1] == c_facts["KMALLOC_MAX_SIZE"]
-    assert _core.KMALLOC_SIZES == tuple(patterns.KMALLOC_CLASSES.tolist()) == sizes
+    assert _core.KMALLOC_SIZES == machine.LINUX_KMALLOC_CLASSES == sizes == reference_slab.KMALLOC_SIZES
+    # the analyzer's default classes are the machine's default, not a list of its own
+    assert inspect.signature(patterns.analyze).parameters["kmalloc_classes"].default is machine.LINUX_KMALLOC_CLASSES
 
 
 def test_snapshot_rows(c_facts):

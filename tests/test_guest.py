@@ -193,6 +193,35 @@ def test_min_free_kbytes_reaches_the_guest(tmp_path, capsys):
     assert default == 0 and other["guest"]["min_free_kbytes"] != 3000     # derived as Linux does without the key
 
 
+def test_guest_kmalloc_classes_reach_the_firmware(tmp_path, capsys):
+    """[machine] kmalloc_classes goes to the firmware's command line: the guest lays out those caches
+    and serves every request from them exactly as the host model with the same classes does (records,
+    slabs, objects and object sizes per cache), and a host twin with Linux's classes differs."""
+    classes = [24, 40, 72, 152, 296, 416, 560, 640, 1024, 1088, 1376, 4096, 8192]
+    sets = ["workload.ops=30000", "workload.live_objects=3000", "workload.cpus=2"]
+    assert main(["guest", "run", "guest-numa", "--nodes", "2", "--dist", "10,21;31,10", "--mem", "32M",
+                 *[a for s in sets for a in ("--set", s)], "--set", f"machine.kmalloc_classes={classes}",
+                 "--out", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["guest"]["cmdline"].endswith(f" kmalloc_classes={','.join(map(str, classes))}")
+    assert report["matches_model"] is True, report["comparison"]
+    from sim.scenario import build_workload, load
+
+    spec = load("guest-numa", sets)
+    t = build_workload(spec, spec.workload, spec.seed)
+    run = qemu.run(Topology.from_slit([[10, 20], [20, 10]], "32M"), t,
+                   f"pcp=1 kmalloc_classes={','.join(map(str, classes))}", timeout=60)
+    assert compare(t, run, kmalloc_classes=classes)["matches_model"]
+    linux = compare(t, run)
+    assert not linux["matches_model"] and not linux["checks"]["slab"] and not linux["checks"]["records"]
+
+
+@pytest.mark.parametrize("value", ["16,8", "8,12", "8,,16", "16384", "8,x"])
+def test_guest_refuses_bad_kmalloc_classes(value):
+    assert "firmware status 7: a command-line value the firmware cannot use" in \
+        _fails(Topology.from_slit([[10]], "32M"), page_churn(100, 10), f"kmalloc_classes={value}")
+
+
 def test_guest_run_bad_input_is_one_line(capsys):
     assert main(["guest", "run", "guest-numa", "--dist", "10,x"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -150,7 +150,7 @@ def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
         assert first["patterns"]["kmalloc_rounding_waste"] == first["slab"]["total_kmalloc_rounding"]
         assert first["patterns"]["allocs"] + first["patterns"]["frees"] == report["records"]
     if name == "numa-policies":
-        costs = {row["policy"]: row["access_cost_ns"] for row in report["numa_what_if"]["table"]}
+        costs = {row["id"]: row["access_cost_ns"] for row in report["numa_what_if"]["table"]}
         assert costs["local"] < costs["interleave"] and report["numa_what_if"]["recommendation"]["policy"]
         assert 0 < first["numa"]["locality"] < 1
     if name == "stack-depth":

@@ -145,7 +145,7 @@ static uint32_t kmalloc_op(struct mm_machine *m, struct mm_replay *r, const stru
 	e->pfn = block;
 	MM_BUG_ON(addr - ((uint64_t)block << PAGE_SHIFT) > UINT16_MAX);   /* objects past 64 KiB: one per slab */
 	e->offset = (uint16_t)(addr - ((uint64_t)block << PAGE_SHIFT));
-	if (op->arg0 > KMALLOC_MAX_CACHE_SIZE) {
+	if (op->arg0 > m->slab->kmalloc_max) {
 		struct zone *z = mm_pfn_zone(m, block);
 
 		e->state = ID_LARGE;
@@ -480,6 +480,16 @@ static uint32_t access_op(struct mm_machine *m, struct mm_replay *r, const struc
  */
 #define PREFETCH_IDS 16
 
+/* Before an op that may take or give back slabs: the slab usage counts in this record. 0 if the
+ * machine has no slab allocator. */
+static inline int slab_clock(struct mm_machine *m, uint64_t rec)
+{
+	if (!m->slab)
+		return 0;
+	m->slab->clock = rec;
+	return 1;
+}
+
 void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op *ops, uint64_t first, uint64_t n)
 {
 	uint64_t i;
@@ -507,16 +517,16 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 			err = page_free(m, r, op);
 			break;
 		case OP_KMALLOC:
-			err = m->slab ? kmalloc_op(m, r, op, &result) : RE_UNSUPPORTED;
+			err = slab_clock(m, first + i) ? kmalloc_op(m, r, op, &result) : RE_UNSUPPORTED;
 			break;
 		case OP_KFREE:
-			err = m->slab ? object_free_op(m, r, op, -1) : RE_UNSUPPORTED;
+			err = slab_clock(m, first + i) ? object_free_op(m, r, op, -1) : RE_UNSUPPORTED;
 			break;
 		case OP_CACHE_CREATE:
 			err = m->slab ? cache_create_op(m, r, op, &result) : RE_UNSUPPORTED;
 			break;
 		case OP_CACHE_ALLOC:
-			err = m->slab ? cache_alloc_op(m, r, op, &result) : RE_UNSUPPORTED;
+			err = slab_clock(m, first + i) ? cache_alloc_op(m, r, op, &result) : RE_UNSUPPORTED;
 			break;
 		case OP_CALL:
 		case OP_RET:
@@ -550,7 +560,7 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 			err = root_op(m, r, op);
 			break;
 		case OP_CACHE_FREE:
-			if (!m->slab)
+			if (!slab_clock(m, first + i))
 				err = RE_UNSUPPORTED;
 			else if (cache_of(r, op->arg1) < 0)
 				err = RE_UNKNOWN_CACHE;

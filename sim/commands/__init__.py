@@ -10,6 +10,7 @@ from sim.commands import (
     history,
     interactive,
     monitor,
+    optimize,
     replay,
     report,
     run,
@@ -19,7 +20,7 @@ from sim.commands import (
 )
 
 # the order `memsim --help` lists them
-COMMANDS = (run, monitor, interactive, report, analyze, replay, trace, cachesim, guest, stack, bench, sweep, history,
-            compare)
+COMMANDS = (run, monitor, interactive, report, analyze, replay, trace, cachesim, guest, stack, bench, sweep, optimize,
+            history, compare)
 
 __all__ = ["COMMANDS"]

@@ -21,7 +21,8 @@ VERSION = 1
 MAX_NODES, MAX_CPUS, MAX_RANGES, MAX_CACHES = 8, 8, 4, 64
 STATUS = {0: "ok", 1: "running", 2: "bad boot (not multiboot, or no memory map)", 3: "no trace module",
           4: "the trace module is not a valid memsim trace", 5: "the firmware's metadata does not fit in memory",
-          6: "more NUMA nodes or CPUs than the firmware handles"}
+          6: "more NUMA nodes or CPUs than the firmware handles",
+          7: "a command-line value the firmware cannot use (kmalloc_classes)"}
 STAGES = {0: "booting", 1: "topology read", 2: "machine set up", 3: "replaying", 4: "done"}
 
 _NODE = [("start_pfn", "<u4"), ("spanned_pages", "<u4"), ("nr_ranges", "<u4"),

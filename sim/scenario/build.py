@@ -50,7 +50,8 @@ def firmware_cmdline(spec: ScenarioSpec, variant: VariantSpec | None = None) -> 
         raise ScenarioError(f"{spec.where('caches')}: guests do not model caches; remove [caches] to run in a guest")
     return (f"pcp={int(m.pcp if m.pcp is not None else True)} "
             f"grouping={int(m.mobility_grouping if m.mobility_grouping is not None else True)} "
-            f"min_free_kbytes={m.min_free_kbytes or 0}")
+            f"min_free_kbytes={m.min_free_kbytes or 0}"
+            + (f" kmalloc_classes={','.join(map(str, m.kmalloc_classes))}" if m.kmalloc_classes else ""))
 
 
 def build_workload(spec: ScenarioSpec, workload: WorkloadSpec, seed: int) -> Trace:

@@ -23,7 +23,7 @@ from sim.experiments import EXPERIMENTS, ExperimentContext
 from sim.profilers import REGISTRY, Context
 from sim.report.answer import answer
 from sim.report.directory import ReportDirectory, ReportError
-from sim.scenario.build import build_machine, build_workload
+from sim.scenario.build import build_machine, build_workload, machine_kwargs
 from sim.scenario.spec import ScenarioError, ScenarioSpec, VariantSpec, load
 from sim.workloads import GENERATORS
 
@@ -95,7 +95,8 @@ def run_scenario(scenario: str | os.PathLike | ScenarioSpec, overrides: Iterable
                 directory.write_texts(v.name, machine)
     for name in spec.profile.experiments:
         with _failing(directory, report, f"experiment {name!r}"):
-            report[name] = EXPERIMENTS[name].run(ExperimentContext(base, lambda: build_machine(spec)))
+            report[name] = EXPERIMENTS[name].run(ExperimentContext(base, lambda: build_machine(spec),
+                                                                  machine_kwargs(spec)))
     report = json.loads(json.dumps(report))   # plain JSON data, as report.json reads back (str keys, lists)
     if spec.report is not None:   # the scenario's question, answered from the figures (sim/report/answer.py)
         report["report"] = answer(spec.report.question, spec.report.answer, report)

@@ -21,7 +21,7 @@ from kernel_model import Machine, Topology, TopologyError
 from kernel_model._core import MAX_CACHES as MAX_CACHE_INSTANCES
 from kernel_model._core import MAX_CPUS, MAX_NODES, PAGE_DESCRIPTOR_BYTES
 from kernel_model.caches import CacheConfigError, footprint, parse_config
-from kernel_model.machine import BASE_PFN
+from kernel_model.machine import BASE_PFN, check_kmalloc_classes
 from kernel_model.mm import PAGE_SHIFT, PAGE_SIZE
 from kernel_model.units import parse_duration, parse_size
 from sim.experiments import EXPERIMENTS
@@ -62,9 +62,22 @@ HMAT = ListOf(ListOf(Int(1, (1 << 32) - 1), 1, MAX_NODES), 1, MAX_NODES)   # lat
 
 SCENARIO = (Field("name", Str(max_len=100), doc="the report's title and default output directory name"),
             Field("description", Str()), Field("seed", Int(0, (1 << 64) - 1), 0, "workload generator seed"))
+
+
+@dataclass(frozen=True)
+class KmallocClasses(ListOf):
+    """[machine] kmalloc_classes: what Machine takes (kernel_model.machine.check_kmalloc_classes)."""
+    def check(self, value: Any) -> list:
+        try:
+            return list(check_kmalloc_classes(super().check(value)))
+        except ValueError as e:
+            raise FieldError(str(e)) from None
+
+
 MACHINE = (Field("nodes", Int(1, MAX_NODES)), Field("node_mem", NODE_MEM),
            Field("cpus_per_node", Int(1, MAX_CPUS)), Field("pcp", Bool()), Field("mobility_grouping", Bool()),
-           Field("min_free_kbytes", Int(0, (1 << 32) - 1), doc="0 or absent: derived as Linux does"))
+           Field("min_free_kbytes", Int(0, (1 << 32) - 1), doc="0 or absent: derived as Linux does"),
+           Field("kmalloc_classes", KmallocClasses(Int()), doc="kmalloc cache sizes (absent: Linux's)"))
 TOPOLOGY = (Field("distances", DISTANCES), Field("node_mem", NODE_MEM),
             Field("cpus", ListOf(ListOf(Int(0, MAX_CPUS - 1), 0, MAX_CPUS), 1, MAX_NODES)),
             Field("latency", HMAT), Field("bandwidth", HMAT))
@@ -102,6 +115,7 @@ class MachineSpec:
     pcp: bool | None = None
     mobility_grouping: bool | None = None
     min_free_kbytes: int | None = None
+    kmalloc_classes: list | None = None
 
     def given(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
