@@ -59,8 +59,7 @@ lint: build
 # with the sanitizer runtime preloaded into Python (tests/conftest.py keeps it out of the
 # programs the tests start). test_freestanding builds the core without Python the same way.
 # Any report, or a failed MM_BUG_ON, fails the run. The guest tests run the firmware, not
-# this extension, and are left to make test; so are the tests that start a Dask LocalCluster
-# from pytest (its workers would import this extension without the sanitizer runtime).
+# this extension, and are left to make test.
 SAN_DIR := build/sanitize
 SAN_ENV := MEMSIM_SANITIZE=1 ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libstdc++.so)" \
@@ -72,7 +71,7 @@ sanitize: build
 		--build-temp $(SAN_DIR)/tmp
 	find $(SAN_DIR)/kernel_model -type l -delete
 	ln -s $(CURDIR)/kernel_model/*.py $(CURDIR)/kernel_model/reference $(SAN_DIR)/kernel_model/
-	$(SAN_ENV) $(BIN)/pytest -p no:cacheprovider --capture=sys -q --ignore=tests/test_guest.py -m "not local_cluster"
+	$(SAN_ENV) $(BIN)/pytest -p no:cacheprovider --capture=sys -q --ignore=tests/test_guest.py
 
 bench: build
 	$(BIN)/memsim bench
