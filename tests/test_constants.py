@@ -182,11 +182,12 @@ def test_snapshot_rows(c_facts):
     rows = np.arange(snapshot.Snapshots.size(2, 3), dtype=np.uint64)
     s = snapshot.Snapshots(rows, 2, 3)
     head, per = c_facts["SNAP_HEAD"], c_facts["SNAP_PER_NODE"]
-    assert len(rows) == head + 2 * per + 3
+    assert len(rows) == head + 2 * per + 3 + 2
     assert int(s.now_ns[0]) == c_facts["SNAP_NOW_NS"] and int(s.numa_remote[0]) == c_facts["SNAP_NUMA_REMOTE"]
     assert int(s.free_pages[0, 1]) == head + per + c_facts["SNAP_FREE_PAGES"]
     assert int(s.alloc_fail[0, 0]) == head + c_facts["SNAP_ALLOC_FAIL"]
-    assert int(s.stack_depth[0, 0]) == head + 2 * per
+    assert int(s.stack_depth[0, 0]) == head + 2 * per and s.stack_depth.shape == (1, 3)
+    assert s.temperature[0].tolist() == [head + 2 * per + 3, head + 2 * per + 4]
 
 
 @pytest.mark.parametrize("struct", sorted(STRUCTS))
