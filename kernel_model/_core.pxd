@@ -387,7 +387,7 @@ cdef extern from "core/leak.h":
 
     uint32_t mm_leak_objects(mm_machine *m, const mm_replay *r, uint32_t *id, uint64_t *addr, uint64_t *size)
     void mm_leak_slab_use(mm_machine *m, const mm_replay *r, const uint32_t *id, uint32_t n, uint32_t *slab,
-                          uint32_t *inuse, uint32_t *objects, uint8_t *active)
+                          uint8_t *order, uint32_t *inuse, uint32_t *objects, uint8_t *active)
     uint64_t mm_leak_words(mm_machine *m, const uint64_t *addr, const uint64_t *size, uint32_t n,
                            uint32_t *src, uint64_t *value, uint64_t cap) nogil
     void mm_leak_classify(uint32_t n, const uint32_t *row, const uint32_t *col, const uint8_t *interior,

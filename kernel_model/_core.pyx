@@ -106,6 +106,7 @@ KMALLOC_MAX_SIZE = KMALLOC_MAX_CACHE_SIZE
 FLAG_HWCACHE_ALIGN = SLAB_HWCACHE_ALIGN
 FLAG_RECLAIM_ACCOUNT = SLAB_RECLAIM_ACCOUNT
 FLAG_KMALLOC = SLAB_KMALLOC
+FLAG_DESTROYED = SLAB_DESTROYED
 STACK_FRAMES = MM_STACK_FRAMES
 NO_TASK = MM_NO_TASK
 THERMAL_MAX = MM_THERMAL_MAX
@@ -627,8 +628,9 @@ cdef class MachineCore:
         self.rp.alloc_record = <uint64_t *>self._address(self._alloc_record.view(np.uint8))
 
     def leak_scan(self):
-        """The live objects (id, address, size, root flag, allocating record) and every non-zero
-        word in them as (object index, value)."""
+        """The live objects (id, address, size, root flags, allocating record, and where they sit:
+        block pfn and order, slab objects in use and in all, active slab) and every non-zero word in
+        them as (object index, value)."""
         cdef uint32_t n = 0
         cdef uint64_t found, cap
         ids = np.zeros(max(self.rp.nr_ids, 1), np.uint32)
@@ -654,17 +656,20 @@ cdef class MachineCore:
         inuse = np.zeros(n, np.uint32)
         objects = np.zeros(n, np.uint32)
         active = np.zeros(n, np.uint8)
+        order = np.zeros(n, np.uint8)
         cdef uint32_t[::1] vslab = slab, vinuse = inuse, vobjects = objects
-        cdef uint8_t[::1] vactive = active
+        cdef uint8_t[::1] vactive = active, vorder = order
         if n:
-            mm_leak_slab_use(self.m, &self.rp, &vid[0], n, &vslab[0], &vinuse[0], &vobjects[0], &vactive[0])
+            mm_leak_slab_use(self.m, &self.rp, &vid[0], n, &vslab[0], &vorder[0], &vinuse[0], &vobjects[0],
+                             &vactive[0])
         _check_bug()
         ids = ids[:n]
         root = self._root[ids] if self._root is not None else np.zeros(n, np.uint8)
         born = self._alloc_record[ids] if self._alloc_record is not None else np.zeros(n, np.uint64)
         return {"id": ids, "addr": addr[:n], "size": size[:n], "root": root, "alloc_record": born,
                 "src": src[:found], "value": val[:found],
-                "slab": slab, "slab_inuse": inuse, "slab_objects": objects, "slab_active": active}
+                "slab": slab, "slab_order": order, "slab_inuse": inuse, "slab_objects": objects,
+                "slab_active": active}
 
     def leak_resources(self):
         """What the trace holds besides objects: its live page allocations (id, order, allocation

@@ -62,6 +62,10 @@ C_VALUES = {
     "MM_FREE_WRONG_KIND": "MM_FREE_WRONG_KIND", "SLAB_ENOTOBJ": "SLAB_ENOTOBJ", "SLAB_EDOUBLE": "SLAB_EDOUBLE",
     "SLAB_EWRONG_CACHE": "SLAB_EWRONG_CACHE", "SLAB_EPAGE": "SLAB_EPAGE", "LEAK_INDIRECT": "LEAK_INDIRECT",
     "LINE_USE_BUCKETS": "CACHE_USE_BUCKETS", "STACK_FRAMES": "MM_STACK_FRAMES", "SITE_LEVELS": "MM_SITE_LEVELS",
+    "FLAG_DESTROYED": "SLAB_DESTROYED", "NO_TASK": "MM_NO_TASK", "MM_MAX_TASKS": "MM_MAX_TASKS",
+    "MM_LEAK_ROOT": "MM_LEAK_ROOT", "MM_LEAK_NOT_LEAK": "MM_LEAK_NOT_LEAK", "MM_ID_ACCESS": "MM_ID_ACCESS",
+    "MM_ID_VOTE_NODE": "MM_ID_VOTE_NODE", "MM_ID_VOTE_COUNT": "MM_ID_VOTE_COUNT",
+    "MM_THERMAL_STEPS": "MM_THERMAL_STEPS", "THERMAL_MAX": "MM_THERMAL_MAX",
 }
 STRUCTS = {
     "mm_op": ("OP_DTYPE", "op flags cpu site id arg0 arg1"),
@@ -77,7 +81,7 @@ STRUCTS = {
 def c_facts(tmp_path_factory) -> dict[str, int]:
     """The headers' numbers and struct layouts as gcc compiles them: name -> value."""
     lines = ['#include <stdio.h>', '#include <stddef.h>', '#include "snapshot.h"', '#include "vmstat.h"',
-             '#include "leak.h"', "int main(void)", "{"]
+             '#include "leak.h"', '#include "thermal.h"', "int main(void)", "{"]
     for name, expr in C_VALUES.items():
         lines.append(f'\tprintf("{name} %llu\\n", (unsigned long long)({expr}));')
     for struct, (_, fields) in STRUCTS.items():

@@ -19,7 +19,7 @@ uint32_t mm_leak_objects(struct mm_machine *m, const struct mm_replay *r, uint32
 }
 
 void mm_leak_slab_use(struct mm_machine *m, const struct mm_replay *r, const uint32_t *id, uint32_t n,
-		      uint32_t *slab, uint32_t *inuse, uint32_t *objects, uint8_t *active)
+		      uint32_t *slab, uint8_t *order, uint32_t *inuse, uint32_t *objects, uint8_t *active)
 {
 	uint32_t i, cpu;
 
@@ -29,6 +29,7 @@ void mm_leak_slab_use(struct mm_machine *m, const struct mm_replay *r, const uin
 		const struct kmem_cache *s;
 
 		slab[i] = e->pfn;
+		order[i] = p->order;
 		inuse[i] = objects[i] = active[i] = 0;
 		if (e->state != ID_OBJECT)
 			continue;
