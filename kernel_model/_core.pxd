@@ -359,6 +359,7 @@ cdef extern from "core/replay.h":
 
     void mm_replay_run(mm_machine *m, mm_replay *r, const mm_op *ops, uint64_t first, uint64_t n) nogil
     int mm_replay_migrate(mm_machine *m, mm_replay *r, uint32_t id, uint32_t nid, uint32_t cpu)
+    void mm_id_span(const mm_machine *m, const mm_id *e, uint64_t *addr, uint64_t *size)
 
 cdef extern from "core/snapshot.h":
     cpdef enum:

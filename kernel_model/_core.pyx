@@ -713,6 +713,18 @@ cdef class MachineCore:
         """The TASK id each CPU runs (-1: its own task)."""
         return [<int64_t>self.rp.cpu_task[c] - 1 for c in range(self.m.nr_cpus)]
 
+    def id_place(self, uint64_t id):
+        """(node, model address, bytes) of a live page allocation, slab object or large kmalloc, or None."""
+        cdef uint64_t addr, size
+        cdef mm_id *e
+        if id >= self.rp.nr_ids:
+            return None
+        e = &self.rp.ids[id]
+        if e.state != ID_PAGE and e.state != ID_OBJECT and e.state != ID_LARGE:
+            return None
+        mm_id_span(self.m, e, &addr, &size)
+        return mm_pfn_to_nid(self.m, <uint32_t>(addr >> PAGE_SHIFT)), addr, size
+
     def migrate(self, uint32_t id, uint32_t nid, uint32_t cpu):
         """Move a live id to node nid (core/replay.h mm_replay_migrate): 0, -1 (not movable), -2 (no room)."""
         err = mm_replay_migrate(self.m, &self.rp, id, nid, cpu)

@@ -517,6 +517,12 @@ class Machine:
                 "nodes": {n: {"temperature": t["temp"][n], "peak": t["peak"][n], "throttled_ns": t["throttled_ns"][n]}
                           for n in range(self.nodes)}}
 
+    def object_place(self, id_: int) -> dict | None:
+        """Where a live page allocation, slab object or large kmalloc of the replayed trace is: its
+        node, model address and bytes (None for any other id)."""
+        place = self._core.id_place(id_) if 0 <= id_ < 1 << 32 else None
+        return None if place is None else dict(zip(("node", "addr", "bytes"), place, strict=True))
+
     def migrate(self, id_: int, node: int, cpu: int = 0) -> bool:
         """Move a live page allocation, slab object or large kmalloc of the replayed trace to
         `node` (copying its bytes, freeing the old place through `cpu`): True, or False when the
@@ -554,6 +560,13 @@ class Machine:
             "objects": [{"id": i, "alloc_site": name(int(alloc_site[i])) if alloc_site[i] != _core.NO_SITE else "",
                          "remote": rem, "local": loc} for rem, loc, i in objs],
         }
+
+    def accessor_nodes(self, ids: Sequence[int]) -> list[int | None]:
+        """Per object id, the node whose CPUs made most accesses to it (a majority vote over all of
+        them since enable_locality_tracking: exact whenever one node made more than half), or None."""
+        obj = self._core.locality()[1]
+        return [int(obj[i, _core.MM_ID_VOTE_NODE]) if 0 <= i < len(obj) and obj[i, _core.MM_ID_VOTE_COUNT] else None
+                for i in ids]
 
     def numastat(self) -> dict[int, dict[str, int]]:
         """Per node: numa_hit, numa_miss, numa_foreign, interleave_hit, local_node, other_node,
