@@ -438,8 +438,8 @@ class Machine:
         per node 1..255, a list for the listed nodes or a {node: weight} map)."""
         self._check_cpu(cpu)
         if mode not in MPOL_MODES or mode == "access_aware":
-            raise ValueError(f"unknown memory policy {mode!r}: one of "
-                             f"{', '.join(m for m in MPOL_MODES if m != 'access_aware')} (access-aware: set_access_aware)")
+            modes = ", ".join(m for m in MPOL_MODES if m != "access_aware")
+            raise ValueError(f"unknown memory policy {mode!r}: one of {modes} (access-aware: set_access_aware)")
         mask = 0
         for n in nodes:
             if not 0 <= n < self.nodes:
@@ -566,6 +566,12 @@ class Machine:
         them since enable_locality_tracking: exact whenever one node made more than half), or None."""
         obj = self._core.locality()[1]
         return [int(obj[i, _core.MM_ID_VOTE_NODE]) if 0 <= i < len(obj) and obj[i, _core.MM_ID_VOTE_COUNT] else None
+                for i in ids]
+
+    def object_accesses(self, ids: Sequence[int]) -> list[tuple[int, int]]:
+        """Per object id, (local, remote) accesses since enable_locality_tracking."""
+        obj = self._core.locality()[1]
+        return [(int(obj[i, _core.MM_ID_LOCAL]), int(obj[i, _core.MM_ID_REMOTE])) if 0 <= i < len(obj) else (0, 0)
                 for i in ids]
 
     def numastat(self) -> dict[int, dict[str, int]]:

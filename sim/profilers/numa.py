@@ -51,6 +51,20 @@ def migration_cost(m: Machine, id_: int, target: int | None) -> dict:
             "break_even_accesses": -(-copy // gain) if gain > 0 else None}
 
 
+def recommend(m: Machine, hot: dict) -> list[dict]:
+    """Migration recommendations from remote hot spots (Machine.remote_hot_spots): objects with at
+    least twice as many remote accesses as local ones, with an estimated saving (their remote
+    accesses at the mean remote-over-local latency of the node pairs) and their migration cost."""
+    pairs = [(i, j) for i in range(m.nodes) for j in range(m.nodes) if i != j]
+    gain = sum(m.latency[i][j] - m.latency[i][i] for i, j in pairs) / len(pairs) if pairs else 0
+    hot_objects = [o for o in hot["objects"] if o["remote"] >= 2 * max(o["local"], 1)]
+    targets = m.accessor_nodes([o["id"] for o in hot_objects])
+    return [{"object": o["id"], "alloc_site": o["alloc_site"], "remote_accesses": o["remote"],
+             "estimated_saving_ns": int(o["remote"] * gain),
+             "evidence": f"{o['remote']} remote vs {o['local']} local accesses",
+             **migration_cost(m, o["id"], t)} for o, t in zip(hot_objects, targets, strict=True)]
+
+
 def load_balance(m: Machine, used: list[int], accesses: list[int]) -> dict:
     """Imbalance of pages in use and of accesses landing across the nodes ((most - least) / mean),
     and advice where either passes BALANCE_THRESHOLD: what to spread from the busiest node to the
@@ -114,15 +128,7 @@ class NumaProfiler(Sampling):
         local = sum(a["local"] for a in acc["cpus"].values())
         remote = sum(a["remote"] for a in acc["cpus"].values())
         hot = m.remote_hot_spots(self.top)
-        # what a remote access costs over a local one, on average over the node pairs
-        pairs = [(i, j) for i in range(m.nodes) for j in range(m.nodes) if i != j]
-        gain = sum(m.latency[i][j] - m.latency[i][i] for i, j in pairs) / len(pairs) if pairs else 0
-        hot_objects = [o for o in hot["objects"] if o["remote"] >= 2 * max(o["local"], 1)]
-        targets = m.accessor_nodes([o["id"] for o in hot_objects])
-        recommendations = [{"object": o["id"], "alloc_site": o["alloc_site"], "remote_accesses": o["remote"],
-                            "estimated_saving_ns": int(o["remote"] * gain),
-                            "evidence": f"{o['remote']} remote vs {o['local']} local accesses",
-                            **migration_cost(m, o["id"], t)} for o, t in zip(hot_objects, targets, strict=True)]
+        recommendations = recommend(m, hot)
         used = [m.node_pages[n] - m.nr_free_pages(n) for n in range(m.nodes)]
         out = {
             "version": VERSION, "unit": "pages, accesses, ns",
