@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 BUILT := $(VENV)/.built
 CORE_SOURCES := $(wildcard kernel_model/core/*.c kernel_model/core/*.h kernel_model/*.pyx kernel_model/*.pxd) setup.py
 
-.PHONY: install system-deps build test lint bench scenario clean firmware sanitize
+.PHONY: install system-deps build test fuzz lint bench scenario clean firmware sanitize
 
 install: $(INSTALLED)
 
@@ -45,6 +45,12 @@ test: system-deps build firmware
 	$(BIN)/ruff check kernel_model sim tests
 	$(BIN)/python -m pytest
 
+# The fuzz tests (pytest -m fuzz) with many more examples each than `make test` runs:
+# make fuzz MEMSIM_FUZZ_EXAMPLES=20000 for a longer run.
+MEMSIM_FUZZ_EXAMPLES ?= 2000
+fuzz: build
+	MEMSIM_FUZZ_EXAMPLES=$(MEMSIM_FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -m fuzz --hypothesis-show-statistics
+
 lint: build
 	$(BIN)/ruff check kernel_model sim tests
 
@@ -53,7 +59,8 @@ lint: build
 # with the sanitizer runtime preloaded into Python (tests/conftest.py keeps it out of the
 # programs the tests start). test_freestanding builds the core without Python the same way.
 # Any report, or a failed MM_BUG_ON, fails the run. The guest tests run the firmware, not
-# this extension, and are left to make test.
+# this extension, and are left to make test; so are the tests that start a Dask LocalCluster
+# from pytest (its workers would import this extension without the sanitizer runtime).
 SAN_DIR := build/sanitize
 SAN_ENV := MEMSIM_SANITIZE=1 ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libstdc++.so)" \
@@ -65,7 +72,7 @@ sanitize: build
 		--build-temp $(SAN_DIR)/tmp
 	find $(SAN_DIR)/kernel_model -type l -delete
 	ln -s $(CURDIR)/kernel_model/*.py $(CURDIR)/kernel_model/reference $(SAN_DIR)/kernel_model/
-	$(SAN_ENV) $(BIN)/pytest -p no:cacheprovider --capture=sys -q --ignore=tests/test_guest.py
+	$(SAN_ENV) $(BIN)/pytest -p no:cacheprovider --capture=sys -q --ignore=tests/test_guest.py -m "not local_cluster"
 
 bench: build
 	$(BIN)/memsim bench

@@ -483,6 +483,9 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 	mm_setup_watermarks(&machine, arg("min_free_kbytes", 0));
 	mm_setup_pcp(&machine);
 	r->min_free_kbytes = machine.min_free_kbytes;
+	for (nid = 0; nid < r->nr_nodes; nid++)
+		for (i = 0; i < NR_WMARK; i++)
+			r->watermark[nid][i] = machine.zones[nid].watermark[i];
 	if (mm_slab_init(&slab, &machine, caches, cache_cpu, cache_node, FW_MAX_CACHES))
 		fw_exit(FW_NO_MEMORY);
 	rp.nr_ids = nr_ids;

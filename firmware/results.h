@@ -75,6 +75,7 @@ struct fw_results {
 	uint32_t root_addr, alloc_record_addr;      /* u8 and u64 per id */
 	uint32_t mem_map_addr[FW_MAX_NODES];        /* struct page of the zone's first pfn */
 	uint32_t cache_size[FW_MAX_CACHES];
+	uint32_t watermark[FW_MAX_NODES][NR_WMARK];   /* min, low, high in pages, as set up from min_free_kbytes */
 };
 
 #endif

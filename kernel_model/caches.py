@@ -60,51 +60,105 @@ class LevelSpec:
         return self.size // (self.ways * self.line_size)
 
 
-def _level(d: Mapping, where: str, default_name: str, line_size: int | None = None) -> LevelSpec:
+MAX_LEVEL_SIZE = 1 << 32      # 4 GiB: larger than any real cache level, 512 MiB of tags at 64-byte lines
+MAX_WAYS = 1 << 16
+MAX_LINE_SIZE = 4096
+MAX_TLB_ENTRIES = 1 << 20
+# A CPU's levels and TLBs (6 at most) all go into struct cache_hierarchy's levels[16] (core/cache.h,
+# not exported as a name yet): at most 10 cache levels.
+MAX_LEVELS = 10
+LLC_SHARING = ("node", "shared", "cpu")
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _get(d: Mapping, key: str, where: str, types: tuple[type, ...], default=None, choices=()):
+    """d[key] (or default) checked for its type, and for choices; bool is never taken as an int."""
+    if key not in d:
+        if default is None:
+            raise CacheConfigError(f"{where}: missing key {key!r}")
+        return default
+    value = d[key]
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types) \
+            or (choices and value not in choices):
+        expected = f"one of {', '.join(map(repr, choices))}" if choices else \
+            " or ".join({int: "an integer", str: "a string", bool: "true or false"}[t] for t in types)
+        raise CacheConfigError(f"{where}.{key}: expected {expected}, got {_show(value)}")
+    return value
+
+
+def _bounded(value: int, where: str, lo: int, hi: int) -> int:
+    if not lo <= value <= hi:
+        raise CacheConfigError(f"{where}: {value:,} is outside {lo:,}..{hi:,}")
+    return value
+
+
+def _level(d: Mapping, where: str, default_name: str, page_size: int | None = None) -> LevelSpec:
+    """One level (page_size: a TLB, `entries` of one page each)."""
+    if not isinstance(d, Mapping):
+        raise CacheConfigError(f"{where}: expected a table, got {_show(d)}")
     known = {"name", "size", "ways", "line_size", "policy", "write", "allocate", "inclusion", "seed",
              "classify_3c", "entries"}
     unknown = set(d) - known
     if unknown:
         raise CacheConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")
-    try:
-        ways = int(d["ways"])
-        if line_size is not None:   # a TLB: entries of one page each
-            size = int(d["entries"]) * line_size
-        else:
-            line_size = int(d.get("line_size", 64))
-            size = parse_size(d["size"])
-    except KeyError as e:
-        raise CacheConfigError(f"{where}: missing key {e.args[0]!r}") from None
-    except (TypeError, ValueError) as e:
-        raise CacheConfigError(f"{where}: {e}") from None
-    policy = str(d.get("policy", "lru")).lower()
+    ways = _bounded(_get(d, "ways", where, (int,)), f"{where}.ways", 1, MAX_WAYS)
+    if page_size is not None:
+        line_size = page_size
+        size = _bounded(_get(d, "entries", where, (int,)), f"{where}.entries", 1, MAX_TLB_ENTRIES) * page_size
+    else:
+        line_size = _bounded(_get(d, "line_size", where, (int,), 64), f"{where}.line_size", 1, MAX_LINE_SIZE)
+        if line_size & (line_size - 1):
+            raise CacheConfigError(f"{where}.line_size: {line_size} is not a power of two")
+        raw = _get(d, "size", where, (int, str))
+        try:
+            size = parse_size(raw)
+        except ValueError as e:
+            raise CacheConfigError(f"{where}.size: {e}") from None
+        if not 0 < size <= MAX_LEVEL_SIZE:
+            raise CacheConfigError(f"{where}.size: {_show(raw)} is outside 1..{MAX_LEVEL_SIZE >> 30}G")
+    policy = _get(d, "policy", where, (str,), "lru").lower()
     if policy not in POLICIES:
         raise CacheConfigError(f"{where}.policy: {policy!r} is not one of {', '.join(POLICIES)}")
-    inclusion = str(d.get("inclusion", "nine")).lower()
+    inclusion = _get(d, "inclusion", where, (str,), "nine").lower()
     if inclusion not in INCLUSION:
         raise CacheConfigError(f"{where}.inclusion: {inclusion!r} is not one of {', '.join(INCLUSION)}")
-    write = str(d.get("write", "back")).lower()
+    write = _get(d, "write", where, (str,), "back").lower()
     if write not in ("back", "through"):
         raise CacheConfigError(f"{where}.write: {write!r} is not 'back' or 'through'")
-    if ways <= 0 or line_size <= 0 or size <= 0 or size % (ways * line_size):
+    if size % (ways * line_size):
         raise CacheConfigError(f"{where}: size {size} is not a multiple of ways x line size ({ways} x {line_size})")
-    return LevelSpec(str(d.get("name", default_name)), size, ways, line_size, policy, write == "back",
-                     bool(d.get("allocate", True)), inclusion, int(d.get("seed", 0)), bool(d.get("classify_3c", False)))
+    if policy == "plru" and ways & (ways - 1) or policy == "plru" and ways > 64:
+        raise CacheConfigError(f"{where}: the plru policy needs a power-of-two number of ways up to 64, got {ways}")
+    seed = _bounded(_get(d, "seed", where, (int,), 0), f"{where}.seed", 0, (1 << 64) - 1)
+    return LevelSpec(_get(d, "name", where, (str,), default_name), size, ways, line_size, policy, write == "back",
+                     _get(d, "allocate", where, (bool,), True), inclusion, seed,
+                     _get(d, "classify_3c", where, (bool,), False))
 
 
 def parse_config(config: Mapping) -> tuple[list[LevelSpec], dict[str, LevelSpec]]:
     """Validated level and TLB specs of a cache config (see the module docstring)."""
+    if not isinstance(config, Mapping):
+        raise CacheConfigError(f"cache config: expected a table, got {_show(config)}")
     levels = config.get("levels")
     if not levels:
         raise CacheConfigError("cache config: 'levels' must list at least one level")
+    if not isinstance(levels, (list, tuple)) or len(levels) > MAX_LEVELS:
+        raise CacheConfigError(f"cache config: 'levels' must be a list of 1..{MAX_LEVELS} levels, got {_show(levels)}")
     unknown = set(config) - {"levels", "tlb", "llc"}
     if unknown:
         raise CacheConfigError(f"cache config: unknown key {sorted(unknown)[0]!r}")
+    _get(config, "llc", "cache config", (str,), "node", LLC_SHARING)   # "cache config.llc: expected ..."
     specs = [_level(d, f"levels[{i}]", f"L{i + 1}") for i, d in enumerate(levels)]
     names = [lv.name for lv in specs]
     if len(set(names)) != len(names):
         raise CacheConfigError("cache config: level names must be unique")
     t = config.get("tlb") or {}
+    if not isinstance(t, Mapping):
+        raise CacheConfigError(f"tlb: expected a table, got {_show(t)}")
     unknown = set(t) - set(TLB_KEYS)
     if unknown:
         raise CacheConfigError(f"tlb: unknown key {sorted(unknown)[0]!r}")
@@ -118,6 +172,27 @@ def parse_config(config: Mapping) -> tuple[list[LevelSpec], dict[str, LevelSpec]
                 raise CacheConfigError(f"{lower.name}: an exclusive level needs write-back, write-allocate "
                                        f"levels above it with the same line size ({up.name} is not)")
     return specs, tlbs
+
+
+def footprint(config: Mapping, cpu_to_node: list[int]) -> tuple[int, int]:
+    """(cache instances, bytes of host memory) the config takes on a machine with these CPUs:
+    what CacheCore.add allocates per instance (tags and PLRU bits; the 3C shadow when classified),
+    private levels and TLBs once per CPU, the last level per its llc sharing."""
+    specs, tlbs = parse_config(config)
+
+    def nbytes(spec: LevelSpec) -> int:
+        lines = spec.sets * spec.ways
+        shadow = lines * 16 + (1 << (2 * lines - 1).bit_length()) * 4 + (1 << (4 * lines - 1).bit_length()) * 8
+        return lines * 8 + spec.sets * 8 + (shadow if spec.classify_3c else 0)
+
+    cpus = len(cpu_to_node)
+    llc = config.get("llc", "node")
+    shared = len(specs) > 1
+    last = {"node": len(set(cpu_to_node)), "shared": 1, "cpu": cpus}[llc] if shared else cpus
+    private = specs[:-1] if shared else specs
+    instances = cpus * (len(private) + len(tlbs)) + (last if shared else 0)
+    total = cpus * sum(map(nbytes, [*private, *tlbs.values()])) + (last * nbytes(specs[-1]) if shared else 0)
+    return instances, total
 
 
 TLB_KEYS = ("itlb", "dtlb", "stlb", "itlb_huge", "dtlb_huge", "stlb_huge")

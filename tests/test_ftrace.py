@@ -10,9 +10,9 @@ import re
 from collections import Counter
 
 import pytest
-from kernel_model._core import ftrace_gfp_zone_bits
 
 from kernel_model import Machine, Op
+from kernel_model._core import ftrace_gfp_zone_bits
 from sim.cli import main
 from sim.scenario import run_scenario
 from sim.workloads.ftrace import FtraceFormatError, import_ftrace

@@ -10,9 +10,9 @@ import threading
 
 import pytest
 from ftrace_captures import assert_same_import
-from kernel_model._core import MAX_CPUS
 
 from kernel_model import trace
+from kernel_model._core import MAX_CPUS
 from kernel_model.ftrace import MAX_LINE, FtraceFormatError, import_ftrace
 from kernel_model.reference.ftrace import import_ftrace as import_reference
 from sim.cli import main

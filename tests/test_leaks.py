@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kernel_model._core import leak_classify
 
 from kernel_model import Machine
+from kernel_model._core import leak_classify
 from sim.driver import replay_in_chunks
 from sim.profilers.leaks import KINDS, LeakDetector, classify
 from sim.workloads.object_graph import object_graph, planted_leaks

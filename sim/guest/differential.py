@@ -44,7 +44,7 @@ def compare(trace: Trace, run: GuestRun, pcp: bool = True, mobility_grouping: bo
                           for i in range(n)),
         "slab": slab_host == slab_guest,
         "errors": host_errors == guest_errors and res.alloc_failed == int(g["alloc_failed"]),
-        "watermarks": m.min_free_kbytes == int(g["min_free_kbytes"]),
+        "watermarks": m.min_free_kbytes == int(g["min_free_kbytes"]) and m.watermarks() == g.watermarks(),
     }
     return {
         "matches_model": all(checks.values()),
@@ -56,5 +56,5 @@ def compare(trace: Trace, run: GuestRun, pcp: bool = True, mobility_grouping: bo
         "free_pages": {"host": [int(m.nr_free_pages(i)) for i in range(n)],
                        "guest": g.free_pages()},
         "watermarks": {"host": {"min_free_kbytes": m.min_free_kbytes, "nodes": m.watermarks()},
-                       "guest": {"min_free_kbytes": int(g["min_free_kbytes"])}},
+                       "guest": {"min_free_kbytes": int(g["min_free_kbytes"]), "nodes": g.watermarks()}},
     }

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernel_model._core import MIGRATE_TYPES as NR_MT
-from kernel_model._core import NR_NUMA_STAT_ITEMS, NR_ZONE_STAT_ITEMS
+from kernel_model._core import NR_NUMA_STAT_ITEMS, NR_WMARK, NR_ZONE_STAT_ITEMS, WMARK_NAMES
 from kernel_model._core import NR_PAGE_ORDERS as NR_ORDERS
 from kernel_model._core import NR_REPLAY_ERROR_CODES as NR_ERRORS
 
@@ -45,7 +45,7 @@ _FIELDS = [("magic", "<u4"), ("version", "<u4"), ("status", "<u4"), ("stage", "<
            ("nr_caches", "<u4"), ("cache_slabs", "<u4", MAX_CACHES), ("cache_objects", "<u4", MAX_CACHES),
            ("ids_addr", "<u4"), ("first_error_record", "<u4"), ("first_error_code", "<u4"),
            ("root_addr", "<u4"), ("alloc_record_addr", "<u4"), ("mem_map_addr", "<u4", MAX_NODES),
-           ("cache_size", "<u4", MAX_CACHES)]
+           ("cache_size", "<u4", MAX_CACHES), ("watermark", "<u4", (MAX_NODES, NR_WMARK))]
 
 
 def _i386(fields: list[tuple], sub: dict[str, np.dtype]) -> np.dtype:
@@ -136,6 +136,11 @@ class GuestResults:
     def nr_free(self) -> np.ndarray:
         """Free blocks [node, migratetype, order], as Machine.nr_free()."""
         return self.raw["nr_free"][: self.nr_nodes].astype(np.uint64)
+
+    def watermarks(self) -> dict[int, dict[str, int]]:
+        """min / low / high watermarks in pages per node, as the guest set them up."""
+        return {n: dict(zip(WMARK_NAMES, self.raw["watermark"][n].tolist(), strict=True))
+                for n in range(self.nr_nodes)}
 
     def free_pages(self) -> list[int]:
         """Free pages in the buddy lists per node (NR_FREE_PAGES)."""

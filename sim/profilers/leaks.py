@@ -115,6 +115,14 @@ class LeakDetector:
     def __post_init__(self) -> None:
         self.machine.enable_leak_tracking()
         self._series = Series(states=("live_by_site",), max_points=self.max_points)
+        # Counts per site are indexed by site id while every id is in the string table; a trace
+        # naming sites past it (e.g. 0xF0000000) is counted over the ids it uses, not 2^32 slots.
+        site = self.trace.records["site"]
+        self._site_ids = None
+        self._nr_sites = len(self.trace.sites)
+        if len(site) and int(site.max()) >= self._nr_sites:
+            self._site_ids = np.unique(site)
+            self._nr_sites = len(self._site_ids)
 
     def observe(self, records_done: int) -> None:
         """A leak scan (it reads object memory, not the snapshot's counters)."""
@@ -141,7 +149,8 @@ class LeakDetector:
         self._nr_reports += len(due)
         self._reported = np.union1d(self._reported[np.isin(self._reported, born)], due)   # live ones only
         self._white_before = white
-        self._series.append(records_done, live_by_site=np.bincount(sites, minlength=len(self.trace.sites)))
+        index = sites if self._site_ids is None else np.searchsorted(self._site_ids, sites)
+        self._series.append(records_done, live_by_site=np.bincount(index, minlength=self._nr_sites))
         self._last = (scan, kind, sites)
 
     def _contradict(self, scan: dict, kind: np.ndarray, records_done: int) -> None:
@@ -221,7 +230,8 @@ class LeakDetector:
         records = self._series.records
         grew = (np.diff(live, axis=0) > 0).sum(axis=0)
         shrank = (np.diff(live, axis=0) < 0).sum(axis=0)
-        out = [{"site": self._site(s), "scans_grown": int(grew[s]), "scans_shrunk": int(shrank[s]),
+        ids = np.arange(self._nr_sites) if self._site_ids is None else self._site_ids
+        out = [{"site": self._site(int(ids[s])), "scans_grown": int(grew[s]), "scans_shrunk": int(shrank[s]),
                 "live_first": int(live[0, s]), "live_last": int(live[-1, s]),
                 "objects_per_1k_records": round(1000 * float(live[-1, s] - live[0, s]) /
                                                 max(records[-1] - records[0], 1), 3)}

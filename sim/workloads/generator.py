@@ -10,9 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kernel_model._core import MAX_CPUS
-
 from kernel_model import Trace
+from kernel_model._core import MAX_CPUS
 from sim.fields import Field, Float, Int, Kind
 
 MAX_OPS = 1 << 28            # records a generator may be asked for (24 B each: 6 GiB)
