@@ -3,6 +3,8 @@ same trace; every per-record result and the final state must be the guest's."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from kernel_model import Machine, Trace
@@ -11,27 +13,26 @@ from sim.guest.qemu import GuestRun
 
 
 def host_machine(run: GuestRun, pcp: bool = True, mobility_grouping: bool = True,
-                 min_free_kbytes: int | None = None) -> Machine:
+                 min_free_kbytes: int | None = None, thermal: Mapping | None = None) -> Machine:
     """A Machine with the zones, CPUs and distances the guest discovered, and the scenario's own
-    settings (not the guest's: the watermark check then shows whether they reached the guest)."""
+    settings (not the guest's: the watermark and thermal checks then show whether they reached it)."""
     g = run.results
     return Machine(zones=g.nodes(), cpu_to_node=g.cpus(), distances=g.distances(), pcp=pcp,
-                   mobility_grouping=mobility_grouping, min_free_kbytes=min_free_kbytes)
+                   mobility_grouping=mobility_grouping, min_free_kbytes=min_free_kbytes, thermal=thermal)
 
 
 def compare(trace: Trace, run: GuestRun, pcp: bool = True, mobility_grouping: bool = True,
-            min_free_kbytes: int | None = None) -> dict:
+            min_free_kbytes: int | None = None, thermal: Mapping | None = None) -> dict:
     """Replay trace on the host twin of the guest's machine; what matched and where it first did not."""
     g = run.results
-    m = host_machine(run, pcp, mobility_grouping, min_free_kbytes)
+    m = host_machine(run, pcp, mobility_grouping, min_free_kbytes, thermal)
     res = m.replay(trace, results=True)
     theirs = np.frombuffer(run.record_results, np.uint64)
     differ = np.flatnonzero(res.results != theirs) if len(theirs) == len(res.results) else np.array([0])
     n = g.nr_nodes
     host_numa = m.numastat()
     host_stats = m.zone_stats()
-    slab_host = [(sum(x["slabs"] for x in st["nodes"]), sum(x["total_objects"] for x in st["nodes"]))
-                 for st in (m.slab_stats(c) for c in m.caches())]
+    slab_host = m.slab_counts()
     slab_guest = list(zip(g["cache_slabs"][: int(g["nr_caches"])].tolist(),
                           g["cache_objects"][: int(g["nr_caches"])].tolist(), strict=True))
     host_errors = {k: v for k, v in res.error_counts.items()}
@@ -45,6 +46,7 @@ def compare(trace: Trace, run: GuestRun, pcp: bool = True, mobility_grouping: bo
         "slab": slab_host == slab_guest,
         "errors": host_errors == guest_errors and res.alloc_failed == int(g["alloc_failed"]),
         "watermarks": m.min_free_kbytes == int(g["min_free_kbytes"]) and m.watermarks() == g.watermarks(),
+        "thermal": _thermal(m) == g.thermal(),
     }
     return {
         "matches_model": all(checks.values()),
@@ -58,3 +60,10 @@ def compare(trace: Trace, run: GuestRun, pcp: bool = True, mobility_grouping: bo
         "watermarks": {"host": {"min_free_kbytes": m.min_free_kbytes, "nodes": m.watermarks()},
                        "guest": {"min_free_kbytes": int(g["min_free_kbytes"]), "nodes": g.watermarks()}},
     }
+
+
+def _thermal(m: Machine) -> dict[int, dict[str, int]]:
+    """The host's thermal model per node as the guest reports it (zeros while it is off)."""
+    t = m.thermal()
+    return t["nodes"] if t is not None else {n: {"temperature": 0, "peak": 0, "throttled_ns": 0}
+                                             for n in range(m.nodes)}

@@ -51,7 +51,8 @@ def run_guest(spec: ScenarioSpec, out_dir: str | os.PathLike | None = None, seed
     run = qemu.run(topology, workload, cmdline=cmdline, machine=guest.machine,
                    timeout=guest.timeout if timeout is None else timeout, accel=accel or guest.accel,
                    on_running=on_running, inspect=leaks.report if guest.leak_scan else None)
-    twin = {k: v for k, v in machine_kwargs(spec).items() if k in ("pcp", "mobility_grouping", "min_free_kbytes")}
+    twin = {k: v for k, v in machine_kwargs(spec).items()
+            if k in ("pcp", "mobility_grouping", "min_free_kbytes", "thermal")}
     diff = compare(workload, run, **twin)
     seen = run.topology_seen
     report = {
