@@ -261,7 +261,9 @@ def _charts(results: Mapping[str, dict]) -> list:
                                 {f"CPU {c}": (r["records"], [d[c] for d in depth]) for c in range(cpus)},
                                 hlines=((r["stack_size"], "stack limit"),), yunit="bytes", variant=name))
     buckets = [b for b, _ in BUCKETS] + ["kstack_rest"]
-    charts.append(BarChart("kstack_buckets.svg", "CPUs by stack high-water mark", "high-water mark within", "CPUs",
+    tasks = any(r.get("tasks") for r in results.values())
+    charts.append(BarChart("kstack_buckets.svg", "Stacks (CPUs' and tasks') by high-water mark" if tasks else
+                           "CPUs by stack high-water mark", "high-water mark within", "stacks" if tasks else "CPUs",
                            buckets, {name: [r["kstack_buckets"].get(b, 0) for b in buckets]
                                      for name, r in results.items()}))
     for name, r in results.items():
