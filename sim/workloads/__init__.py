@@ -5,6 +5,7 @@ GENERATORS maps the names a scenario's [workload] generator may use to them.
 """
 
 from sim.workloads import call_stacks as _call_stacks
+from sim.workloads import handoff as _handoff
 from sim.workloads import hot_node as _hot_node
 from sim.workloads import kmalloc_churn as _kmalloc_churn
 from sim.workloads import leak_classes as _leak_classes
@@ -20,6 +21,6 @@ from sim.workloads.page_churn import page_churn
 
 GENERATORS: dict[str, Generator] = {m.GENERATOR.name: m.GENERATOR for m in (
     _mixed_mobility, _page_churn, _kmalloc_churn, _call_stacks, _object_graph, _object_access, _leak_classes,
-    _task_stacks, _hot_node)}
+    _task_stacks, _hot_node, _handoff)}
 
 __all__ = ["GENERATORS", "LINUX_6_1_KMALLOC_MIX", "Generator", "kmalloc_churn", "mixed_mobility_churn", "page_churn"]
