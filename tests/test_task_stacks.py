@@ -122,7 +122,8 @@ def test_suggestions_by_hand():
         {"function": "d", "frame": 200, "occurrences": 2, "bytes_saved": 240, "share": 200 / 1810,
          "median_frame": 80, "high_water_after": 1570}]
     assert recursion(fns, sizes) == [
-        {"functions": ["c"], "kind": "self", "depth": 3, "frames": 3, "first_frame": 2, "bytes": 150, "bytes_saved": 100},
+        {"functions": ["c"], "kind": "self", "depth": 3, "frames": 3, "first_frame": 2, "bytes": 150,
+         "bytes_saved": 100},
         {"functions": ["d", "e"], "kind": "mutual", "depth": 2, "frames": 4, "first_frame": 5, "bytes": 560,
          "bytes_saved": 280}]
     assert recursion(["a", "b", "a", "c", "b"], [1, 2, 3, 4, 5])[0]["functions"] == ["a", "b", "c"]   # overlaps merge
