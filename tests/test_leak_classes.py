@@ -4,16 +4,19 @@ kmem_cache has in use against a count of them under random streams, and the leak
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_scenarios import validate_report
 
 from kernel_model import Machine, Op, Trace
 from sim.profilers.leaks import LeakDetector
 from sim.scenario import run_scenario
 from sim.workloads.script import Workload
 
-SCENARIOS = __import__("pathlib").Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
 def replay_in_parts(m: Machine, det: LeakDetector, w: Workload, cuts: list[int]) -> None:
@@ -167,6 +170,7 @@ def test_objects_in_use_follow_allocations_and_frees(ops, size):
 
 def test_the_leak_classes_scenario(tmp_path):
     report = run_scenario(SCENARIOS / "leak-classes.toml", out=tmp_path).report
+    validate_report(report)
     leaks = report["variants"][0]["leaks"]
     assert report["variants"][0]["replay"]["errors"] == 1           # the busy destroy of req_cache
     classes = leaks["classes"]

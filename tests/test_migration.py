@@ -4,7 +4,10 @@ the majority vote of accessor nodes, and the numa-migration scenario."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from test_scenarios import validate_report
 
 from kernel_model import Machine, Topology
 from sim.experiments.migration_what_if import migration_what_if
@@ -12,7 +15,7 @@ from sim.profilers.numa import NumaProfiler, copy_ns_per_page, load_balance, mig
 from sim.scenario import run_scenario
 from sim.workloads.script import Workload
 
-SCENARIOS = __import__("pathlib").Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
 def test_copy_cost_from_the_distance_model_and_from_hmat_bandwidth():
@@ -105,6 +108,7 @@ def test_the_numa_profiler_carries_the_costs():
 
 def test_the_numa_migration_scenario(tmp_path):
     report = run_scenario(SCENARIOS / "numa-migration.toml", ["workload.accesses=100000"], out=tmp_path).report
+    validate_report(report)
     r = report["migration_what_if"]
     assert r["migrated"] > 0 and r["measured_saving_ns"] > r["copy_cost_ns"] > 0
     assert r["with"]["remote"] < r["without"]["remote"]

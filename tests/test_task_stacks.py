@@ -3,8 +3,11 @@ streams, the suggestions (dominant frames, recursion) by hand, and the task-stac
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_scenarios import validate_report
 
 from kernel_model import Machine, Op
 from kernel_model._core import MM_MAX_TASKS
@@ -14,7 +17,7 @@ from sim.scenario import run_scenario
 from sim.workloads import task_stacks
 from sim.workloads.script import Workload
 
-SCENARIOS = __import__("pathlib").Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
 def test_tasks_keep_their_own_stacks_by_hand():
@@ -142,6 +145,7 @@ def test_the_task_stacks_workload_switches_tasks_and_resumes_their_chains():
 
 def test_the_task_stacks_scenario(tmp_path):
     report = run_scenario(SCENARIOS / "task-stacks.toml", ["workload.slices=1500"], out=tmp_path).report
+    validate_report(report)
     shallow, deep = (v["stack"] for v in report["variants"])
     for r, levels in ((shallow, 24), (deep, 80)):
         chain = r["deepest_chain"]

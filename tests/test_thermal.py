@@ -4,10 +4,13 @@ settings checked where a scenario names them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_scenarios import validate_report
 
 from kernel_model import Machine, Op, Trace, trace
 from kernel_model.reference.thermal import DECAY_Q16, RefThermal
@@ -15,7 +18,7 @@ from sim.profilers.numa import NumaProfiler
 from sim.scenario import ScenarioError, load, run_scenario
 from sim.workloads.script import Workload
 
-SCENARIOS = __import__("pathlib").Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
 
 def nodes_of(m: Machine, res, records) -> dict[int, int]:
@@ -177,6 +180,7 @@ def test_the_numa_profiler_samples_temperature_over_time():
 
 def test_the_thermal_scenario_lowers_the_peak_at_a_cost_in_remote_accesses(tmp_path):
     report = run_scenario(SCENARIOS / "thermal.toml", ["workload.ticks=4000"], out=tmp_path).report
+    validate_report(report)
     local, thermal = (v["numa"] for v in report["variants"])
     assert thermal["thermal"]["peak"] < local["thermal"]["peak"]
     assert local["thermal"]["peak"] > local["thermal"]["throttle"]
