@@ -330,6 +330,7 @@ static void report_state(struct fw_results *r)
 	}
 	for (i = 0; i < NR_REPLAY_ERRORS; i++)
 		r->error_count[i] = rp.error_count[i];
+	mm_thermal_sync(&machine);
 	for (nid = 0; nid < r->nr_nodes; nid++) {
 		r->thermal_temp[nid] = machine.thermal.temp[nid];
 		r->thermal_peak[nid] = machine.thermal.peak[nid];

@@ -143,6 +143,7 @@ cdef extern from "core/thermal.h":
     uint64_t MM_THERMAL_MAX
     int mm_thermal_setup(mm_machine *m, uint32_t heat_access, uint32_t heat_page, uint64_t half_life_ns,
                          uint64_t throttle)
+    void mm_thermal_sync(mm_machine *m)
 
 cdef extern from "core/bug.h":
     enum:
@@ -282,11 +283,8 @@ cdef extern from "core/replay.h":
         MM_LEAK_ROOT
         MM_LEAK_NOT_LEAK
         MM_MAX_TASKS
-        MM_ID_LOCAL
-        MM_ID_REMOTE
-        MM_ID_VOTE_NODE
-        MM_ID_VOTE_COUNT
-        MM_ID_ACCESS
+        MM_ID_VOTE_SHIFT
+        MM_ID_VOTE_COUNT_MAX
     uint32_t MM_NO_TASK
 
     cpdef enum:
@@ -337,8 +335,10 @@ cdef extern from "core/replay.h":
         uint64_t *site_stride
         uint64_t *site_remote
         uint32_t *id_remote
+        uint32_t *id_vote
         mm_stack *stacks
         uint32_t nr_tasks
+        uint32_t need_tasks
         uint32_t stack_size
         uint32_t *site_frame
         uint32_t cpu_task[MM_MAX_CPUS]

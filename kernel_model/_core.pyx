@@ -212,7 +212,7 @@ cdef class MachineCore:
     cdef mm_machine *m
     cdef CacheCore _caches
     cdef object _cache_ptrs
-    cdef object _alloc_site, _site_misses, _alloc_site_misses, _site_stride, _site_remote, _id_remote
+    cdef object _alloc_site, _site_misses, _alloc_site_misses, _site_stride, _site_remote, _id_remote, _id_vote
     cdef object _stacks, _site_frame
     cdef object _root, _alloc_record, _site_frees
     cdef bint _attribution
@@ -586,7 +586,8 @@ cdef class MachineCore:
         self._alloc_site_misses = np.zeros((1, MM_SITE_LEVELS), np.uint64)
         self._site_stride = np.zeros((1, 4), np.uint64)
         self._site_remote = np.zeros((1, 2), np.uint64)
-        self._id_remote = np.zeros((max(self.rp.nr_ids, 1), MM_ID_ACCESS), np.uint32)
+        self._id_remote = np.zeros((max(self.rp.nr_ids, 1), 2), np.uint32)
+        self._id_vote = np.zeros(max(self.rp.nr_ids, 1), np.uint32)
 
     def enable_stacks(self, uint32_t stack_size):
         """Model a stack per CPU (and per task of TASK ops: grow_tasks) from CALL/RET ops,
@@ -739,15 +740,19 @@ cdef class MachineCore:
     def thermal(self):
         """The thermal model's parameters and, per node, temperature, peak and throttled ns."""
         cdef mm_thermal *t = &self.m.thermal
+        mm_thermal_sync(self.m)
         n = self.m.nr_nodes
         return {"heat_access": t.heat_access, "heat_page": t.heat_page, "half_life_ns": t.half_life_ns,
                 "throttle": t.throttle, "temp": [t.temp[i] for i in range(n)], "peak": [t.peak[i] for i in range(n)],
                 "throttled_ns": [t.throttled_ns[i] for i in range(n)]}
 
     def locality(self):
-        """(per call site [local, remote], per object id [MM_ID_ACCESS words: local, remote, majority
-        vote node and count], alloc site per id) arrays."""
+        """(per call site [local, remote], per object id [local, remote], alloc site per id) arrays."""
         return self._site_remote.copy(), self._id_remote.copy(), self._alloc_site.copy()
+
+    def id_votes(self):
+        """Per object id, its remote accessors' majority vote (core/replay.h id_vote)."""
+        return self._id_vote.copy() if self._id_vote is not None else np.zeros(0, np.uint32)
 
     def set_latency(self, list matrix):
         cdef uint32_t i, j
@@ -779,6 +784,7 @@ cdef class MachineCore:
             self.rp.alloc_site = <uint32_t *>self._address(self._alloc_site.view(np.uint8))
         if self._attribution:
             self._id_remote = _grow_rows(self._id_remote, self.rp.nr_ids)
+            self._id_vote = _grow_rows(self._id_vote, self.rp.nr_ids)
             self._site_misses = _grow_rows(self._site_misses, sites)
             self._alloc_site_misses = _grow_rows(self._alloc_site_misses, sites)
             self._site_stride = _grow_rows(self._site_stride, sites)
@@ -788,6 +794,7 @@ cdef class MachineCore:
             self.rp.site_stride = <uint64_t *>self._address(self._site_stride.view(np.uint8).reshape(-1))
             self.rp.site_remote = <uint64_t *>self._address(self._site_remote.view(np.uint8).reshape(-1))
             self.rp.id_remote = <uint32_t *>self._address(self._id_remote.view(np.uint8).reshape(-1))
+            self.rp.id_vote = <uint32_t *>self._address(self._id_vote.view(np.uint8))
         if self._site_frame is not None:
             self._site_frame = _grow_rows(self._site_frame, sites)
             self.rp.site_frame = <uint32_t *>self._address(self._site_frame.view(np.uint8))
@@ -817,7 +824,6 @@ cdef class MachineCore:
         self.rp.results = NULL
         if results is not None:
             res = results
-            self.rp.results = &res[0] if nrec else NULL
         self.rp.nr_snap_at = self.rp.snap_done = 0
         if snap_at is not None and len(snap_at):
             at, rows = snap_at, snap_rows
@@ -825,9 +831,18 @@ cdef class MachineCore:
                 raise ValueError("snap_rows needs a row of snapshot_size() words per entry of snap_at")
             self.rp.snap_at, self.rp.snap_rows = &at[0], &rows[0, 0]
             self.rp.nr_snap_at, self.rp.snap_stride = at.shape[0], rows.shape[1]
-        if nrec:
+        cdef uint64_t done = 0, start
+        while done < nrec:
+            start = self.rp.nr_records
+            if results is not None:
+                self.rp.results = &res[done]
             with nogil:
-                mm_replay_run(self.m, &self.rp, <const mm_op *>&raw[0], self.rp.nr_records, nrec)
+                mm_replay_run(self.m, &self.rp, <const mm_op *>&raw[done * sizeof(mm_op)], start, nrec - done)
+            done += self.rp.nr_records - start
+            if not self.rp.need_tasks:
+                break
+            self.grow_tasks(self.rp.need_tasks)   # a TASK record named a task without a stack yet
+            self.rp.need_tasks = 0
         self.rp.results = NULL
         self.rp.nr_snap_at = 0
         self.rp.snap_at, self.rp.snap_rows = NULL, NULL

@@ -194,7 +194,6 @@ class Machine:
         self._core.set_latency(self.latency)
         self.thermal_settings = self._setup_thermal(thermal) if thermal is not None else None
         self._sites: list[str] = [""]
-        self._stacks_on = False
         self._cpu_caches: list[dict[str, int]] = []
         self._hw_caches = None
         if caches is not None:
@@ -477,7 +476,6 @@ class Machine:
         if not 0 < stack_size < 1 << 32:
             raise ValueError(f"stack size {stack_size} out of range")
         self._core.enable_stacks(stack_size)
-        self._stacks_on = True
 
     def enable_leak_tracking(self) -> None:
         """Zero kmalloc/kmem_cache objects when allocated (init_on_alloc) and keep root flags and
@@ -562,17 +560,16 @@ class Machine:
         }
 
     def accessor_nodes(self, ids: Sequence[int]) -> list[int | None]:
-        """Per object id, the node whose CPUs made most accesses to it (a majority vote over all of
+        """Per object id, the node whose CPUs made most of its remote accesses (a majority vote over
         them since enable_locality_tracking: exact whenever one node made more than half), or None."""
-        obj = self._core.locality()[1]
-        return [int(obj[i, _core.MM_ID_VOTE_NODE]) if 0 <= i < len(obj) and obj[i, _core.MM_ID_VOTE_COUNT] else None
-                for i in ids]
+        votes = self._core.id_votes()
+        out = [int(votes[i]) if 0 <= i < len(votes) else 0 for i in ids]
+        return [v >> _core.MM_ID_VOTE_SHIFT if v & _core.MM_ID_VOTE_COUNT_MAX else None for v in out]
 
     def object_accesses(self, ids: Sequence[int]) -> list[tuple[int, int]]:
         """Per object id, (local, remote) accesses since enable_locality_tracking."""
         obj = self._core.locality()[1]
-        return [(int(obj[i, _core.MM_ID_LOCAL]), int(obj[i, _core.MM_ID_REMOTE])) if 0 <= i < len(obj) else (0, 0)
-                for i in ids]
+        return [(int(obj[i, 0]), int(obj[i, 1])) if 0 <= i < len(obj) else (0, 0) for i in ids]
 
     def numastat(self) -> dict[int, dict[str, int]]:
         """Per node: numa_hit, numa_miss, numa_foreign, interleave_hit, local_node, other_node,
@@ -604,10 +601,6 @@ class Machine:
         if nr_ids > MAX_IDS:
             raise ValueError(f"trace declares {nr_ids} ids; the model's id map holds at most {MAX_IDS}")
         records = np.ascontiguousarray(records)
-        if self._stacks_on:
-            tasks = records["arg0"][(records["op"] == Op.TASK) & (records["arg0"] < _core.MM_MAX_TASKS)]
-            if len(tasks):
-                self._core.grow_tasks(int(tasks.max()) + 1)
         before = self._core.replay_state()
         out = np.empty(len(records), np.uint64) if results else None
         at = rows = None

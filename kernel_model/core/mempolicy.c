@@ -2,6 +2,7 @@
 #include "mempolicy.h"
 #include "mm_math.h"
 #include "page_alloc.h"
+#include "thermal.h"
 
 void mm_mempolicy_init(struct mm_machine *m)
 {
@@ -60,6 +61,7 @@ static uint32_t thermal_alloc(struct mm_machine *m, uint32_t order, uint32_t mt,
 	uint64_t cool = 0;
 	uint32_t n, coolest = mm_ctz64(allowed);
 
+	mm_thermal_sync(m);
 	for (n = 0; n < m->nr_nodes; n++) {
 		if (!((allowed >> n) & 1))
 			continue;

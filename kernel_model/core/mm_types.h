@@ -214,7 +214,8 @@ struct mm_thermal {
 	uint64_t temp[MM_MAX_NODES];
 	uint64_t peak[MM_MAX_NODES];
 	uint64_t throttled_ns[MM_MAX_NODES];   /* TIME intervals that started above the throttle */
-	uint64_t pgalloc_seen[MM_MAX_NODES];   /* the node's pgalloc when allocations last heated it */
+	uint64_t access_seen[MM_MAX_NODES];    /* node_access and the zone's pgalloc when they last heated it */
+	uint64_t pgalloc_seen[MM_MAX_NODES];
 };
 
 struct mm_slab;

@@ -251,7 +251,8 @@ static uint32_t cache_alloc_op(struct mm_machine *m, struct mm_replay *r, const 
 
 /* CACHE_DESTROY: kmem_cache_destroy of a cache the trace created. One with objects in use is
  * refused (cache_busy) and stays, as Linux keeps it after its warning. */
-static uint32_t cache_destroy_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op)
+static __attribute__((noinline, cold)) uint32_t cache_destroy_op(struct mm_machine *m, struct mm_replay *r,
+								 const struct mm_op *op)
 {
 	struct mm_id *e;
 
@@ -453,7 +454,7 @@ static uint32_t stack_op(struct mm_machine *m, struct mm_replay *r, const struct
  * TASK: the issuing CPU runs task arg0 from now on (MM_NO_TASK: its own task again), on that
  * task's stack. A task still running on another CPU moves: that CPU runs its own task again.
  */
-static uint32_t task_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op)
+static __attribute__((noinline)) uint32_t task_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op)
 {
 	uint32_t cur, task = op->arg0;
 	struct mm_stack *s;
@@ -462,10 +463,6 @@ static uint32_t task_op(struct mm_machine *m, struct mm_replay *r, const struct 
 		return RE_BAD_ARG;
 	if (!r->stacks)
 		return RE_NONE;
-	if (task != MM_NO_TASK && task >= r->nr_tasks) {
-		MM_BUG_ON(1);   /* the host sizes the task stacks from the trace before replaying it */
-		return RE_NONE;
-	}
 	cur = r->cpu_task[op->cpu];
 	if (cur)
 		r->stacks[m->nr_cpus + cur - 1].on_cpu = 0;
@@ -494,20 +491,21 @@ static void numa_account(struct mm_machine *m, struct mm_replay *r, const struct
 	m->cpu_access[op->cpu][MM_ACCESS_COST_NS] += m->latency[cpu_node][mem_node];
 	m->node_access[mem_node]++;
 	mm_note_access(m, (uint32_t)mem_node);
-	if (m->thermal.heat_access)
-		mm_thermal_heat(m, (uint32_t)mem_node, m->thermal.heat_access);
 	if (r->site_remote && op->site < r->nr_sites)
 		r->site_remote[op->site * 2 + remote]++;
 	if (r->id_remote && !(op->flags & MM_ACCESS_RAW) && op->op != OP_IFETCH && op->id < r->nr_ids) {
-		uint32_t *a = &r->id_remote[(uint64_t)op->id * MM_ID_ACCESS];
+		r->id_remote[op->id * 2 + remote]++;
+		if (remote == MM_ACCESS_REMOTE) {
+			uint32_t v = r->id_vote[op->id];
 
-		a[remote]++;
-		if (!a[MM_ID_VOTE_COUNT])
-			a[MM_ID_VOTE_NODE] = cpu_node;
-		if (a[MM_ID_VOTE_NODE] == cpu_node)
-			a[MM_ID_VOTE_COUNT]++;
-		else
-			a[MM_ID_VOTE_COUNT]--;
+			if (!(v & MM_ID_VOTE_COUNT_MAX))
+				v = cpu_node << MM_ID_VOTE_SHIFT;
+			if (v >> MM_ID_VOTE_SHIFT != cpu_node)
+				v--;
+			else if ((v & MM_ID_VOTE_COUNT_MAX) != MM_ID_VOTE_COUNT_MAX)
+				v++;
+			r->id_vote[op->id] = v;
+		}
 	}
 }
 
@@ -609,8 +607,6 @@ int mm_replay_migrate(struct mm_machine *m, struct mm_replay *r, uint32_t id, ui
 		}
 	}
 	e->pfn = pfn;
-	if (m->thermal.heat_page)
-		mm_thermal_note_allocs(m);
 	return 0;
 }
 
@@ -664,6 +660,11 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 			err = stack_op(m, r, op);
 			break;
 		case OP_TASK:
+			if (r->stacks && op->arg0 < MM_MAX_TASKS && op->arg0 >= r->nr_tasks) {
+				r->need_tasks = op->arg0 + 1;
+				n = i;   /* stop before it: the caller adds task stacks and replays from here */
+				goto out;
+			}
 			err = task_op(m, r, op);
 			break;
 		case OP_MEMPOLICY:   /* flags = mode, arg1 = nodemask, for this CPU */
@@ -711,8 +712,6 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 		}
 		if (!err && r->root && (op->op == OP_KMALLOC || op->op == OP_CACHE_ALLOC))
 			leak_track_alloc(m, r, op->id, first + i);
-		if (m->thermal.heat_page && (op->op == OP_PAGE_ALLOC || op->op == OP_KMALLOC || op->op == OP_CACHE_ALLOC))
-			mm_thermal_note_allocs(m);
 		if (op->op < NR_OPS)
 			r->op_count[op->op]++;
 		if (err) {
@@ -730,5 +729,6 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 			break;
 		}
 	}
+out:
 	r->nr_records += n;
 }

@@ -122,32 +122,38 @@ struct mm_replay {
 	uint64_t *site_stride;            /* nr_sites * 4: last address, last stride, accesses
 					     that repeated the site's previous non-zero stride, accesses */
 	uint64_t *site_remote;            /* nr_sites * 2: local, remote accesses by call site */
-	uint32_t *id_remote;              /* nr_ids * MM_ID_ACCESS: per object, or 0 (enum mm_id_access) */
+	uint32_t *id_remote;              /* nr_ids * 2: local, remote accesses per object, or 0 */
 	struct mm_stack *stacks;          /* nr_cpus + nr_tasks stack models (the CPUs' own first), or 0
 					     (CALL/RET/TASK only checked) */
-	uint32_t nr_tasks;                /* task stacks: TASK ids below it (the host sizes it from the trace) */
 	uint32_t stack_size;              /* bytes; deeper is an overflow (Linux: 16 KiB) */
 	uint32_t *site_frame;             /* nr_sites: largest frame seen per callee site, or 0 */
-	uint32_t cpu_task[MM_MAX_CPUS];   /* per CPU: 0 its own task, else 1 + the TASK id it runs */
 	uint32_t nr_sites;
 	/* Leak tracking (0 to switch off): objects are zeroed when allocated (Linux's
 	 * init_on_alloc), so the only pointers in them are those REF_SET wrote; root[id]
 	 * marks objects that are roots; alloc_record[id] is the record that allocated id. */
 	uint8_t *root;                    /* nr_ids MM_LEAK_ROOT | MM_LEAK_NOT_LEAK flags (leak.h), or 0 */
 	uint64_t *alloc_record;           /* nr_ids, or 0 */
-	uint64_t *site_frees;             /* nr_sites: frees by the allocation site of what they free, or 0
-					     (needs alloc_site) */
 	/* Optional snapshots (snapshot.h): after the record that brings the count of records
 	 * replayed to snap_at[k], row k of snap_rows is taken (rows of snap_stride words). */
 	const uint64_t *snap_at;
 	uint64_t *snap_rows;
 	uint32_t nr_snap_at, snap_done, snap_stride;
+	/* The fields below are used less: they come after the hot ones. */
+	uint32_t *id_vote;                /* nr_ids: the remote accessors' majority vote (with id_remote) */
+	uint64_t *site_frees;             /* nr_sites: frees by the allocation site of what they free, or 0
+					     (with leak tracking; needs alloc_site) */
+	uint32_t nr_tasks;                /* task stacks: TASK ids below it */
+	uint32_t need_tasks;              /* set when a TASK record names a task >= nr_tasks: the replay stopped
+					     before it, for the caller to give it need_tasks stacks and go on */
+	uint32_t cpu_task[MM_MAX_CPUS];   /* per CPU: 0 its own task, else 1 + the TASK id it runs */
 };
 
-/* The per-object access words of id_remote: local and remote accesses, and the accessing CPUs'
- * node that a majority vote (Boyer-Moore) over every access picks, with the vote's count: the
- * node most accesses come from whenever one node makes more than half of them. */
-enum mm_id_access { MM_ID_LOCAL, MM_ID_REMOTE, MM_ID_VOTE_NODE, MM_ID_VOTE_COUNT, MM_ID_ACCESS };
+/* id_vote: per object, a majority vote (Boyer-Moore) over the nodes of the CPUs making its
+ * remote accesses: the node in the bits from MM_ID_VOTE_SHIFT up, the vote's count below (0: no
+ * vote yet). It names the node most remote accesses come from whenever one makes more than half.
+ * An array of its own, touched by remote accesses only. */
+#define MM_ID_VOTE_SHIFT 24
+#define MM_ID_VOTE_COUNT_MAX ((1u << MM_ID_VOTE_SHIFT) - 1)
 
 #define MM_SITE_LEVELS 4
 #define MM_NO_SITE 0xffffffffu
@@ -174,7 +180,9 @@ static inline struct mm_stack *mm_cpu_stack(const struct mm_machine *m, const st
  */
 int mm_replay_migrate(struct mm_machine *m, struct mm_replay *r, uint32_t id, uint32_t nid, uint32_t cpu);
 
-/* Replay ops[first .. first+n); record indices count from `first`. */
+/* Replay ops[first .. first+n); record indices count from `first`. It stops early (r->nr_records
+ * says where) after a record that trips MM_BUG_ON, or before a TASK record that needs more task
+ * stacks (r->need_tasks). */
 void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op *ops, uint64_t first, uint64_t n);
 
 #endif

@@ -1,5 +1,6 @@
 /* snapshot.c - a row of counters (see snapshot.h). */
 #include "snapshot.h"
+#include "thermal.h"
 
 void mm_snapshot(const struct mm_machine *m, const struct mm_replay *r, uint64_t records, uint64_t *row)
 {
@@ -30,5 +31,5 @@ void mm_snapshot(const struct mm_machine *m, const struct mm_replay *r, uint64_t
 		p[cpu] = r->stacks ? mm_cpu_stack(m, r, cpu)->depth : 0;
 	p += m->nr_cpus;
 	for (nid = 0; nid < m->nr_nodes; nid++)
-		p[nid] = m->thermal.temp[nid];
+		p[nid] = mm_thermal_on(m) ? mm_thermal_now(m, nid) : 0;
 }

@@ -15,7 +15,7 @@ static const uint32_t decay_q16[MM_THERMAL_STEPS] = {
 };
 
 /* The pages a node's allocator has handed out: the node's zone's pgalloc. */
-static uint64_t node_pgalloc(const struct mm_machine *m, uint32_t nid)
+static inline uint64_t node_pgalloc(const struct mm_machine *m, uint32_t nid)
 {
 	return m->zones[nid].stat[ZS_PGALLOC];
 }
@@ -33,23 +33,43 @@ int mm_thermal_setup(struct mm_machine *m, uint32_t heat_access, uint32_t heat_p
 	t->heat_page = heat_page;
 	t->half_life_ns = half_life_ns;
 	t->throttle = throttle;
-	for (nid = 0; nid < m->nr_nodes; nid++)
+	for (nid = 0; nid < m->nr_nodes; nid++) {
+		t->access_seen[nid] = m->node_access[nid];
 		t->pgalloc_seen[nid] = node_pgalloc(m, nid);
+	}
 	return 0;
 }
 
-void mm_thermal_note_allocs(struct mm_machine *m)
+/* count * heat, saturating at MM_THERMAL_MAX. */
+static uint64_t heat_of(uint64_t count, uint32_t heat)
+{
+	if (heat && count > mm_div64_u64(MM_THERMAL_MAX, heat))
+		return MM_THERMAL_MAX;
+	return count * heat;
+}
+
+uint64_t mm_thermal_now(const struct mm_machine *m, uint32_t nid)
+{
+	const struct mm_thermal *t = &m->thermal;
+	uint64_t add = heat_of(m->node_access[nid] - t->access_seen[nid], t->heat_access);
+
+	add += heat_of(node_pgalloc(m, nid) - t->pgalloc_seen[nid], t->heat_page);
+	return add >= MM_THERMAL_MAX - t->temp[nid] ? MM_THERMAL_MAX : t->temp[nid] + add;
+}
+
+void mm_thermal_sync(struct mm_machine *m)
 {
 	struct mm_thermal *t = &m->thermal;
 	uint32_t nid;
 
+	if (!mm_thermal_on(m))
+		return;
 	for (nid = 0; nid < m->nr_nodes; nid++) {
-		uint64_t now = node_pgalloc(m, nid);
-
-		if (now != t->pgalloc_seen[nid]) {
-			mm_thermal_heat(m, nid, (now - t->pgalloc_seen[nid]) * t->heat_page);
-			t->pgalloc_seen[nid] = now;
-		}
+		t->temp[nid] = mm_thermal_now(m, nid);
+		if (t->temp[nid] > t->peak[nid])
+			t->peak[nid] = t->temp[nid];
+		t->access_seen[nid] = m->node_access[nid];
+		t->pgalloc_seen[nid] = node_pgalloc(m, nid);
 	}
 }
 
@@ -61,6 +81,7 @@ void mm_thermal_advance(struct mm_machine *m, uint64_t ns)
 
 	if (!mm_thermal_on(m) || !ns)
 		return;
+	mm_thermal_sync(m);
 	for (nid = 0; nid < m->nr_nodes; nid++)
 		if (t->temp[nid] > t->throttle)
 			t->throttled_ns[nid] += ns;

@@ -4,7 +4,10 @@
  * Each node has a temperature in millidegrees Celsius above ambient:
  * - heat: every access that lands on the node adds heat_access; every page the node's
  *   allocator hands out (its pgalloc count, slab and large-kmalloc pages included) adds
- *   heat_page, at the end of the allocation record that took it;
+ *   heat_page. Heat is added from the machine's counters (node_access, pgalloc) when the
+ *   temperature is next needed: a TIME record, a thermal policy decision, a reader. Between TIME
+ *   records a temperature only rises, so this gives the same temperatures and peaks as heating
+ *   at every event, at no cost to accesses and allocations;
  * - cooling (Newton's law): the temperature halves every half_life_ns of simulated time. TIME
  *   records advance it in whole steps of half_life_ns / 64, each multiplying by 2^(-1/64)
  *   (a Q16 table: t = (t >> (steps / 64)) * table[steps % 64] >> 16, rounded down); time
@@ -31,17 +34,10 @@ static inline int mm_thermal_on(const struct mm_machine *m)
 	return m->thermal.heat_access || m->thermal.heat_page;
 }
 
-static inline void mm_thermal_heat(struct mm_machine *m, uint32_t nid, uint64_t heat)
-{
-	struct mm_thermal *t = &m->thermal;
-
-	t->temp[nid] = t->temp[nid] + heat < MM_THERMAL_MAX ? t->temp[nid] + heat : MM_THERMAL_MAX;
-	if (t->temp[nid] > t->peak[nid])
-		t->peak[nid] = t->temp[nid];
-}
-
-/* Heat every node by the pages its allocator handed out since the last call. */
-void mm_thermal_note_allocs(struct mm_machine *m);
+/* A node's temperature now: the last one plus the heat of the accesses and pages since. */
+uint64_t mm_thermal_now(const struct mm_machine *m, uint32_t nid);
+/* Add that heat to every node (temperatures and peaks up to date). */
+void mm_thermal_sync(struct mm_machine *m);
 /* ns of simulated time pass (a TIME record): throttled time, then cooling. */
 void mm_thermal_advance(struct mm_machine *m, uint64_t ns);
 
