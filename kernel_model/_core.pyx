@@ -370,6 +370,11 @@ cdef class MachineCore:
         _check_bug()
         return err
 
+    def cache_flags(self, uint32_t cache):
+        """A kmem_cache's SLAB_* flags (cheap: no list walk)."""
+        _below("kmem_cache", cache, self.sl.nr_caches)
+        return self.sl.caches[cache].flags
+
     def kmem_cache_inuse(self, uint32_t cache):
         """Objects of a cache in use now."""
         _below("kmem_cache", cache, self.sl.nr_caches)
@@ -600,7 +605,8 @@ cdef class MachineCore:
         self.rp.stack_size = stack_size
 
     def grow_tasks(self, uint32_t n):
-        """Stack models for the TASK ids below n (those there already are kept)."""
+        """Stack models for the TASK ids below n (those there already are kept); replay() grows them
+        when a TASK record names a task without one."""
         if self._stacks is None or n <= self.rp.nr_tasks:
             return
         _below("task id", n - 1, MM_MAX_TASKS)
@@ -675,7 +681,7 @@ cdef class MachineCore:
     def leak_resources(self):
         """What the trace holds besides objects: its live page allocations (id, order, allocation
         site), its live kmem_caches (id, cache index), and frees per allocation site (leak tracking)."""
-        ids = self._ids.view(ID_DTYPE)[:self.rp.nr_ids]
+        ids = self._ids[:self.rp.nr_ids * sizeof(mm_id)].view(ID_DTYPE)
         pages = np.flatnonzero(ids["state"] == ID_PAGE).astype(np.uint32)
         caches = np.flatnonzero(ids["state"] == ID_CACHE).astype(np.uint32)
         site = self._alloc_site[pages] if self._alloc_site is not None else np.full(len(pages), MM_NO_SITE, np.uint32)

@@ -381,7 +381,7 @@ class Machine:
     def caches(self) -> list[KmemCache]:
         """Every kmem_cache not destroyed, oldest first (the kmalloc caches come first)."""
         return [KmemCache(i, self._cache_names.get(i, f"cache-{i}")) for i in range(self._core.nr_caches)
-                if not self._core.cache(i)["flags"] & _core.FLAG_DESTROYED]
+                if not self._core.cache_flags(i) & _core.FLAG_DESTROYED]
 
     def slab_counts(self) -> list[tuple[int, int]]:
         """(slabs, objects the slabs hold) of every cache index ever created, destroyed ones included
@@ -418,7 +418,7 @@ class Machine:
             idx = cache.index
         else:
             idx = next((i for i, n in self._cache_names.items() if n == cache), -1)
-        if not 0 <= idx < self._core.nr_caches or self._core.cache(idx)["flags"] & _core.FLAG_DESTROYED:
+        if not 0 <= idx < self._core.nr_caches or self._core.cache_flags(idx) & _core.FLAG_DESTROYED:
             raise ValueError(f"no kmem_cache {cache!r}" + (" (destroyed)" if 0 <= idx < self._core.nr_caches else ""))
         return idx
 

@@ -131,7 +131,7 @@ struct mm_replay {
 	/* Leak tracking (0 to switch off): objects are zeroed when allocated (Linux's
 	 * init_on_alloc), so the only pointers in them are those REF_SET wrote; root[id]
 	 * marks objects that are roots; alloc_record[id] is the record that allocated id. */
-	uint8_t *root;                    /* nr_ids MM_LEAK_ROOT | MM_LEAK_NOT_LEAK flags (leak.h), or 0 */
+	uint8_t *root;                    /* nr_ids MM_LEAK_ROOT | MM_LEAK_NOT_LEAK flags, or 0 */
 	uint64_t *alloc_record;           /* nr_ids, or 0 */
 	/* Optional snapshots (snapshot.h): after the record that brings the count of records
 	 * replayed to snap_at[k], row k of snap_rows is taken (rows of snap_stride words). */

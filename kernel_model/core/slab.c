@@ -711,6 +711,21 @@ uint64_t mm_slab_pages(const struct mm_slab *sl)
 
 /* ---- kmem_cache_destroy -------------------------------------------------- */
 
+static inline struct page *slab_page(struct mm_slab *sl, uint32_t slab)
+{
+	return pfn_to_page(mm_pfn_zone(sl->m, slab), slab);
+}
+
+/* Free objects on the slabs of a list linked through next (a node's or a CPU's partial list). */
+static uint64_t list_free(struct mm_slab *sl, const struct kmem_cache *s, uint32_t slab)
+{
+	uint64_t free = 0;
+
+	for (; slab != PFN_NONE; slab = slab_page(sl, slab)->next)
+		free += slab_objects(s, slab_page(sl, slab)) - slab_page(sl, slab)->inuse;
+	return free;
+}
+
 /* Objects of a cache in use: its slabs' objects less the free ones, counted where SLUB keeps
  * them (a CPU's active slab holds its free objects on the CPU's freelist and, freed by other
  * CPUs, on the slab's; every other slab's inuse is exact). */
@@ -718,26 +733,19 @@ static uint64_t objects_inuse(struct mm_slab *sl, uint32_t cache)
 {
 	const struct kmem_cache *s = &sl->caches[cache];
 	uint64_t total = 0, free = 0;
-	uint32_t nid, cpu, slab, it;
+	uint32_t nid, cpu, it;
 
 	for (nid = 0; nid < sl->m->nr_nodes; nid++) {
-		const struct kmem_cache_node *n = get_node(sl, cache, nid);
-
-		total += n->total_objects;
-		for (slab = n->partial.head; slab != PFN_NONE; slab = pfn_to_page(mm_pfn_zone(sl->m, slab), slab)->next)
-			free += slab_objects(s, pfn_to_page(mm_pfn_zone(sl->m, slab), slab)) -
-				pfn_to_page(mm_pfn_zone(sl->m, slab), slab)->inuse;
+		total += get_node(sl, cache, nid)->total_objects;
+		free += list_free(sl, s, get_node(sl, cache, nid)->partial.head);
 	}
 	for (cpu = 0; cpu < sl->m->nr_cpus; cpu++) {
 		const struct kmem_cache_cpu *c = cpu_slab(sl, cache, cpu);
 
-		for (slab = c->partial; slab != PFN_NONE; slab = pfn_to_page(mm_pfn_zone(sl->m, slab), slab)->next)
-			free += slab_objects(s, pfn_to_page(mm_pfn_zone(sl->m, slab), slab)) -
-				pfn_to_page(mm_pfn_zone(sl->m, slab), slab)->inuse;
+		free += list_free(sl, s, c->partial);
 		if (c->slab == PFN_NONE)
 			continue;
-		free += slab_objects(s, pfn_to_page(mm_pfn_zone(sl->m, c->slab), c->slab)) -
-			pfn_to_page(mm_pfn_zone(sl->m, c->slab), c->slab)->inuse;
+		free += slab_objects(s, slab_page(sl, c->slab)) - slab_page(sl, c->slab)->inuse;
 		for (it = c->freelist; it != SLAB_NO_OBJ; it = *freeptr(mm_pfn_zone(sl->m, c->slab), s, c->slab, it))
 			free++;
 	}
