@@ -89,7 +89,7 @@ scenario: build firmware
 # The guest firmware: a 32-bit multiboot kernel around the unchanged kernel_model/core sources.
 FW_DIR := firmware/build
 FW_ELF := $(FW_DIR)/memsim-fw.elf
-FW_CORE := page_alloc mempolicy slab replay vmstat cache leak snapshot bug
+FW_CORE := page_alloc mempolicy slab replay vmstat cache leak snapshot thermal bug
 FW_SRC := $(wildcard firmware/*.c firmware/*.h firmware/*.S firmware/linker.ld) $(wildcard kernel_model/core/*.[ch])
 FW_CFLAGS := -m32 -std=gnu99 -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -mno-sse -mno-mmx -Wall -Wno-psabi -fstack-usage \

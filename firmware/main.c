@@ -8,7 +8,9 @@
  * isa-debug-exit with the status.
  *
  * Command line: pcp=0|1 grouping=0|1 min_free_kbytes=N kmalloc_classes=8,16,... (the kmalloc
- * caches' sizes; absent: Linux's), and for tests fault=triple|hang.
+ * caches' sizes; absent: Linux's), the thermal model's thermal_access=N thermal_page=N
+ * thermal_half_life=NS thermal_throttle=N (core/thermal.h; off without the heats), and for tests
+ * fault=triple|hang.
  */
 #include "acpi.h"
 #include "fw.h"
@@ -16,6 +18,7 @@
 #include "replay.h"
 #include "results.h"
 #include "slab.h"
+#include "thermal.h"
 #include "trace_ops.h"
 #include "zonelist.h"
 
@@ -363,6 +366,12 @@ static void report_state(struct fw_results *r)
 	}
 	for (i = 0; i < NR_REPLAY_ERRORS; i++)
 		r->error_count[i] = rp.error_count[i];
+	mm_thermal_sync(&machine);
+	for (nid = 0; nid < r->nr_nodes; nid++) {
+		r->thermal_temp[nid] = machine.thermal.temp[nid];
+		r->thermal_peak[nid] = machine.thermal.peak[nid];
+		r->thermal_throttled_ns[nid] = machine.thermal.throttled_ns[nid];
+	}
 	r->alloc_failed = rp.alloc_failed;
 	r->free_skipped = rp.free_skipped;
 	r->access_skipped = rp.access_skipped;
@@ -516,6 +525,9 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 				mm_zone_free_range(&machine, nid, nd->range_start[i], nd->range_end[i]);
 		}
 	}
+	if (mm_thermal_setup(&machine, arg("thermal_access", 0), arg("thermal_page", 0), arg("thermal_half_life", 0),
+			     arg("thermal_throttle", 0)))
+		fw_exit(FW_BAD_CMDLINE);
 	mm_setup_watermarks(&machine, arg("min_free_kbytes", 0));
 	mm_setup_pcp(&machine);
 	r->min_free_kbytes = machine.min_free_kbytes;

@@ -30,7 +30,7 @@ enum fw_status {
 	FW_BAD_TRACE = 4,      /* the module is not a memsim trace (or does not fit) */
 	FW_NO_MEMORY = 5,      /* the metadata does not fit in memory */
 	FW_BAD_TOPOLOGY = 6,   /* more nodes or CPUs than the firmware handles */
-	FW_BAD_CMDLINE = 7,    /* a command-line value the firmware cannot use (kmalloc_classes) */
+	FW_BAD_CMDLINE = 7,    /* a command-line value the firmware or the core cannot use */
 };
 
 struct fw_node {
@@ -77,6 +77,9 @@ struct fw_results {
 	uint32_t mem_map_addr[FW_MAX_NODES];        /* struct page of the zone's first pfn */
 	uint32_t cache_size[FW_MAX_CACHES];
 	uint32_t watermark[FW_MAX_NODES][NR_WMARK];   /* min, low, high in pages, as set up from min_free_kbytes */
+	uint64_t thermal_temp[FW_MAX_NODES];          /* the thermal model per node (millidegrees, ns) */
+	uint64_t thermal_peak[FW_MAX_NODES];
+	uint64_t thermal_throttled_ns[FW_MAX_NODES];
 };
 
 #endif

@@ -27,6 +27,7 @@ cdef extern from "core/mm_types.h":
         NR_NUMA_STAT_ITEMS
         MPOL_MAX
         NR_ACCESS_COUNTS
+        MM_THERMAL_STEPS
 
     enum:
         MM_MAX_NODES
@@ -88,6 +89,15 @@ cdef extern from "core/mm_types.h":
 
     struct cache_hierarchy
 
+    struct mm_thermal:
+        uint32_t heat_access
+        uint32_t heat_page
+        uint64_t half_life_ns
+        uint64_t throttle
+        uint64_t temp[MM_MAX_NODES]
+        uint64_t peak[MM_MAX_NODES]
+        uint64_t throttled_ns[MM_MAX_NODES]
+
     struct mm_machine:
         mm_slab *slab
         cache_hierarchy **cpu_caches
@@ -101,6 +111,7 @@ cdef extern from "core/mm_types.h":
         uint64_t cpu_access[MM_MAX_CPUS][NR_ACCESS_COUNTS]
         uint64_t node_access[MM_MAX_NODES]
         zone zones[MM_MAX_NODES]
+        mm_thermal thermal
 
 cdef extern from "core/page_alloc.h":
     uintptr_t MM_NO_MEMORY
@@ -127,6 +138,12 @@ cdef extern from "core/page_alloc.h":
 cdef extern from "core/mempolicy.h":
     int mm_set_mempolicy(mm_machine *m, uint32_t cpu, uint32_t mode, uint64_t nodes)
     int mm_set_il_weight(mm_machine *m, uint32_t cpu, uint32_t node, uint32_t weight)
+
+cdef extern from "core/thermal.h":
+    uint64_t MM_THERMAL_MAX
+    int mm_thermal_setup(mm_machine *m, uint32_t heat_access, uint32_t heat_page, uint64_t half_life_ns,
+                         uint64_t throttle)
+    void mm_thermal_sync(mm_machine *m)
 
 cdef extern from "core/bug.h":
     enum:
@@ -159,6 +176,7 @@ cdef extern from "core/slab.h":
         SLAB_HWCACHE_ALIGN
         SLAB_RECLAIM_ACCOUNT
         SLAB_KMALLOC
+        SLAB_DESTROYED
         KMALLOC_MAX_CACHE_SIZE
     uint32_t MM_NO_CACHE
 
@@ -231,6 +249,8 @@ cdef extern from "core/slab.h":
     uint64_t mm_kmalloc(mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid, uint32_t *block)
     int mm_kmem_cache_free(mm_slab *sl, uint32_t cache, uint64_t addr, uint32_t cpu)
     int mm_kfree(mm_slab *sl, uint64_t addr, uint32_t cpu)
+    int mm_kmem_cache_destroy(mm_slab *sl, uint32_t cache, uint32_t cpu)
+    uint64_t mm_kmem_cache_inuse(mm_slab *sl, uint32_t cache)
 
 cdef extern from "core/trace_ops.h":
     struct mm_op:
@@ -262,6 +282,7 @@ cdef extern from "core/trace_ops.h":
         OP_KFREE
         OP_CACHE_ALLOC
         OP_CACHE_FREE
+        OP_TASK
         MM_TRACE_VERSION
         MM_TRACE_MIN_VERSION
         MM_ALLOC_MT_MASK
@@ -277,6 +298,13 @@ cdef extern from "core/replay.h":
     enum:
         NR_REPLAY_ERRORS
         MM_STACK_FRAMES
+    cpdef enum:
+        MM_LEAK_ROOT
+        MM_LEAK_NOT_LEAK
+        MM_MAX_TASKS
+        MM_ID_VOTE_SHIFT
+        MM_ID_VOTE_COUNT_MAX
+    uint32_t MM_NO_TASK
 
     cpdef enum:
         ID_UNUSED
@@ -302,7 +330,9 @@ cdef extern from "core/replay.h":
     struct mm_stack:
         uint32_t depth, top, high_water, hw_frames
         uint64_t overflows, calls
+        uint32_t on_cpu, hw_cpu
         uint32_t hw_chain[MM_STACK_FRAMES]
+        uint32_t hw_size[MM_STACK_FRAMES]
 
     struct mm_replay:
         mm_id *ids
@@ -324,11 +354,16 @@ cdef extern from "core/replay.h":
         uint64_t *site_stride
         uint64_t *site_remote
         uint32_t *id_remote
+        uint32_t *id_vote
         mm_stack *stacks
+        uint32_t nr_tasks
+        uint32_t need_tasks
         uint32_t stack_size
         uint32_t *site_frame
+        uint32_t cpu_task[MM_MAX_CPUS]
         uint8_t *root
         uint64_t *alloc_record
+        uint64_t *site_frees
         const uint64_t *snap_at
         uint64_t *snap_rows
         uint32_t nr_snap_at, snap_done, snap_stride
@@ -342,6 +377,8 @@ cdef extern from "core/replay.h":
     uint64_t MM_RESULT_ERROR
 
     void mm_replay_run(mm_machine *m, mm_replay *r, const mm_op *ops, uint64_t first, uint64_t n) nogil
+    int mm_replay_migrate(mm_machine *m, mm_replay *r, uint32_t id, uint32_t nid, uint32_t cpu)
+    void mm_id_span(const mm_machine *m, const mm_id *e, uint64_t *addr, uint64_t *size)
 
 cdef extern from "core/snapshot.h":
     cpdef enum:
@@ -369,6 +406,8 @@ cdef extern from "core/leak.h":
         NR_LEAK_KINDS
 
     uint32_t mm_leak_objects(mm_machine *m, const mm_replay *r, uint32_t *id, uint64_t *addr, uint64_t *size)
+    void mm_leak_slab_use(mm_machine *m, const mm_replay *r, const uint32_t *id, uint32_t n, uint32_t *slab,
+                          uint8_t *order, uint32_t *inuse, uint32_t *objects, uint8_t *active)
     uint64_t mm_leak_words(mm_machine *m, const uint64_t *addr, const uint64_t *size, uint32_t n,
                            uint32_t *src, uint64_t *value, uint64_t cap) nogil
     void mm_leak_classify(uint32_t n, const uint32_t *row, const uint32_t *col, const uint8_t *interior,

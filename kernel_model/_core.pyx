@@ -107,7 +107,10 @@ KMALLOC_MAX_SIZE = KMALLOC_MAX_CACHE_SIZE
 FLAG_HWCACHE_ALIGN = SLAB_HWCACHE_ALIGN
 FLAG_RECLAIM_ACCOUNT = SLAB_RECLAIM_ACCOUNT
 FLAG_KMALLOC = SLAB_KMALLOC
+FLAG_DESTROYED = SLAB_DESTROYED
 STACK_FRAMES = MM_STACK_FRAMES
+NO_TASK = MM_NO_TASK
+THERMAL_MAX = MM_THERMAL_MAX
 SITE_LEVELS = MM_SITE_LEVELS
 LINE_USE_BUCKETS = CACHE_USE_BUCKETS
 
@@ -200,8 +203,11 @@ cdef list _freelist(zone *z, kmem_cache *s, uint32_t slab, uint32_t first):
 cdef class CacheCore
 
 
-def _grow_rows(old, n):
-    grown = np.zeros((n, old.shape[1]), old.dtype)
+def _grow_rows(old, n, fill=0):
+    """old with rows up to n (a row is one element of a 1-D array), the new ones `fill`."""
+    if old.shape[0] >= n:
+        return old
+    grown = np.full((n, *old.shape[1:]), fill, old.dtype)
     grown[:old.shape[0]] = old
     return grown
 
@@ -212,9 +218,9 @@ cdef class MachineCore:
     cdef mm_machine *m
     cdef CacheCore _caches
     cdef object _cache_ptrs
-    cdef object _alloc_site, _site_misses, _alloc_site_misses, _site_stride, _site_remote, _id_remote
+    cdef object _alloc_site, _site_misses, _alloc_site_misses, _site_stride, _site_remote, _id_remote, _id_vote
     cdef object _stacks, _site_frame
-    cdef object _root, _alloc_record
+    cdef object _root, _alloc_record, _site_frees
     cdef bint _attribution
     cdef mm_slab sl
     cdef void *_memory[MM_MAX_NODES]     # each zone's page bytes (mmap), unmapped in __dealloc__
@@ -369,6 +375,22 @@ cdef class MachineCore:
         err = mm_kmem_cache_free(&self.sl, cache, addr, cpu)
         _check_bug()
         return err
+
+    def kmem_cache_destroy(self, uint32_t cache, uint32_t cpu):
+        """0, or -1 when objects are in use (nothing changes) or the cache cannot be destroyed."""
+        err = mm_kmem_cache_destroy(&self.sl, cache, cpu)
+        _check_bug()
+        return err
+
+    def cache_flags(self, uint32_t cache):
+        """A kmem_cache's SLAB_* flags (cheap: no list walk)."""
+        _below("kmem_cache", cache, self.sl.nr_caches)
+        return self.sl.caches[cache].flags
+
+    def kmem_cache_inuse(self, uint32_t cache):
+        """Objects of a cache in use now."""
+        _below("kmem_cache", cache, self.sl.nr_caches)
+        return mm_kmem_cache_inuse(&self.sl, cache)
 
     @property
     def nr_caches(self):
@@ -596,42 +618,59 @@ cdef class MachineCore:
         if self._attribution:
             return
         self._attribution = True
-        self._alloc_site = np.full(max(self.rp.nr_ids, 1), MM_NO_SITE, np.uint32)
+        if self._alloc_site is None:
+            self._alloc_site = np.full(max(self.rp.nr_ids, 1), MM_NO_SITE, np.uint32)
         self._site_misses = np.zeros((1, MM_SITE_LEVELS), np.uint64)
         self._alloc_site_misses = np.zeros((1, MM_SITE_LEVELS), np.uint64)
         self._site_stride = np.zeros((1, 4), np.uint64)
         self._site_remote = np.zeros((1, 2), np.uint64)
         self._id_remote = np.zeros((max(self.rp.nr_ids, 1), 2), np.uint32)
+        self._id_vote = np.zeros(max(self.rp.nr_ids, 1), np.uint32)
 
     def enable_stacks(self, uint32_t stack_size):
-        """Model a stack per CPU from CALL/RET ops, overflowing past stack_size bytes."""
+        """Model a stack per CPU (and per task of TASK ops: grow_tasks) from CALL/RET ops,
+        overflowing past stack_size bytes."""
         if self._stacks is None:
             self._stacks = np.zeros(self.m.nr_cpus * sizeof(mm_stack), np.uint8)
             self._site_frame = np.zeros(1, np.uint32)
             self.rp.stacks = <mm_stack *>self._address(self._stacks)
+            self.rp.nr_tasks = 0
         self.rp.stack_size = stack_size
 
+    def grow_tasks(self, uint32_t n):
+        """Stack models for the TASK ids below n (those there already are kept); replay() grows them
+        when a TASK record names a task without one."""
+        if self._stacks is None or n <= self.rp.nr_tasks:
+            return
+        _below("task id", n - 1, MM_MAX_TASKS)
+        self._stacks = _grow_rows(self._stacks, (self.m.nr_cpus + n) * sizeof(mm_stack))
+        self.rp.stacks = <mm_stack *>self._address(self._stacks)
+        self.rp.nr_tasks = n
+
     def enable_leak_tracking(self):
-        """Zero objects when allocated and keep root flags and allocation records per id, so that
-        leak_scan() sees exactly the pointers REF_SET wrote."""
+        """Zero objects when allocated and keep root flags, allocation records and sites per id, and
+        frees per allocation site, so that leak_scan() sees exactly the pointers REF_SET wrote."""
         if self._root is None:
             self._root = np.zeros(max(self.rp.nr_ids, 1), np.uint8)
             self._alloc_record = np.zeros(max(self.rp.nr_ids, 1), np.uint64)
+            if self._alloc_site is None:
+                self._alloc_site = np.full(max(self.rp.nr_ids, 1), MM_NO_SITE, np.uint32)
+            self._site_frees = np.zeros(1, np.uint64)
             self._attach_leak_tracking()
+            self._attach_tables(0)
 
     cdef void _attach_leak_tracking(self):
         if self._root is None:
             return
-        if self._root.shape[0] < self.rp.nr_ids:
-            self._root = np.concatenate([self._root, np.zeros(self.rp.nr_ids - self._root.shape[0], np.uint8)])
-            self._alloc_record = np.concatenate(
-                [self._alloc_record, np.zeros(self.rp.nr_ids - self._alloc_record.shape[0], np.uint64)])
+        self._root = _grow_rows(self._root, self.rp.nr_ids)
+        self._alloc_record = _grow_rows(self._alloc_record, self.rp.nr_ids)
         self.rp.root = <uint8_t *>self._address(self._root)
         self.rp.alloc_record = <uint64_t *>self._address(self._alloc_record.view(np.uint8))
 
     def leak_scan(self):
-        """The live objects (id, address, size, root flag, allocating record) and every non-zero
-        word in them as (object index, value)."""
+        """The live objects (id, address, size, root flags, allocating record, and where they sit:
+        block pfn and order, slab objects in use and in all, active slab) and every non-zero word in
+        them as (object index, value)."""
         cdef uint32_t n = 0
         cdef uint64_t found, cap
         ids = np.zeros(max(self.rp.nr_ids, 1), np.uint32)
@@ -653,30 +692,106 @@ cdef class MachineCore:
             if found <= cap:
                 break
             cap = found
+        slab = np.zeros(n, np.uint32)
+        inuse = np.zeros(n, np.uint32)
+        objects = np.zeros(n, np.uint32)
+        active = np.zeros(n, np.uint8)
+        order = np.zeros(n, np.uint8)
+        cdef uint32_t[::1] vslab = slab, vinuse = inuse, vobjects = objects
+        cdef uint8_t[::1] vactive = active, vorder = order
+        if n:
+            mm_leak_slab_use(self.m, &self.rp, &vid[0], n, &vslab[0], &vorder[0], &vinuse[0], &vobjects[0],
+                             &vactive[0])
         _check_bug()
         ids = ids[:n]
         root = self._root[ids] if self._root is not None else np.zeros(n, np.uint8)
         born = self._alloc_record[ids] if self._alloc_record is not None else np.zeros(n, np.uint64)
         return {"id": ids, "addr": addr[:n], "size": size[:n], "root": root, "alloc_record": born,
-                "src": src[:found], "value": val[:found]}
+                "src": src[:found], "value": val[:found],
+                "slab": slab, "slab_order": order, "slab_inuse": inuse, "slab_objects": objects,
+                "slab_active": active}
+
+    def leak_resources(self):
+        """What the trace holds besides objects: its live page allocations (id, order, allocation
+        site), its live kmem_caches (id, cache index), and frees per allocation site (leak tracking)."""
+        ids = self._ids[:self.rp.nr_ids * sizeof(mm_id)].view(ID_DTYPE)
+        pages = np.flatnonzero(ids["state"] == ID_PAGE).astype(np.uint32)
+        caches = np.flatnonzero(ids["state"] == ID_CACHE).astype(np.uint32)
+        site = self._alloc_site[pages] if self._alloc_site is not None else np.full(len(pages), MM_NO_SITE, np.uint32)
+        return {"page_id": pages, "page_order": ids["order"][pages].copy(), "page_site": site,
+                "cache_id": caches, "cache": ids["pfn"][caches].copy(),
+                "site_frees": self._site_frees.copy() if self._site_frees is not None else np.zeros(0, np.uint64)}
+
+    cdef dict _stack(self, mm_stack *s):
+        return {"depth": s.depth, "high_water": s.high_water, "overflows": s.overflows, "calls": s.calls,
+                "chain": [s.hw_chain[i] for i in range(s.hw_frames)],
+                "chain_bytes": [s.hw_size[i] for i in range(s.hw_frames)], "hw_cpu": s.hw_cpu}
 
     def stacks(self):
-        """Per CPU: depth, high_water, overflows, calls, and the call sites at the high-water mark;
-        and the largest frame per callee site."""
-        cdef mm_stack *s
+        """Per CPU (the stack of its own task): depth, high_water, overflows, calls, the call sites
+        at the high-water mark and their frame sizes; and the largest frame per callee site."""
         cdef uint32_t cpu
         if self._stacks is None:
             return [], np.zeros(0, np.uint32)
-        out = []
-        for cpu in range(self.m.nr_cpus):
-            s = &self.rp.stacks[cpu]
-            out.append({"depth": s.depth, "high_water": s.high_water, "overflows": s.overflows,
-                        "calls": s.calls, "chain": [s.hw_chain[i] for i in range(s.hw_frames)]})
-        return out, self._site_frame.copy()
+        return [self._stack(&self.rp.stacks[cpu]) for cpu in range(self.m.nr_cpus)], self._site_frame.copy()
+
+    def task_stacks(self):
+        """Per TASK id (below the ids grown for): the same as stacks(), and the CPU it runs on now
+        (-1: none). Only the tasks that made calls."""
+        cdef uint32_t t
+        cdef mm_stack *s
+        out = {}
+        if self._stacks is None:
+            return out
+        for t in range(self.rp.nr_tasks):
+            s = &self.rp.stacks[self.m.nr_cpus + t]
+            if s.calls:
+                out[t] = {**self._stack(s), "on_cpu": <int64_t>s.on_cpu - 1}
+        return out
+
+    def cpu_tasks(self):
+        """The TASK id each CPU runs (-1: its own task)."""
+        return [<int64_t>self.rp.cpu_task[c] - 1 for c in range(self.m.nr_cpus)]
+
+    def id_place(self, uint64_t id):
+        """(node, model address, bytes) of a live page allocation, slab object or large kmalloc, or None."""
+        cdef uint64_t addr, size
+        cdef mm_id *e
+        if id >= self.rp.nr_ids:
+            return None
+        e = &self.rp.ids[id]
+        if e.state != ID_PAGE and e.state != ID_OBJECT and e.state != ID_LARGE:
+            return None
+        mm_id_span(self.m, e, &addr, &size)
+        return mm_pfn_to_nid(self.m, <uint32_t>(addr >> PAGE_SHIFT)), addr, size
+
+    def migrate(self, uint32_t id, uint32_t nid, uint32_t cpu):
+        """Move a live id to node nid (core/replay.h mm_replay_migrate): 0, -1 (not movable), -2 (no room)."""
+        err = mm_replay_migrate(self.m, &self.rp, id, nid, cpu)
+        _check_bug()
+        return err
+
+    def set_thermal(self, uint32_t heat_access, uint32_t heat_page, uint64_t half_life_ns, uint64_t throttle):
+        """Switch the thermal model on (core/thermal.h); False when the half-life is not a multiple of
+        MM_THERMAL_STEPS."""
+        return mm_thermal_setup(self.m, heat_access, heat_page, half_life_ns, throttle) == 0
+
+    def thermal(self):
+        """The thermal model's parameters and, per node, temperature, peak and throttled ns."""
+        cdef mm_thermal *t = &self.m.thermal
+        mm_thermal_sync(self.m)
+        n = self.m.nr_nodes
+        return {"heat_access": t.heat_access, "heat_page": t.heat_page, "half_life_ns": t.half_life_ns,
+                "throttle": t.throttle, "temp": [t.temp[i] for i in range(n)], "peak": [t.peak[i] for i in range(n)],
+                "throttled_ns": [t.throttled_ns[i] for i in range(n)]}
 
     def locality(self):
         """(per call site [local, remote], per object id [local, remote], alloc site per id) arrays."""
         return self._site_remote.copy(), self._id_remote.copy(), self._alloc_site.copy()
+
+    def id_votes(self):
+        """Per object id, its remote accessors' majority vote (core/replay.h id_vote)."""
+        return self._id_vote.copy() if self._id_vote is not None else np.zeros(0, np.uint32)
 
     def set_latency(self, list matrix):
         cdef uint32_t i, j
@@ -699,26 +814,33 @@ cdef class MachineCore:
         """Per call site: accesses, accesses that repeated the site's previous stride, last stride."""
         return self._site_stride[:, 3].copy(), self._site_stride[:, 2].copy(), self._site_stride[:, 1].astype(np.int64)
 
-    cdef void _attach_attribution(self, uint32_t nr_sites):
-        if not self._attribution:
-            return
-        if self._alloc_site.shape[0] < self.rp.nr_ids:
-            grown = np.full(self.rp.nr_ids, MM_NO_SITE, np.uint32)
-            grown[:self._alloc_site.shape[0]] = self._alloc_site
-            self._alloc_site = grown
+    cdef void _attach_tables(self, uint32_t nr_sites):
+        """Grow every per-id table to nr_ids and every per-site one to the sites seen so far (all
+        cover rp.nr_sites), and hand them to the core."""
+        cdef uint32_t sites = max(nr_sites, self.rp.nr_sites, 1)
+        if self._alloc_site is not None:
+            self._alloc_site = _grow_rows(self._alloc_site, self.rp.nr_ids, MM_NO_SITE)
+            self.rp.alloc_site = <uint32_t *>self._address(self._alloc_site.view(np.uint8))
+        if self._attribution:
             self._id_remote = _grow_rows(self._id_remote, self.rp.nr_ids)
-        if self._site_misses.shape[0] < nr_sites:
-            self._site_misses = _grow_rows(self._site_misses, nr_sites)
-            self._alloc_site_misses = _grow_rows(self._alloc_site_misses, nr_sites)
-            self._site_stride = _grow_rows(self._site_stride, nr_sites)
-            self._site_remote = _grow_rows(self._site_remote, nr_sites)
-        self.rp.alloc_site = <uint32_t *>self._address(self._alloc_site.view(np.uint8))
-        self.rp.site_misses = <uint64_t *>self._address(self._site_misses.view(np.uint8).reshape(-1))
-        self.rp.alloc_site_misses = <uint64_t *>self._address(self._alloc_site_misses.view(np.uint8).reshape(-1))
-        self.rp.site_stride = <uint64_t *>self._address(self._site_stride.view(np.uint8).reshape(-1))
-        self.rp.site_remote = <uint64_t *>self._address(self._site_remote.view(np.uint8).reshape(-1))
-        self.rp.id_remote = <uint32_t *>self._address(self._id_remote.view(np.uint8).reshape(-1))
-        self.rp.nr_sites = self._site_misses.shape[0]
+            self._id_vote = _grow_rows(self._id_vote, self.rp.nr_ids)
+            self._site_misses = _grow_rows(self._site_misses, sites)
+            self._alloc_site_misses = _grow_rows(self._alloc_site_misses, sites)
+            self._site_stride = _grow_rows(self._site_stride, sites)
+            self._site_remote = _grow_rows(self._site_remote, sites)
+            self.rp.site_misses = <uint64_t *>self._address(self._site_misses.view(np.uint8).reshape(-1))
+            self.rp.alloc_site_misses = <uint64_t *>self._address(self._alloc_site_misses.view(np.uint8).reshape(-1))
+            self.rp.site_stride = <uint64_t *>self._address(self._site_stride.view(np.uint8).reshape(-1))
+            self.rp.site_remote = <uint64_t *>self._address(self._site_remote.view(np.uint8).reshape(-1))
+            self.rp.id_remote = <uint32_t *>self._address(self._id_remote.view(np.uint8).reshape(-1))
+            self.rp.id_vote = <uint32_t *>self._address(self._id_vote.view(np.uint8))
+        if self._site_frame is not None:
+            self._site_frame = _grow_rows(self._site_frame, sites)
+            self.rp.site_frame = <uint32_t *>self._address(self._site_frame.view(np.uint8))
+        if self._site_frees is not None:
+            self._site_frees = _grow_rows(self._site_frees, sites)
+            self.rp.site_frees = <uint64_t *>self._address(self._site_frees.view(np.uint8))
+        self.rp.nr_sites = sites
 
     # -- replay -------------------------------------------------------------
     def replay(self, const uint8_t[::1] raw, uint64_t nrec, uint32_t nr_ids, results=None, uint32_t nr_sites=1,
@@ -736,22 +858,11 @@ cdef class MachineCore:
             self._ids = grown
             self.rp.nr_ids = nr_ids
         self.rp.ids = <mm_id *>self._address(self._ids)
-        self._attach_attribution(nr_sites)
         self._attach_leak_tracking()
-        if self._stacks is not None:
-            # every per-site table must cover rp.nr_sites
-            need = max(nr_sites, self.rp.nr_sites if self._attribution else 0)
-            if self._site_frame.shape[0] < need:
-                grown = np.zeros(need, np.uint32)
-                grown[:self._site_frame.shape[0]] = self._site_frame
-                self._site_frame = grown
-            self.rp.site_frame = <uint32_t *>self._address(self._site_frame.view(np.uint8))
-            if not self._attribution:
-                self.rp.nr_sites = self._site_frame.shape[0]
+        self._attach_tables(nr_sites)
         self.rp.results = NULL
         if results is not None:
             res = results
-            self.rp.results = &res[0] if nrec else NULL
         self.rp.nr_snap_at = self.rp.snap_done = 0
         if snap_at is not None and len(snap_at):
             at, rows = snap_at, snap_rows
@@ -759,9 +870,18 @@ cdef class MachineCore:
                 raise ValueError("snap_rows needs a row of snapshot_size() words per entry of snap_at")
             self.rp.snap_at, self.rp.snap_rows = &at[0], &rows[0, 0]
             self.rp.nr_snap_at, self.rp.snap_stride = at.shape[0], rows.shape[1]
-        if nrec:
+        cdef uint64_t done = 0, start
+        while done < nrec:
+            start = self.rp.nr_records
+            if results is not None:
+                self.rp.results = &res[done]
             with nogil:
-                mm_replay_run(self.m, &self.rp, <const mm_op *>&raw[0], self.rp.nr_records, nrec)
+                mm_replay_run(self.m, &self.rp, <const mm_op *>&raw[done * sizeof(mm_op)], start, nrec - done)
+            done += self.rp.nr_records - start
+            if not self.rp.need_tasks:
+                break
+            self.grow_tasks(self.rp.need_tasks)   # a TASK record named a task without a stack yet
+            self.rp.need_tasks = 0
         self.rp.results = NULL
         self.rp.nr_snap_at = 0
         self.rp.snap_at, self.rp.snap_rows = NULL, NULL

@@ -31,7 +31,7 @@ from kernel_model.slabinfo import KmemCache, cache_stats, format_slabinfo, slab_
 from kernel_model.snapshot import Snapshots
 from kernel_model.topology import Topology
 from kernel_model.trace import OP_DTYPE, Op, Trace, infer_nr_ids
-from kernel_model.units import parse_size
+from kernel_model.units import parse_duration, parse_size
 from kernel_model.zonelist import build_zonelists
 
 # Names of the core's enums, in their order (core/replay.h, core/mm_types.h).
@@ -80,6 +80,11 @@ def check_kmalloc_classes(classes: Sequence[int]) -> tuple[int, ...]:
 def kmalloc_cache_name(size: int) -> str:
     """kmalloc-96, kmalloc-1k (Linux's names; a size that is not whole KiB keeps its bytes)."""
     return f"kmalloc-{size // 1024}k" if size >= 1024 and not size % 1024 else f"kmalloc-{size}"
+
+
+# The thermal model's settings (core/thermal.h), millidegrees Celsius above ambient; the defaults
+# of a model switched on with fewer keys.
+THERMAL_DEFAULTS = {"heat_per_access": 1, "heat_per_page": 20, "half_life": "1ms", "throttle": 20_000}
 
 
 class _SiteNames:
@@ -152,12 +157,14 @@ class Machine:
                  max_caches: int = 256, caches: Mapping | None = None, topology: Topology | None = None,
                  zones: Sequence[Mapping] | None = None, cpu_to_node: Sequence[int] | None = None,
                  distances: Sequence[Sequence[int]] | None = None,
-                 kmalloc_classes: Sequence[int] | None = None) -> None:
+                 kmalloc_classes: Sequence[int] | None = None, thermal: Mapping | None = None) -> None:
         """zones (with cpu_to_node and distances) lays the machine out exactly as a guest found it:
         per node a dict with start_pfn, spanned_pages and usable_pfns [(start, end), ...].
         kmalloc_classes: the kmalloc caches' sizes (default LINUX_KMALLOC_CLASSES),
         each laid out as Linux lays out any cache; requests above the largest go to the page
-        allocator."""
+        allocator. thermal switches the per-node thermal model on (core/thermal.h): heat_per_access
+        and heat_per_page (millidegrees), half_life (ns or "1ms"), throttle (millidegrees above
+        ambient); missing keys take THERMAL_DEFAULTS."""
         classes = LINUX_KMALLOC_CLASSES if kmalloc_classes is None else check_kmalloc_classes(kmalloc_classes)
         if zones is not None:
             nodes, node_mem, cpus_per_node = len(zones), [z["spanned_pages"] << PAGE_SHIFT for z in zones], 1
@@ -217,6 +224,7 @@ class Machine:
         self.latency = topology.latencies() if topology is not None else \
             [[100 if i == j else 200 for j in range(nodes)] for i in range(nodes)]   # ns, CPU node x memory node
         self._core.set_latency(self.latency)
+        self.thermal_settings = self._setup_thermal(thermal) if thermal is not None else None
         self._sites: list[str] = [""]
         self._cpu_caches: list[dict[str, int]] = []
         self._hw_caches = None
@@ -224,6 +232,30 @@ class Machine:
             self._build_caches(caches)
         self.kmalloc_classes: tuple[int, ...] = self._core.kmalloc_classes
         self._cache_names: dict[int, str] = dict(enumerate(map(kmalloc_cache_name, self.kmalloc_classes)))
+
+    def _setup_thermal(self, thermal: Mapping) -> dict[str, int]:
+        unknown = set(thermal) - set(THERMAL_DEFAULTS)
+        if unknown:
+            raise ValueError(f"thermal: unknown key {sorted(unknown)[0]!r} (known: {', '.join(THERMAL_DEFAULTS)})")
+        given = {**THERMAL_DEFAULTS, **thermal}
+        half = given["half_life"]
+        try:
+            half_ns = parse_duration(half) if isinstance(half, str) else int(half)
+        except ValueError as e:
+            raise ValueError(f"thermal: half_life: {e}") from None
+        out = {"heat_per_access": given["heat_per_access"], "heat_per_page": given["heat_per_page"],
+               "half_life_ns": half_ns, "throttle": given["throttle"]}
+        for key in ("heat_per_access", "heat_per_page"):
+            if not isinstance(out[key], int) or not 0 <= out[key] < 1 << 32:
+                raise ValueError(f"thermal: {key} {out[key]!r} is not a whole number of millidegrees 0..2^32-1")
+        if not isinstance(out["throttle"], int) or not 0 <= out["throttle"] < _core.THERMAL_MAX:
+            raise ValueError(f"thermal: throttle {out['throttle']!r} is not a whole number of millidegrees "
+                             f"0..{_core.THERMAL_MAX - 1}")
+        if not 0 < half_ns < 1 << 63 or half_ns % _core.MM_THERMAL_STEPS:
+            raise ValueError(f"thermal: half_life {half!r} must be a positive multiple of "
+                             f"{_core.MM_THERMAL_STEPS} ns (cooling goes in {_core.MM_THERMAL_STEPS} steps)")
+        self._core.set_thermal(out["heat_per_access"], out["heat_per_page"], half_ns, out["throttle"])
+        return out
 
     # -- allocation ---------------------------------------------------------
     def alloc_pages(self, order: int, migratetype: int | str = "movable", cpu: int = 0,
@@ -362,9 +394,31 @@ class Machine:
         if err:
             raise ValueError(_SLAB_ERRORS[err].format(addr=addr, cache=self._cache_names[idx]))
 
+    def kmem_cache_destroy(self, cache: KmemCache, cpu: int = 0) -> None:
+        """kmem_cache_destroy: its empty slabs are freed and the cache is gone. Raises ValueError
+        when objects are still in use (Linux warns and keeps the cache: so does the model)."""
+        self._check_cpu(cpu)
+        idx = self._cache_index(cache)
+        if idx < _core.NR_KMALLOC:
+            raise ValueError(f"{self._cache_names[idx]} is a kmalloc cache: it is never destroyed")
+        if self._core.kmem_cache_destroy(idx, cpu):
+            raise ValueError(f"kmem_cache {self._cache_names[idx]!r} still has "
+                             f"{self._core.kmem_cache_inuse(idx)} objects in use")
+
+    def cache_objects_in_use(self, cache: KmemCache) -> int:
+        """Objects of a kmem_cache in use now (counted as SLUB keeps its free objects)."""
+        return self._core.kmem_cache_inuse(self._cache_index(cache))
+
     def caches(self) -> list[KmemCache]:
-        """Every kmem_cache, oldest first (the kmalloc caches come first)."""
-        return [KmemCache(i, self._cache_names.get(i, f"cache-{i}")) for i in range(self._core.nr_caches)]
+        """Every kmem_cache not destroyed, oldest first (the kmalloc caches come first)."""
+        return [KmemCache(i, self._cache_names.get(i, f"cache-{i}")) for i in range(self._core.nr_caches)
+                if not self._core.cache_flags(i) & _core.FLAG_DESTROYED]
+
+    def slab_counts(self) -> list[tuple[int, int, int]]:
+        """(object size, slabs, objects the slabs hold) of every cache index ever created, destroyed
+        ones included (as the guest reports them)."""
+        return [(c["object_size"], sum(n["nr_slabs"] for n in c["nodes"]), sum(n["total_objects"] for n in c["nodes"]))
+                for c in (self._core.cache(i) for i in range(self._core.nr_caches))]
 
     def kmalloc_cache(self, size: int) -> KmemCache:
         """The kmalloc cache serving a request of size bytes (1..the largest class, 8192 by default)."""
@@ -403,8 +457,8 @@ class Machine:
             idx = cache.index
         else:
             idx = next((i for i, n in self._cache_names.items() if n == cache), -1)
-        if not 0 <= idx < self._core.nr_caches:
-            raise ValueError(f"no kmem_cache {cache!r}")
+        if not 0 <= idx < self._core.nr_caches or self._core.cache_flags(idx) & _core.FLAG_DESTROYED:
+            raise ValueError(f"no kmem_cache {cache!r}" + (" (destroyed)" if 0 <= idx < self._core.nr_caches else ""))
         return idx
 
     def _node_arg(self, node: int | None) -> int:
@@ -422,8 +476,8 @@ class Machine:
         per node 1..255, a list for the listed nodes or a {node: weight} map)."""
         self._check_cpu(cpu)
         if mode not in MPOL_MODES or mode == "access_aware":
-            raise ValueError(f"unknown memory policy {mode!r}: one of {', '.join(list(MPOL_MODES)[:-1])} "
-                             "(access-aware: set_access_aware)")
+            modes = ", ".join(m for m in MPOL_MODES if m != "access_aware")
+            raise ValueError(f"unknown memory policy {mode!r}: one of {modes} (access-aware: set_access_aware)")
         mask = 0
         for n in nodes:
             if not 0 <= n < self.nodes:
@@ -456,7 +510,8 @@ class Machine:
         self.set_mempolicy(cpu, "weighted_interleave", list(range(self.nodes)), weights)
 
     def enable_stacks(self, stack_size: int = 16 << 10) -> None:
-        """Model a stack per CPU from CALL/RET ops (deeper than stack_size bytes is an overflow)."""
+        """Model a stack per CPU, and per task of the trace's TASK ops, from CALL/RET ops (deeper
+        than stack_size bytes is an overflow)."""
         if not 0 < stack_size < 1 << 32:
             raise ValueError(f"stack size {stack_size} out of range")
         self._core.enable_stacks(stack_size)
@@ -472,8 +527,49 @@ class Machine:
         return self._core.leak_scan()
 
     def stacks(self):
-        """Per CPU depth, high_water, overflows, calls and chain (site ids); largest frame per site."""
+        """Per CPU (its own task's stack) depth, high_water, overflows, calls, chain (site ids) and
+        chain_bytes (frame sizes) at the high-water mark, hw_cpu; largest frame per site."""
         return self._core.stacks()
+
+    def task_stacks(self) -> dict[int, dict]:
+        """Per TASK id that made calls: as stacks() per CPU, and on_cpu (the CPU running it, -1)."""
+        return self._core.task_stacks()
+
+    def cpu_tasks(self) -> list[int]:
+        """The TASK id each CPU runs now (-1: its own task)."""
+        return self._core.cpu_tasks()
+
+    def leak_resources(self) -> dict:
+        """Live page allocations (page_id, page_order, page_site) and kmem_caches of the trace
+        (cache_id, cache index), and frees per allocation site (site_frees; with leak tracking)."""
+        return self._core.leak_resources()
+
+    def thermal(self) -> dict | None:
+        """The thermal model (None when off): its settings and per node the temperature, its peak
+        and the simulated ns spent throttled, in millidegrees Celsius above ambient."""
+        if self.thermal_settings is None:
+            return None
+        t = self._core.thermal()
+        return {**self.thermal_settings, "unit": "millidegrees C above ambient, ns",
+                "nodes": {n: {"temperature": t["temp"][n], "peak": t["peak"][n], "throttled_ns": t["throttled_ns"][n]}
+                          for n in range(self.nodes)}}
+
+    def object_place(self, id_: int) -> dict | None:
+        """Where a live page allocation, slab object or large kmalloc of the replayed trace is: its
+        node, model address and bytes (None for any other id)."""
+        place = self._core.id_place(id_) if 0 <= id_ < 1 << 32 else None
+        return None if place is None else dict(zip(("node", "addr", "bytes"), place, strict=True))
+
+    def migrate(self, id_: int, node: int, cpu: int = 0) -> bool:
+        """Move a live page allocation, slab object or large kmalloc of the replayed trace to
+        `node` (copying its bytes, freeing the old place through `cpu`): True, or False when the
+        node has no room. Raises ValueError for an id that is none of those."""
+        self._check_cpu(cpu)
+        self._node_arg(node)
+        err = self._core.migrate(id_, node, cpu) if 0 <= id_ < 1 << 32 else -1
+        if err == -1:
+            raise ValueError(f"id {id_} is not a live page allocation, slab object or large kmalloc")
+        return err == 0
 
     def site_names(self) -> _SiteNames:
         """Call-site names of the last trace replayed, indexed by site id."""
@@ -501,6 +597,18 @@ class Machine:
             "objects": [{"id": i, "alloc_site": name(int(alloc_site[i])) if alloc_site[i] != _core.NO_SITE else "",
                          "remote": rem, "local": loc} for rem, loc, i in objs],
         }
+
+    def accessor_nodes(self, ids: Sequence[int]) -> list[int | None]:
+        """Per object id, the node whose CPUs made most of its remote accesses (a majority vote over
+        them since enable_locality_tracking: exact whenever one node made more than half), or None."""
+        votes = self._core.id_votes()
+        out = [int(votes[i]) if 0 <= i < len(votes) else 0 for i in ids]
+        return [v >> _core.MM_ID_VOTE_SHIFT if v & _core.MM_ID_VOTE_COUNT_MAX else None for v in out]
+
+    def object_accesses(self, ids: Sequence[int]) -> list[tuple[int, int]]:
+        """Per object id, (local, remote) accesses since enable_locality_tracking."""
+        obj = self._core.locality()[1]
+        return [(int(obj[i, 0]), int(obj[i, 1])) if 0 <= i < len(obj) else (0, 0) for i in ids]
 
     def numastat(self) -> dict[int, dict[str, int]]:
         """Per node: numa_hit, numa_miss, numa_foreign, interleave_hit, local_node, other_node,

@@ -65,6 +65,10 @@ C_VALUES = {
     "MM_FREE_WRONG_KIND": "MM_FREE_WRONG_KIND", "SLAB_ENOTOBJ": "SLAB_ENOTOBJ", "SLAB_EDOUBLE": "SLAB_EDOUBLE",
     "SLAB_EWRONG_CACHE": "SLAB_EWRONG_CACHE", "SLAB_EPAGE": "SLAB_EPAGE", "LEAK_INDIRECT": "LEAK_INDIRECT",
     "LINE_USE_BUCKETS": "CACHE_USE_BUCKETS", "STACK_FRAMES": "MM_STACK_FRAMES", "SITE_LEVELS": "MM_SITE_LEVELS",
+    "FLAG_DESTROYED": "SLAB_DESTROYED", "NO_TASK": "MM_NO_TASK", "MM_MAX_TASKS": "MM_MAX_TASKS",
+    "MM_LEAK_ROOT": "MM_LEAK_ROOT", "MM_LEAK_NOT_LEAK": "MM_LEAK_NOT_LEAK",
+    "MM_ID_VOTE_SHIFT": "MM_ID_VOTE_SHIFT", "MM_ID_VOTE_COUNT_MAX": "MM_ID_VOTE_COUNT_MAX",
+    "MM_THERMAL_STEPS": "MM_THERMAL_STEPS", "THERMAL_MAX": "MM_THERMAL_MAX",
 }
 STRUCTS = {
     "mm_op": ("OP_DTYPE", "op flags cpu site id arg0 arg1"),
@@ -80,7 +84,7 @@ STRUCTS = {
 def c_facts(tmp_path_factory) -> dict[str, int]:
     """The headers' numbers and struct layouts as gcc compiles them: name -> value."""
     lines = ['#include <stdio.h>', '#include <stddef.h>', '#include "snapshot.h"', '#include "vmstat.h"',
-             '#include "leak.h"', "int main(void)", "{"]
+             '#include "leak.h"', '#include "thermal.h"', "int main(void)", "{"]
     for name, expr in C_VALUES.items():
         lines.append(f'\tprintf("{name} %llu\\n", (unsigned long long)({expr}));')
     for struct, (_, fields) in STRUCTS.items():
@@ -187,11 +191,12 @@ def test_snapshot_rows(c_facts):
     rows = np.arange(snapshot.Snapshots.size(2, 3), dtype=np.uint64)
     s = snapshot.Snapshots(rows, 2, 3)
     head, per = c_facts["SNAP_HEAD"], c_facts["SNAP_PER_NODE"]
-    assert len(rows) == head + 2 * per + 3
+    assert len(rows) == head + 2 * per + 3 + 2
     assert int(s.now_ns[0]) == c_facts["SNAP_NOW_NS"] and int(s.numa_remote[0]) == c_facts["SNAP_NUMA_REMOTE"]
     assert int(s.free_pages[0, 1]) == head + per + c_facts["SNAP_FREE_PAGES"]
     assert int(s.alloc_fail[0, 0]) == head + c_facts["SNAP_ALLOC_FAIL"]
-    assert int(s.stack_depth[0, 0]) == head + 2 * per
+    assert int(s.stack_depth[0, 0]) == head + 2 * per and s.stack_depth.shape == (1, 3)
+    assert s.temperature[0].tolist() == [head + 2 * per + 3, head + 2 * per + 4]
 
 
 @pytest.mark.parametrize("struct", sorted(STRUCTS))

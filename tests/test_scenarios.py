@@ -208,4 +208,6 @@ def test_all_shipped_scenarios_are_tested():
     shipped = {p.stem for p in SCENARIOS.glob("*.toml")}
     assert shipped == {"fragmentation", "slab-churn", "numa-policies", "cache-thrash", "stack-depth",
                        "memory-pressure", "leak", "linux-trace",   # linux-trace: tests/test_ftrace.py
-                       "guest-numa", "guest-leak"}                 # guests: tests/test_guest.py
+                       "guest-numa", "guest-leak",                 # guests: tests/test_guest.py
+                       "leak-classes", "task-stacks", "thermal",   # tests/test_leak_classes.py, test_task_stacks.py,
+                       "numa-migration"}                           # test_thermal.py, test_migration.py

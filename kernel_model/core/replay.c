@@ -1,7 +1,9 @@
 /* replay.c - the op-stream interpreter (see replay.h). */
 #include "mm_math.h"
 #include "replay.h"
+#include "slab.h"
 #include "snapshot.h"
+#include "thermal.h"
 
 static void reject(struct mm_replay *r, uint64_t rec, uint32_t code, uint32_t id)
 {
@@ -69,6 +71,14 @@ static inline void note_alloc_site(struct mm_replay *r, const struct mm_op *op)
 		r->alloc_site[op->id] = op->site;
 }
 
+/* A free of live id, counted against the site that allocated it (the leak detector's Resource
+ * class: sites that never free). */
+static inline void note_free_site(struct mm_replay *r, uint32_t id)
+{
+	if (r->site_frees && r->alloc_site[id] < r->nr_sites)
+		r->site_frees[r->alloc_site[id]]++;
+}
+
 static uint32_t alloc_failed(struct mm_replay *r, struct mm_id *e, uint64_t *result)
 {
 	e->state = ID_FAILED;
@@ -119,6 +129,7 @@ static uint32_t page_free(struct mm_machine *m, struct mm_replay *r, const struc
 		MM_BUG_ON(1);   /* the id map and the model disagree */
 		return RE_WRONG_KIND;   /* never corrupt it */
 	}
+	note_free_site(r, op->id);
 	e->state = ID_FREED;
 	return RE_NONE;
 }
@@ -185,6 +196,7 @@ static uint32_t object_free_op(struct mm_machine *m, struct mm_replay *r, const 
 	default:
 		return RE_WRONG_KIND;
 	}
+	note_free_site(r, op->id);
 	e->state = ID_FREED;
 	return RE_NONE;
 }
@@ -234,6 +246,28 @@ static uint32_t cache_alloc_op(struct mm_machine *m, struct mm_replay *r, const 
 	e->offset = (uint16_t)(addr - ((uint64_t)block << PAGE_SHIFT));
 	note_alloc_site(r, op);
 	*result = addr;
+	return RE_NONE;
+}
+
+/* CACHE_DESTROY: kmem_cache_destroy of a cache the trace created. One with objects in use is
+ * refused (cache_busy) and stays, as Linux keeps it after its warning. */
+static __attribute__((noinline, cold)) uint32_t cache_destroy_op(struct mm_machine *m, struct mm_replay *r,
+								 const struct mm_op *op)
+{
+	struct mm_id *e;
+
+	if (op->id >= r->nr_ids)
+		return RE_ID_RANGE;
+	if (op->cpu >= m->nr_cpus)
+		return RE_BAD_ARG;
+	e = &r->ids[op->id];
+	if (e->state == ID_FREED)
+		return RE_DOUBLE_FREE;
+	if (e->state != ID_CACHE)
+		return RE_UNKNOWN_CACHE;
+	if (mm_kmem_cache_destroy(m->slab, e->pfn, op->cpu))
+		return RE_CACHE_BUSY;
+	e->state = ID_FREED;
 	return RE_NONE;
 }
 
@@ -342,7 +376,8 @@ static uint32_t ref_op(struct mm_machine *m, struct mm_replay *r, const struct m
 	return RE_NONE;
 }
 
-/* ROOT_ADD / ROOT_DEL: the object is (no longer) a root of the leak scan. */
+/* ROOT_ADD / ROOT_DEL: the object is (no longer) a root of the leak scan; NOT_LEAK: it is
+ * kmemleak_not_leak()'s grey object from now on (leak.h). */
 static uint32_t root_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op)
 {
 	uint64_t addr, size;
@@ -352,8 +387,14 @@ static uint32_t root_op(struct mm_machine *m, struct mm_replay *r, const struct 
 		return RE_BAD_ARG;
 	if (!live_object(m, r, op->id, 0, &addr, &size, &err))
 		return err;
-	if (r->root)
-		r->root[op->id] = op->op == OP_ROOT_ADD;
+	if (!r->root)
+		return RE_NONE;
+	if (op->op == OP_ROOT_ADD)
+		r->root[op->id] |= MM_LEAK_ROOT;
+	else if (op->op == OP_ROOT_DEL)
+		r->root[op->id] &= (uint8_t)~MM_LEAK_ROOT;
+	else
+		r->root[op->id] |= MM_LEAK_NOT_LEAK;
 	return RE_NONE;
 }
 
@@ -367,7 +408,8 @@ static uint32_t level_misses(const struct cache *c, uint64_t *out)
 	return n;
 }
 
-/* CALL / RET: the issuing CPU's stack depth, high-water mark (with its chain) and overflows. */
+/* CALL / RET: the stack of the task the issuing CPU runs: depth, high-water mark (with its
+ * chain) and overflows. */
 static uint32_t stack_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op)
 {
 	struct mm_stack *s;
@@ -377,7 +419,7 @@ static uint32_t stack_op(struct mm_machine *m, struct mm_replay *r, const struct
 		return RE_BAD_ARG;
 	if (!r->stacks)
 		return RE_NONE;
-	s = &r->stacks[op->cpu];
+	s = mm_cpu_stack(m, r, op->cpu);
 	if (op->op == OP_RET) {
 		if (!s->top)
 			return RE_BAD_ARG;   /* a return without a call */
@@ -399,9 +441,39 @@ static uint32_t stack_op(struct mm_machine *m, struct mm_replay *r, const struct
 	if (s->depth > s->high_water) {
 		s->high_water = s->depth;
 		s->hw_frames = s->top;
-		for (i = 0; i < s->top; i++)
+		s->hw_cpu = op->cpu;
+		for (i = 0; i < s->top; i++) {
 			s->hw_chain[i] = s->site[i];
+			s->hw_size[i] = s->size[i];
+		}
 	}
+	return RE_NONE;
+}
+
+/*
+ * TASK: the issuing CPU runs task arg0 from now on (MM_NO_TASK: its own task again), on that
+ * task's stack. A task still running on another CPU moves: that CPU runs its own task again.
+ */
+static __attribute__((noinline)) uint32_t task_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op)
+{
+	uint32_t cur, task = op->arg0;
+	struct mm_stack *s;
+
+	if (op->cpu >= m->nr_cpus || (task >= MM_MAX_TASKS && task != MM_NO_TASK))
+		return RE_BAD_ARG;
+	if (!r->stacks)
+		return RE_NONE;
+	cur = r->cpu_task[op->cpu];
+	if (cur)
+		r->stacks[m->nr_cpus + cur - 1].on_cpu = 0;
+	r->cpu_task[op->cpu] = 0;
+	if (task == MM_NO_TASK)
+		return RE_NONE;
+	s = &r->stacks[m->nr_cpus + task];
+	if (s->on_cpu)
+		r->cpu_task[s->on_cpu - 1] = 0;
+	s->on_cpu = op->cpu + 1;
+	r->cpu_task[op->cpu] = task + 1;
 	return RE_NONE;
 }
 
@@ -421,8 +493,20 @@ static void numa_account(struct mm_machine *m, struct mm_replay *r, const struct
 	mm_note_access(m, (uint32_t)mem_node);
 	if (r->site_remote && op->site < r->nr_sites)
 		r->site_remote[op->site * 2 + remote]++;
-	if (r->id_remote && !(op->flags & MM_ACCESS_RAW) && op->op != OP_IFETCH && op->id < r->nr_ids)
+	if (r->id_remote && !(op->flags & MM_ACCESS_RAW) && op->op != OP_IFETCH && op->id < r->nr_ids) {
 		r->id_remote[op->id * 2 + remote]++;
+		if (remote == MM_ACCESS_REMOTE) {
+			uint32_t v = r->id_vote[op->id];
+
+			if (!(v & MM_ID_VOTE_COUNT_MAX))
+				v = cpu_node << MM_ID_VOTE_SHIFT;
+			if (v >> MM_ID_VOTE_SHIFT != cpu_node)
+				v--;
+			else if ((v & MM_ID_VOTE_COUNT_MAX) != MM_ID_VOTE_COUNT_MAX)
+				v++;
+			r->id_vote[op->id] = v;
+		}
+	}
 }
 
 /* LOAD / STORE / MODIFY / IFETCH: an object + offset (bounds-checked) or a raw address,
@@ -474,6 +558,58 @@ static uint32_t access_op(struct mm_machine *m, struct mm_replay *r, const struc
 	return RE_NONE;
 }
 
+static void copy_model_bytes(struct mm_machine *m, uint64_t to, uint64_t from, uint64_t n)
+{
+	uint8_t *d = mm_model_bytes(m, to);
+	const uint8_t *p = mm_model_bytes(m, from);
+
+	while (n--)
+		*d++ = *p++;
+}
+
+int mm_replay_migrate(struct mm_machine *m, struct mm_replay *r, uint32_t id, uint32_t nid, uint32_t cpu)
+{
+	uint64_t from, size, to;
+	struct mm_id *e;
+	struct zone *z;
+	uint32_t pfn;
+
+	if (id >= r->nr_ids || nid >= m->nr_nodes || cpu >= m->nr_cpus)
+		return -1;
+	e = &r->ids[id];
+	if (e->state != ID_PAGE && e->state != ID_OBJECT && e->state != ID_LARGE)
+		return -1;
+	mm_id_span(m, e, &from, &size);
+	z = mm_pfn_zone(m, e->pfn);
+	if (e->state == ID_OBJECT) {
+		to = mm_kmem_cache_alloc(m->slab, pfn_to_page(z, e->pfn)->info, cpu, (int32_t)nid, &pfn);
+		if (!to)
+			return -2;
+		if (mm_pfn_to_nid(m, pfn) != (int32_t)nid) {   /* the slab came from another node */
+			mm_slab_free_object(m->slab, pfn, (uint32_t)(to - ((uint64_t)pfn << PAGE_SHIFT)), cpu);
+			return -2;
+		}
+		copy_model_bytes(m, to, from, size);
+		mm_slab_free_object(m->slab, e->pfn, e->offset, cpu);
+		e->offset = (uint16_t)(to - ((uint64_t)pfn << PAGE_SHIFT));
+	} else {
+		uint32_t mt = e->state == ID_PAGE ? pfn_to_page(z, e->pfn)->info : MIGRATE_UNMOVABLE;
+
+		pfn = mm_alloc_pages_nodemask(m, e->order, mt, cpu, nid, 1ull << nid, 0);
+		if (pfn == PFN_NONE)
+			return -2;
+		if (e->state == ID_LARGE) {
+			pfn_to_page(mm_pfn_zone(m, pfn), pfn)->flags |= PG_large_kmalloc;
+			copy_model_bytes(m, (uint64_t)pfn << PAGE_SHIFT, from, size);
+			mm_free_block(m, z, e->pfn, e->order, cpu);
+		} else if (mm_free_pages(m, e->pfn, e->order, cpu) != MM_FREE_OK) {
+			MM_BUG_ON(1);   /* the id map and the model disagree */
+		}
+	}
+	e->pfn = pfn;
+	return 0;
+}
+
 /*
  * Replay is bound by cache misses on the id map: a free looks up an id allocated
  * long before. Prefetching the entries of coming records hides that latency.
@@ -508,6 +644,7 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 			break;
 		case OP_TIME:
 			r->now_ns += op->arg1;
+			mm_thermal_advance(m, op->arg1);
 			err = RE_NONE;
 			break;
 		case OP_PAGE_ALLOC:
@@ -531,6 +668,14 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 		case OP_CALL:
 		case OP_RET:
 			err = stack_op(m, r, op);
+			break;
+		case OP_TASK:
+			if (r->stacks && op->arg0 < MM_MAX_TASKS && op->arg0 >= r->nr_tasks) {
+				r->need_tasks = op->arg0 + 1;
+				n = i;   /* stop before it: the caller adds task stacks and replays from here */
+				goto out;
+			}
+			err = task_op(m, r, op);
 			break;
 		case OP_MEMPOLICY:   /* flags = mode, arg1 = nodemask, for this CPU */
 			err = mm_set_mempolicy(m, op->cpu, op->flags, op->arg1) ? RE_BAD_ARG : RE_NONE;
@@ -557,7 +702,11 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 			break;
 		case OP_ROOT_ADD:
 		case OP_ROOT_DEL:
+		case OP_NOT_LEAK:
 			err = root_op(m, r, op);
+			break;
+		case OP_CACHE_DESTROY:
+			err = m->slab ? cache_destroy_op(m, r, op) : RE_UNSUPPORTED;
 			break;
 		case OP_CACHE_FREE:
 			if (!slab_clock(m, first + i))
@@ -590,5 +739,6 @@ void mm_replay_run(struct mm_machine *m, struct mm_replay *r, const struct mm_op
 			break;
 		}
 	}
+out:
 	r->nr_records += n;
 }

@@ -601,7 +601,7 @@ static uint64_t cache_alloc(struct mm_slab *sl, uint32_t cache, uint32_t cpu, in
 
 uint64_t mm_kmem_cache_alloc(struct mm_slab *sl, uint32_t cache, uint32_t cpu, int32_t nid, uint32_t *block)
 {
-	if (cache >= sl->nr_caches || !slab_args_ok(sl, cpu, nid))
+	if (cache >= sl->nr_caches || (sl->caches[cache].flags & SLAB_DESTROYED) || !slab_args_ok(sl, cpu, nid))
 		return 0;
 	return cache_alloc(sl, cache, cpu, nid, block);
 }
@@ -758,4 +758,89 @@ uint64_t mm_slab_pages(const struct mm_slab *sl)
 		for (nid = 0; nid < nodes; nid++)
 			total += (uint64_t)sl->node[idx * nodes + nid].nr_slabs << sl->caches[idx].order;
 	return total;
+}
+
+/* ---- kmem_cache_destroy -------------------------------------------------- */
+
+static inline struct page *slab_page(struct mm_slab *sl, uint32_t slab)
+{
+	return pfn_to_page(mm_pfn_zone(sl->m, slab), slab);
+}
+
+/* Free objects on the slabs of a list linked through next (a node's or a CPU's partial list). */
+static uint64_t list_free(struct mm_slab *sl, const struct kmem_cache *s, uint32_t slab)
+{
+	uint64_t free = 0;
+
+	for (; slab != PFN_NONE; slab = slab_page(sl, slab)->next)
+		free += slab_objects(s, slab_page(sl, slab)) - slab_page(sl, slab)->inuse;
+	return free;
+}
+
+/* Objects of a cache in use: its slabs' objects less the free ones, counted where SLUB keeps
+ * them (a CPU's active slab holds its free objects on the CPU's freelist and, freed by other
+ * CPUs, on the slab's; every other slab's inuse is exact). */
+static uint64_t objects_inuse(struct mm_slab *sl, uint32_t cache)
+{
+	const struct kmem_cache *s = &sl->caches[cache];
+	uint64_t total = 0, free = 0;
+	uint32_t nid, cpu, it;
+
+	for (nid = 0; nid < sl->m->nr_nodes; nid++) {
+		total += get_node(sl, cache, nid)->total_objects;
+		free += list_free(sl, s, get_node(sl, cache, nid)->partial.head);
+	}
+	for (cpu = 0; cpu < sl->m->nr_cpus; cpu++) {
+		const struct kmem_cache_cpu *c = cpu_slab(sl, cache, cpu);
+
+		free += list_free(sl, s, c->partial);
+		if (c->slab == PFN_NONE)
+			continue;
+		free += slab_objects(s, slab_page(sl, c->slab)) - slab_page(sl, c->slab)->inuse;
+		for (it = c->freelist; it != SLAB_NO_OBJ; it = *freeptr(mm_pfn_zone(sl->m, c->slab), s, c->slab, it))
+			free++;
+	}
+	MM_BUG_ON(free > total);
+	return total - free;
+}
+
+uint64_t mm_kmem_cache_inuse(struct mm_slab *sl, uint32_t cache)
+{
+	return cache < sl->nr_caches ? objects_inuse(sl, cache) : 0;
+}
+
+int mm_kmem_cache_destroy(struct mm_slab *sl, uint32_t cache, uint32_t cpu)
+{
+	struct kmem_cache *s;
+	uint32_t i, slab;
+
+	if (cache >= sl->nr_caches || cpu >= sl->m->nr_cpus)
+		return -1;
+	s = &sl->caches[cache];
+	if ((s->flags & (SLAB_KMALLOC | SLAB_DESTROYED)) || objects_inuse(sl, cache))
+		return -1;
+	/* flush_all: every CPU's slabs back to the node lists (empty ones freed on the way) */
+	for (i = 0; i < sl->m->nr_cpus; i++) {
+		struct kmem_cache_cpu *c = cpu_slab(sl, cache, i);
+
+		if (c->slab != PFN_NONE)
+			deactivate_slab(sl, cache, c->slab, c->freelist, cpu);
+		if (c->partial != PFN_NONE)
+			unfreeze_partials(sl, cache, c->partial, cpu);
+		c->slab = c->partial = PFN_NONE;
+		c->freelist = SLAB_NO_OBJ;
+		c->partial_slabs = 0;
+	}
+	/* free_partial: nothing is in use, so every slab left is empty and on its node's list */
+	for (i = 0; i < sl->m->nr_nodes; i++) {
+		struct kmem_cache_node *n = get_node(sl, cache, i);
+
+		while ((slab = n->partial.head) != PFN_NONE) {
+			remove_partial(sl, n, slab);
+			discard_slab(sl, cache, slab, cpu);
+		}
+		MM_BUG_ON(n->nr_slabs || n->total_objects);
+	}
+	s->flags |= SLAB_DESTROYED;
+	return 0;
 }

@@ -33,6 +33,7 @@
 #define SLAB_HWCACHE_ALIGN 0x1u
 #define SLAB_RECLAIM_ACCOUNT 0x2u   /* slabs are MIGRATE_RECLAIMABLE */
 #define SLAB_KMALLOC 0x4u
+#define SLAB_DESTROYED 0x8u         /* kmem_cache_destroy'd: allocates nothing, its index stays taken */
 
 /* SLUB_STATS counters (include/linux/slub_def.h enum stat_item, the ones modelled). */
 enum slub_stat_item {
@@ -131,6 +132,12 @@ int mm_slab_init(struct mm_slab *sl, struct mm_machine *m, struct kmem_cache *ca
 		 const uint32_t *classes, uint32_t nr_classes);
 /* kmem_cache_create: returns the cache index or MM_NO_CACHE. */
 uint32_t mm_kmem_cache_create(struct mm_slab *sl, uint32_t size, uint32_t align, uint32_t flags, uint32_t name_id);
+/* kmem_cache_destroy, freeing through cpu's pcp lists: returns 0, or -1 (nothing changed) when
+ * objects are still in use (Linux warns and keeps the cache), the cache is a kmalloc cache or
+ * already destroyed, or an argument is out of range. */
+int mm_kmem_cache_destroy(struct mm_slab *sl, uint32_t cache, uint32_t cpu);
+/* Objects of a cache in use now (walks its CPU freelists and partial lists). */
+uint64_t mm_kmem_cache_inuse(struct mm_slab *sl, uint32_t cache);
 /* calculate_order for an object slot size on a machine with nr_cpus CPUs. */
 uint32_t mm_slab_calculate_order(uint32_t size, uint32_t nr_cpus);
 /* Pages held by slabs over every cache and node (counters only: cheap enough for snapshots). */

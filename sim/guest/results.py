@@ -22,7 +22,7 @@ MAX_NODES, MAX_CPUS, MAX_RANGES, MAX_CACHES = 8, 8, 4, 64
 STATUS = {0: "ok", 1: "running", 2: "bad boot (not multiboot, or no memory map)", 3: "no trace module",
           4: "the trace module is not a valid memsim trace", 5: "the firmware's metadata does not fit in memory",
           6: "more NUMA nodes or CPUs than the firmware handles",
-          7: "a command-line value the firmware cannot use (kmalloc_classes)"}
+          7: "a command-line value the firmware or the core cannot use (kmalloc_classes, thermal)"}
 STAGES = {0: "booting", 1: "topology read", 2: "machine set up", 3: "replaying", 4: "done"}
 
 _NODE = [("start_pfn", "<u4"), ("spanned_pages", "<u4"), ("nr_ranges", "<u4"),
@@ -46,7 +46,9 @@ _FIELDS = [("magic", "<u4"), ("version", "<u4"), ("status", "<u4"), ("stage", "<
            ("nr_caches", "<u4"), ("cache_slabs", "<u4", MAX_CACHES), ("cache_objects", "<u4", MAX_CACHES),
            ("ids_addr", "<u4"), ("first_error_record", "<u4"), ("first_error_code", "<u4"),
            ("root_addr", "<u4"), ("alloc_record_addr", "<u4"), ("mem_map_addr", "<u4", MAX_NODES),
-           ("cache_size", "<u4", MAX_CACHES), ("watermark", "<u4", (MAX_NODES, NR_WMARK))]
+           ("cache_size", "<u4", MAX_CACHES), ("watermark", "<u4", (MAX_NODES, NR_WMARK)),
+           ("thermal_temp", "<u8", MAX_NODES), ("thermal_peak", "<u8", MAX_NODES),
+           ("thermal_throttled_ns", "<u8", MAX_NODES)]
 
 
 def _i386(fields: list[tuple], sub: dict[str, np.dtype]) -> np.dtype:
@@ -142,6 +144,11 @@ class GuestResults:
         """min / low / high watermarks in pages per node, as the guest set them up."""
         return {n: dict(zip(WMARK_NAMES, self.raw["watermark"][n].tolist(), strict=True))
                 for n in range(self.nr_nodes)}
+
+    def thermal(self) -> dict[int, dict[str, int]]:
+        """Per node the thermal model's temperature, peak and throttled ns, as Machine.thermal() names them."""
+        return {n: {"temperature": int(self.raw["thermal_temp"][n]), "peak": int(self.raw["thermal_peak"][n]),
+                    "throttled_ns": int(self.raw["thermal_throttled_ns"][n])} for n in range(self.nr_nodes)}
 
     def free_pages(self) -> list[int]:
         """Free pages in the buddy lists per node (NR_FREE_PAGES)."""

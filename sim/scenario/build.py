@@ -8,8 +8,9 @@ from typing import Any
 
 from kernel_model import Machine, Topology, TopologyError, Trace, trace
 from kernel_model.caches import CacheConfigError
+from kernel_model.machine import THERMAL_DEFAULTS
 from kernel_model.trace import TraceFormatError
-from kernel_model.units import parse_size
+from kernel_model.units import parse_duration, parse_size
 from sim.driver import too_many_ids
 from sim.guest.results import MAX_NODES as GUEST_MAX_NODES
 from sim.scenario.spec import GuestSpec, MachineSpec, ScenarioError, ScenarioSpec, VariantSpec, WorkloadSpec
@@ -48,10 +49,19 @@ def firmware_cmdline(spec: ScenarioSpec, variant: VariantSpec | None = None) -> 
     m = machine_spec(spec, variant)
     if spec.caches is not None:
         raise ScenarioError(f"{spec.where('caches')}: guests do not model caches; remove [caches] to run in a guest")
-    return (f"pcp={int(m.pcp if m.pcp is not None else True)} "
+    line = (f"pcp={int(m.pcp if m.pcp is not None else True)} "
             f"grouping={int(m.mobility_grouping if m.mobility_grouping is not None else True)} "
             f"min_free_kbytes={m.min_free_kbytes or 0}"
             + (f" kmalloc_classes={','.join(map(str, m.kmalloc_classes))}" if m.kmalloc_classes else ""))
+    if m.thermal is not None:
+        t = {**THERMAL_DEFAULTS, **m.thermal}
+        half, where = parse_duration(t["half_life"]), spec.where("machine", "thermal")
+        if half >= 1 << 32 or t["throttle"] >= 1 << 32:
+            raise ScenarioError(f"{where}: the guest takes a thermal half_life under 4.29 s and a throttle under "
+                                f"{1 << 32} millidegrees (32-bit command-line numbers)")
+        line += (f" thermal_access={t['heat_per_access']} thermal_page={t['heat_per_page']} "
+                 f"thermal_half_life={half} thermal_throttle={t['throttle']}")
+    return line
 
 
 def build_workload(spec: ScenarioSpec, workload: WorkloadSpec, seed: int) -> Trace:

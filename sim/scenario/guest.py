@@ -52,7 +52,7 @@ def run_guest(spec: ScenarioSpec, out_dir: str | os.PathLike | None = None, seed
                    timeout=guest.timeout if timeout is None else timeout, accel=accel or guest.accel,
                    on_running=on_running, inspect=leaks.report if guest.leak_scan else None)
     twin = {k: v for k, v in machine_kwargs(spec).items()
-            if k in ("pcp", "mobility_grouping", "min_free_kbytes", "kmalloc_classes")}
+            if k in ("pcp", "mobility_grouping", "min_free_kbytes", "kmalloc_classes", "thermal")}
     diff = compare(workload, run, **twin)
     seen = run.topology_seen
     report = {

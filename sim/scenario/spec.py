@@ -19,9 +19,9 @@ from typing import Any
 
 from kernel_model import Machine, Topology, TopologyError
 from kernel_model._core import MAX_CACHES as MAX_CACHE_INSTANCES
-from kernel_model._core import MAX_CPUS, MAX_NODES, PAGE_DESCRIPTOR_BYTES
+from kernel_model._core import MAX_CPUS, MAX_NODES, MM_THERMAL_STEPS, PAGE_DESCRIPTOR_BYTES, THERMAL_MAX
 from kernel_model.caches import CacheConfigError, footprint, parse_config
-from kernel_model.machine import BASE_PFN, check_kmalloc_classes
+from kernel_model.machine import BASE_PFN, THERMAL_DEFAULTS, check_kmalloc_classes
 from kernel_model.mm import PAGE_SHIFT, PAGE_SIZE
 from kernel_model.units import parse_duration, parse_size
 from sim.experiments import EXPERIMENTS
@@ -32,6 +32,7 @@ from sim.fields import (
     FieldError,
     Float,
     Int,
+    Kind,
     ListOf,
     OneOf,
     Size,
@@ -74,10 +75,38 @@ class KmallocClasses(ListOf):
             raise FieldError(str(e)) from None
 
 
+THERMAL = (Field("heat_per_access", Int(0, (1 << 32) - 1), THERMAL_DEFAULTS["heat_per_access"],
+                 "millidegrees an access adds to the node it lands on"),
+           Field("heat_per_page", Int(0, (1 << 32) - 1), THERMAL_DEFAULTS["heat_per_page"],
+                 "millidegrees a page the node's allocator hands out adds"),
+           Field("half_life", Duration(MM_THERMAL_STEPS, 1 << 62), THERMAL_DEFAULTS["half_life"],
+                 f"simulated time in which a node's heat halves (a multiple of {MM_THERMAL_STEPS} ns)"),
+           Field("throttle", Int(0, THERMAL_MAX - 1), THERMAL_DEFAULTS["throttle"],
+                 "millidegrees above ambient beyond which a node is throttled"))
+
+
+@dataclass(frozen=True)
+class ThermalTable(Kind):
+    """[machine] thermal: the thermal model's keys (kernel_model/core/thermal.h), checked here."""
+    types = (dict,)
+    expected = "a table of " + ", ".join(f.name for f in THERMAL)
+
+    def check(self, value: Any) -> dict:
+        try:
+            out = check_table(value, THERMAL, "thermal")
+        except TableError as e:
+            raise FieldError(e.message.removeprefix("thermal.") + e.hint) from None
+        if "half_life" in out and parse_duration(out["half_life"]) % MM_THERMAL_STEPS:
+            raise FieldError(f"half_life {out['half_life']!r} is not a multiple of {MM_THERMAL_STEPS} ns "
+                             f"(the model cools in {MM_THERMAL_STEPS} steps per half-life)")
+        return out
+
+
 MACHINE = (Field("nodes", Int(1, MAX_NODES)), Field("node_mem", NODE_MEM),
            Field("cpus_per_node", Int(1, MAX_CPUS)), Field("pcp", Bool()), Field("mobility_grouping", Bool()),
            Field("min_free_kbytes", Int(0, (1 << 32) - 1), doc="0 or absent: derived as Linux does"),
-           Field("kmalloc_classes", KmallocClasses(Int()), doc="kmalloc cache sizes (absent: Linux's)"))
+           Field("kmalloc_classes", KmallocClasses(Int()), doc="kmalloc cache sizes (absent: Linux's)"),
+           Field("thermal", ThermalTable(), doc="the per-node thermal model (absent: off)"))
 TOPOLOGY = (Field("distances", DISTANCES), Field("node_mem", NODE_MEM),
             Field("cpus", ListOf(ListOf(Int(0, MAX_CPUS - 1), 0, MAX_CPUS), 1, MAX_NODES)),
             Field("latency", HMAT), Field("bandwidth", HMAT))
@@ -116,6 +145,7 @@ class MachineSpec:
     mobility_grouping: bool | None = None
     min_free_kbytes: int | None = None
     kmalloc_classes: list | None = None
+    thermal: dict | None = None
 
     def given(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}

@@ -110,6 +110,10 @@ class Numa:
     cpus: tuple[Mapping[str, Any], ...] = ()          # cpu, node, local, remote, cost_ns
     hot_sites: tuple[Mapping[str, Any], ...] = ()     # site, remote, local
     note: str = ""
+    temperatures: tuple[Mapping[str, Any], ...] = ()  # node, temperature, peak, throttled_ns, history (thermal model)
+    throttle: int | None = None                       # the thermal model's throttle temperature
+    migrations: tuple[Mapping[str, Any], ...] = ()    # migration recommendations with their cost
+    balance: tuple[Mapping[str, Any], ...] = ()       # load-balancing advice
 
 
 @dataclass(frozen=True)
@@ -136,5 +140,21 @@ class Stacks:
     cpus: tuple[Mapping[str, Any], ...]               # cpu, depth, high_water, overflows, calls
     stack_size: int
     depth_history: tuple[tuple[int, ...], ...] = ()   # [cpu][sample] bytes
-    deepest: Mapping[str, Any] | None = None          # cpu, bytes, functions
+    deepest: Mapping[str, Any] | None = None          # cpu, bytes, functions (task)
     largest_frames: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    tasks: tuple[Mapping[str, Any], ...] = ()         # task, high_water, overflows, calls, cpu (TASK records)
+    suggestions: Mapping[str, Any] | None = None      # dominant frames and recursion (sim/profilers/stack.py)
+
+
+def numa_parts(r: dict, samples: int) -> dict[str, Any]:
+    """The NUMA result's thermal, migration and balance parts as a frame's Numa takes them; the
+    temperature history up to its first `samples` samples."""
+    out: dict[str, Any] = {"migrations": tuple(r.get("migration_recommendations", ())),
+                           "balance": tuple((r.get("load_balance") or {}).get("advice", ()))}
+    t = r.get("thermal")
+    if t is not None:
+        history = t["temperature_over_time"][:samples]
+        out["temperatures"] = tuple({"node": int(n), **x, "history": tuple(h[int(n)] for h in history)}
+                                    for n, x in t["nodes"].items())
+        out["throttle"] = t["throttle"]
+    return out
