@@ -65,6 +65,8 @@ C_VALUES = {
     "MM_FREE_WRONG_KIND": "MM_FREE_WRONG_KIND", "SLAB_ENOTOBJ": "SLAB_ENOTOBJ", "SLAB_EDOUBLE": "SLAB_EDOUBLE",
     "SLAB_EWRONG_CACHE": "SLAB_EWRONG_CACHE", "SLAB_EPAGE": "SLAB_EPAGE", "LEAK_INDIRECT": "LEAK_INDIRECT",
     "LINE_USE_BUCKETS": "CACHE_USE_BUCKETS", "STACK_FRAMES": "MM_STACK_FRAMES", "SITE_LEVELS": "MM_SITE_LEVELS",
+    "CACHE_CHAIN_MAX": "CACHE_MAX_CHAIN", "LATENCY_MEMORY": "MM_LAT_MEMORY", "LATENCY_PS": "MM_LAT_PS",
+    "C2C_FREE": "CACHE_C2C_FREE", "TAG_SITE_SHIFT": "MM_TAG_SITE_SHIFT",
 }
 STRUCTS = {
     "mm_op": ("OP_DTYPE", "op flags cpu site id arg0 arg1"),
@@ -73,6 +75,8 @@ STRUCTS = {
     "mm_trace_header": ("TRACE_HEADER_DTYPE",
                         "magic version header_size record_size nr_records nr_ids nr_sites strtab_offset "
                         "strtab_size flags"),
+    "mm_align": ("ALIGN_DTYPE", "addr cache accesses split lo hi lines need"),
+    "cache_c2c": ("C2C_DTYPE", "block tag base cpu lo hi true_sharing false_sharing"),
 }
 
 
