@@ -306,7 +306,7 @@ cdef extern from "core/replay.h":
 
     struct mm_align:
         uint64_t addr
-        uint32_t cache, accesses, split, lo, hi
+        uint32_t cache, accesses, split, field_split, lo, hi
         uint16_t lines, need
 
     struct mm_cache_attr:
@@ -359,6 +359,7 @@ cdef extern from "core/replay.h":
         MM_ALIGN_ACCESSES
         MM_ALIGN_AFFECTED
         MM_ALIGN_SPLIT
+        MM_ALIGN_FIELD_SPLIT
         MM_ALIGN_WORDS
     uint32_t MM_NO_SITE
     uint64_t MM_RESULT_NONE
@@ -479,6 +480,7 @@ cdef extern from "core/cache.h":
     struct cache_lat_stats:
         uint64_t accesses, total_ps
         uint64_t served[CACHE_LAT_SERVED]
+        uint64_t time_ps[CACHE_LAT_SERVED]
         uint64_t hist[CACHE_LAT_BUCKETS]
 
     struct cache_shadow:

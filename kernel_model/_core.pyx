@@ -113,9 +113,10 @@ LINE_USE_BUCKETS = CACHE_USE_BUCKETS
 CACHE_CHAIN_MAX = CACHE_MAX_CHAIN
 LATENCY_MEMORY, LATENCY_PS = MM_LAT_MEMORY, MM_LAT_PS   # columns of the per-site latency rows
 TAG_SITE_SHIFT = MM_TAG_SITE_SHIFT
-ALIGN_COUNTERS = ("placements", "straddling", "accesses", "affected", "split")   # MM_ALIGN_* in order
+# the per-cache alignment counters (MM_ALIGN_* in order)
+ALIGN_COUNTERS = ("placements", "straddling", "accesses", "affected", "split", "field_split")
 assert (MM_ALIGN_PLACEMENTS, MM_ALIGN_STRADDLING, MM_ALIGN_ACCESSES, MM_ALIGN_AFFECTED, MM_ALIGN_SPLIT,
-        MM_ALIGN_WORDS) == (0, 1, 2, 3, 4, 5)
+        MM_ALIGN_FIELD_SPLIT, MM_ALIGN_WORDS) == (0, 1, 2, 3, 4, 5, 6)
 
 
 DEBUG = bool(MM_DEBUG_BUILD)   # built with -DMM_DEBUG: the core's MM_BUG_ON checks are on
@@ -179,6 +180,7 @@ PAGE_DTYPE = _struct_dtype(sizeof(page), [
 ALIGN_DTYPE = _struct_dtype(sizeof(mm_align), [
     ("addr", _at(&_al, &_al.addr), "<u8"), ("cache", _at(&_al, &_al.cache), "<u4"),
     ("accesses", _at(&_al, &_al.accesses), "<u4"), ("split", _at(&_al, &_al.split), "<u4"),
+    ("field_split", _at(&_al, &_al.field_split), "<u4"),
     ("lo", _at(&_al, &_al.lo), "<u4"), ("hi", _at(&_al, &_al.hi), "<u4"),
     ("lines", _at(&_al, &_al.lines), "<u2"), ("need", _at(&_al, &_al.need), "<u2")])
 C2C_DTYPE = _struct_dtype(sizeof(cache_c2c), [
@@ -639,11 +641,11 @@ cdef class MachineCore:
             self.cattr.nr_caches = self.sl.max_caches
         self._attach_cache_attribution()
 
-    cdef void _attach_cache_attribution(self):
+    cdef int _attach_cache_attribution(self) except -1:
         """Point the replay at the tables, grown to the ids and sites it may name."""
         cdef uint32_t ids = max(self.rp.nr_ids, 1), sites = max(self.rp.nr_sites, 1)
         if self._site_lat is None and self._align is None:
-            return
+            return 0
         if self._site_lat is not None:
             if self._site_lat.shape[0] < sites:
                 self._site_lat = _grow_rows(self._site_lat, sites)
@@ -654,11 +656,14 @@ cdef class MachineCore:
             self.cattr.id_served = <uint32_t *>self._address(self._id_served.view(np.uint8).reshape(-1))
             self.cattr.id_ps = <uint64_t *>self._address(self._id_ps.view(np.uint8))
         if self._align is not None:
-            if self._align.shape[0] < ids:
-                self._align = np.concatenate([self._align, np.zeros(ids - self._align.shape[0], ALIGN_DTYPE)])
+            if self._align.shape[0] < ids:   # (np.concatenate would drop the struct's tail padding)
+                grown = np.zeros(ids, ALIGN_DTYPE)
+                grown[:self._align.shape[0]] = self._align
+                self._align = grown
             self.cattr.align = <mm_align *>self._address(self._align.view(np.uint8))
             self.cattr.cache_align = <uint64_t *>self._address(self._cache_align.view(np.uint8).reshape(-1))
         self.rp.cache_attr = &self.cattr
+        return 0
 
     def site_latency(self):
         """Per call site: lookups served by each level of the path (MM_SITE_LEVELS columns), by memory
@@ -1326,11 +1331,12 @@ cdef class CacheCore:
         return ps, [served[i] for i in range(depth + 1)]
 
     def latency(self, uint32_t hier):
-        """A hierarchy's timed accesses: count, total ps, lookups served per level of the data path then
-        memory (padded to CACHE_CHAIN_MAX + 1), and the histogram by latency bucket."""
+        """A hierarchy's timed accesses: count, total ps, lookups served per level of the path then memory
+        and their latency (padded to CACHE_CHAIN_MAX + 1), and the histogram by latency bucket."""
         cdef cache_lat_stats *st = &self.wired(hier).lat
         return {"accesses": st.accesses, "total_ps": st.total_ps,
                 "served": [st.served[i] for i in range(CACHE_LAT_SERVED)],
+                "time_ps": [st.time_ps[i] for i in range(CACHE_LAT_SERVED)],
                 "histogram": [st.hist[i] for i in range(CACHE_LAT_BUCKETS)]}
 
     def page_walks(self, uint32_t hier):

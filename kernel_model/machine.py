@@ -334,15 +334,17 @@ class Machine:
 
     def cache_latency(self) -> dict[int, dict]:
         """Per CPU (timed caches): accesses, total latency (ps), line lookups served by each level of
-        the data path and by memory ("memory"), and the histogram by latency bucket."""
+        its paths (by position: the first level is L1i or L1d) and by memory ("memory"), their
+        latency (time_ps), and the histogram by latency bucket."""
         if self._hw_caches is None or self.cache_options.latency_ns is None:
             return {}
         path = self.cache_path()
         out = {}
         for cpu in range(len(self._cpu_caches)):
             lat = self._hw_caches.latency(cpu)
-            served = dict(zip(path, lat["served"], strict=False)) | {"memory": lat["served"][len(path)]}
-            out[cpu] = {"accesses": lat["accesses"], "total_ps": lat["total_ps"], "served": served,
+            by_level = {k: dict(zip(path, lat[k], strict=False)) | {"memory": lat[k][len(path)]}
+                        for k in ("served", "time_ps")}
+            out[cpu] = {"accesses": lat["accesses"], "total_ps": lat["total_ps"], **by_level,
                         "histogram": lat["histogram"]}
         return out
 
@@ -361,12 +363,29 @@ class Machine:
         return {names[i]: row.tolist() for i, row in enumerate(rows) if row[_core.LATENCY_PS]}
 
     def latency_by_object(self):
-        """(per object id: lookups served per level and memory, total latency ps; the allocation site
-        of each id), or None when not kept."""
+        """((per object id: lookups served per level and memory, total latency ps), accesses per id,
+        id -> allocation site name), or None when not kept."""
         lat = self._core.object_latency()
         if lat is None:
             return None
-        return lat, self._core.locality()[2]
+        return lat, self._core.locality()[1].sum(axis=1, dtype=np.uint64), self.alloc_sites()
+
+    def alloc_sites(self):
+        """A function: object id (or None) -> the name of the call site that allocated it ("" if none)."""
+        sites, names = self._core.locality()[2], self.site_names()
+
+        def name(i: int | None) -> str:
+            return names[int(sites[i])] if i is not None and i < len(sites) and sites[i] != _core.NO_SITE else ""
+        return name
+
+    @property
+    def cache_specs(self):
+        """The cache levels (kernel_model.caches.LevelSpec), first level first; [] without caches."""
+        return list(getattr(self, "_cache_specs", []))
+
+    def cache_memory_latency_ns(self) -> list[list[float]]:
+        """Per CPU, the memory latency (ns) of each node's pages that timed accesses use."""
+        return self._memory_latency_ns()
 
     def alignment(self):
         """(the latest placement of every object id: ALIGN_DTYPE records; per kmem_cache the alignment

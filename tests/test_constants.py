@@ -75,7 +75,7 @@ STRUCTS = {
     "mm_trace_header": ("TRACE_HEADER_DTYPE",
                         "magic version header_size record_size nr_records nr_ids nr_sites strtab_offset "
                         "strtab_size flags"),
-    "mm_align": ("ALIGN_DTYPE", "addr cache accesses split lo hi lines need"),
+    "mm_align": ("ALIGN_DTYPE", "addr cache accesses split field_split lo hi lines need"),
     "cache_c2c": ("C2C_DTYPE", "block tag base cpu lo hi true_sharing false_sharing"),
 }
 

@@ -1492,6 +1492,7 @@ uint64_t cache_hierarchy_access_timed(struct cache_hierarchy *h, uint64_t addr, 
 		cum += i < n ? path[i]->hit_ps : h->mem_ps[mem_node];
 		ps += served[i] * cum;
 		h->lat.served[i] += served[i];
+		h->lat.time_ps[i] += served[i] * cum;
 	}
 	h->lat.accesses++;
 	h->lat.total_ps += ps;

@@ -203,8 +203,9 @@ struct cache_coh_stats {
 
 struct cache_lat_stats {
 	uint64_t accesses, total_ps;
-	uint64_t served[CACHE_LAT_SERVED];   /* by the level of the path (memory: index depth) */
-	uint64_t hist[CACHE_LAT_BUCKETS];
+	uint64_t served[CACHE_LAT_SERVED];   /* lookups by the level of the path that served them (memory: depth) */
+	uint64_t time_ps[CACHE_LAT_SERVED];  /* ... and their latency */
+	uint64_t hist[CACHE_LAT_BUCKETS];    /* accesses by latency bucket */
 };
 
 struct cache_hierarchy {

@@ -437,6 +437,7 @@ static void align_add(const struct mm_align *a, uint64_t *out)
 	w[MM_ALIGN_ACCESSES] += a->accesses;
 	w[MM_ALIGN_AFFECTED] += straddles ? a->accesses : 0;
 	w[MM_ALIGN_SPLIT] += a->split;
+	w[MM_ALIGN_FIELD_SPLIT] += a->field_split;
 }
 
 void mm_align_totals(const struct mm_replay *r, uint64_t *out)
@@ -464,7 +465,7 @@ static void note_align(struct mm_machine *m, struct mm_replay *r, uint32_t id, u
 			align_add(a, r->cache_attr->cache_align);
 		a->addr = base;
 		a->cache = cache;
-		a->accesses = a->split = 0;
+		a->accesses = a->split = a->field_split = 0;
 		a->lo = (uint32_t)off;
 		a->hi = (uint32_t)off + size;
 	}
@@ -474,6 +475,7 @@ static void note_align(struct mm_machine *m, struct mm_replay *r, uint32_t id, u
 		a->hi = (uint32_t)off + size;
 	a->accesses++;
 	a->split += ((base + off) >> line_bits) != ((base + off + size - 1) >> line_bits);
+	a->field_split += (off >> line_bits) != ((off + size - 1) >> line_bits);
 	a->lines = (uint16_t)(((base + a->hi - 1) >> line_bits) - ((base + a->lo) >> line_bits) + 1);
 	a->need = (uint16_t)(((a->hi - 1) >> line_bits) - (a->lo >> line_bits) + 1);
 }

@@ -142,6 +142,7 @@ struct mm_align {
 	uint32_t cache;         /* its kmem_cache */
 	uint32_t accesses;
 	uint32_t split;         /* accesses that crossed a line boundary themselves */
+	uint32_t field_split;   /* ... and would have if the object started a line */
 	uint32_t lo, hi;        /* bytes [lo, hi) of the object accessed */
 	uint16_t lines;         /* the lines those bytes span where the object is */
 	uint16_t need;          /* the lines they would span if the object started a line */
@@ -153,7 +154,8 @@ struct mm_align {
 #define MM_ALIGN_ACCESSES 2
 #define MM_ALIGN_AFFECTED 3       /* accesses to the straddling placements */
 #define MM_ALIGN_SPLIT 4          /* accesses that crossed a line boundary */
-#define MM_ALIGN_WORDS 5
+#define MM_ALIGN_FIELD_SPLIT 5    /* ... and would have where the object started a line */
+#define MM_ALIGN_WORDS 6
 
 struct mm_cache_attr {
 	uint64_t *site_lat;     /* nr_sites * MM_LAT_WORDS, or 0 (needs timed caches) */
