@@ -192,7 +192,8 @@ def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
         packed, padded = (v["cache"]["alignment"] for v in report["variants"])
         assert packed["straddling"] * 2 == packed["placements"] and padded["straddling"] == 0
         assert packed["classes"][0]["fixed_slot"] == padded["classes"][0]["slot"] == 64
-        assert report["variants"][0]["cache"]["latency"]["amat_ns"] > report["variants"][1]["cache"]["latency"]["amat_ns"]
+        amat = [v["cache"]["latency"]["amat_ns"] for v in report["variants"]]
+        assert amat[0] > amat[1]          # a straddling copy looks up two lines
     if name == "memory-pressure":
         rt = first["realtime"]
         alerts = [a["alert"] for a in rt["alerts"]]
