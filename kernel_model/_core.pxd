@@ -307,7 +307,7 @@ cdef extern from "core/replay.h":
     struct mm_align:
         uint64_t addr
         uint32_t cache, accesses, split, field_split, lo, hi
-        uint16_t lines, need
+        uint32_t lines, need
 
     struct mm_cache_attr:
         uint64_t *site_lat

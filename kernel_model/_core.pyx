@@ -182,7 +182,7 @@ ALIGN_DTYPE = _struct_dtype(sizeof(mm_align), [
     ("accesses", _at(&_al, &_al.accesses), "<u4"), ("split", _at(&_al, &_al.split), "<u4"),
     ("field_split", _at(&_al, &_al.field_split), "<u4"),
     ("lo", _at(&_al, &_al.lo), "<u4"), ("hi", _at(&_al, &_al.hi), "<u4"),
-    ("lines", _at(&_al, &_al.lines), "<u2"), ("need", _at(&_al, &_al.need), "<u2")])
+    ("lines", _at(&_al, &_al.lines), "<u4"), ("need", _at(&_al, &_al.need), "<u4")])
 C2C_DTYPE = _struct_dtype(sizeof(cache_c2c), [
     ("block", _at(&_c2, &_c2.block), "<u8"), ("tag", _at(&_c2, &_c2.tag), "(2,)<u8"),
     ("base", _at(&_c2, &_c2.base), "(2,)<u8"), ("cpu", _at(&_c2, &_c2.cpu), "(2,)<u4"),

@@ -1021,13 +1021,16 @@ static uint32_t serving_level(const struct cache_hierarchy *h, int ifetch, uint6
 static void access_pass(struct cache_hierarchy *h, int ifetch, uint64_t addr, uint32_t size, int store,
 			uint64_t *served)
 {
-	uint32_t bits = (ifetch ? h->i1 : h->d1)->line_bits;
-	uint64_t end = addr + (size ? size : 1), line, last = (end - 1) >> bits;
+	uint32_t bits;
+	uint64_t end, line, last;
 
 	if (!h->coh && !served) {
 		first_level(h, ifetch, addr, size, store);
 		return;
 	}
+	bits = (ifetch ? h->i1 : h->d1)->line_bits;
+	end = addr + (size ? size : 1);
+	last = (end - 1) >> bits;
 	for (line = addr >> bits; line <= last; line++) {
 		uint64_t start = line << bits, stop = (line + 1) << bits;
 		uint64_t lo = addr > start ? addr : start, hi = end < stop ? end : stop;

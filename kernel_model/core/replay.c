@@ -442,10 +442,11 @@ static void align_add(const struct mm_align *a, uint64_t *out)
 
 void mm_align_totals(const struct mm_replay *r, uint64_t *out)
 {
-	uint32_t id;
+	uint32_t i, id;
 
-	for (id = 0; id < r->cache_attr->nr_caches * MM_ALIGN_WORDS; id++)
-		out[id] += r->cache_attr->cache_align[id];
+	MM_BUG_ON(!r->cache_attr || !r->cache_attr->align);
+	for (i = 0; i < r->cache_attr->nr_caches * MM_ALIGN_WORDS; i++)
+		out[i] += r->cache_attr->cache_align[i];
 	for (id = 0; id < r->nr_ids; id++)
 		if (r->cache_attr->align[id].accesses)
 			align_add(&r->cache_attr->align[id], out);
@@ -476,8 +477,8 @@ static void note_align(struct mm_machine *m, struct mm_replay *r, uint32_t id, u
 	a->accesses++;
 	a->split += ((base + off) >> line_bits) != ((base + off + size - 1) >> line_bits);
 	a->field_split += (off >> line_bits) != ((off + size - 1) >> line_bits);
-	a->lines = (uint16_t)(((base + a->hi - 1) >> line_bits) - ((base + a->lo) >> line_bits) + 1);
-	a->need = (uint16_t)(((a->hi - 1) >> line_bits) - (a->lo >> line_bits) + 1);
+	a->lines = (uint32_t)(((base + a->hi - 1) >> line_bits) - ((base + a->lo) >> line_bits) + 1);
+	a->need = (uint32_t)(((a->hi - 1) >> line_bits) - (a->lo >> line_bits) + 1);
 }
 
 /* A timed access's lookups served per level and its latency, to its call site and object. */

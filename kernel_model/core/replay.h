@@ -144,8 +144,8 @@ struct mm_align {
 	uint32_t split;         /* accesses that crossed a line boundary themselves */
 	uint32_t field_split;   /* ... and would have if the object started a line */
 	uint32_t lo, hi;        /* bytes [lo, hi) of the object accessed */
-	uint16_t lines;         /* the lines those bytes span where the object is */
-	uint16_t need;          /* the lines they would span if the object started a line */
+	uint32_t lines;         /* the lines those bytes span where the object is */
+	uint32_t need;          /* the lines they would span if the object started a line */
 };
 
 /* Per kmem_cache, over its objects' placements: MM_ALIGN_WORDS counters. */
