@@ -48,6 +48,7 @@ import numpy as np
 
 from kernel_model._core import (
     ACCESS_KIND_NAMES,
+    CACHE_GHOST_BYTES,
     CACHE_INCLUSION_NAMES,
     CACHE_POLICY_NAMES,
     SITE_LEVELS,
@@ -219,13 +220,16 @@ def parse_config(config: Mapping) -> tuple[list[LevelSpec], dict[str, LevelSpec]
 def footprint(config: Mapping, cpu_to_node: list[int]) -> tuple[int, int]:
     """(cache instances, bytes of host memory) the config takes on a machine with these CPUs:
     what CacheCore.add allocates per instance (tags and PLRU bits; the 3C shadow when classified),
-    private levels and TLBs once per CPU, the last level per its llc sharing."""
+    private levels and TLBs once per CPU, the last level per its llc sharing; with coherence a
+    ghost per line of the private levels."""
     specs, tlbs = parse_config(config)
+    coherent = _options(config, specs).coherence and len(cpu_to_node) > 1
 
-    def nbytes(spec: LevelSpec) -> int:
+    def nbytes(spec: LevelSpec, private: bool = False) -> int:
         lines = spec.sets * spec.ways
         shadow = lines * 16 + (1 << (2 * lines - 1).bit_length()) * 4 + (1 << (4 * lines - 1).bit_length()) * 8
-        return lines * 8 + spec.sets * 8 + (shadow if spec.classify_3c else 0)
+        ghosts = lines * CACHE_GHOST_BYTES if private and coherent else 0
+        return lines * 8 + spec.sets * 8 + (shadow if spec.classify_3c else 0) + ghosts
 
     cpus = len(cpu_to_node)
     llc = config.get("llc", "node")
@@ -233,7 +237,8 @@ def footprint(config: Mapping, cpu_to_node: list[int]) -> tuple[int, int]:
     last = {"node": len(set(cpu_to_node)), "shared": 1, "cpu": cpus}[llc] if shared else cpus
     private = specs[:-1] if shared else specs
     instances = cpus * (len(private) + len(tlbs)) + (last if shared else 0)
-    total = cpus * sum(map(nbytes, [*private, *tlbs.values()])) + (last * nbytes(specs[-1]) if shared else 0)
+    total = cpus * (sum(nbytes(lv, True) for lv in private) + sum(map(nbytes, tlbs.values()))) + \
+        (last * nbytes(specs[-1], last == cpus) if shared else 0)   # an LLC per CPU is private too
     return instances, total
 
 

@@ -206,3 +206,15 @@ def test_latency_defaults_by_position():
     opts = options({**CONFIG, "latency": {"L2": 5}})
     assert opts.latency_ns == {"L1d": 1.5, "L1i": 1.5, "L2": 5.0, "L3": 10.0} and opts.memory_ns is None
     assert options(CONFIG).latency_ns is None and not options(CONFIG).coherence
+
+
+def test_footprint_counts_the_ghosts_of_coherent_private_levels():
+    from kernel_model._core import CACHE_GHOST_BYTES
+    from kernel_model.caches import footprint
+    config = {"levels": [{"name": "L1", "size": "32K", "ways": 8}, {"name": "L2", "size": "1M", "ways": 16}]}
+    _, plain = footprint(config, [0, 0, 1, 1])
+    _, coherent = footprint({**config, "coherence": True}, [0, 0, 1, 1])
+    assert coherent - plain == 4 * 512 * CACHE_GHOST_BYTES                     # L1 of each CPU; L2 per node
+    _, per_cpu = footprint({**config, "coherence": True, "llc": "cpu"}, [0, 0, 1, 1])
+    assert per_cpu - footprint({**config, "llc": "cpu"}, [0, 0, 1, 1])[1] == 4 * (512 + 16384) * CACHE_GHOST_BYTES
+    assert footprint({**config, "coherence": True}, [0])[1] == footprint(config, [0])[1]   # one CPU: none
