@@ -63,7 +63,8 @@ def _lines(pairs: list[dict], alloc_site, line_size: int) -> list[dict]:
         ln["sides"] = sides
         ln["kind"] = "false sharing" if not ln["true_sharing"] else "true sharing" if not ln["false_sharing"] \
             else "false and true sharing"
-        ln["pad_bytes"], ln["fix"] = _fix(sides, ln, line_size)
+        ln["pads"], ln["fix"] = _fix(sides, ln, line_size)
+        ln["pad_bytes"] = sum(p["bytes"] for p in ln["pads"])
         out.append(ln)
     return out
 
@@ -84,23 +85,33 @@ def _fields(sides: list[dict]) -> list[dict]:
     return fields
 
 
-def _where(f: Mapping) -> str:
+def _offset(f: Mapping) -> int | None:
+    """A field's offset in its object (None for raw addresses)."""
     s = f["sides"][0]
-    at = f"offset {s['offsets'][0] + f['lo'] - s['lo']}" if s["offsets"] is not None else f"line byte {f['lo']}"
+    return s["offsets"][0] + f["lo"] - s["lo"] if s["offsets"] is not None else None
+
+
+def _at(offset: int | None, line_byte: int) -> str:
+    return f"offset {offset}" if offset is not None else f"line byte {line_byte}"
+
+
+def _where(f: Mapping) -> str:
+    at = _at(_offset(f), f["lo"])
     cpus = ", ".join(map(str, sorted(f["cpus"])))
     sites = ", ".join(sorted({x["site"] for x in f["sides"]}))
     return f"{at} (CPU{'s' if len(f['cpus']) > 1 else ''} {cpus}, {sites})"
 
 
-def _fix(sides: list[dict], line: Mapping, line_size: int) -> tuple[int, str]:
-    """What separates the fields different CPUs write: the padding (0 when padding cannot help)
-    and the advice. Each field whose CPUs differ from the previous field's moves to the next line."""
+def _fix(sides: list[dict], line: Mapping, line_size: int) -> tuple[list[dict], str]:
+    """What separates the fields different CPUs write: the padding to insert (none when padding
+    cannot help) and the advice. Each field whose CPUs differ from the previous field's moves to
+    the next line."""
     if not line["false_sharing"]:
-        return 0, ("true sharing: the CPUs write the same bytes, padding cannot help; keep a copy per CPU "
+        return [], ("true sharing: the CPUs write the same bytes, padding cannot help; keep a copy per CPU "
                    "(percpu counters) and combine them when read, or update less often")
     objects = {s["object_addr"] for s in sides if s["id"] is not None}
     if len(objects) > 1:
-        return 0, (f"separate the objects: {len(objects)} objects written by different CPUs share this line; "
+        return [], (f"separate the objects: {len(objects)} objects written by different CPUs share this line; "
                    f"give each its own line (a kmem_cache with SLAB_HWCACHE_ALIGN, or objects padded to "
                    f"{line_size} bytes)")
     fields, pads, shift = _fields(sides), [], 0
@@ -113,8 +124,10 @@ def _fix(sides: list[dict], line: Mapping, line_size: int) -> tuple[int, str]:
     text = " and ".join(f"{pad} bytes before {_where(f)}" for pad, f in pads)
     shared = [f for f in fields if len(f["cpus"]) > 1]
     tail = f"; the true sharing of {', '.join(_where(f) for f in shared)} stays" if shared else ""
-    return sum(p for p, _ in pads), (f"pad: insert {text}, so that fields different CPUs write sit on their own "
-                                     f"{line_size}-byte lines (or mark them ____cacheline_aligned_in_smp){tail}")
+    return [{"bytes": pad, "offset": _offset(f), "line_byte": f["lo"], "cpus": sorted(f["cpus"]),
+             "sites": sorted({s["site"] for s in f["sides"]})} for pad, f in pads], \
+        (f"pad: insert {text}, so that fields different CPUs write sit on their own {line_size}-byte lines "
+         f"(or mark them ____cacheline_aligned_in_smp){tail}")
 
 
 def _side_text(s: Mapping) -> str:
@@ -176,7 +189,9 @@ def labels(r: Mapping) -> dict[str, str]:
     fields = _fields(top["sides"])
     private = [f for f in fields if len(f["cpus"]) == 1] or fields
     return {"false_sharing_line": f"{top['line_addr']:#x}", "false_sharing_kind": top["kind"],
-            "false_sharing_fix": top["fix"], "false_sharing_sides": " and ".join(_where(f) for f in private)}
+            "false_sharing_fix": top["fix"], "false_sharing_sides": " and ".join(_where(f) for f in private),
+            **({"false_sharing_padding": " and ".join(f"{p['bytes']} bytes before {_at(p['offset'], p['line_byte'])}"
+                                                      for p in top["pads"])} if top["pads"] else {})}
 
 
 FIGURES = (
@@ -191,5 +206,6 @@ FIGURES = (
     Figure("false_sharing_line", "text", "the line with the most coherence misses"),
     Figure("false_sharing_kind", "text", "what that line's coherence misses are"),
     Figure("false_sharing_fix", "text", "the fix for that line"),
+    Figure("false_sharing_padding", "text", "the padding to insert that separates that line's fields"),
     Figure("false_sharing_sides", "text", "the fields of that line only one CPU writes (else every field)"),
 )
