@@ -100,6 +100,7 @@ LATENCY_PS: int
 C2C_FREE: int
 TAG_SITE_SHIFT: int   # a coherent access's tag: call site << TAG_SITE_SHIFT | object id
 CACHE_GHOST_BYTES: int
+ORDER_MAX_WAYS: int
 ALIGN_COUNTERS: tuple[str, ...]   # columns of MachineCore.alignment()'s per-cache counters
 CG_MAX_PARAM: int
 CG_MIN_LINE_SIZE: int

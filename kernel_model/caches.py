@@ -24,8 +24,8 @@ unless given:
     latency = {L1d = 1.2, L2 = 4, memory = 90}    # ns; {} takes every default
 
 coherence: a level reached from one CPU only is private to it; private levels keep their
-lines in their ways (LRU/FIFO up to 16 ways, or PLRU, random, SRRIP), have one line size
-and no classify_3c. Single-CPU machines are unchanged by it.
+lines in their ways (LRU/FIFO up to ORDER_MAX_WAYS = 16 ways, or PLRU, random, SRRIP), have
+one line size and no classify_3c. Single-CPU machines are unchanged by it.
 
 latency: a lookup served by the k-th level of an access's path costs the latencies of
 levels 1..k (each level's own lookup time), one served by memory all of them plus the
@@ -51,6 +51,7 @@ from kernel_model._core import (
     CACHE_GHOST_BYTES,
     CACHE_INCLUSION_NAMES,
     CACHE_POLICY_NAMES,
+    ORDER_MAX_WAYS,
     SITE_LEVELS,
     CacheCore,
     CachegrindSim,
@@ -289,17 +290,19 @@ def options(config: Mapping) -> CacheOptions:
 
 
 def check_coherent_levels(levels: list[LevelSpec]) -> None:
-    """Private levels under coherence: lines that stay in their ways, one line size, no 3C."""
+    """Private levels under coherence: lines that stay in their ways, one line size, no 3C (a
+    ghost records the bytes of its line in 16 bits: lines are at most MAX_LINE_SIZE)."""
     for lv in levels:
-        if lv.policy in ("lru", "fifo") and lv.ways > 16:
+        if lv.policy in ("lru", "fifo") and lv.ways > ORDER_MAX_WAYS:
             raise CacheConfigError(f"{lv.name}: coherence needs private levels whose lines stay in their ways "
-                                   f"(LRU/FIFO up to 16 ways, or plru, random, srrip); it has {lv.ways} ways")
+                                   f"(LRU/FIFO up to {ORDER_MAX_WAYS} ways, or plru, random, srrip); it has "
+                                   f"{lv.ways} ways")
         if lv.classify_3c:
             raise CacheConfigError(f"{lv.name}: classify_3c on a level private to a CPU is not modelled with "
                                    f"coherence (3C knows nothing of other CPUs' stores)")
-        if lv.line_size != levels[0].line_size or lv.line_size > 4096:
-            raise CacheConfigError(f"{lv.name}: coherence needs one line size (up to 4096 B) across the private "
-                                   f"levels ({levels[0].name} has {levels[0].line_size}, {lv.name} {lv.line_size})")
+        if lv.line_size != levels[0].line_size:
+            raise CacheConfigError(f"{lv.name}: coherence needs one line size across the private levels "
+                                   f"({levels[0].name} has {levels[0].line_size}, {lv.name} {lv.line_size})")
 
 
 def apply_options(core: CacheCore, cpus: list[dict[str, int]], specs: list[LevelSpec], opts: CacheOptions,

@@ -67,7 +67,7 @@ C_VALUES = {
     "LINE_USE_BUCKETS": "CACHE_USE_BUCKETS", "STACK_FRAMES": "MM_STACK_FRAMES", "SITE_LEVELS": "MM_SITE_LEVELS",
     "CACHE_CHAIN_MAX": "CACHE_MAX_CHAIN", "LATENCY_MEMORY": "MM_LAT_MEMORY", "LATENCY_PS": "MM_LAT_PS",
     "C2C_FREE": "CACHE_C2C_FREE", "TAG_SITE_SHIFT": "MM_TAG_SITE_SHIFT",
-    "CACHE_GHOST_BYTES": "sizeof(struct cache_ghost)",
+    "CACHE_GHOST_BYTES": "sizeof(struct cache_ghost)", "ORDER_MAX_WAYS": "CACHE_ORDER_MAX_WAYS",
 }
 STRUCTS = {
     "mm_op": ("OP_DTYPE", "op flags cpu site id arg0 arg1"),

@@ -89,6 +89,7 @@ class CacheProfiler:
         """Plain, JSON-serialisable data (counts are accesses; ratios are misses / accesses)."""
         caches = {}
         stats = self.machine.cache_stats()
+        coherent = bool(self.machine.coherence_stats())
         for name in self._caches:
             points = self._series[name]
             hits = sum(h for h, _ in points)
@@ -100,7 +101,7 @@ class CacheProfiler:
                 # the 3C split of the misses (zero unless the level has classify_3c)
                 **{k: int(stats[name][k]) for k in THREE_C},
                 # copies other CPUs' stores invalidated here, and misses on them (with coherence)
-                **({k: int(stats[name][k]) for k in COHERENCE} if self.machine.cache_options.coherence else {}),
+                **({k: int(stats[name][k]) for k in COHERENCE} if coherent else {}),
             }
         by_site = self.machine.cache_misses_by_site()
         strides = self.machine.cache_strides()
@@ -121,10 +122,8 @@ class CacheProfiler:
             "line_utilisation": {name: _utilisation(*self.machine.line_use(name)) for name in self.line_use},
             "levels": list(self.levels),
             "page_walks": {k.partition("/")[0]: int(v) for k, v in stats.items() if k.endswith("/page_walks")},
-            **{key: r for key, r in (("coherence", coherence.result(self.machine, self.top)),
-                                     ("latency", latency.result(self.machine, self.top)),
-                                     ("alignment", alignment.result(self.machine, self.top) if self.alignment
-                                      else None)) if r is not None},
+            # each extra analysis when the machine keeps its data (else None, and no key)
+            **{_key(x): r for x in EXTRAS if (r := x.result(self.machine, self.top)) is not None},
         }
 
 
