@@ -334,6 +334,19 @@ cdef extern from "core/replay.h":
         uint32_t hw_chain[MM_STACK_FRAMES]
         uint32_t hw_size[MM_STACK_FRAMES]
 
+    struct mm_align:
+        uint64_t addr
+        uint32_t cache, accesses, split, field_split, lo, hi
+        uint32_t lines, need
+
+    struct mm_cache_attr:
+        uint64_t *site_lat
+        uint32_t *id_served
+        uint64_t *id_ps
+        mm_align *align
+        uint64_t *cache_align
+        uint32_t nr_caches
+
     struct mm_replay:
         mm_id *ids
         uint32_t nr_ids
@@ -364,6 +377,7 @@ cdef extern from "core/replay.h":
         uint8_t *root
         uint64_t *alloc_record
         uint64_t *site_frees
+        mm_cache_attr *cache_attr
         const uint64_t *snap_at
         uint64_t *snap_rows
         uint32_t nr_snap_at, snap_done, snap_stride
@@ -371,6 +385,17 @@ cdef extern from "core/replay.h":
 
     enum:
         MM_SITE_LEVELS
+        MM_TAG_SITE_SHIFT
+        MM_LAT_MEMORY
+        MM_LAT_PS
+        MM_LAT_WORDS
+        MM_ALIGN_PLACEMENTS
+        MM_ALIGN_STRADDLING
+        MM_ALIGN_ACCESSES
+        MM_ALIGN_AFFECTED
+        MM_ALIGN_SPLIT
+        MM_ALIGN_FIELD_SPLIT
+        MM_ALIGN_WORDS
     uint32_t MM_NO_SITE
     uint64_t MM_RESULT_NONE
     uint64_t MM_RESULT_FAILED
@@ -379,6 +404,7 @@ cdef extern from "core/replay.h":
     void mm_replay_run(mm_machine *m, mm_replay *r, const mm_op *ops, uint64_t first, uint64_t n) nogil
     int mm_replay_migrate(mm_machine *m, mm_replay *r, uint32_t id, uint32_t nid, uint32_t cpu)
     void mm_id_span(const mm_machine *m, const mm_id *e, uint64_t *addr, uint64_t *size)
+    void mm_align_totals(const mm_replay *r, uint64_t *out)
 
 cdef extern from "core/snapshot.h":
     cpdef enum:
@@ -457,11 +483,44 @@ cdef extern from "core/cache.h":
         NR_CACHE_POLICIES
         NR_CACHE_INCLUSIONS
         NR_ACCESS_KINDS
+        CACHE_MAX_CHAIN
+        CACHE_LAT_BUCKETS
+        CACHE_LAT_SERVED
 
     struct cache_stats:
         uint64_t load_hits, load_misses, store_hits, store_misses
         uint64_t evictions, writebacks, back_invalidations
         uint64_t compulsory, capacity, conflict
+        uint64_t coh_invalidations, coh_misses
+
+    struct cache_ghost:
+        uint64_t block
+
+    uint64_t CACHE_C2C_FREE
+    struct cache_c2c:
+        uint64_t block
+        uint64_t tag[2]
+        uint64_t base[2]
+        uint32_t cpu[2]
+        uint16_t lo[2]
+        uint16_t hi[2]
+        uint64_t true_sharing, false_sharing
+
+    struct cache_coherence:
+        uint32_t nr_cpus
+        cache_c2c *c2c
+        uint32_t c2c_mask, c2c_used
+        uint64_t c2c_dropped
+
+    struct cache_coh_stats:
+        uint64_t upgrades, invalidations_sent, invalidations_received, transfers
+        uint64_t coherence_misses, true_sharing, false_sharing
+
+    struct cache_lat_stats:
+        uint64_t accesses, total_ps
+        uint64_t served[CACHE_LAT_SERVED]
+        uint64_t time_ps[CACHE_LAT_SERVED]
+        uint64_t hist[CACHE_LAT_BUCKETS]
 
     struct cache_shadow:
         uint64_t *seen
@@ -475,6 +534,8 @@ cdef extern from "core/cache.h":
         cache *next
         cache_shadow *shadow
         uint64_t *set_misses
+        cache_ghost *ghost
+        uint32_t hit_ps
         cache_stats st
 
     struct cache_hierarchy:
@@ -490,6 +551,13 @@ cdef extern from "core/cache.h":
         uint64_t page_walks
         cache *levels[CACHE_MAX_LEVELS]
         uint32_t nr_levels
+        cache_coherence *coh
+        uint32_t nr_priv, priv_i, priv_d
+        cache *priv[CACHE_MAX_CHAIN]
+        uint64_t tag, tag_base
+        cache_coh_stats coh_st
+        const uint32_t *mem_ps
+        cache_lat_stats lat
 
     int cache_geometry_ok(uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t policy)
     void cache_init(cache *c, uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t policy,
@@ -509,6 +577,13 @@ cdef extern from "core/cache.h":
     int cache_can_track_use(const cache *c)
     void cache_track_use(cache *c, uint64_t *use, uint64_t *use_hist)
     void cache_use_resident(const cache *c, uint64_t *hist)
+    int cache_coherence_level_ok(const cache *c)
+    void cache_coherence_init(cache_coherence *coh, cache_hierarchy *h, uint32_t nr, cache_c2c *c2c,
+                              uint32_t c2c_size)
+    uint64_t cache_hierarchy_access_timed(cache_hierarchy *h, uint64_t addr, uint32_t size, uint32_t kind,
+                                          uint32_t mem_node, uint64_t *served, uint32_t *depth)
+    uint32_t cache_latency_bucket(uint64_t ps)
+    uint64_t cache_latency_bucket_floor(uint32_t bucket)
 
 # ---- ftrace import (core/ftrace.h) ----
 cdef extern from "core/ftrace.h":

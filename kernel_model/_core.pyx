@@ -113,6 +113,15 @@ NO_TASK = MM_NO_TASK
 THERMAL_MAX = MM_THERMAL_MAX
 SITE_LEVELS = MM_SITE_LEVELS
 LINE_USE_BUCKETS = CACHE_USE_BUCKETS
+CACHE_CHAIN_MAX = CACHE_MAX_CHAIN
+LATENCY_MEMORY, LATENCY_PS = MM_LAT_MEMORY, MM_LAT_PS   # columns of the per-site latency rows
+TAG_SITE_SHIFT = MM_TAG_SITE_SHIFT
+CACHE_GHOST_BYTES = sizeof(cache_ghost)   # per line of a private level under coherence
+ORDER_MAX_WAYS = CACHE_ORDER_MAX_WAYS     # LRU/FIFO sets this wide keep their lines in their ways
+# the per-cache alignment counters (MM_ALIGN_* in order)
+ALIGN_COUNTERS = ("placements", "straddling", "accesses", "affected", "split", "field_split")
+assert (MM_ALIGN_PLACEMENTS, MM_ALIGN_STRADDLING, MM_ALIGN_ACCESSES, MM_ALIGN_AFFECTED, MM_ALIGN_SPLIT,
+        MM_ALIGN_FIELD_SPLIT, MM_ALIGN_WORDS) == (0, 1, 2, 3, 4, 5, 6)
 
 
 DEBUG = bool(MM_DEBUG_BUILD)   # built with -DMM_DEBUG: the core's MM_BUG_ON checks are on
@@ -154,6 +163,8 @@ cdef mm_op _op
 cdef mm_id _id
 cdef page _page
 cdef mm_trace_header _hdr
+cdef mm_align _al
+cdef cache_c2c _c2
 cdef size_t _at(void *base, void *field):
     return <size_t>field - <size_t>base
 
@@ -171,6 +182,19 @@ PAGE_DTYPE = _struct_dtype(sizeof(page), [
     ("freelist", _at(&_page, &_page.freelist), "<u2"), ("inuse", _at(&_page, &_page.inuse), "<u2"),
     ("order", _at(&_page, &_page.order), "u1"), ("flags", _at(&_page, &_page.flags), "u1"),
     ("info", _at(&_page, &_page.info), "<u2")])
+ALIGN_DTYPE = _struct_dtype(sizeof(mm_align), [
+    ("addr", _at(&_al, &_al.addr), "<u8"), ("cache", _at(&_al, &_al.cache), "<u4"),
+    ("accesses", _at(&_al, &_al.accesses), "<u4"), ("split", _at(&_al, &_al.split), "<u4"),
+    ("field_split", _at(&_al, &_al.field_split), "<u4"),
+    ("lo", _at(&_al, &_al.lo), "<u4"), ("hi", _at(&_al, &_al.hi), "<u4"),
+    ("lines", _at(&_al, &_al.lines), "<u4"), ("need", _at(&_al, &_al.need), "<u4")])
+C2C_DTYPE = _struct_dtype(sizeof(cache_c2c), [
+    ("block", _at(&_c2, &_c2.block), "<u8"), ("tag", _at(&_c2, &_c2.tag), "(2,)<u8"),
+    ("base", _at(&_c2, &_c2.base), "(2,)<u8"), ("cpu", _at(&_c2, &_c2.cpu), "(2,)<u4"),
+    ("lo", _at(&_c2, &_c2.lo), "(2,)<u2"), ("hi", _at(&_c2, &_c2.hi), "(2,)<u2"),
+    ("true_sharing", _at(&_c2, &_c2.true_sharing), "<u8"),
+    ("false_sharing", _at(&_c2, &_c2.false_sharing), "<u8")])
+C2C_FREE = CACHE_C2C_FREE
 TRACE_HEADER_DTYPE = _struct_dtype(sizeof(mm_trace_header), [
     ("magic", _at(&_hdr, &_hdr.magic), "S8"), ("version", _at(&_hdr, &_hdr.version), "<u2"),
     ("header_size", _at(&_hdr, &_hdr.header_size), "<u2"), ("record_size", _at(&_hdr, &_hdr.record_size), "<u4"),
@@ -221,6 +245,8 @@ cdef class MachineCore:
     cdef object _alloc_site, _site_misses, _alloc_site_misses, _site_stride, _site_remote, _id_remote, _id_vote
     cdef object _stacks, _site_frame
     cdef object _root, _alloc_record, _site_frees
+    cdef object _site_lat, _id_served, _id_ps, _align, _cache_align
+    cdef mm_cache_attr cattr
     cdef bint _attribution
     cdef mm_slab sl
     cdef void *_memory[MM_MAX_NODES]     # each zone's page bytes (mmap), unmapped in __dealloc__
@@ -627,6 +653,64 @@ cdef class MachineCore:
         self._id_remote = np.zeros((max(self.rp.nr_ids, 1), 2), np.uint32)
         self._id_vote = np.zeros(max(self.rp.nr_ids, 1), np.uint32)
 
+    def enable_cache_attribution(self, bint latency, bint alignment):
+        """Keep, per call site and per object, the latency of timed accesses (latency), and per object
+        placement how its accessed bytes sit in cache lines (alignment)."""
+        self.enable_attribution()
+        if latency and self._site_lat is None:
+            self._site_lat = np.zeros((1, MM_LAT_WORDS), np.uint64)
+            self._id_served = np.zeros((1, MM_SITE_LEVELS + 1), np.uint32)
+            self._id_ps = np.zeros(1, np.uint64)
+        if alignment and self._align is None:
+            self._align = np.zeros(1, ALIGN_DTYPE)
+            self._cache_align = np.zeros((self.sl.max_caches, MM_ALIGN_WORDS), np.uint64)
+            self.cattr.nr_caches = self.sl.max_caches
+        self._attach_cache_attribution()
+
+    cdef int _attach_cache_attribution(self) except -1:
+        """Point the replay at the tables, grown to the ids and sites it may name."""
+        cdef uint32_t ids = max(self.rp.nr_ids, 1), sites = max(self.rp.nr_sites, 1)
+        if self._site_lat is None and self._align is None:
+            return 0
+        if self._site_lat is not None:
+            if self._site_lat.shape[0] < sites:
+                self._site_lat = _grow_rows(self._site_lat, sites)
+            if self._id_ps.shape[0] < ids:
+                self._id_served = _grow_rows(self._id_served, ids)
+                self._id_ps = np.concatenate([self._id_ps, np.zeros(ids - self._id_ps.shape[0], np.uint64)])
+            self.cattr.site_lat = <uint64_t *>self._address(self._site_lat.view(np.uint8).reshape(-1))
+            self.cattr.id_served = <uint32_t *>self._address(self._id_served.view(np.uint8).reshape(-1))
+            self.cattr.id_ps = <uint64_t *>self._address(self._id_ps.view(np.uint8))
+        if self._align is not None:
+            if self._align.shape[0] < ids:   # (np.concatenate would drop the struct's tail padding)
+                grown = np.zeros(ids, ALIGN_DTYPE)
+                grown[:self._align.shape[0]] = self._align
+                self._align = grown
+            self.cattr.align = <mm_align *>self._address(self._align.view(np.uint8))
+            self.cattr.cache_align = <uint64_t *>self._address(self._cache_align.view(np.uint8).reshape(-1))
+        self.rp.cache_attr = &self.cattr
+        return 0
+
+    def site_latency(self):
+        """Per call site: lookups served by each level of the path (MM_SITE_LEVELS columns), by memory
+        (column LATENCY_MEMORY), and the total latency in ps (column LATENCY_PS); None when not kept."""
+        return None if self._site_lat is None else self._site_lat.copy()
+
+    def object_latency(self):
+        """Per object id: (lookups served per level then memory, total latency ps), or None."""
+        return None if self._id_ps is None else (self._id_served.copy(), self._id_ps.copy())
+
+    def alignment(self):
+        """(the latest placement of every id, an ALIGN_DTYPE array; per kmem_cache the ALIGN_COUNTERS
+        over every placement, ended or current), or None when not kept."""
+        cdef uint64_t[:, ::1] view
+        if self._align is None:
+            return None
+        totals = np.zeros((self.sl.max_caches, MM_ALIGN_WORDS), np.uint64)
+        view = totals
+        mm_align_totals(&self.rp, &view[0, 0])
+        return self._align[:self.rp.nr_ids].copy(), totals
+
     def enable_stacks(self, uint32_t stack_size):
         """Model a stack per CPU (and per task of TASK ops: grow_tasks) from CALL/RET ops,
         overflowing past stack_size bytes."""
@@ -860,6 +944,7 @@ cdef class MachineCore:
         self.rp.ids = <mm_id *>self._address(self._ids)
         self._attach_leak_tracking()
         self._attach_tables(nr_sites)
+        self._attach_cache_attribution()   # sized by the tables' rp.nr_sites
         self.rp.results = NULL
         if results is not None:
             res = results
@@ -1058,7 +1143,14 @@ cdef class CachegrindSim:
 
 
 CACHE_STATS = ("load_hits", "load_misses", "store_hits", "store_misses", "evictions", "writebacks",
-               "back_invalidations", "compulsory", "capacity", "conflict")
+               "back_invalidations", "compulsory", "capacity", "conflict", "coh_invalidations", "coh_misses")
+COHERENCE_STATS = ("upgrades", "invalidations_sent", "invalidations_received", "transfers", "coherence_misses",
+                   "true_sharing", "false_sharing")
+
+
+def latency_bucket_floors():
+    """The least latency (ps) of each bucket of a latency histogram."""
+    return [cache_latency_bucket_floor(b) for b in range(CACHE_LAT_BUCKETS)]
 MAX_CACHES = 256
 
 
@@ -1075,11 +1167,13 @@ cdef class CacheCore:
     cdef cache *caches
     cdef cache_shadow *shadows
     cdef cache_hierarchy *hs
+    cdef cache_coherence *coh
     cdef uint32_t n, nr_h
-    cdef object _buffers
+    cdef object _buffers, _c2c, _mem_nodes
 
     def __init__(self, uint32_t nr_hierarchies=1):
         self._buffers = []
+        self._mem_nodes = {}
         self.n = 0
         self.nr_h = max(nr_hierarchies, 1)
         self.caches = <cache *>self._alloc(MAX_CACHES * sizeof(cache), np.uint8)
@@ -1091,6 +1185,11 @@ cdef class CacheCore:
         self._buffers.append(arr)
         cdef uint8_t[::1] view = arr.view(np.uint8)
         return <void *>&view[0]
+
+    def _alloc_array(self, size_t n, dtype):
+        arr = np.zeros(n, dtype)
+        self._buffers.append(arr)
+        return arr
 
     cdef cache_hierarchy *hierarchy(self, uint32_t i):
         return &self.hs[i]
@@ -1245,9 +1344,13 @@ cdef class CacheCore:
             self.grow_shadows()
         _check_bug()
 
-    def access(self, uint32_t hier, uint64_t addr, uint32_t size, uint32_t kind):
+    def access(self, uint32_t hier, uint64_t addr, uint32_t size, uint32_t kind, uint64_t tag=0, uint64_t base=0):
+        """One access; tag and base are what the coherence-miss table records of it."""
+        cdef cache_hierarchy *h = self.wired(hier)
         _below("access kind", kind, NR_ACCESS_KINDS)
-        cache_hierarchy_access(self.wired(hier), addr, size, kind)
+        h.tag, h.tag_base = tag, base
+        self.grow_shadows()   # the bulk replay grows them as it goes
+        cache_hierarchy_access(h, addr, size, kind)
         _check_bug()
 
     def contains(self, uint32_t i, uint64_t addr):
@@ -1261,7 +1364,102 @@ cdef class CacheCore:
         cdef cache_stats *st = &self.level(i).st
         return dict(zip(CACHE_STATS, (st.load_hits, st.load_misses, st.store_hits, st.store_misses,
                                       st.evictions, st.writebacks, st.back_invalidations, st.compulsory,
-                                      st.capacity, st.conflict), strict=True))
+                                      st.capacity, st.conflict, st.coh_invalidations, st.coh_misses), strict=True))
+
+    # -- coherence ------------------------------------------------------------
+    def private_levels(self):
+        """Indices of the caches reached from one hierarchy only (its CPU's private levels)."""
+        cdef uint32_t k, i
+        cdef cache *c
+        owners = {}
+        for k in range(self.nr_h):
+            for c0 in (<uintptr_t>self.hs[k].i1, <uintptr_t>self.hs[k].d1):
+                c = <cache *>c0
+                while c != NULL:
+                    i = (<uintptr_t>c - <uintptr_t>self.caches) // sizeof(cache)
+                    owners.setdefault(i, set()).add(k)
+                    c = c.next
+        return sorted(i for i, hs in owners.items() if len(hs) == 1)
+
+    def enable_coherence(self, uint32_t c2c_size=1 << 14):
+        """Keep the hierarchies' private levels coherent (MESI); every hierarchy must be wired."""
+        cdef uint32_t k
+        cdef cache *c
+        cdef uint8_t[::1] view
+        if self.coh != NULL:
+            return
+        for k in range(self.nr_h):
+            self.wired(k)
+        if c2c_size & (c2c_size - 1) or not c2c_size:
+            raise ValueError("the coherence table's size must be a power of two")
+        for i in self.private_levels():
+            c = &self.caches[i]
+            if not cache_coherence_level_ok(c):
+                raise ValueError(f"cache {i}: a coherent private level keeps its lines in their ways (LRU/FIFO "
+                                 f"up to {CACHE_ORDER_MAX_WAYS} ways) and has no 3C classification")
+            c.ghost = <cache_ghost *>self._alloc(<uint64_t>c.sets * c.ways * sizeof(cache_ghost), np.uint8)
+        self.coh = <cache_coherence *>self._alloc(sizeof(cache_coherence), np.uint8)
+        self._c2c = np.zeros(c2c_size * sizeof(cache_c2c), np.uint8)
+        view = self._c2c
+        cache_coherence_init(self.coh, self.hs, self.nr_h, <cache_c2c *>&view[0], c2c_size)
+        _check_bug()
+
+    def coherence(self, uint32_t hier):
+        """A CPU's coherence counters (COHERENCE_STATS), or None without coherence."""
+        cdef cache_coh_stats *st = &self.wired(hier).coh_st
+        if self.coh == NULL:
+            return None
+        return dict(zip(COHERENCE_STATS, (st.upgrades, st.invalidations_sent, st.invalidations_received,
+                                          st.transfers, st.coherence_misses, st.true_sharing, st.false_sharing),
+                        strict=True))
+
+    def c2c(self):
+        """(the used entries of the coherence-miss table as a C2C_DTYPE array, misses not recorded)."""
+        if self.coh == NULL:
+            return np.zeros(0, C2C_DTYPE), 0
+        table = self._c2c.view(C2C_DTYPE)
+        return table[table["block"] != CACHE_C2C_FREE].copy(), self.coh.c2c_dropped
+
+    # -- latency --------------------------------------------------------------
+    def set_hit_latency(self, uint32_t i, uint32_t ps):
+        self.level(i).hit_ps = ps
+
+    def set_memory_latency(self, uint32_t hier, list ps):
+        """Time this hierarchy's accesses; ps[node] is the memory latency of a node's pages."""
+        cdef uint32_t[::1] view
+        cdef cache_hierarchy *h = self.wired(hier)
+        if not ps:
+            raise ValueError("memory latency: one value per node")
+        arr = self._alloc_array(len(ps), np.uint32)
+        arr[:] = ps
+        view = arr
+        h.mem_ps = &view[0]
+        self._mem_nodes[hier] = len(ps)
+
+    def access_timed(self, uint32_t hier, uint64_t addr, uint32_t size, uint32_t kind, uint32_t node=0,
+                     uint64_t tag=0, uint64_t base=0):
+        """One timed access: (latency ps, lookups served by each level of the path, then memory)."""
+        cdef uint64_t served[CACHE_LAT_SERVED]
+        cdef uint32_t depth
+        cdef cache_hierarchy *h = self.wired(hier)
+        _below("access kind", kind, NR_ACCESS_KINDS)
+        if h.mem_ps == NULL:
+            raise ValueError("set_memory_latency first")
+        _below("memory node", node, self._mem_nodes[hier])
+        h.tag, h.tag_base = tag, base
+        self.grow_shadows()
+        ps = cache_hierarchy_access_timed(h, addr, size, kind, node, served, &depth)
+        _check_bug()
+        return ps, [served[i] for i in range(depth + 1)]
+
+    def latency(self, uint32_t hier):
+        """A hierarchy's timed accesses: count, total ps, lookups served per level of the path then memory
+        and their latency (padded to CACHE_CHAIN_MAX + 1), and the histogram by latency bucket."""
+        cdef cache_lat_stats *st = &self.wired(hier).lat
+        return {"accesses": st.accesses, "total_ps": st.total_ps,
+                "served": [st.served[i] for i in range(CACHE_LAT_SERVED)],
+                "time_ps": [st.time_ps[i] for i in range(CACHE_LAT_SERVED)],
+                "histogram": [st.hist[i] for i in range(CACHE_LAT_BUCKETS)]}
 
     def page_walks(self, uint32_t hier):
         _below("hierarchy", hier, self.nr_h)

@@ -9,7 +9,7 @@ import numpy as np
 
 from kernel_model import _core
 from kernel_model._core import CacheCore
-from kernel_model.caches import CacheConfigError, build_cpu, parse_config
+from kernel_model.caches import CacheConfigError, CacheOptions, apply_options, build_cpu, options, parse_config
 from kernel_model.mm import (
     LOCAL_DISTANCE,
     MAX_PAGE_ORDER,
@@ -228,6 +228,7 @@ class Machine:
         self._sites: list[str] = [""]
         self._cpu_caches: list[dict[str, int]] = []
         self._hw_caches = None
+        self.cache_options = CacheOptions()
         if caches is not None:
             self._build_caches(caches)
         self.kmalloc_classes: tuple[int, ...] = self._core.kmalloc_classes
@@ -284,12 +285,27 @@ class Machine:
             raise CacheConfigError(f"cache config: llc {llc!r} is not 'node', 'shared' or 'cpu'")
         self._llc = llc
         self._cache_specs = specs
+        self.cache_options = options(config)
         self._hw_caches = CacheCore(len(self.cpu_to_node))
         shared: dict = {}
         for cpu, node in enumerate(self.cpu_to_node):
             key = {"node": node, "shared": 0, "cpu": cpu}[llc]
             self._cpu_caches.append(build_cpu(self._hw_caches, cpu, specs, tlbs, shared, key))
+        apply_options(self._hw_caches, self._cpu_caches, specs, self.cache_options, self._memory_latency_ns())
         self._core.set_caches(self._hw_caches)
+
+    def _memory_latency_ns(self) -> list[list[float]]:
+        """Per CPU, the memory latency of each node's pages: the machine's latencies (HMAT, or the
+        distance model), or the cache config's for local memory scaled as they are."""
+        given = self.cache_options.memory_ns
+        if given is not None and self.topology is not None and self.topology.has_latency:
+            raise CacheConfigError("cache config: latency.memory conflicts with the topology's HMAT latencies "
+                                   "(which give memory latency per node pair); remove one")
+        rows = []
+        for node in self.cpu_to_node:
+            row = self.latency[node]
+            rows.append([given * lat / row[node] for lat in row] if given is not None else [float(x) for x in row])
+        return rows
 
     def cache_stats(self) -> dict[str, dict]:
         """Counters of every cache instance: "cpuN/L1d" for private ones, "nodeN/L3" or "L3" when shared."""
@@ -310,6 +326,103 @@ class Machine:
                     out[key] = st
             out[f"cpu{cpu}/page_walks"] = self._hw_caches.page_walks(cpu)
         return out
+
+    def cache_path(self, ifetch: bool = False) -> list[str]:
+        """The level names a CPU's data (or instruction) accesses go through, first level first."""
+        names = [lv.name for lv in self._cache_specs]
+        split = names[:2] in (["L1i", "L1d"], ["L1d", "L1i"])
+        return (["L1i" if ifetch else "L1d"] if split else names[:1]) + names[2 if split else 1:]
+
+    def coherence_stats(self) -> dict[int, dict[str, int]]:
+        """Per CPU: MESI traffic (upgrades, invalidations sent and received, cache-to-cache transfers,
+        coherence misses split into true and false sharing); empty without coherence."""
+        if self._hw_caches is None:
+            return {}
+        out = {cpu: self._hw_caches.coherence(cpu) for cpu in range(len(self._cpu_caches))}
+        return {cpu: st for cpu, st in out.items() if st is not None}
+
+    def coherence_misses(self) -> tuple[list[dict], int]:
+        """Coherence misses by line and by the pair of accesses behind them (the access that missed and
+        the store that had invalidated its copy): per side the CPU, call site, object id (None for a raw
+        address) and object address, and the bytes of the line touched; true and false sharing counts.
+        Also the misses the table had no room for."""
+        if self._hw_caches is None:
+            return [], 0
+        table, dropped = self._hw_caches.c2c()
+        names = self.site_names()
+        line = self._cache_specs[0].line_size
+        out = []
+        for e in table:
+            sides = []
+            for k in (0, 1):
+                tag = int(e["tag"][k])
+                oid = tag & ((1 << _core.TAG_SITE_SHIFT) - 1)
+                sides.append({"cpu": int(e["cpu"][k]), "site": names[tag >> _core.TAG_SITE_SHIFT],
+                              "id": None if oid == _core.NO_ID else oid, "object_addr": int(e["base"][k]),
+                              "lo": int(e["lo"][k]), "hi": int(e["hi"][k])})
+            out.append({"line_addr": int(e["block"]) * line, "sides": sides,
+                        "true_sharing": int(e["true_sharing"]), "false_sharing": int(e["false_sharing"])})
+        return out, int(dropped)
+
+    def cache_latency(self) -> dict[int, dict]:
+        """Per CPU (timed caches): accesses, total latency (ps), line lookups served by each level of
+        its paths (by position: the first level is L1i or L1d) and by memory ("memory"), their
+        latency (time_ps), and the histogram by latency bucket."""
+        if self._hw_caches is None or self.cache_options.latency_ns is None:
+            return {}
+        path = self.cache_path()
+        out = {}
+        for cpu in range(len(self._cpu_caches)):
+            lat = self._hw_caches.latency(cpu)
+            by_level = {k: dict(zip(path, lat[k], strict=False)) | {"memory": lat[k][len(path)]}
+                        for k in ("served", "time_ps")}
+            out[cpu] = {"accesses": lat["accesses"], "total_ps": lat["total_ps"], **by_level,
+                        "histogram": lat["histogram"]}
+        return out
+
+    def enable_cache_attribution(self, latency: bool = True, alignment: bool = True) -> None:
+        """Keep the latency of accesses per call site and per object (timed caches only), and how
+        slab objects sit in cache lines (alignment advice)."""
+        self._core.enable_cache_attribution(latency and self.cache_options.latency_ns is not None, alignment)
+
+    def latency_by_site(self) -> dict[str, list[int]] | None:
+        """Per accessing call site: lookups served by each level of its path (SITE_LEVELS columns),
+        by memory, and the total latency in ps (the last column); None when not kept."""
+        rows = self._core.site_latency()
+        if rows is None:
+            return None
+        names = self.site_names()
+        return {names[i]: row.tolist() for i, row in enumerate(rows) if row[_core.LATENCY_PS]}
+
+    def latency_by_object(self):
+        """((per object id: lookups served per level and memory, total latency ps), accesses per id,
+        id -> allocation site name), or None when not kept."""
+        lat = self._core.object_latency()
+        if lat is None:
+            return None
+        return lat, self._core.locality()[1].sum(axis=1, dtype=np.uint64), self.alloc_sites()
+
+    def alloc_sites(self):
+        """A function: object id (or None) -> the name of the call site that allocated it ("" if none)."""
+        sites, names = self._core.locality()[2], self.site_names()
+
+        def name(i: int | None) -> str:
+            return names[int(sites[i])] if i is not None and i < len(sites) and sites[i] != _core.NO_SITE else ""
+        return name
+
+    @property
+    def cache_specs(self):
+        """The cache levels (kernel_model.caches.LevelSpec), first level first; [] without caches."""
+        return list(getattr(self, "_cache_specs", []))
+
+    def cache_memory_latency_ns(self) -> list[list[float]]:
+        """Per CPU, the memory latency (ns) of each node's pages that timed accesses use."""
+        return self._memory_latency_ns()
+
+    def alignment(self):
+        """(the latest placement of every object id: ALIGN_DTYPE records; per kmem_cache the alignment
+        counters ALIGN_COUNTERS over all placements), or None when not kept."""
+        return self._core.alignment()
 
     def cache_misses_by_site(self) -> dict[str, dict[str, list[int]]]:
         """Cache misses per level (first level, then each one below) attributed to the accessing

@@ -69,6 +69,9 @@ C_VALUES = {
     "MM_LEAK_ROOT": "MM_LEAK_ROOT", "MM_LEAK_NOT_LEAK": "MM_LEAK_NOT_LEAK",
     "MM_ID_VOTE_SHIFT": "MM_ID_VOTE_SHIFT", "MM_ID_VOTE_COUNT_MAX": "MM_ID_VOTE_COUNT_MAX",
     "MM_THERMAL_STEPS": "MM_THERMAL_STEPS", "THERMAL_MAX": "MM_THERMAL_MAX",
+    "CACHE_CHAIN_MAX": "CACHE_MAX_CHAIN", "LATENCY_MEMORY": "MM_LAT_MEMORY", "LATENCY_PS": "MM_LAT_PS",
+    "C2C_FREE": "CACHE_C2C_FREE", "TAG_SITE_SHIFT": "MM_TAG_SITE_SHIFT",
+    "CACHE_GHOST_BYTES": "sizeof(struct cache_ghost)", "ORDER_MAX_WAYS": "CACHE_ORDER_MAX_WAYS",
 }
 STRUCTS = {
     "mm_op": ("OP_DTYPE", "op flags cpu site id arg0 arg1"),
@@ -77,6 +80,8 @@ STRUCTS = {
     "mm_trace_header": ("TRACE_HEADER_DTYPE",
                         "magic version header_size record_size nr_records nr_ids nr_sites strtab_offset "
                         "strtab_size flags"),
+    "mm_align": ("ALIGN_DTYPE", "addr cache accesses split field_split lo hi lines need"),
+    "cache_c2c": ("C2C_DTYPE", "block tag base cpu lo hi true_sharing false_sharing"),
 }
 
 

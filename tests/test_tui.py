@@ -54,6 +54,7 @@ def replay_threads() -> list[threading.Thread]:
     ("leak", ["workload.operations=20000"], ["overview", "buddy", "slab", "numa", "leaks"]),
     ("cache-thrash", ["workload.accesses=100000"], ["overview", "buddy", "slab", "numa", "caches"]),
     ("stack-depth", ["workload.excursions=5000"], ["overview", "buddy", "slab", "numa", "stacks"]),
+    ("false-sharing", ["workload.updates=20000"], ["overview", "buddy", "slab", "numa", "caches"]),
 ])
 def test_every_view_key_shows_its_view(scenario, overrides, views):
     src = live(scenario, overrides)
@@ -420,3 +421,28 @@ def test_a_live_run_shows_temperatures_and_task_stacks():
             await pilot.press("q")
 
         drive(MemsimApp(src), script)
+
+
+def test_the_caches_view_shows_coherence_amat_and_alignment(tmp_path):
+    """A saved false-sharing run: MESI per CPU, the shared line with its fix, AMAT per CPU and the
+    latency histogram; a saved cache-alignment run: the size class that straddles lines."""
+    run_scenario("false-sharing", ["workload.updates=2000"], out=tmp_path / "fs")
+    run_scenario("cache-alignment", ["workload.accesses=5000"], out=tmp_path / "al")
+    shown = {}
+
+    async def look(pilot, app, key):
+        await pilot.press("5")
+        await pilot.pause(0.2)
+        shown[key] = {i: app.query_one(f"#caches-{i}") for i in ("coherence", "lines", "amat", "alignment",
+                                                                  "histogram")}
+        shown[key] = {i: (w.display, getattr(w, "shown", None) or str(w.render())) for i, w in shown[key].items()}
+        await pilot.press("q")
+
+    for key in ("fs", "al"):
+        src = ReportSource(json.loads((tmp_path / key / "report.json").read_text()), tmp_path / key)
+        drive(MemsimApp(src), lambda pilot, app, k=key: look(pilot, app, k))
+    fs, al = shown["fs"], shown["al"]
+    assert fs["coherence"][0] and [r[0] for r in fs["coherence"][1]] == ["0", "1"]
+    assert fs["lines"][1][0][-1].startswith("pad: insert 56 bytes before offset 8")
+    assert fs["amat"][0] and "ns+" in fs["histogram"][1] and not fs["alignment"][0]
+    assert al["alignment"][0] and al["alignment"][1][0][0] == "cache_objects" and not al["coherence"][0]

@@ -478,13 +478,13 @@ static __attribute__((noinline)) uint32_t task_op(struct mm_machine *m, struct m
 }
 
 /* The access cost model: latency by the distance between the CPU's node and the page's. */
-static void numa_account(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op, uint64_t addr)
+static int32_t numa_account(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op, uint64_t addr)
 {
 	uint32_t cpu_node = m->cpu_to_node[op->cpu], remote;
 	int32_t mem_node;
 
 	if ((addr >> PAGE_SHIFT) >= PFN_NONE || (mem_node = mm_pfn_to_nid(m, (uint32_t)(addr >> PAGE_SHIFT))) < 0)
-		return;   /* a raw address outside the machine's memory */
+		return -1;   /* a raw address outside the machine's memory */
 	/* the per-site and per-object pairs count in the same order: local, remote */
 	remote = (uint32_t)mem_node != cpu_node ? MM_ACCESS_REMOTE : MM_ACCESS_LOCAL;
 	m->cpu_access[op->cpu][remote]++;
@@ -507,15 +507,96 @@ static void numa_account(struct mm_machine *m, struct mm_replay *r, const struct
 			r->id_vote[op->id] = v;
 		}
 	}
+	return mem_node;
+}
+
+/* A placement's counters into its cache's (out: MM_ALIGN_WORDS per cache). */
+static void align_add(const struct mm_align *a, uint64_t *out)
+{
+	uint64_t *w = &out[(uint64_t)a->cache * MM_ALIGN_WORDS];
+	int straddles = a->lines > a->need;
+
+	w[MM_ALIGN_PLACEMENTS]++;
+	w[MM_ALIGN_STRADDLING] += straddles;
+	w[MM_ALIGN_ACCESSES] += a->accesses;
+	w[MM_ALIGN_AFFECTED] += straddles ? a->accesses : 0;
+	w[MM_ALIGN_SPLIT] += a->split;
+	w[MM_ALIGN_FIELD_SPLIT] += a->field_split;
+}
+
+void mm_align_totals(const struct mm_replay *r, uint64_t *out)
+{
+	uint32_t i, id;
+
+	MM_BUG_ON(!r->cache_attr || !r->cache_attr->align);
+	for (i = 0; i < r->cache_attr->nr_caches * MM_ALIGN_WORDS; i++)
+		out[i] += r->cache_attr->cache_align[i];
+	for (id = 0; id < r->nr_ids; id++)
+		if (r->cache_attr->align[id].accesses)
+			align_add(&r->cache_attr->align[id], out);
+}
+
+/* An access to bytes [off, off + size) of slab object id at base: the placement's accessed bytes
+ * and the lines they span, here and if the object started a line. */
+static void note_align(struct mm_machine *m, struct mm_replay *r, uint32_t id, uint64_t base, uint64_t off,
+		       uint32_t size, uint32_t line_bits)
+{
+	struct mm_align *a = &r->cache_attr->align[id];
+	const struct mm_id *e = &r->ids[id];
+	uint32_t cache = pfn_to_page(mm_pfn_zone(m, e->pfn), e->pfn)->info;
+
+	if (a->addr != base || a->cache != cache) {   /* the id names another object now */
+		if (a->accesses)
+			align_add(a, r->cache_attr->cache_align);
+		a->addr = base;
+		a->cache = cache;
+		a->accesses = a->split = a->field_split = 0;
+		a->lo = (uint32_t)off;
+		a->hi = (uint32_t)off + size;
+	}
+	if (off < a->lo)
+		a->lo = (uint32_t)off;
+	if (off + size > a->hi)
+		a->hi = (uint32_t)off + size;
+	a->accesses++;
+	a->split += ((base + off) >> line_bits) != ((base + off + size - 1) >> line_bits);
+	a->field_split += (off >> line_bits) != ((off + size - 1) >> line_bits);
+	a->lines = (uint32_t)(((base + a->hi - 1) >> line_bits) - ((base + a->lo) >> line_bits) + 1);
+	a->need = (uint32_t)(((a->hi - 1) >> line_bits) - (a->lo >> line_bits) + 1);
+}
+
+/* A timed access's lookups served per level and its latency, to its call site and object. */
+static void note_latency(struct mm_replay *r, const struct mm_op *op, int object, const uint64_t *served,
+			 uint32_t depth, uint64_t ps)
+{
+	struct mm_cache_attr *a = r->cache_attr;
+	uint32_t l;
+
+	for (l = 0; l <= depth; l++) {
+		uint32_t k = l == depth ? MM_LAT_MEMORY : l;
+
+		if (l < depth && l >= MM_SITE_LEVELS)
+			continue;   /* paths this deep are not timed (kernel_model.caches) */
+		if (op->site < r->nr_sites)
+			a->site_lat[op->site * MM_LAT_WORDS + k] += served[l];
+		if (object)
+			a->id_served[(uint64_t)op->id * (MM_SITE_LEVELS + 1) + k] += (uint32_t)served[l];
+	}
+	if (op->site < r->nr_sites)
+		a->site_lat[op->site * MM_LAT_WORDS + MM_LAT_PS] += ps;
+	if (object)
+		a->id_ps[op->id] += ps;
 }
 
 /* LOAD / STORE / MODIFY / IFETCH: an object + offset (bounds-checked) or a raw address,
  * through the issuing CPU's caches, misses attributed to the call sites. */
 static uint32_t access_op(struct mm_machine *m, struct mm_replay *r, const struct mm_op *op, uint32_t kind)
 {
-	uint64_t addr, limit, before[MM_SITE_LEVELS], after[MM_SITE_LEVELS];
-	uint32_t alloc_site = MM_NO_SITE, n, l, err;
+	uint64_t addr, base = 0, limit, before[MM_SITE_LEVELS], after[MM_SITE_LEVELS], served[CACHE_LAT_SERVED], ps;
+	uint32_t alloc_site = MM_NO_SITE, n = 0, l, err, depth;
+	int32_t mem_node;
 	struct cache_hierarchy *h;
+	struct cache *first;
 
 	if (op->cpu >= m->nr_cpus || !op->arg0 || op->arg0 > MM_MAX_ACCESS)
 		return RE_BAD_ARG;
@@ -526,11 +607,12 @@ static uint32_t access_op(struct mm_machine *m, struct mm_replay *r, const struc
 			return err;
 		if (op->arg1 >= limit || op->arg0 > limit - op->arg1)
 			return RE_OUT_OF_BOUNDS;
+		base = addr;
 		addr += op->arg1;
 		if (r->alloc_site)
 			alloc_site = r->alloc_site[op->id];
 	}
-	numa_account(m, r, op, addr);
+	mem_node = numa_account(m, r, op, addr);
 	if (r->site_stride && op->site < r->nr_sites) {
 		uint64_t *st = &r->site_stride[op->site * 4], stride = addr - st[0];
 
@@ -542,13 +624,30 @@ static uint32_t access_op(struct mm_machine *m, struct mm_replay *r, const struc
 	}
 	if (!m->cpu_caches || !(h = m->cpu_caches[op->cpu]))
 		return RE_NONE;
-	if (!r->site_misses) {
+	if (h->coh) {   /* who is behind a coherence miss: the call site and the object */
+		h->tag = (uint64_t)op->site << MM_TAG_SITE_SHIFT | (base ? op->id : MM_NO_ID);
+		h->tag_base = base;
+	}
+	first = kind == ACCESS_IFETCH ? h->i1 : h->d1;
+	if (base && r->cache_attr && r->cache_attr->align && r->ids[op->id].state == ID_OBJECT)
+		note_align(m, r, op->id, base, op->arg1, op->arg0, first->line_bits);
+	if (!r->site_misses && !h->mem_ps) {
 		cache_hierarchy_access(h, addr, op->arg0, kind);
 		return RE_NONE;
 	}
-	n = level_misses(kind == ACCESS_IFETCH ? h->i1 : h->d1, before);
-	cache_hierarchy_access(h, addr, op->arg0, kind);
-	level_misses(kind == ACCESS_IFETCH ? h->i1 : h->d1, after);
+	if (r->site_misses)
+		n = level_misses(first, before);
+	if (h->mem_ps) {
+		ps = cache_hierarchy_access_timed(h, addr, op->arg0, kind,
+						  mem_node < 0 ? m->cpu_to_node[op->cpu] : (uint32_t)mem_node, served, &depth);
+		if (r->cache_attr && r->cache_attr->site_lat)
+			note_latency(r, op, base != 0, served, depth, ps);
+	} else {
+		cache_hierarchy_access(h, addr, op->arg0, kind);
+	}
+	if (!r->site_misses)
+		return RE_NONE;
+	level_misses(first, after);
 	for (l = 0; l < n; l++) {
 		if (op->site < r->nr_sites)
 			r->site_misses[op->site * MM_SITE_LEVELS + l] += after[l] - before[l];

@@ -133,6 +133,7 @@ struct mm_replay {
 	 * marks objects that are roots; alloc_record[id] is the record that allocated id. */
 	uint8_t *root;                    /* nr_ids MM_LEAK_ROOT | MM_LEAK_NOT_LEAK flags, or 0 */
 	uint64_t *alloc_record;           /* nr_ids, or 0 */
+	struct mm_cache_attr *cache_attr; /* latency and alignment by site and object (cache profiler), or 0 */
 	/* Optional snapshots (snapshot.h): after the record that brings the count of records
 	 * replayed to snap_at[k], row k of snap_rows is taken (rows of snap_stride words). */
 	const uint64_t *snap_at;
@@ -157,6 +158,45 @@ struct mm_replay {
 
 #define MM_SITE_LEVELS 4
 #define MM_NO_SITE 0xffffffffu
+/* What a coherent access tells its caches about itself (cache_hierarchy.tag): the call site
+ * above this shift, the object id (MM_NO_ID for a raw address) below it. */
+#define MM_TAG_SITE_SHIFT 32
+
+/* Latency per call site: line lookups served by each of the first MM_SITE_LEVELS levels of the
+ * access path and by memory (MM_LAT_MEMORY), then the total latency in ps (MM_LAT_PS). */
+#define MM_LAT_MEMORY MM_SITE_LEVELS
+#define MM_LAT_PS (MM_SITE_LEVELS + 1)
+#define MM_LAT_WORDS (MM_SITE_LEVELS + 2)
+
+/* One placement of an object (alignment advice): where it is, and the bytes of it accessed. */
+struct mm_align {
+	uint64_t addr;          /* the object's model address, 0 before its first access */
+	uint32_t cache;         /* its kmem_cache */
+	uint32_t accesses;
+	uint32_t split;         /* accesses that crossed a line boundary themselves */
+	uint32_t field_split;   /* ... and would have if the object started a line */
+	uint32_t lo, hi;        /* bytes [lo, hi) of the object accessed */
+	uint32_t lines;         /* the lines those bytes span where the object is */
+	uint32_t need;          /* the lines they would span if the object started a line */
+};
+
+/* Per kmem_cache, over its objects' placements: MM_ALIGN_WORDS counters. */
+#define MM_ALIGN_PLACEMENTS 0
+#define MM_ALIGN_STRADDLING 1     /* placements whose accessed bytes span more lines than they need */
+#define MM_ALIGN_ACCESSES 2
+#define MM_ALIGN_AFFECTED 3       /* accesses to the straddling placements */
+#define MM_ALIGN_SPLIT 4          /* accesses that crossed a line boundary */
+#define MM_ALIGN_FIELD_SPLIT 5    /* ... and would have where the object started a line */
+#define MM_ALIGN_WORDS 6
+
+struct mm_cache_attr {
+	uint64_t *site_lat;     /* nr_sites * MM_LAT_WORDS, or 0 (needs timed caches) */
+	uint32_t *id_served;    /* nr_ids * (MM_SITE_LEVELS + 1): lookups served per level and memory */
+	uint64_t *id_ps;        /* nr_ids: total latency */
+	struct mm_align *align; /* nr_ids, or 0 */
+	uint64_t *cache_align;  /* nr_caches * MM_ALIGN_WORDS: placements that ended (the id was reused) */
+	uint32_t nr_caches;
+};
 
 /* Where a live id's memory is (a slab object, a large kmalloc or a page allocation): its
  * model address and size. */
@@ -179,6 +219,10 @@ static inline struct mm_stack *mm_cpu_stack(const struct mm_machine *m, const st
  * when nid has no room.
  */
 int mm_replay_migrate(struct mm_machine *m, struct mm_replay *r, uint32_t id, uint32_t nid, uint32_t cpu);
+
+/* Per kmem_cache (out: nr_caches * MM_ALIGN_WORDS, added to) the alignment counters of every
+ * placement, ended or current. */
+void mm_align_totals(const struct mm_replay *r, uint64_t *out);
 
 /* Replay ops[first .. first+n); record indices count from `first`. It stops early (r->nr_records
  * says where) after a record that trips MM_BUG_ON, or before a TASK record that needs more task

@@ -133,6 +133,27 @@ class Caches:
     levels: tuple[CacheLevel, ...]
     heatmap_name: str = ""
     heatmap: tuple[tuple[int, ...], ...] = ()         # [window][set bin] misses, oldest first
+    coherence: tuple[Mapping[str, Any], ...] = ()     # per CPU: cpu and the profiler's coherence counters
+    shared_lines: tuple[Mapping[str, Any], ...] = ()  # lines with coherence misses: line, counts, kind, fix
+    amat: tuple[Mapping[str, Any], ...] = ()          # per CPU: cpu, accesses, amat_ns, served (shares)
+    latency_histogram: tuple[tuple[float, int], ...] = ()   # (from ns, accesses)
+    alignment: tuple[Mapping[str, Any], ...] = ()     # size classes: cache, placements, straddling, affected, fix
+
+
+def cache_extras(r: Mapping[str, Any]) -> dict[str, Any]:
+    """The Caches fields from a cache profiler result's coherence, latency and alignment parts."""
+    coh, lat, al = r.get("coherence"), r.get("latency"), r.get("alignment")
+    return {
+        "coherence": tuple({"cpu": int(c), **v} for c, v in coh["cpus"].items()) if coh else (),
+        "shared_lines": tuple({k: ln[k] for k in ("line_addr", "coherence_misses", "false_sharing", "true_sharing",
+                                                  "kind", "fix")} for ln in coh["lines"]) if coh else (),
+        "amat": tuple({"cpu": int(c), "accesses": v["accesses"], "amat_ns": v["amat_ns"], "served": v["served"]}
+                      for c, v in lat["cpus"].items()) if lat else (),
+        "latency_histogram": tuple(zip(lat["histogram"]["floor_ns"], lat["histogram"]["accesses"], strict=True))
+        if lat else (),
+        "alignment": tuple({k: c[k] for k in ("cache", "placements", "straddling", "affected", "fix")}
+                           for c in al["classes"]) if al else (),
+    }
 
 
 @dataclass(frozen=True)

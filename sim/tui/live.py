@@ -25,7 +25,20 @@ from sim.profilers import REGISTRY, Context
 from sim.profilers.series import Series
 from sim.scenario import ScenarioSpec, run_scenario
 from sim.tui.control import Control, Stopped
-from sim.tui.frame import SECTIONS, Buddy, CacheLevel, Caches, Frame, Node, Numa, Slab, SlabRow, Stacks, numa_parts
+from sim.tui.frame import (
+    SECTIONS,
+    Buddy,
+    CacheLevel,
+    Caches,
+    Frame,
+    Node,
+    Numa,
+    Slab,
+    SlabRow,
+    Stacks,
+    cache_extras,
+    numa_parts,
+)
 
 FRAME_HZ = 20                   # frames the watcher builds per second at most
 STOPS_PER_S = 50                # at a paced start the replay stops this often: every speed / 50 records
@@ -135,7 +148,7 @@ class Watcher:
         r = self.cache.result()
         name, heat = next(iter(r["heatmaps"].items()), ("", {"misses": []}))
         return Caches(tuple(CacheLevel(k, c["hits"], c["misses"], tuple(c["miss_ratio_over_time"]))
-                            for k, c in r["caches"].items()), name, _tuples(heat["misses"]))
+                            for k, c in r["caches"].items()), name, _tuples(heat["misses"]), **cache_extras(r))
 
     def _leaks(self) -> dict:
         """The detector's result at its latest scan; a scan walks every live object, so while the

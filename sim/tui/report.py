@@ -16,7 +16,7 @@ from typing import Any
 from kernel_model.procfs import parse_pagetypeinfo
 from kernel_model.slabinfo import parse_slabinfo
 from sim.report.directory import slug
-from sim.tui.frame import Buddy, CacheLevel, Caches, Frame, Node, Numa, Slab, SlabRow, Stacks, numa_parts
+from sim.tui.frame import Buddy, CacheLevel, Caches, Frame, Node, Numa, Slab, SlabRow, Stacks, cache_extras, numa_parts
 
 END = "(at the end of the run)"
 
@@ -166,7 +166,8 @@ class ReportSource:
             return None
         name, heat = next(iter(r["heatmaps"].items()), ("", {"misses": []}))
         return Caches(tuple(CacheLevel(k, c["hits"], c["misses"], _upto(r["records"], c["miss_ratio_over_time"], at))
-                            for k, c in r["caches"].items()), name, _upto(r["records"], heat["misses"], at))
+                            for k, c in r["caches"].items()), name, _upto(r["records"], heat["misses"], at),
+                      **cache_extras(r))
 
     @staticmethod
     def _stacks(r: dict | None, at: int) -> Stacks | None:

@@ -4,7 +4,9 @@ Every generator module declares itself (GENERATOR: its scenario name and typed p
 GENERATORS maps the names a scenario's [workload] generator may use to them.
 """
 
+from sim.workloads import cache_objects as _cache_objects
 from sim.workloads import call_stacks as _call_stacks
+from sim.workloads import counters as _counters
 from sim.workloads import handoff as _handoff
 from sim.workloads import hot_node as _hot_node
 from sim.workloads import kmalloc_churn as _kmalloc_churn
@@ -21,6 +23,6 @@ from sim.workloads.page_churn import page_churn
 
 GENERATORS: dict[str, Generator] = {m.GENERATOR.name: m.GENERATOR for m in (
     _mixed_mobility, _page_churn, _kmalloc_churn, _call_stacks, _object_graph, _object_access, _leak_classes,
-    _task_stacks, _hot_node, _handoff)}
+    _task_stacks, _hot_node, _handoff, _counters, _cache_objects)}
 
 __all__ = ["GENERATORS", "LINUX_6_1_KMALLOC_MIX", "Generator", "kmalloc_churn", "mixed_mobility_churn", "page_churn"]
