@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 BUILT := $(VENV)/.built
 CORE_SOURCES := $(wildcard kernel_model/core/*.c kernel_model/core/*.h kernel_model/*.pyx kernel_model/*.pxd) setup.py
 
-.PHONY: install system-deps build test lint bench scenario clean firmware sanitize
+.PHONY: install system-deps build test fuzz lint bench scenario clean firmware sanitize
 
 install: $(INSTALLED)
 
@@ -44,6 +44,12 @@ $(BUILT): $(INSTALLED) $(CORE_SOURCES)
 test: system-deps build firmware
 	$(BIN)/ruff check kernel_model sim tests
 	$(BIN)/python -m pytest
+
+# The fuzz tests (pytest -m fuzz) with many more examples each than `make test` runs:
+# make fuzz MEMSIM_FUZZ_EXAMPLES=20000 for a longer run.
+MEMSIM_FUZZ_EXAMPLES ?= 2000
+fuzz: build
+	MEMSIM_FUZZ_EXAMPLES=$(MEMSIM_FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -m fuzz --hypothesis-show-statistics
 
 lint: build
 	$(BIN)/ruff check kernel_model sim tests
@@ -83,7 +89,7 @@ scenario: build firmware
 # The guest firmware: a 32-bit multiboot kernel around the unchanged kernel_model/core sources.
 FW_DIR := firmware/build
 FW_ELF := $(FW_DIR)/memsim-fw.elf
-FW_CORE := page_alloc mempolicy slab replay vmstat cache leak snapshot bug
+FW_CORE := page_alloc mempolicy slab replay vmstat cache leak snapshot thermal bug
 FW_SRC := $(wildcard firmware/*.c firmware/*.h firmware/*.S firmware/linker.ld) $(wildcard kernel_model/core/*.[ch])
 FW_CFLAGS := -m32 -std=gnu99 -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -mno-sse -mno-mmx -Wall -Wno-psabi -fstack-usage \

@@ -8,7 +8,10 @@
  * the host runs, write everything to the results area (results.h) and exit through
  * isa-debug-exit with the status.
  *
- * Command line: pcp=0|1 grouping=0|1 min_free_kbytes=N, and for tests fault=triple|hang.
+ * Command line: pcp=0|1 grouping=0|1 min_free_kbytes=N kmalloc_classes=8,16,... (the kmalloc
+ * caches' sizes; absent: Linux's), the thermal model's thermal_access=N thermal_page=N
+ * thermal_half_life=NS thermal_throttle=N (core/thermal.h; off without the heats), and for tests
+ * fault=triple|hang.
  */
 #include "acpi.h"
 #include "fw.h"
@@ -16,6 +19,7 @@
 #include "replay.h"
 #include "results.h"
 #include "slab.h"
+#include "thermal.h"
 #include "trace_ops.h"
 #include "zonelist.h"
 
@@ -46,7 +50,7 @@ extern char fw_image_end[], fw_stack_bottom[], fw_stack_top[];
 
 static struct range usable[MAX_MMAP];
 static uint32_t nr_usable;
-static char cmdline[256];
+static char cmdline[512];   /* 64 kmalloc classes of 4 digits fit */
 static struct mb_module trace_mod;
 static uint32_t have_trace, modules_end;
 
@@ -56,6 +60,7 @@ static struct kmem_cache caches[FW_MAX_CACHES];
 static struct kmem_cache_cpu cache_cpu[FW_MAX_CACHES * FW_MAX_CPUS];
 static struct kmem_cache_node cache_node[FW_MAX_CACHES * FW_MAX_NODES];
 static struct mm_replay rp;
+static uint32_t kmalloc_classes[MM_MAX_KMALLOC_CACHES];
 static struct mm_replay_error_rec errors[MAX_ERRORS];
 static uint32_t carve_next, carve_limit;
 
@@ -147,6 +152,40 @@ static uint32_t arg(const char *key, uint32_t fallback)
 		}
 	}
 	return fallback;
+}
+
+/* kmalloc_classes=a,b,c: the sizes into out[], their number (0: the key is absent). A list the
+ * core would refuse is the command line's fault: the firmware stops with FW_BAD_CMDLINE. */
+static uint32_t kmalloc_classes_arg(uint32_t *out)
+{
+	static const char key[] = "kmalloc_classes=";
+	uint32_t n = 0, digits = 0;
+	const char *p;
+
+	for (p = cmdline; *p; p++)
+		if ((p == cmdline || p[-1] == ' ') && !memcmp(p, key, sizeof(key) - 1))
+			break;
+	if (!*p)
+		return 0;
+	for (p += sizeof(key) - 1;; p++) {
+		if (*p >= '0' && *p <= '9' && digits < 5) {
+			if (!digits++) {
+				if (n == MM_MAX_KMALLOC_CACHES)
+					fw_exit(FW_BAD_CMDLINE);
+				out[n++] = 0;
+			}
+			out[n - 1] = out[n - 1] * 10 + (uint32_t)(*p - '0');
+		} else if (*p == ',' && digits) {
+			digits = 0;
+		} else if ((!*p || *p == ' ') && digits) {
+			break;
+		} else {
+			fw_exit(FW_BAD_CMDLINE);
+		}
+	}
+	if (!mm_kmalloc_classes_valid(out, n))
+		fw_exit(FW_BAD_CMDLINE);
+	return n;
 }
 
 static int has_word(const char *word)
@@ -354,6 +393,12 @@ static void report_state(struct fw_results *r)
 	}
 	for (i = 0; i < NR_REPLAY_ERRORS; i++)
 		r->error_count[i] = rp.error_count[i];
+	mm_thermal_sync(&machine);
+	for (nid = 0; nid < r->nr_nodes; nid++) {
+		r->thermal_temp[nid] = machine.thermal.temp[nid];
+		r->thermal_peak[nid] = machine.thermal.peak[nid];
+		r->thermal_throttled_ns[nid] = machine.thermal.throttled_ns[nid];
+	}
 	r->alloc_failed = rp.alloc_failed;
 	r->free_skipped = rp.free_skipped;
 	r->access_skipped = rp.access_skipped;
@@ -397,7 +442,7 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 	struct mm_trace_header hdr;
 	const struct mm_op *ops;
 	uint64_t nrec, done;
-	uint32_t nid, cpu, i, nr_ids, nr_cpus_total;
+	uint32_t nid, cpu, i, k, nr_ids, nr_cpus_total, nr_classes;
 	int n;
 
 	paint_stack();
@@ -466,7 +511,7 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 	{
 		uint8_t *pbmt[FW_MAX_NODES][FW_MAX_ZONES];
 		struct per_cpu_pages *pcp[FW_MAX_NODES][FW_MAX_ZONES];
-		uint32_t lo_pfn = PFN_NONE, hi_pfn = 0, k;
+		uint32_t lo_pfn = PFN_NONE, hi_pfn = 0;
 		struct page *mem_map;
 
 		zone_spans(r);
@@ -530,10 +575,18 @@ void fw_main(uint32_t magic, const struct mb_info *mbi)
 			}
 		}
 	}
+	if (mm_thermal_setup(&machine, arg("thermal_access", 0), arg("thermal_page", 0), arg("thermal_half_life", 0),
+			     arg("thermal_throttle", 0)))
+		fw_exit(FW_BAD_CMDLINE);
 	mm_setup_watermarks(&machine, arg("min_free_kbytes", 0));
 	mm_setup_pcp(&machine);
 	r->min_free_kbytes = machine.min_free_kbytes;
-	if (mm_slab_init(&slab, &machine, caches, cache_cpu, cache_node, FW_MAX_CACHES))
+	for (nid = 0; nid < r->nr_nodes; nid++)   /* a node's, as the sums of its zones' */
+		for (k = 0; k < MAX_NR_ZONES; k++)
+			for (i = 0; i < NR_WMARK; i++)
+				r->watermark[nid][i] += mm_zone(&machine, nid, k)->watermark[i];
+	nr_classes = kmalloc_classes_arg(kmalloc_classes);
+	if (mm_slab_init(&slab, &machine, caches, cache_cpu, cache_node, FW_MAX_CACHES, kmalloc_classes, nr_classes))
 		fw_exit(FW_NO_MEMORY);
 	rp.nr_ids = nr_ids;
 	rp.max_errors = MAX_ERRORS;

@@ -31,6 +31,7 @@ enum fw_status {
 	FW_BAD_TRACE = 4,      /* the module is not a memsim trace (or does not fit) */
 	FW_NO_MEMORY = 5,      /* the metadata does not fit in memory */
 	FW_BAD_TOPOLOGY = 6,   /* more nodes or CPUs than the firmware handles */
+	FW_BAD_CMDLINE = 7,    /* a command-line value the firmware or the core cannot use */
 };
 
 /* A zone as Linux lays it out from the memory map: the node's span cut at 16 MiB and 4 GiB. */
@@ -84,6 +85,10 @@ struct fw_results {
 	uint32_t root_addr, alloc_record_addr;      /* u8 and u64 per id */
 	uint32_t mem_map_addr, mem_map_pfn;         /* the one mem_map: struct page of mem_map_pfn */
 	uint32_t cache_size[FW_MAX_CACHES];
+	uint32_t watermark[FW_MAX_NODES][NR_WMARK];   /* min, low, high in pages, as set up from min_free_kbytes */
+	uint64_t thermal_temp[FW_MAX_NODES];          /* the thermal model per node (millidegrees, ns) */
+	uint64_t thermal_peak[FW_MAX_NODES];
+	uint64_t thermal_throttled_ns[FW_MAX_NODES];
 };
 
 #endif

@@ -33,6 +33,7 @@ cdef extern from "core/mm_types.h":
         NR_NUMA_STAT_ITEMS
         MPOL_MAX
         NR_ACCESS_COUNTS
+        MM_THERMAL_STEPS
 
     enum:
         MM_MAX_NODES
@@ -103,6 +104,15 @@ cdef extern from "core/mm_types.h":
 
     struct cache_hierarchy
 
+    struct mm_thermal:
+        uint32_t heat_access
+        uint32_t heat_page
+        uint64_t half_life_ns
+        uint64_t throttle
+        uint64_t temp[MM_MAX_NODES]
+        uint64_t peak[MM_MAX_NODES]
+        uint64_t throttled_ns[MM_MAX_NODES]
+
     struct mm_machine:
         mm_slab *slab
         cache_hierarchy **cpu_caches
@@ -119,6 +129,7 @@ cdef extern from "core/mm_types.h":
         pglist_data node_data[MM_MAX_NODES]
         zone *populated[MM_MAX_NODES * MAX_NR_ZONES]
         uint32_t nr_populated
+        mm_thermal thermal
 
 cdef extern from "core/page_alloc.h":
     uintptr_t MM_NO_MEMORY
@@ -154,6 +165,12 @@ cdef extern from "core/mempolicy.h":
     int mm_set_mempolicy(mm_machine *m, uint32_t cpu, uint32_t mode, uint64_t nodes)
     int mm_set_il_weight(mm_machine *m, uint32_t cpu, uint32_t node, uint32_t weight)
 
+cdef extern from "core/thermal.h":
+    uint64_t MM_THERMAL_MAX
+    int mm_thermal_setup(mm_machine *m, uint32_t heat_access, uint32_t heat_page, uint64_t half_life_ns,
+                         uint64_t throttle)
+    void mm_thermal_sync(mm_machine *m)
+
 cdef extern from "core/bug.h":
     enum:
         MM_DEBUG_BUILD
@@ -182,10 +199,12 @@ cdef extern from "core/slab.h":
     enum:
         SLAB_NO_OBJ
         NR_KMALLOC_CACHES
+        MM_MAX_KMALLOC_CACHES
         NR_SLUB_STAT_ITEMS
         SLAB_HWCACHE_ALIGN
         SLAB_RECLAIM_ACCOUNT
         SLAB_KMALLOC
+        SLAB_DESTROYED
         KMALLOC_MAX_CACHE_SIZE
     uint32_t MM_NO_CACHE
 
@@ -218,6 +237,20 @@ cdef extern from "core/slab.h":
         uint32_t nr_slabs
         uint64_t total_objects
 
+    enum mm_slab_usage_kind:
+        SLAB_USAGE_KMALLOC
+        SLAB_USAGE_ALL
+        NR_SLAB_USAGE
+
+    struct mm_slab_usage:
+        uint64_t pages
+        uint64_t tail
+        uint64_t peak
+        uint64_t peak_record
+        uint64_t peak_tail
+        uint64_t area
+        uint64_t since
+
     struct mm_slab:
         mm_machine *m
         uint32_t nr_caches
@@ -225,21 +258,27 @@ cdef extern from "core/slab.h":
         kmem_cache *caches
         kmem_cache_cpu *cpu_slab
         kmem_cache_node *node
-        uint32_t kmalloc_caches[NR_KMALLOC_CACHES]
+        uint32_t nr_kmalloc
+        uint32_t kmalloc_max
+        uint64_t clock
+        mm_slab_usage usage[NR_SLAB_USAGE]
         uint64_t large_kmalloc_calls
         uint64_t large_kmalloc_requested
         uint64_t large_kmalloc_allocated
 
+    int mm_kmalloc_classes_valid(const uint32_t *sizes, uint32_t n)
     int mm_slab_init(mm_slab *sl, mm_machine *m, kmem_cache *caches, kmem_cache_cpu *cpu,
-                     kmem_cache_node *node, uint32_t max_caches)
+                     kmem_cache_node *node, uint32_t max_caches, const uint32_t *classes, uint32_t nr_classes)
     uint32_t mm_kmem_cache_create(mm_slab *sl, uint32_t size, uint32_t align, uint32_t flags, uint32_t name_id)
     uint32_t mm_slab_calculate_order(uint32_t size, uint32_t nr_cpus)
     uint64_t mm_slab_pages(const mm_slab *sl)
-    uint32_t mm_kmalloc_index(uint64_t size)
+    uint32_t mm_kmalloc_cache(const mm_slab *sl, uint64_t size)
     uint64_t mm_kmem_cache_alloc(mm_slab *sl, uint32_t cache, uint32_t cpu, int32_t nid, uint32_t *block)
     uint64_t mm_kmalloc(mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid, uint32_t *block)
     int mm_kmem_cache_free(mm_slab *sl, uint32_t cache, uint64_t addr, uint32_t cpu)
     int mm_kfree(mm_slab *sl, uint64_t addr, uint32_t cpu)
+    int mm_kmem_cache_destroy(mm_slab *sl, uint32_t cache, uint32_t cpu)
+    uint64_t mm_kmem_cache_inuse(mm_slab *sl, uint32_t cache)
 
 cdef extern from "core/trace_ops.h":
     struct mm_op:
@@ -271,6 +310,7 @@ cdef extern from "core/trace_ops.h":
         OP_KFREE
         OP_CACHE_ALLOC
         OP_CACHE_FREE
+        OP_TASK
         MM_TRACE_VERSION
         MM_TRACE_MIN_VERSION
         MM_ALLOC_MT_MASK
@@ -292,6 +332,13 @@ cdef extern from "core/replay.h":
     enum:
         NR_REPLAY_ERRORS
         MM_STACK_FRAMES
+    cpdef enum:
+        MM_LEAK_ROOT
+        MM_LEAK_NOT_LEAK
+        MM_MAX_TASKS
+        MM_ID_VOTE_SHIFT
+        MM_ID_VOTE_COUNT_MAX
+    uint32_t MM_NO_TASK
 
     cpdef enum:
         ID_UNUSED
@@ -317,7 +364,22 @@ cdef extern from "core/replay.h":
     struct mm_stack:
         uint32_t depth, top, high_water, hw_frames
         uint64_t overflows, calls
+        uint32_t on_cpu, hw_cpu
         uint32_t hw_chain[MM_STACK_FRAMES]
+        uint32_t hw_size[MM_STACK_FRAMES]
+
+    struct mm_align:
+        uint64_t addr
+        uint32_t cache, accesses, split, field_split, lo, hi
+        uint32_t lines, need
+
+    struct mm_cache_attr:
+        uint64_t *site_lat
+        uint32_t *id_served
+        uint64_t *id_ps
+        mm_align *align
+        uint64_t *cache_align
+        uint32_t nr_caches
 
     struct mm_replay:
         mm_id *ids
@@ -339,11 +401,17 @@ cdef extern from "core/replay.h":
         uint64_t *site_stride
         uint64_t *site_remote
         uint32_t *id_remote
+        uint32_t *id_vote
         mm_stack *stacks
+        uint32_t nr_tasks
+        uint32_t need_tasks
         uint32_t stack_size
         uint32_t *site_frame
+        uint32_t cpu_task[MM_MAX_CPUS]
         uint8_t *root
         uint64_t *alloc_record
+        uint64_t *site_frees
+        mm_cache_attr *cache_attr
         const uint64_t *snap_at
         uint64_t *snap_rows
         uint32_t nr_snap_at, snap_done, snap_stride
@@ -359,12 +427,26 @@ cdef extern from "core/replay.h":
 
     enum:
         MM_SITE_LEVELS
+        MM_TAG_SITE_SHIFT
+        MM_LAT_MEMORY
+        MM_LAT_PS
+        MM_LAT_WORDS
+        MM_ALIGN_PLACEMENTS
+        MM_ALIGN_STRADDLING
+        MM_ALIGN_ACCESSES
+        MM_ALIGN_AFFECTED
+        MM_ALIGN_SPLIT
+        MM_ALIGN_FIELD_SPLIT
+        MM_ALIGN_WORDS
     uint32_t MM_NO_SITE
     uint64_t MM_RESULT_NONE
     uint64_t MM_RESULT_FAILED
     uint64_t MM_RESULT_ERROR
 
     void mm_replay_run(mm_machine *m, mm_replay *r, const mm_op *ops, uint64_t first, uint64_t n) nogil
+    int mm_replay_migrate(mm_machine *m, mm_replay *r, uint32_t id, uint32_t nid, uint32_t cpu)
+    void mm_id_span(const mm_machine *m, const mm_id *e, uint64_t *addr, uint64_t *size)
+    void mm_align_totals(const mm_replay *r, uint64_t *out)
 
 cdef extern from "core/snapshot.h":
     cpdef enum:
@@ -392,6 +474,8 @@ cdef extern from "core/leak.h":
         NR_LEAK_KINDS
 
     uint32_t mm_leak_objects(mm_machine *m, const mm_replay *r, uint32_t *id, uint64_t *addr, uint64_t *size)
+    void mm_leak_slab_use(mm_machine *m, const mm_replay *r, const uint32_t *id, uint32_t n, uint32_t *slab,
+                          uint8_t *order, uint32_t *inuse, uint32_t *objects, uint8_t *active)
     uint64_t mm_leak_words(mm_machine *m, const uint64_t *addr, const uint64_t *size, uint32_t n,
                            uint32_t *src, uint64_t *value, uint64_t cap) nogil
     void mm_leak_classify(uint32_t n, const uint32_t *row, const uint32_t *col, const uint8_t *interior,
@@ -441,11 +525,44 @@ cdef extern from "core/cache.h":
         NR_CACHE_POLICIES
         NR_CACHE_INCLUSIONS
         NR_ACCESS_KINDS
+        CACHE_MAX_CHAIN
+        CACHE_LAT_BUCKETS
+        CACHE_LAT_SERVED
 
     struct cache_stats:
         uint64_t load_hits, load_misses, store_hits, store_misses
         uint64_t evictions, writebacks, back_invalidations
         uint64_t compulsory, capacity, conflict
+        uint64_t coh_invalidations, coh_misses
+
+    struct cache_ghost:
+        uint64_t block
+
+    uint64_t CACHE_C2C_FREE
+    struct cache_c2c:
+        uint64_t block
+        uint64_t tag[2]
+        uint64_t base[2]
+        uint32_t cpu[2]
+        uint16_t lo[2]
+        uint16_t hi[2]
+        uint64_t true_sharing, false_sharing
+
+    struct cache_coherence:
+        uint32_t nr_cpus
+        cache_c2c *c2c
+        uint32_t c2c_mask, c2c_used
+        uint64_t c2c_dropped
+
+    struct cache_coh_stats:
+        uint64_t upgrades, invalidations_sent, invalidations_received, transfers
+        uint64_t coherence_misses, true_sharing, false_sharing
+
+    struct cache_lat_stats:
+        uint64_t accesses, total_ps
+        uint64_t served[CACHE_LAT_SERVED]
+        uint64_t time_ps[CACHE_LAT_SERVED]
+        uint64_t hist[CACHE_LAT_BUCKETS]
 
     struct cache_shadow:
         uint64_t *seen
@@ -459,6 +576,8 @@ cdef extern from "core/cache.h":
         cache *next
         cache_shadow *shadow
         uint64_t *set_misses
+        cache_ghost *ghost
+        uint32_t hit_ps
         cache_stats st
 
     struct cache_hierarchy:
@@ -474,6 +593,13 @@ cdef extern from "core/cache.h":
         uint64_t page_walks
         cache *levels[CACHE_MAX_LEVELS]
         uint32_t nr_levels
+        cache_coherence *coh
+        uint32_t nr_priv, priv_i, priv_d
+        cache *priv[CACHE_MAX_CHAIN]
+        uint64_t tag, tag_base
+        cache_coh_stats coh_st
+        const uint32_t *mem_ps
+        cache_lat_stats lat
 
     int cache_geometry_ok(uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t policy)
     void cache_init(cache *c, uint32_t sets, uint32_t ways, uint32_t line_size, uint32_t policy,
@@ -493,6 +619,13 @@ cdef extern from "core/cache.h":
     int cache_can_track_use(const cache *c)
     void cache_track_use(cache *c, uint64_t *use, uint64_t *use_hist)
     void cache_use_resident(const cache *c, uint64_t *hist)
+    int cache_coherence_level_ok(const cache *c)
+    void cache_coherence_init(cache_coherence *coh, cache_hierarchy *h, uint32_t nr, cache_c2c *c2c,
+                              uint32_t c2c_size)
+    uint64_t cache_hierarchy_access_timed(cache_hierarchy *h, uint64_t addr, uint32_t size, uint32_t kind,
+                                          uint32_t mem_node, uint64_t *served, uint32_t *depth)
+    uint32_t cache_latency_bucket(uint64_t ps)
+    uint64_t cache_latency_bucket_floor(uint32_t bucket)
 
 # ---- ftrace import (core/ftrace.h) ----
 cdef extern from "core/ftrace.h":

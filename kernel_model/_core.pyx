@@ -112,13 +112,26 @@ RESULT_NONE = MM_RESULT_NONE
 RESULT_FAILED = MM_RESULT_FAILED
 RESULT_ERROR = MM_RESULT_ERROR
 NR_KMALLOC = NR_KMALLOC_CACHES
+MAX_KMALLOC = MM_MAX_KMALLOC_CACHES
 KMALLOC_MAX_SIZE = KMALLOC_MAX_CACHE_SIZE
 FLAG_HWCACHE_ALIGN = SLAB_HWCACHE_ALIGN
 FLAG_RECLAIM_ACCOUNT = SLAB_RECLAIM_ACCOUNT
 FLAG_KMALLOC = SLAB_KMALLOC
+FLAG_DESTROYED = SLAB_DESTROYED
 STACK_FRAMES = MM_STACK_FRAMES
+NO_TASK = MM_NO_TASK
+THERMAL_MAX = MM_THERMAL_MAX
 SITE_LEVELS = MM_SITE_LEVELS
 LINE_USE_BUCKETS = CACHE_USE_BUCKETS
+CACHE_CHAIN_MAX = CACHE_MAX_CHAIN
+LATENCY_MEMORY, LATENCY_PS = MM_LAT_MEMORY, MM_LAT_PS   # columns of the per-site latency rows
+TAG_SITE_SHIFT = MM_TAG_SITE_SHIFT
+CACHE_GHOST_BYTES = sizeof(cache_ghost)   # per line of a private level under coherence
+ORDER_MAX_WAYS = CACHE_ORDER_MAX_WAYS     # LRU/FIFO sets this wide keep their lines in their ways
+# the per-cache alignment counters (MM_ALIGN_* in order)
+ALIGN_COUNTERS = ("placements", "straddling", "accesses", "affected", "split", "field_split")
+assert (MM_ALIGN_PLACEMENTS, MM_ALIGN_STRADDLING, MM_ALIGN_ACCESSES, MM_ALIGN_AFFECTED, MM_ALIGN_SPLIT,
+        MM_ALIGN_FIELD_SPLIT, MM_ALIGN_WORDS) == (0, 1, 2, 3, 4, 5, 6)
 
 
 DEBUG = bool(MM_DEBUG_BUILD)   # built with -DMM_DEBUG: the core's MM_BUG_ON checks are on
@@ -138,6 +151,11 @@ cdef int _check_bug() except -1:
     return 0
 
 
+def _kmalloc_classes_valid(const uint32_t[::1] classes):
+    """The core's own check of a kmalloc class list (an empty one is Linux's)."""
+    return len(classes) == 0 or bool(mm_kmalloc_classes_valid(&classes[0], len(classes)))
+
+
 cdef int _below(str what, uint64_t value, uint64_t limit) except -1:
     """The bound every index handed to the core gets: value < limit, else a ValueError."""
     if value >= limit:
@@ -155,6 +173,8 @@ cdef mm_op _op
 cdef mm_id _id
 cdef page _page
 cdef mm_trace_header _hdr
+cdef mm_align _al
+cdef cache_c2c _c2
 cdef size_t _at(void *base, void *field):
     return <size_t>field - <size_t>base
 
@@ -172,6 +192,19 @@ PAGE_DTYPE = _struct_dtype(sizeof(page), [
     ("freelist", _at(&_page, &_page.freelist), "<u2"), ("inuse", _at(&_page, &_page.inuse), "<u2"),
     ("order", _at(&_page, &_page.order), "u1"), ("flags", _at(&_page, &_page.flags), "u1"),
     ("info", _at(&_page, &_page.info), "<u2")])
+ALIGN_DTYPE = _struct_dtype(sizeof(mm_align), [
+    ("addr", _at(&_al, &_al.addr), "<u8"), ("cache", _at(&_al, &_al.cache), "<u4"),
+    ("accesses", _at(&_al, &_al.accesses), "<u4"), ("split", _at(&_al, &_al.split), "<u4"),
+    ("field_split", _at(&_al, &_al.field_split), "<u4"),
+    ("lo", _at(&_al, &_al.lo), "<u4"), ("hi", _at(&_al, &_al.hi), "<u4"),
+    ("lines", _at(&_al, &_al.lines), "<u4"), ("need", _at(&_al, &_al.need), "<u4")])
+C2C_DTYPE = _struct_dtype(sizeof(cache_c2c), [
+    ("block", _at(&_c2, &_c2.block), "<u8"), ("tag", _at(&_c2, &_c2.tag), "(2,)<u8"),
+    ("base", _at(&_c2, &_c2.base), "(2,)<u8"), ("cpu", _at(&_c2, &_c2.cpu), "(2,)<u4"),
+    ("lo", _at(&_c2, &_c2.lo), "(2,)<u2"), ("hi", _at(&_c2, &_c2.hi), "(2,)<u2"),
+    ("true_sharing", _at(&_c2, &_c2.true_sharing), "<u8"),
+    ("false_sharing", _at(&_c2, &_c2.false_sharing), "<u8")])
+C2C_FREE = CACHE_C2C_FREE
 TRACE_HEADER_DTYPE = _struct_dtype(sizeof(mm_trace_header), [
     ("magic", _at(&_hdr, &_hdr.magic), "S8"), ("version", _at(&_hdr, &_hdr.version), "<u2"),
     ("header_size", _at(&_hdr, &_hdr.header_size), "<u2"), ("record_size", _at(&_hdr, &_hdr.record_size), "<u4"),
@@ -216,8 +249,11 @@ cdef int _check_blocks(uint32_t nid, uint32_t zt, const uint32_t[:, ::1] blocks,
     return 0
 
 
-def _grow_rows(old, n):
-    grown = np.zeros((n, old.shape[1]), old.dtype)
+def _grow_rows(old, n, fill=0):
+    """old with rows up to n (a row is one element of a 1-D array), the new ones `fill`."""
+    if old.shape[0] >= n:
+        return old
+    grown = np.full((n, *old.shape[1:]), fill, old.dtype)
     grown[:old.shape[0]] = old
     return grown
 
@@ -228,9 +264,11 @@ cdef class MachineCore:
     cdef mm_machine *m
     cdef CacheCore _caches
     cdef object _cache_ptrs
-    cdef object _alloc_site, _site_misses, _alloc_site_misses, _site_stride, _site_remote, _id_remote
+    cdef object _alloc_site, _site_misses, _alloc_site_misses, _site_stride, _site_remote, _id_remote, _id_vote
     cdef object _stacks, _site_frame
-    cdef object _root, _alloc_record
+    cdef object _root, _alloc_record, _site_frees
+    cdef object _site_lat, _id_served, _id_ps, _align, _cache_align
+    cdef mm_cache_attr cattr
     cdef bint _attribution
     cdef mm_slab sl
     cdef void *_memory                   # every zone's page bytes (mmap), unmapped in __dealloc__
@@ -246,13 +284,15 @@ cdef class MachineCore:
 
     def __init__(self, list zones, list cpu_to_node, list zonelists, bint pcp,
                  bint mobility_grouping, uint32_t min_free_kbytes, uint32_t max_errors=1000,
-                 uint32_t max_caches=256, lowmem_reserve_ratio=None):
+                 uint32_t max_caches=256, lowmem_reserve_ratio=None, kmalloc_classes=()):
         """zones: every populated zone as (node, zone type, start_pfn, spanned_pages, [(start, end)
         usable ...]); the nodes are those of zonelists. The page descriptors of all zones are one
-        mem_map and their bytes one mapping, both from the lowest pfn of any zone."""
+        mem_map and their bytes one mapping, both from the lowest pfn of any zone. kmalloc_classes:
+        the kmalloc caches' sizes (empty: Linux's, KMALLOC_SIZES)."""
         cdef uint32_t nr_nodes = len(zonelists), nr_cpus = len(cpu_to_node), nid, cpu, i, zt
         cdef uint32_t start, spanned, nblocks, lo_pfn, hi_pfn
         cdef uint8_t[::1] mbuf, bbuf, cbuf
+        cdef const uint32_t[::1] classes = np.ascontiguousarray(kmalloc_classes, np.uint32)
         cdef zone *z
         flags = (MM_PCP if pcp else 0) | (0 if mobility_grouping else MM_NO_MOBILITY_GROUPING)
         self._buffers = []
@@ -305,10 +345,14 @@ cdef class MachineCore:
         caches = self._buffer(max_caches * sizeof(kmem_cache))
         ccpu = self._buffer(max_caches * nr_cpus * sizeof(kmem_cache_cpu))
         cnode = self._buffer(max_caches * nr_nodes * sizeof(kmem_cache_node))
+        if not _kmalloc_classes_valid(classes):
+            raise ValueError(f"kmalloc classes {list(kmalloc_classes)} are not 1..{MM_MAX_KMALLOC_CACHES} ascending "
+                             f"multiples of 8 up to {KMALLOC_MAX_CACHE_SIZE}")
         if mm_slab_init(&self.sl, self.m, <kmem_cache *>self._address(caches),
                         <kmem_cache_cpu *>self._address(ccpu), <kmem_cache_node *>self._address(cnode),
-                        max_caches) != 0:
-            raise ValueError(f"cannot set up the slab allocator (the kmalloc caches need max_caches >= {NR_KMALLOC_CACHES})")
+                        max_caches, &classes[0] if len(classes) else NULL, len(classes)) != 0:
+            raise ValueError(f"cannot set up the slab allocator (the kmalloc caches need max_caches >= "
+                             f"{len(classes) or NR_KMALLOC_CACHES})")
         _check_bug()
         memset(&self.rp, 0, sizeof(mm_replay))
         self._ids = self._buffer(0)
@@ -416,15 +460,52 @@ cdef class MachineCore:
         _check_bug()
         return err
 
+    def kmem_cache_destroy(self, uint32_t cache, uint32_t cpu):
+        """0, or -1 when objects are in use (nothing changes) or the cache cannot be destroyed."""
+        err = mm_kmem_cache_destroy(&self.sl, cache, cpu)
+        _check_bug()
+        return err
+
+    def cache_flags(self, uint32_t cache):
+        """A kmem_cache's SLAB_* flags (cheap: no list walk)."""
+        _below("kmem_cache", cache, self.sl.nr_caches)
+        return self.sl.caches[cache].flags
+
+    def kmem_cache_inuse(self, uint32_t cache):
+        """Objects of a cache in use now."""
+        _below("kmem_cache", cache, self.sl.nr_caches)
+        return mm_kmem_cache_inuse(&self.sl, cache)
+
     @property
     def nr_caches(self):
         return self.sl.nr_caches
 
     def kmalloc_cache(self, uint64_t size):
-        """Index of the kmalloc cache serving size (1..KMALLOC_MAX_SIZE bytes)."""
-        if not 0 < size <= KMALLOC_MAX_CACHE_SIZE:
-            raise ValueError(f"kmalloc size {size} is not served by a kmalloc cache (1..{KMALLOC_MAX_CACHE_SIZE})")
-        return self.sl.kmalloc_caches[mm_kmalloc_index(size)]
+        """Index of the kmalloc cache serving size (1..the largest class bytes)."""
+        cdef uint32_t idx = mm_kmalloc_cache(&self.sl, size)
+        if idx == MM_NO_CACHE:
+            raise ValueError(f"kmalloc size {size} is not served by a kmalloc cache (1..{self.sl.kmalloc_max})")
+        return idx
+
+    @property
+    def kmalloc_classes(self):
+        """The kmalloc caches' object sizes, ascending (caches 0 .. n - 1)."""
+        return tuple(self.sl.caches[i].object_size for i in range(self.sl.nr_kmalloc))
+
+    def slab_usage(self):
+        """Pages held by the slabs of the kmalloc caches and of all caches over the records replayed:
+        now, peak (first reached at record peak_record, slab tail bytes then), and pages x records
+        summed over the records replayed so far (the average's numerator)."""
+        cdef mm_slab_usage *u
+        cdef uint64_t records = self.rp.nr_records
+        cdef uint32_t kind
+        out = {}
+        for kind, name in ((<uint32_t>SLAB_USAGE_KMALLOC, "kmalloc"), (<uint32_t>SLAB_USAGE_ALL, "all")):
+            u = &self.sl.usage[kind]
+            out[name] = {"pages": u.pages, "tail_bytes": u.tail, "peak_pages": u.peak,
+                         "peak_record": u.peak_record, "peak_tail_bytes": u.peak_tail,
+                         "page_records": u.area + u.pages * (records - u.since if records > u.since else 0)}
+        return out
 
     def slab_pages(self):
         """Pages held by slabs over every cache and node (cheap: counters only, for snapshots)."""
@@ -791,42 +872,117 @@ cdef class MachineCore:
         if self._attribution:
             return
         self._attribution = True
-        self._alloc_site = np.full(max(self.rp.nr_ids, 1), MM_NO_SITE, np.uint32)
+        if self._alloc_site is None:
+            self._alloc_site = np.full(max(self.rp.nr_ids, 1), MM_NO_SITE, np.uint32)
         self._site_misses = np.zeros((1, MM_SITE_LEVELS), np.uint64)
         self._alloc_site_misses = np.zeros((1, MM_SITE_LEVELS), np.uint64)
         self._site_stride = np.zeros((1, 4), np.uint64)
         self._site_remote = np.zeros((1, 2), np.uint64)
         self._id_remote = np.zeros((max(self.rp.nr_ids, 1), 2), np.uint32)
+        self._id_vote = np.zeros(max(self.rp.nr_ids, 1), np.uint32)
+
+    def enable_cache_attribution(self, bint latency, bint alignment):
+        """Keep, per call site and per object, the latency of timed accesses (latency), and per object
+        placement how its accessed bytes sit in cache lines (alignment)."""
+        self.enable_attribution()
+        if latency and self._site_lat is None:
+            self._site_lat = np.zeros((1, MM_LAT_WORDS), np.uint64)
+            self._id_served = np.zeros((1, MM_SITE_LEVELS + 1), np.uint32)
+            self._id_ps = np.zeros(1, np.uint64)
+        if alignment and self._align is None:
+            self._align = np.zeros(1, ALIGN_DTYPE)
+            self._cache_align = np.zeros((self.sl.max_caches, MM_ALIGN_WORDS), np.uint64)
+            self.cattr.nr_caches = self.sl.max_caches
+        self._attach_cache_attribution()
+
+    cdef int _attach_cache_attribution(self) except -1:
+        """Point the replay at the tables, grown to the ids and sites it may name."""
+        cdef uint32_t ids = max(self.rp.nr_ids, 1), sites = max(self.rp.nr_sites, 1)
+        if self._site_lat is None and self._align is None:
+            return 0
+        if self._site_lat is not None:
+            if self._site_lat.shape[0] < sites:
+                self._site_lat = _grow_rows(self._site_lat, sites)
+            if self._id_ps.shape[0] < ids:
+                self._id_served = _grow_rows(self._id_served, ids)
+                self._id_ps = np.concatenate([self._id_ps, np.zeros(ids - self._id_ps.shape[0], np.uint64)])
+            self.cattr.site_lat = <uint64_t *>self._address(self._site_lat.view(np.uint8).reshape(-1))
+            self.cattr.id_served = <uint32_t *>self._address(self._id_served.view(np.uint8).reshape(-1))
+            self.cattr.id_ps = <uint64_t *>self._address(self._id_ps.view(np.uint8))
+        if self._align is not None:
+            if self._align.shape[0] < ids:   # (np.concatenate would drop the struct's tail padding)
+                grown = np.zeros(ids, ALIGN_DTYPE)
+                grown[:self._align.shape[0]] = self._align
+                self._align = grown
+            self.cattr.align = <mm_align *>self._address(self._align.view(np.uint8))
+            self.cattr.cache_align = <uint64_t *>self._address(self._cache_align.view(np.uint8).reshape(-1))
+        self.rp.cache_attr = &self.cattr
+        return 0
+
+    def site_latency(self):
+        """Per call site: lookups served by each level of the path (MM_SITE_LEVELS columns), by memory
+        (column LATENCY_MEMORY), and the total latency in ps (column LATENCY_PS); None when not kept."""
+        return None if self._site_lat is None else self._site_lat.copy()
+
+    def object_latency(self):
+        """Per object id: (lookups served per level then memory, total latency ps), or None."""
+        return None if self._id_ps is None else (self._id_served.copy(), self._id_ps.copy())
+
+    def alignment(self):
+        """(the latest placement of every id, an ALIGN_DTYPE array; per kmem_cache the ALIGN_COUNTERS
+        over every placement, ended or current), or None when not kept."""
+        cdef uint64_t[:, ::1] view
+        if self._align is None:
+            return None
+        totals = np.zeros((self.sl.max_caches, MM_ALIGN_WORDS), np.uint64)
+        view = totals
+        mm_align_totals(&self.rp, &view[0, 0])
+        return self._align[:self.rp.nr_ids].copy(), totals
 
     def enable_stacks(self, uint32_t stack_size):
-        """Model a stack per CPU from CALL/RET ops, overflowing past stack_size bytes."""
+        """Model a stack per CPU (and per task of TASK ops: grow_tasks) from CALL/RET ops,
+        overflowing past stack_size bytes."""
         if self._stacks is None:
             self._stacks = np.zeros(self.m.nr_cpus * sizeof(mm_stack), np.uint8)
             self._site_frame = np.zeros(1, np.uint32)
             self.rp.stacks = <mm_stack *>self._address(self._stacks)
+            self.rp.nr_tasks = 0
         self.rp.stack_size = stack_size
 
+    def grow_tasks(self, uint32_t n):
+        """Stack models for the TASK ids below n (those there already are kept); replay() grows them
+        when a TASK record names a task without one."""
+        if self._stacks is None or n <= self.rp.nr_tasks:
+            return
+        _below("task id", n - 1, MM_MAX_TASKS)
+        self._stacks = _grow_rows(self._stacks, (self.m.nr_cpus + n) * sizeof(mm_stack))
+        self.rp.stacks = <mm_stack *>self._address(self._stacks)
+        self.rp.nr_tasks = n
+
     def enable_leak_tracking(self):
-        """Zero objects when allocated and keep root flags and allocation records per id, so that
-        leak_scan() sees exactly the pointers REF_SET wrote."""
+        """Zero objects when allocated and keep root flags, allocation records and sites per id, and
+        frees per allocation site, so that leak_scan() sees exactly the pointers REF_SET wrote."""
         if self._root is None:
             self._root = np.zeros(max(self.rp.nr_ids, 1), np.uint8)
             self._alloc_record = np.zeros(max(self.rp.nr_ids, 1), np.uint64)
+            if self._alloc_site is None:
+                self._alloc_site = np.full(max(self.rp.nr_ids, 1), MM_NO_SITE, np.uint32)
+            self._site_frees = np.zeros(1, np.uint64)
             self._attach_leak_tracking()
+            self._attach_tables(0)
 
     cdef void _attach_leak_tracking(self):
         if self._root is None:
             return
-        if self._root.shape[0] < self.rp.nr_ids:
-            self._root = np.concatenate([self._root, np.zeros(self.rp.nr_ids - self._root.shape[0], np.uint8)])
-            self._alloc_record = np.concatenate(
-                [self._alloc_record, np.zeros(self.rp.nr_ids - self._alloc_record.shape[0], np.uint64)])
+        self._root = _grow_rows(self._root, self.rp.nr_ids)
+        self._alloc_record = _grow_rows(self._alloc_record, self.rp.nr_ids)
         self.rp.root = <uint8_t *>self._address(self._root)
         self.rp.alloc_record = <uint64_t *>self._address(self._alloc_record.view(np.uint8))
 
     def leak_scan(self):
-        """The live objects (id, address, size, root flag, allocating record) and every non-zero
-        word in them as (object index, value)."""
+        """The live objects (id, address, size, root flags, allocating record, and where they sit:
+        block pfn and order, slab objects in use and in all, active slab) and every non-zero word in
+        them as (object index, value)."""
         cdef uint32_t n = 0
         cdef uint64_t found, cap
         ids = np.zeros(max(self.rp.nr_ids, 1), np.uint32)
@@ -848,30 +1004,106 @@ cdef class MachineCore:
             if found <= cap:
                 break
             cap = found
+        slab = np.zeros(n, np.uint32)
+        inuse = np.zeros(n, np.uint32)
+        objects = np.zeros(n, np.uint32)
+        active = np.zeros(n, np.uint8)
+        order = np.zeros(n, np.uint8)
+        cdef uint32_t[::1] vslab = slab, vinuse = inuse, vobjects = objects
+        cdef uint8_t[::1] vactive = active, vorder = order
+        if n:
+            mm_leak_slab_use(self.m, &self.rp, &vid[0], n, &vslab[0], &vorder[0], &vinuse[0], &vobjects[0],
+                             &vactive[0])
         _check_bug()
         ids = ids[:n]
         root = self._root[ids] if self._root is not None else np.zeros(n, np.uint8)
         born = self._alloc_record[ids] if self._alloc_record is not None else np.zeros(n, np.uint64)
         return {"id": ids, "addr": addr[:n], "size": size[:n], "root": root, "alloc_record": born,
-                "src": src[:found], "value": val[:found]}
+                "src": src[:found], "value": val[:found],
+                "slab": slab, "slab_order": order, "slab_inuse": inuse, "slab_objects": objects,
+                "slab_active": active}
+
+    def leak_resources(self):
+        """What the trace holds besides objects: its live page allocations (id, order, allocation
+        site), its live kmem_caches (id, cache index), and frees per allocation site (leak tracking)."""
+        ids = self._ids[:self.rp.nr_ids * sizeof(mm_id)].view(ID_DTYPE)
+        pages = np.flatnonzero(ids["state"] == ID_PAGE).astype(np.uint32)
+        caches = np.flatnonzero(ids["state"] == ID_CACHE).astype(np.uint32)
+        site = self._alloc_site[pages] if self._alloc_site is not None else np.full(len(pages), MM_NO_SITE, np.uint32)
+        return {"page_id": pages, "page_order": ids["order"][pages].copy(), "page_site": site,
+                "cache_id": caches, "cache": ids["pfn"][caches].copy(),
+                "site_frees": self._site_frees.copy() if self._site_frees is not None else np.zeros(0, np.uint64)}
+
+    cdef dict _stack(self, mm_stack *s):
+        return {"depth": s.depth, "high_water": s.high_water, "overflows": s.overflows, "calls": s.calls,
+                "chain": [s.hw_chain[i] for i in range(s.hw_frames)],
+                "chain_bytes": [s.hw_size[i] for i in range(s.hw_frames)], "hw_cpu": s.hw_cpu}
 
     def stacks(self):
-        """Per CPU: depth, high_water, overflows, calls, and the call sites at the high-water mark;
-        and the largest frame per callee site."""
-        cdef mm_stack *s
+        """Per CPU (the stack of its own task): depth, high_water, overflows, calls, the call sites
+        at the high-water mark and their frame sizes; and the largest frame per callee site."""
         cdef uint32_t cpu
         if self._stacks is None:
             return [], np.zeros(0, np.uint32)
-        out = []
-        for cpu in range(self.m.nr_cpus):
-            s = &self.rp.stacks[cpu]
-            out.append({"depth": s.depth, "high_water": s.high_water, "overflows": s.overflows,
-                        "calls": s.calls, "chain": [s.hw_chain[i] for i in range(s.hw_frames)]})
-        return out, self._site_frame.copy()
+        return [self._stack(&self.rp.stacks[cpu]) for cpu in range(self.m.nr_cpus)], self._site_frame.copy()
+
+    def task_stacks(self):
+        """Per TASK id (below the ids grown for): the same as stacks(), and the CPU it runs on now
+        (-1: none). Only the tasks that made calls."""
+        cdef uint32_t t
+        cdef mm_stack *s
+        out = {}
+        if self._stacks is None:
+            return out
+        for t in range(self.rp.nr_tasks):
+            s = &self.rp.stacks[self.m.nr_cpus + t]
+            if s.calls:
+                out[t] = {**self._stack(s), "on_cpu": <int64_t>s.on_cpu - 1}
+        return out
+
+    def cpu_tasks(self):
+        """The TASK id each CPU runs (-1: its own task)."""
+        return [<int64_t>self.rp.cpu_task[c] - 1 for c in range(self.m.nr_cpus)]
+
+    def id_place(self, uint64_t id):
+        """(node, model address, bytes) of a live page allocation, slab object or large kmalloc, or None."""
+        cdef uint64_t addr, size
+        cdef mm_id *e
+        if id >= self.rp.nr_ids:
+            return None
+        e = &self.rp.ids[id]
+        if e.state != ID_PAGE and e.state != ID_OBJECT and e.state != ID_LARGE:
+            return None
+        mm_id_span(self.m, e, &addr, &size)
+        return mm_pfn_to_nid(self.m, <uint32_t>(addr >> PAGE_SHIFT)), addr, size
+
+    def migrate(self, uint32_t id, uint32_t nid, uint32_t cpu):
+        """Move a live id to node nid (core/replay.h mm_replay_migrate): 0, -1 (not movable), -2 (no room)."""
+        err = mm_replay_migrate(self.m, &self.rp, id, nid, cpu)
+        _check_bug()
+        return err
+
+    def set_thermal(self, uint32_t heat_access, uint32_t heat_page, uint64_t half_life_ns, uint64_t throttle):
+        """Switch the thermal model on (core/thermal.h); False when the half-life is not a multiple of
+        MM_THERMAL_STEPS."""
+        return mm_thermal_setup(self.m, heat_access, heat_page, half_life_ns, throttle) == 0
+
+    def thermal(self):
+        """The thermal model's parameters and, per node, temperature, peak and throttled ns."""
+        cdef mm_thermal *t = &self.m.thermal
+        mm_thermal_sync(self.m)
+        n = self.m.nr_nodes
+        return {"heat_access": t.heat_access, "heat_page": t.heat_page, "half_life_ns": t.half_life_ns,
+                "throttle": t.throttle, "temp": [t.temp[i] for i in range(n)], "peak": [t.peak[i] for i in range(n)],
+                "throttled_ns": [t.throttled_ns[i] for i in range(n)]}
 
     def locality(self):
         """(per call site [local, remote], per object id [local, remote], alloc site per id) arrays."""
         return self._site_remote.copy(), self._id_remote.copy(), self._alloc_site.copy()
+
+    def id_votes(self):
+        """Per object id, its remote accessors' majority vote (core/replay.h id_vote)."""
+        return self._id_vote.copy() if self._id_vote is not None else np.zeros(0, np.uint32)
 
     def set_latency(self, list matrix):
         cdef uint32_t i, j
@@ -894,26 +1126,33 @@ cdef class MachineCore:
         """Per call site: accesses, accesses that repeated the site's previous stride, last stride."""
         return self._site_stride[:, 3].copy(), self._site_stride[:, 2].copy(), self._site_stride[:, 1].astype(np.int64)
 
-    cdef void _attach_attribution(self, uint32_t nr_sites):
-        if not self._attribution:
-            return
-        if self._alloc_site.shape[0] < self.rp.nr_ids:
-            grown = np.full(self.rp.nr_ids, MM_NO_SITE, np.uint32)
-            grown[:self._alloc_site.shape[0]] = self._alloc_site
-            self._alloc_site = grown
+    cdef void _attach_tables(self, uint32_t nr_sites):
+        """Grow every per-id table to nr_ids and every per-site one to the sites seen so far (all
+        cover rp.nr_sites), and hand them to the core."""
+        cdef uint32_t sites = max(nr_sites, self.rp.nr_sites, 1)
+        if self._alloc_site is not None:
+            self._alloc_site = _grow_rows(self._alloc_site, self.rp.nr_ids, MM_NO_SITE)
+            self.rp.alloc_site = <uint32_t *>self._address(self._alloc_site.view(np.uint8))
+        if self._attribution:
             self._id_remote = _grow_rows(self._id_remote, self.rp.nr_ids)
-        if self._site_misses.shape[0] < nr_sites:
-            self._site_misses = _grow_rows(self._site_misses, nr_sites)
-            self._alloc_site_misses = _grow_rows(self._alloc_site_misses, nr_sites)
-            self._site_stride = _grow_rows(self._site_stride, nr_sites)
-            self._site_remote = _grow_rows(self._site_remote, nr_sites)
-        self.rp.alloc_site = <uint32_t *>self._address(self._alloc_site.view(np.uint8))
-        self.rp.site_misses = <uint64_t *>self._address(self._site_misses.view(np.uint8).reshape(-1))
-        self.rp.alloc_site_misses = <uint64_t *>self._address(self._alloc_site_misses.view(np.uint8).reshape(-1))
-        self.rp.site_stride = <uint64_t *>self._address(self._site_stride.view(np.uint8).reshape(-1))
-        self.rp.site_remote = <uint64_t *>self._address(self._site_remote.view(np.uint8).reshape(-1))
-        self.rp.id_remote = <uint32_t *>self._address(self._id_remote.view(np.uint8).reshape(-1))
-        self.rp.nr_sites = self._site_misses.shape[0]
+            self._id_vote = _grow_rows(self._id_vote, self.rp.nr_ids)
+            self._site_misses = _grow_rows(self._site_misses, sites)
+            self._alloc_site_misses = _grow_rows(self._alloc_site_misses, sites)
+            self._site_stride = _grow_rows(self._site_stride, sites)
+            self._site_remote = _grow_rows(self._site_remote, sites)
+            self.rp.site_misses = <uint64_t *>self._address(self._site_misses.view(np.uint8).reshape(-1))
+            self.rp.alloc_site_misses = <uint64_t *>self._address(self._alloc_site_misses.view(np.uint8).reshape(-1))
+            self.rp.site_stride = <uint64_t *>self._address(self._site_stride.view(np.uint8).reshape(-1))
+            self.rp.site_remote = <uint64_t *>self._address(self._site_remote.view(np.uint8).reshape(-1))
+            self.rp.id_remote = <uint32_t *>self._address(self._id_remote.view(np.uint8).reshape(-1))
+            self.rp.id_vote = <uint32_t *>self._address(self._id_vote.view(np.uint8))
+        if self._site_frame is not None:
+            self._site_frame = _grow_rows(self._site_frame, sites)
+            self.rp.site_frame = <uint32_t *>self._address(self._site_frame.view(np.uint8))
+        if self._site_frees is not None:
+            self._site_frees = _grow_rows(self._site_frees, sites)
+            self.rp.site_frees = <uint64_t *>self._address(self._site_frees.view(np.uint8))
+        self.rp.nr_sites = sites
 
     # -- replay -------------------------------------------------------------
     def replay(self, const uint8_t[::1] raw, uint64_t nrec, uint32_t nr_ids, results=None, uint32_t nr_sites=1,
@@ -932,22 +1171,12 @@ cdef class MachineCore:
             self._ids = grown
             self.rp.nr_ids = nr_ids
         self.rp.ids = <mm_id *>self._address(self._ids)
-        self._attach_attribution(nr_sites)
         self._attach_leak_tracking()
-        if self._stacks is not None:
-            # every per-site table must cover rp.nr_sites
-            need = max(nr_sites, self.rp.nr_sites if self._attribution else 0)
-            if self._site_frame.shape[0] < need:
-                grown = np.zeros(need, np.uint32)
-                grown[:self._site_frame.shape[0]] = self._site_frame
-                self._site_frame = grown
-            self.rp.site_frame = <uint32_t *>self._address(self._site_frame.view(np.uint8))
-            if not self._attribution:
-                self.rp.nr_sites = self._site_frame.shape[0]
+        self._attach_tables(nr_sites)
+        self._attach_cache_attribution()   # sized by the tables' rp.nr_sites
         self.rp.results = NULL
         if results is not None:
             res = results
-            self.rp.results = &res[0] if nrec else NULL
         self._site_cache = np.ascontiguousarray(site_cache if site_cache is not None else [], np.uint32)
         self.rp.nr_site_cache = len(self._site_cache)
         self.rp.site_cache = <const uint32_t *>self._address(self._site_cache.view(np.uint8)) \
@@ -959,9 +1188,18 @@ cdef class MachineCore:
                 raise ValueError("snap_rows needs a row of snapshot_size() words per entry of snap_at")
             self.rp.snap_at, self.rp.snap_rows = &at[0], &rows[0, 0]
             self.rp.nr_snap_at, self.rp.snap_stride = at.shape[0], rows.shape[1]
-        if nrec:
+        cdef uint64_t done = 0, start
+        while done < nrec:
+            start = self.rp.nr_records
+            if results is not None:
+                self.rp.results = &res[done]
             with nogil:
-                mm_replay_run(self.m, &self.rp, <const mm_op *>&raw[0], self.rp.nr_records, nrec)
+                mm_replay_run(self.m, &self.rp, <const mm_op *>&raw[done * sizeof(mm_op)], start, nrec - done)
+            done += self.rp.nr_records - start
+            if not self.rp.need_tasks:
+                break
+            self.grow_tasks(self.rp.need_tasks)   # a TASK record named a task without a stack yet
+            self.rp.need_tasks = 0
         self.rp.results = NULL
         self.rp.nr_snap_at = 0
         self.rp.snap_at, self.rp.snap_rows = NULL, NULL
@@ -1140,7 +1378,14 @@ cdef class CachegrindSim:
 
 
 CACHE_STATS = ("load_hits", "load_misses", "store_hits", "store_misses", "evictions", "writebacks",
-               "back_invalidations", "compulsory", "capacity", "conflict")
+               "back_invalidations", "compulsory", "capacity", "conflict", "coh_invalidations", "coh_misses")
+COHERENCE_STATS = ("upgrades", "invalidations_sent", "invalidations_received", "transfers", "coherence_misses",
+                   "true_sharing", "false_sharing")
+
+
+def latency_bucket_floors():
+    """The least latency (ps) of each bucket of a latency histogram."""
+    return [cache_latency_bucket_floor(b) for b in range(CACHE_LAT_BUCKETS)]
 MAX_CACHES = 256
 
 
@@ -1157,11 +1402,13 @@ cdef class CacheCore:
     cdef cache *caches
     cdef cache_shadow *shadows
     cdef cache_hierarchy *hs
+    cdef cache_coherence *coh
     cdef uint32_t n, nr_h
-    cdef object _buffers
+    cdef object _buffers, _c2c, _mem_nodes
 
     def __init__(self, uint32_t nr_hierarchies=1):
         self._buffers = []
+        self._mem_nodes = {}
         self.n = 0
         self.nr_h = max(nr_hierarchies, 1)
         self.caches = <cache *>self._alloc(MAX_CACHES * sizeof(cache), np.uint8)
@@ -1173,6 +1420,11 @@ cdef class CacheCore:
         self._buffers.append(arr)
         cdef uint8_t[::1] view = arr.view(np.uint8)
         return <void *>&view[0]
+
+    def _alloc_array(self, size_t n, dtype):
+        arr = np.zeros(n, dtype)
+        self._buffers.append(arr)
+        return arr
 
     cdef cache_hierarchy *hierarchy(self, uint32_t i):
         return &self.hs[i]
@@ -1327,9 +1579,13 @@ cdef class CacheCore:
             self.grow_shadows()
         _check_bug()
 
-    def access(self, uint32_t hier, uint64_t addr, uint32_t size, uint32_t kind):
+    def access(self, uint32_t hier, uint64_t addr, uint32_t size, uint32_t kind, uint64_t tag=0, uint64_t base=0):
+        """One access; tag and base are what the coherence-miss table records of it."""
+        cdef cache_hierarchy *h = self.wired(hier)
         _below("access kind", kind, NR_ACCESS_KINDS)
-        cache_hierarchy_access(self.wired(hier), addr, size, kind)
+        h.tag, h.tag_base = tag, base
+        self.grow_shadows()   # the bulk replay grows them as it goes
+        cache_hierarchy_access(h, addr, size, kind)
         _check_bug()
 
     def contains(self, uint32_t i, uint64_t addr):
@@ -1343,7 +1599,102 @@ cdef class CacheCore:
         cdef cache_stats *st = &self.level(i).st
         return dict(zip(CACHE_STATS, (st.load_hits, st.load_misses, st.store_hits, st.store_misses,
                                       st.evictions, st.writebacks, st.back_invalidations, st.compulsory,
-                                      st.capacity, st.conflict), strict=True))
+                                      st.capacity, st.conflict, st.coh_invalidations, st.coh_misses), strict=True))
+
+    # -- coherence ------------------------------------------------------------
+    def private_levels(self):
+        """Indices of the caches reached from one hierarchy only (its CPU's private levels)."""
+        cdef uint32_t k, i
+        cdef cache *c
+        owners = {}
+        for k in range(self.nr_h):
+            for c0 in (<uintptr_t>self.hs[k].i1, <uintptr_t>self.hs[k].d1):
+                c = <cache *>c0
+                while c != NULL:
+                    i = (<uintptr_t>c - <uintptr_t>self.caches) // sizeof(cache)
+                    owners.setdefault(i, set()).add(k)
+                    c = c.next
+        return sorted(i for i, hs in owners.items() if len(hs) == 1)
+
+    def enable_coherence(self, uint32_t c2c_size=1 << 14):
+        """Keep the hierarchies' private levels coherent (MESI); every hierarchy must be wired."""
+        cdef uint32_t k
+        cdef cache *c
+        cdef uint8_t[::1] view
+        if self.coh != NULL:
+            return
+        for k in range(self.nr_h):
+            self.wired(k)
+        if c2c_size & (c2c_size - 1) or not c2c_size:
+            raise ValueError("the coherence table's size must be a power of two")
+        for i in self.private_levels():
+            c = &self.caches[i]
+            if not cache_coherence_level_ok(c):
+                raise ValueError(f"cache {i}: a coherent private level keeps its lines in their ways (LRU/FIFO "
+                                 f"up to {CACHE_ORDER_MAX_WAYS} ways) and has no 3C classification")
+            c.ghost = <cache_ghost *>self._alloc(<uint64_t>c.sets * c.ways * sizeof(cache_ghost), np.uint8)
+        self.coh = <cache_coherence *>self._alloc(sizeof(cache_coherence), np.uint8)
+        self._c2c = np.zeros(c2c_size * sizeof(cache_c2c), np.uint8)
+        view = self._c2c
+        cache_coherence_init(self.coh, self.hs, self.nr_h, <cache_c2c *>&view[0], c2c_size)
+        _check_bug()
+
+    def coherence(self, uint32_t hier):
+        """A CPU's coherence counters (COHERENCE_STATS), or None without coherence."""
+        cdef cache_coh_stats *st = &self.wired(hier).coh_st
+        if self.coh == NULL:
+            return None
+        return dict(zip(COHERENCE_STATS, (st.upgrades, st.invalidations_sent, st.invalidations_received,
+                                          st.transfers, st.coherence_misses, st.true_sharing, st.false_sharing),
+                        strict=True))
+
+    def c2c(self):
+        """(the used entries of the coherence-miss table as a C2C_DTYPE array, misses not recorded)."""
+        if self.coh == NULL:
+            return np.zeros(0, C2C_DTYPE), 0
+        table = self._c2c.view(C2C_DTYPE)
+        return table[table["block"] != CACHE_C2C_FREE].copy(), self.coh.c2c_dropped
+
+    # -- latency --------------------------------------------------------------
+    def set_hit_latency(self, uint32_t i, uint32_t ps):
+        self.level(i).hit_ps = ps
+
+    def set_memory_latency(self, uint32_t hier, list ps):
+        """Time this hierarchy's accesses; ps[node] is the memory latency of a node's pages."""
+        cdef uint32_t[::1] view
+        cdef cache_hierarchy *h = self.wired(hier)
+        if not ps:
+            raise ValueError("memory latency: one value per node")
+        arr = self._alloc_array(len(ps), np.uint32)
+        arr[:] = ps
+        view = arr
+        h.mem_ps = &view[0]
+        self._mem_nodes[hier] = len(ps)
+
+    def access_timed(self, uint32_t hier, uint64_t addr, uint32_t size, uint32_t kind, uint32_t node=0,
+                     uint64_t tag=0, uint64_t base=0):
+        """One timed access: (latency ps, lookups served by each level of the path, then memory)."""
+        cdef uint64_t served[CACHE_LAT_SERVED]
+        cdef uint32_t depth
+        cdef cache_hierarchy *h = self.wired(hier)
+        _below("access kind", kind, NR_ACCESS_KINDS)
+        if h.mem_ps == NULL:
+            raise ValueError("set_memory_latency first")
+        _below("memory node", node, self._mem_nodes[hier])
+        h.tag, h.tag_base = tag, base
+        self.grow_shadows()
+        ps = cache_hierarchy_access_timed(h, addr, size, kind, node, served, &depth)
+        _check_bug()
+        return ps, [served[i] for i in range(depth + 1)]
+
+    def latency(self, uint32_t hier):
+        """A hierarchy's timed accesses: count, total ps, lookups served per level of the path then memory
+        and their latency (padded to CACHE_CHAIN_MAX + 1), and the histogram by latency bucket."""
+        cdef cache_lat_stats *st = &self.wired(hier).lat
+        return {"accesses": st.accesses, "total_ps": st.total_ps,
+                "served": [st.served[i] for i in range(CACHE_LAT_SERVED)],
+                "time_ps": [st.time_ps[i] for i in range(CACHE_LAT_SERVED)],
+                "histogram": [st.hist[i] for i in range(CACHE_LAT_BUCKETS)]}
 
     def page_walks(self, uint32_t hier):
         _below("hierarchy", hier, self.nr_h)

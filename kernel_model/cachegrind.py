@@ -11,6 +11,7 @@ import os
 import re
 
 from kernel_model._core import CG_EVENTS, CG_MAX_PARAM, CG_MIN_LINE_SIZE, CachegrindSim
+from kernel_model.caches import LATENCY_DEFAULT_NS, LATENCY_MAX_NS, LATENCY_MEMORY_NS
 
 CHUNK = 8 << 20
 
@@ -120,3 +121,59 @@ def format_summary(ev: dict[str, int]) -> str:
 
 __all__ = ["CG_EVENTS", "CachegrindSim", "LackeyFormatError", "format_summary", "geometry_problem",
            "parse_cache_spec", "read_cachegrind_out", "simulate_lackey"]
+
+
+# cachegrind's two levels: L1 (I1, D1) and LL, which stands for the last level (an L3)
+LATENCY_NS = {"I1": LATENCY_DEFAULT_NS[0], "D1": LATENCY_DEFAULT_NS[0], "LL": LATENCY_DEFAULT_NS[2],
+              "memory": float(LATENCY_MEMORY_NS)}
+
+
+def parse_latency_spec(text: str) -> dict[str, float]:
+    """'D1=1.2,LL=12,memory=90' -> every latency in ns, the ones not given from LATENCY_NS."""
+    out = dict(LATENCY_NS)
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, eq, value = part.partition("=")
+        try:
+            ns = float(value) if eq else None
+        except ValueError:
+            ns = None
+        if key.strip() not in LATENCY_NS or ns is None or not 0 < ns <= LATENCY_MAX_NS:
+            raise ValueError(f"latency spec {text!r}: expected NAME=NS pairs with NAME one of "
+                             f"{', '.join(LATENCY_NS)} and 0 < NS <= {LATENCY_MAX_NS:,} (e.g. D1=1.5,LL=10,memory=100)")
+        out[key.strip()] = ns
+    return out
+
+
+def latency_summary(ev: dict[str, int], ns: dict[str, float]) -> dict:
+    """AMAT from cachegrind's counts: an access served by L1 costs its L1 latency, one that misses
+    it and hits LL adds LL's, one that misses LL too adds memory's (cachegrind counts one access and
+    at most one miss per level for an access that straddles two lines). Per instructions, data and
+    both: accesses served by each level, AMAT; and the accesses by latency."""
+    def part(l1: str, refs: int, l1_miss: int, ll_miss: int) -> dict:
+        served = {l1: refs - l1_miss, "LL": l1_miss - ll_miss, "memory": ll_miss}
+        cost = {l1: ns[l1], "LL": ns[l1] + ns["LL"], "memory": ns[l1] + ns["LL"] + ns["memory"]}
+        total = sum(served[k] * cost[k] for k in served)
+        return {"accesses": refs, "served": served, "latency_ns": cost, "time_ns": total,
+                "amat_ns": total / refs if refs else 0.0}
+
+    inst = part("I1", ev["Ir"], ev["I1mr"], ev["ILmr"])
+    data = part("D1", ev["Dr"] + ev["Dw"], ev["D1mr"] + ev["D1mw"], ev["DLmr"] + ev["DLmw"])
+    hist: dict[float, int] = {}
+    for p in (inst, data):
+        for k, n in p["served"].items():
+            if n:
+                hist[p["latency_ns"][k]] = hist.get(p["latency_ns"][k], 0) + n
+    refs = inst["accesses"] + data["accesses"]
+    time_ns = inst["time_ns"] + data["time_ns"]
+    return {"ns": dict(ns), "instructions": inst, "data": data,
+            "all": {"accesses": refs, "time_ns": time_ns, "amat_ns": time_ns / refs if refs else 0.0},
+            "histogram": [{"ns": k, "accesses": hist[k]} for k in sorted(hist)]}
+
+
+def format_latency(lat: dict) -> str:
+    """AMAT lines under the summary."""
+    ns = lat["ns"]
+    return (f"latency (ns):  I1 {ns['I1']:g}, D1 {ns['D1']:g}, LL {ns['LL']:g}, memory {ns['memory']:g}\n"
+            f"I   AMAT:      {lat['instructions']['amat_ns']:.3f} ns\n"
+            f"D   AMAT:      {lat['data']['amat_ns']:.3f} ns\n"
+            f"AMAT:          {lat['all']['amat_ns']:.3f} ns\n")

@@ -16,6 +16,25 @@ split L1; otherwise the first level is unified. Per level: line_size (64),
 policy (lru, fifo, random, plru, srrip), write ("back" or "through"), allocate
 (true: write-allocate), inclusion towards the levels above (nine, inclusive,
 exclusive), seed (random policy), classify_3c.
+
+Two options for machines with several CPUs (CacheSystem, kernel_model.Machine), both off
+unless given:
+
+    coherence = true      # MESI between the CPUs' private levels (design.md section 10)
+    latency = {L1d = 1.2, L2 = 4, memory = 90}    # ns; {} takes every default
+
+coherence: a level reached from one CPU only is private to it; private levels keep their
+lines in their ways (LRU/FIFO up to ORDER_MAX_WAYS = 16 ways, or PLRU, random, SRRIP), have
+one line size and no classify_3c. Single-CPU machines are unchanged by it.
+
+latency: a lookup served by the k-th level of an access's path costs the latencies of
+levels 1..k (each level's own lookup time), one served by memory all of them plus the
+memory latency; the average memory access time is then hit time + miss ratio x miss
+penalty, level by level. Defaults (LATENCY_DEFAULT_NS, roughly a 3 GHz server core):
+1.5 ns at the first level of a path, 3 ns at the second, 10 ns at the third, 20 ns below;
+memory: the machine's latency of the page's node (the topology's HMAT latencies when it
+has them, else 10 ns per SLIT distance unit: 100 ns local) or, given here, that latency
+for local memory and remote nodes scaled by distance / 10. Paths of up to 4 levels.
 """
 
 from __future__ import annotations
@@ -27,7 +46,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernel_model._core import ACCESS_KIND_NAMES, CACHE_INCLUSION_NAMES, CACHE_POLICY_NAMES, CacheCore, CachegrindSim
+from kernel_model._core import (
+    ACCESS_KIND_NAMES,
+    CACHE_GHOST_BYTES,
+    CACHE_INCLUSION_NAMES,
+    CACHE_POLICY_NAMES,
+    ORDER_MAX_WAYS,
+    SITE_LEVELS,
+    CacheCore,
+    CachegrindSim,
+)
 from kernel_model.mm import PAGE_SIZE
 from kernel_model.units import parse_size
 
@@ -40,6 +68,21 @@ PAGE_4K, PAGE_2M = PAGE_SIZE, 2 << 20
 
 class CacheConfigError(ValueError):
     """A cache configuration that cannot be built; the message names the level and key."""
+
+
+LATENCY_DEFAULT_NS = (1.5, 3.0, 10.0)    # by position on an access's path; deeper levels LATENCY_DEEP_NS
+LATENCY_DEEP_NS = 20.0
+LATENCY_MEMORY_NS = 100                  # memory without a machine (CacheSystem, CacheHierarchy)
+LATENCY_MAX_NS = 1_000_000
+PS_PER_NS = 1000
+
+
+@dataclass(frozen=True)
+class CacheOptions:
+    """The config's coherence and latency settings (latency None: accesses are not timed)."""
+    coherence: bool = False
+    latency_ns: Mapping[str, float] | None = None     # level name -> ns, every level
+    memory_ns: float | None = None                    # given in the config, else the machine's
 
 
 @dataclass(frozen=True)
@@ -60,51 +103,105 @@ class LevelSpec:
         return self.size // (self.ways * self.line_size)
 
 
-def _level(d: Mapping, where: str, default_name: str, line_size: int | None = None) -> LevelSpec:
+MAX_LEVEL_SIZE = 1 << 32      # 4 GiB: larger than any real cache level, 512 MiB of tags at 64-byte lines
+MAX_WAYS = 1 << 16
+MAX_LINE_SIZE = 4096
+MAX_TLB_ENTRIES = 1 << 20
+# A CPU's levels and TLBs (6 at most) all go into struct cache_hierarchy's levels[16] (core/cache.h,
+# not exported as a name yet): at most 10 cache levels.
+MAX_LEVELS = 10
+LLC_SHARING = ("node", "shared", "cpu")
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _get(d: Mapping, key: str, where: str, types: tuple[type, ...], default=None, choices=()):
+    """d[key] (or default) checked for its type, and for choices; bool is never taken as an int."""
+    if key not in d:
+        if default is None:
+            raise CacheConfigError(f"{where}: missing key {key!r}")
+        return default
+    value = d[key]
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types) \
+            or (choices and value not in choices):
+        expected = f"one of {', '.join(map(repr, choices))}" if choices else \
+            " or ".join({int: "an integer", str: "a string", bool: "true or false"}[t] for t in types)
+        raise CacheConfigError(f"{where}.{key}: expected {expected}, got {_show(value)}")
+    return value
+
+
+def _bounded(value: int, where: str, lo: int, hi: int) -> int:
+    if not lo <= value <= hi:
+        raise CacheConfigError(f"{where}: {value:,} is outside {lo:,}..{hi:,}")
+    return value
+
+
+def _level(d: Mapping, where: str, default_name: str, page_size: int | None = None) -> LevelSpec:
+    """One level (page_size: a TLB, `entries` of one page each)."""
+    if not isinstance(d, Mapping):
+        raise CacheConfigError(f"{where}: expected a table, got {_show(d)}")
     known = {"name", "size", "ways", "line_size", "policy", "write", "allocate", "inclusion", "seed",
              "classify_3c", "entries"}
     unknown = set(d) - known
     if unknown:
         raise CacheConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")
-    try:
-        ways = int(d["ways"])
-        if line_size is not None:   # a TLB: entries of one page each
-            size = int(d["entries"]) * line_size
-        else:
-            line_size = int(d.get("line_size", 64))
-            size = parse_size(d["size"])
-    except KeyError as e:
-        raise CacheConfigError(f"{where}: missing key {e.args[0]!r}") from None
-    except (TypeError, ValueError) as e:
-        raise CacheConfigError(f"{where}: {e}") from None
-    policy = str(d.get("policy", "lru")).lower()
+    ways = _bounded(_get(d, "ways", where, (int,)), f"{where}.ways", 1, MAX_WAYS)
+    if page_size is not None:
+        line_size = page_size
+        size = _bounded(_get(d, "entries", where, (int,)), f"{where}.entries", 1, MAX_TLB_ENTRIES) * page_size
+    else:
+        line_size = _bounded(_get(d, "line_size", where, (int,), 64), f"{where}.line_size", 1, MAX_LINE_SIZE)
+        if line_size & (line_size - 1):
+            raise CacheConfigError(f"{where}.line_size: {line_size} is not a power of two")
+        raw = _get(d, "size", where, (int, str))
+        try:
+            size = parse_size(raw)
+        except ValueError as e:
+            raise CacheConfigError(f"{where}.size: {e}") from None
+        if not 0 < size <= MAX_LEVEL_SIZE:
+            raise CacheConfigError(f"{where}.size: {_show(raw)} is outside 1..{MAX_LEVEL_SIZE >> 30}G")
+    policy = _get(d, "policy", where, (str,), "lru").lower()
     if policy not in POLICIES:
         raise CacheConfigError(f"{where}.policy: {policy!r} is not one of {', '.join(POLICIES)}")
-    inclusion = str(d.get("inclusion", "nine")).lower()
+    inclusion = _get(d, "inclusion", where, (str,), "nine").lower()
     if inclusion not in INCLUSION:
         raise CacheConfigError(f"{where}.inclusion: {inclusion!r} is not one of {', '.join(INCLUSION)}")
-    write = str(d.get("write", "back")).lower()
+    write = _get(d, "write", where, (str,), "back").lower()
     if write not in ("back", "through"):
         raise CacheConfigError(f"{where}.write: {write!r} is not 'back' or 'through'")
-    if ways <= 0 or line_size <= 0 or size <= 0 or size % (ways * line_size):
+    if size % (ways * line_size):
         raise CacheConfigError(f"{where}: size {size} is not a multiple of ways x line size ({ways} x {line_size})")
-    return LevelSpec(str(d.get("name", default_name)), size, ways, line_size, policy, write == "back",
-                     bool(d.get("allocate", True)), inclusion, int(d.get("seed", 0)), bool(d.get("classify_3c", False)))
+    if policy == "plru" and ways & (ways - 1) or policy == "plru" and ways > 64:
+        raise CacheConfigError(f"{where}: the plru policy needs a power-of-two number of ways up to 64, got {ways}")
+    seed = _bounded(_get(d, "seed", where, (int,), 0), f"{where}.seed", 0, (1 << 64) - 1)
+    return LevelSpec(_get(d, "name", where, (str,), default_name), size, ways, line_size, policy, write == "back",
+                     _get(d, "allocate", where, (bool,), True), inclusion, seed,
+                     _get(d, "classify_3c", where, (bool,), False))
 
 
 def parse_config(config: Mapping) -> tuple[list[LevelSpec], dict[str, LevelSpec]]:
     """Validated level and TLB specs of a cache config (see the module docstring)."""
+    if not isinstance(config, Mapping):
+        raise CacheConfigError(f"cache config: expected a table, got {_show(config)}")
     levels = config.get("levels")
     if not levels:
         raise CacheConfigError("cache config: 'levels' must list at least one level")
-    unknown = set(config) - {"levels", "tlb", "llc"}
+    if not isinstance(levels, (list, tuple)) or len(levels) > MAX_LEVELS:
+        raise CacheConfigError(f"cache config: 'levels' must be a list of 1..{MAX_LEVELS} levels, got {_show(levels)}")
+    unknown = set(config) - {"levels", "tlb", "llc", "coherence", "latency"}
     if unknown:
         raise CacheConfigError(f"cache config: unknown key {sorted(unknown)[0]!r}")
+    _get(config, "llc", "cache config", (str,), "node", LLC_SHARING)   # "cache config.llc: expected ..."
     specs = [_level(d, f"levels[{i}]", f"L{i + 1}") for i, d in enumerate(levels)]
     names = [lv.name for lv in specs]
     if len(set(names)) != len(names):
         raise CacheConfigError("cache config: level names must be unique")
     t = config.get("tlb") or {}
+    if not isinstance(t, Mapping):
+        raise CacheConfigError(f"tlb: expected a table, got {_show(t)}")
     unknown = set(t) - set(TLB_KEYS)
     if unknown:
         raise CacheConfigError(f"tlb: unknown key {sorted(unknown)[0]!r}")
@@ -117,7 +214,109 @@ def parse_config(config: Mapping) -> tuple[list[LevelSpec], dict[str, LevelSpec]
                                                    or not up.write_allocate):
                 raise CacheConfigError(f"{lower.name}: an exclusive level needs write-back, write-allocate "
                                        f"levels above it with the same line size ({up.name} is not)")
+    _options(config, specs)
     return specs, tlbs
+
+
+def footprint(config: Mapping, cpu_to_node: list[int]) -> tuple[int, int]:
+    """(cache instances, bytes of host memory) the config takes on a machine with these CPUs:
+    what CacheCore.add allocates per instance (tags and PLRU bits; the 3C shadow when classified),
+    private levels and TLBs once per CPU, the last level per its llc sharing; with coherence a
+    ghost per line of the private levels."""
+    specs, tlbs = parse_config(config)
+    coherent = _options(config, specs).coherence and len(cpu_to_node) > 1
+
+    def nbytes(spec: LevelSpec, private: bool = False) -> int:
+        lines = spec.sets * spec.ways
+        shadow = lines * 16 + (1 << (2 * lines - 1).bit_length()) * 4 + (1 << (4 * lines - 1).bit_length()) * 8
+        ghosts = lines * CACHE_GHOST_BYTES if private and coherent else 0
+        return lines * 8 + spec.sets * 8 + (shadow if spec.classify_3c else 0) + ghosts
+
+    cpus = len(cpu_to_node)
+    llc = config.get("llc", "node")
+    shared = len(specs) > 1
+    last = {"node": len(set(cpu_to_node)), "shared": 1, "cpu": cpus}[llc] if shared else cpus
+    private = specs[:-1] if shared else specs
+    instances = cpus * (len(private) + len(tlbs)) + (last if shared else 0)
+    total = cpus * (sum(nbytes(lv, True) for lv in private) + sum(map(nbytes, tlbs.values()))) + \
+        (last * nbytes(specs[-1], last == cpus) if shared else 0)   # an LLC per CPU is private too
+    return instances, total
+
+
+def _first_levels(specs: list[LevelSpec]) -> int:
+    names = [lv.name for lv in specs]
+    return 2 if names[:2] in (["L1i", "L1d"], ["L1d", "L1i"]) else 1
+
+
+def path_position(specs: list[LevelSpec], name: str) -> int:
+    """A level's place (0: first) on the paths of accesses that reach it."""
+    i = [lv.name for lv in specs].index(name)
+    first = _first_levels(specs)
+    return 0 if i < first else i - first + 1
+
+
+def _options(config: Mapping, specs: list[LevelSpec]) -> CacheOptions:
+    coherence = _get(config, "coherence", "cache config", (bool,), False)
+    if coherence:
+        # every level but a shared last one may be private to a CPU (the machine decides which are)
+        maybe = specs if str(config.get("llc", "node")) == "cpu" or len(specs) == 1 else specs[:-1]
+        check_coherent_levels(maybe)
+    latency = config.get("latency")
+    if latency is None:
+        return CacheOptions(coherence)
+    if not isinstance(latency, Mapping):
+        raise CacheConfigError(f"cache config: latency must be a table of ns by level name (and memory), "
+                               f"not {latency!r}")
+    names = [lv.name for lv in specs]
+    for key, ns in latency.items():
+        if key not in (*names, "memory"):
+            raise CacheConfigError(f"latency.{key}: no level of that name (levels: {', '.join(names)}; or memory)")
+        if isinstance(ns, bool) or not isinstance(ns, (int, float)) or not 0 < ns <= LATENCY_MAX_NS:
+            raise CacheConfigError(f"latency.{key}: {ns!r} is not a latency in ns (0 < ns <= {LATENCY_MAX_NS:,})")
+    if len(specs) - _first_levels(specs) + 1 > SITE_LEVELS:
+        raise CacheConfigError(f"latency: paths of at most {SITE_LEVELS} levels are timed, this config has "
+                               f"{len(specs) - _first_levels(specs) + 1}")
+    pos = {lv.name: path_position(specs, lv.name) for lv in specs}
+    per_level = {n: float(latency.get(n, LATENCY_DEFAULT_NS[pos[n]] if pos[n] < len(LATENCY_DEFAULT_NS)
+                                      else LATENCY_DEEP_NS)) for n in names}
+    memory = latency.get("memory")
+    return CacheOptions(coherence, per_level, None if memory is None else float(memory))
+
+
+def options(config: Mapping) -> CacheOptions:
+    """The coherence and latency settings of a cache config (checked with the rest of it)."""
+    specs, _ = parse_config(config)
+    return _options(config, specs)
+
+
+def check_coherent_levels(levels: list[LevelSpec]) -> None:
+    """Private levels under coherence: lines that stay in their ways, one line size, no 3C (a
+    ghost records the bytes of its line in 16 bits: lines are at most MAX_LINE_SIZE)."""
+    for lv in levels:
+        if lv.policy in ("lru", "fifo") and lv.ways > ORDER_MAX_WAYS:
+            raise CacheConfigError(f"{lv.name}: coherence needs private levels whose lines stay in their ways "
+                                   f"(LRU/FIFO up to {ORDER_MAX_WAYS} ways, or plru, random, srrip); it has "
+                                   f"{lv.ways} ways")
+        if lv.classify_3c:
+            raise CacheConfigError(f"{lv.name}: classify_3c on a level private to a CPU is not modelled with "
+                                   f"coherence (3C knows nothing of other CPUs' stores)")
+        if lv.line_size != levels[0].line_size:
+            raise CacheConfigError(f"{lv.name}: coherence needs one line size across the private levels "
+                                   f"({levels[0].name} has {levels[0].line_size}, {lv.name} {lv.line_size})")
+
+
+def apply_options(core: CacheCore, cpus: list[dict[str, int]], specs: list[LevelSpec], opts: CacheOptions,
+                  memory_ns: list[list[float]]) -> None:
+    """Set the latencies of every CPU's levels (memory_ns[cpu]: per node) and turn coherence on."""
+    if opts.latency_ns is not None:
+        for cpu, index in enumerate(cpus):
+            for lv in specs:
+                core.set_hit_latency(index[lv.name], round(opts.latency_ns[lv.name] * PS_PER_NS))
+            core.set_memory_latency(cpu, [round(ns * PS_PER_NS) for ns in memory_ns[cpu]])
+    if opts.coherence and len(cpus) > 1:
+        private = set(core.private_levels())
+        check_coherent_levels([lv for lv in specs if any(index[lv.name] in private for index in cpus)])
+        core.enable_coherence()
 
 
 TLB_KEYS = ("itlb", "dtlb", "stlb", "itlb_huge", "dtlb_huge", "stlb_huge")
@@ -214,6 +413,49 @@ class CacheHierarchy:
             out[name] = st
         out["page_walks"] = self._core.page_walks(0)
         return out
+
+
+class CacheSystem:
+    """Several CPUs' hierarchies in one core: private levels per CPU, the last level shared by all
+    (unless llc = "cpu"), with the config's coherence and latency (memory: one node). For tests
+    and tools; kernel_model.Machine builds the same from its topology."""
+
+    def __init__(self, config: Mapping, cpus: int) -> None:
+        self.levels, tlbs = parse_config(config)
+        self.options = _options(config, self.levels)
+        self.llc = str(config.get("llc", "shared"))
+        self._core = CacheCore(cpus)
+        shared: dict = {}
+        self._index = [build_cpu(self._core, cpu, self.levels, tlbs, shared, cpu if self.llc == "cpu" else 0)
+                       for cpu in range(cpus)]
+        memory = self.options.memory_ns or LATENCY_MEMORY_NS
+        apply_options(self._core, self._index, self.levels, self.options, [[memory]] * cpus)
+
+    def access(self, cpu: int, addr: int, size: int, kind: str | int = "L", tag: int = 0, base: int = 0) -> int | None:
+        """One access; tag and base name it in the coherence-miss table (e.g. a call site and an
+        object's address). Returns its latency in ps when accesses are timed."""
+        k = KINDS[kind] if isinstance(kind, str) else kind
+        if self.options.latency_ns is None:
+            self._core.access(cpu, addr, size, k, tag, base)
+            return None
+        return self._core.access_timed(cpu, addr, size, k, 0, tag, base)[0]
+
+    def stats(self, cpu: int) -> dict[str, dict]:
+        """A CPU's levels' counters (the shared level's are every CPU's)."""
+        return {name: self._core.stats(i) for name, i in self._index[cpu].items()}
+
+    def contains(self, cpu: int, level: str, addr: int) -> bool:
+        return self._core.contains(self._index[cpu][level], addr)
+
+    def coherence(self, cpu: int) -> dict[str, int] | None:
+        return self._core.coherence(cpu)
+
+    def c2c(self):
+        """(the coherence-miss table's entries, misses it had no room for)."""
+        return self._core.c2c()
+
+    def latency(self, cpu: int) -> dict:
+        return self._core.latency(cpu)
 
 
 def _arrays(addresses, sizes, kinds):

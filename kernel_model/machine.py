@@ -11,7 +11,7 @@ import numpy as np
 
 from kernel_model import _core
 from kernel_model._core import CacheCore
-from kernel_model.caches import CacheConfigError, build_cpu, parse_config
+from kernel_model.caches import CacheConfigError, CacheOptions, apply_options, build_cpu, options, parse_config
 from kernel_model.mm import (
     LOCAL_DISTANCE,
     MAX_PAGE_ORDER,
@@ -34,7 +34,7 @@ from kernel_model.slabinfo import KmemCache, cache_stats, format_slabinfo, slab_
 from kernel_model.snapshot import Snapshots
 from kernel_model.topology import Topology
 from kernel_model.trace import OP_DTYPE, Op, Trace, infer_nr_ids
-from kernel_model.units import parse_size
+from kernel_model.units import parse_duration, parse_size
 from kernel_model.zonelist import build_zonelists
 
 # Names of the core's enums, in their order (core/replay.h, core/mm_types.h).
@@ -57,6 +57,37 @@ _SLAB_ERRORS = {_core.SLAB_ENOTOBJ: "{addr:#x} is not an allocated object",
 PAGE_MAP_FREE, PAGE_MAP_SLAB, PAGE_MAP_HOLE = _core.PAGE_MAP_FREE, _core.PAGE_MAP_SLAB, _core.PAGE_MAP_HOLE
 BASE_PFN = 1 << 20  # memory starts at 4 GiB: one Normal zone per node, and NULL / ZERO_SIZE_PTR are never objects
 MAX_IDS = 1 << 28  # 4 GiB of id map
+LINUX_KMALLOC_CLASSES: tuple[int, ...] = _core.KMALLOC_SIZES   # the default: Linux 6.1's kmalloc-8 .. kmalloc-8k
+
+
+def check_kmalloc_classes(classes: Sequence[int]) -> tuple[int, ...]:
+    """A machine's kmalloc classes, checked as the core checks them (slab.h): 1..MAX_KMALLOC sizes,
+    multiples of 8 from 8 to KMALLOC_MAX_SIZE, ascending without repeats. ValueError says which
+    entry is wrong and why."""
+    if isinstance(classes, (str, bytes)) or not isinstance(classes, Sequence):
+        raise ValueError(f"kmalloc classes must be a list of sizes, got {classes!r:.40}")
+    if not 1 <= len(classes) <= _core.MAX_KMALLOC:
+        raise ValueError(f"kmalloc classes: {len(classes)} sizes given, a machine has 1..{_core.MAX_KMALLOC}")
+    for i, size in enumerate(classes):
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+            raise ValueError(f"kmalloc class {size!r:.20} is not an integer")
+        if size % 8 or not 8 <= size <= _core.KMALLOC_MAX_SIZE:
+            raise ValueError(f"kmalloc class {size} is not a multiple of 8 from 8 to {_core.KMALLOC_MAX_SIZE} "
+                             "(larger requests go to the page allocator)")
+        if i and size <= classes[i - 1]:
+            raise ValueError(f"kmalloc class {size} " + ("is listed twice" if size == classes[i - 1] else
+                             f"comes after {classes[i - 1]}: the classes must ascend"))
+    return tuple(int(s) for s in classes)
+
+
+def kmalloc_cache_name(size: int) -> str:
+    """kmalloc-96, kmalloc-1k (Linux's names; a size that is not whole KiB keeps its bytes)."""
+    return f"kmalloc-{size // 1024}k" if size >= 1024 and not size % 1024 else f"kmalloc-{size}"
+
+
+# The thermal model's settings (core/thermal.h), millidegrees Celsius above ambient; the defaults
+# of a model switched on with fewer keys.
+THERMAL_DEFAULTS = {"heat_per_access": 1, "heat_per_page": 20, "half_life": "1ms", "throttle": 20_000}
 
 
 class _SiteNames:
@@ -146,12 +177,18 @@ class Machine:
                  max_caches: int = 256, caches: Mapping | None = None, topology: Topology | None = None,
                  zones: Sequence[Mapping] | None = None, cpu_to_node: Sequence[int] | None = None,
                  distances: Sequence[Sequence[int]] | None = None,
-                 lowmem_reserve_ratio: Sequence[int] | None = None) -> None:
+                 lowmem_reserve_ratio: Sequence[int] | None = None,
+                 kmalloc_classes: Sequence[int] | None = None, thermal: Mapping | None = None) -> None:
         """zones (with cpu_to_node and distances) lays the machine out exactly as a guest found it:
         per node a dict with start_pfn, spanned_pages and usable_pfns [(start, end), ...] (one
         Normal zone), or with "zones": a list of such dicts, each with its "zone" type ("DMA",
         "DMA32", "Normal", "Movable"). lowmem_reserve_ratio: vm.lowmem_reserve_ratio, one per
-        zone type (default Linux's 256, 256, 32, 0, 0)."""
+        zone type (default Linux's 256, 256, 32, 0, 0). kmalloc_classes: the kmalloc caches'
+        sizes (default LINUX_KMALLOC_CLASSES), each laid out as Linux lays out any cache; requests
+        above the largest go to the page allocator. thermal switches the per-node thermal model on
+        (core/thermal.h): heat_per_access and heat_per_page (millidegrees), half_life (ns or
+        "1ms"), throttle (millidegrees above ambient); missing keys take THERMAL_DEFAULTS."""
+        classes = LINUX_KMALLOC_CLASSES if kmalloc_classes is None else check_kmalloc_classes(kmalloc_classes)
         core_zones = None
         if zones is not None:
             core_zones = [z for nid, node in enumerate(zones) for z in _node_zones(nid, node)]
@@ -214,21 +251,45 @@ class Machine:
         padded = [zl + [n for n in range(nodes) if n not in zl] for zl in self._zonelists]
         self._core = _core.MachineCore(core_zones, self.cpu_to_node, padded, pcp, mobility_grouping,
                                        min_free_kbytes or 0, max_logged_errors, max_caches,
-                                       list(self.lowmem_reserve_ratio))
+                                       list(self.lowmem_reserve_ratio), classes)
         self.latency = topology.latencies() if topology is not None else \
             [[100 if i == j else 200 for j in range(nodes)] for i in range(nodes)]   # ns, CPU node x memory node
         self._core.set_latency(self.latency)
+        self.thermal_settings = self._setup_thermal(thermal) if thermal is not None else None
         self._sites: list[str] = [""]
         self._cpu_caches: list[dict[str, int]] = []
         self._hw_caches = None
+        self.cache_options = CacheOptions()
         if caches is not None:
             self._build_caches(caches)
-        self._cache_names: dict[int, str] = {}
+        self.kmalloc_classes: tuple[int, ...] = self._core.kmalloc_classes
+        self._cache_names: dict[int, str] = dict(enumerate(map(kmalloc_cache_name, self.kmalloc_classes)))
         self._imported_caches: dict[str, int] = {}   # name -> cache, of a machine imported from /proc
         self.snapshot_path: Path | None = None      # the /proc + /sys snapshot it was imported from
-        for i in range(_core.NR_KMALLOC):
-            size = self._core.cache(i)["object_size"]
-            self._cache_names[i] = f"kmalloc-{size // 1024}k" if size >= 1024 else f"kmalloc-{size}"
+
+    def _setup_thermal(self, thermal: Mapping) -> dict[str, int]:
+        unknown = set(thermal) - set(THERMAL_DEFAULTS)
+        if unknown:
+            raise ValueError(f"thermal: unknown key {sorted(unknown)[0]!r} (known: {', '.join(THERMAL_DEFAULTS)})")
+        given = {**THERMAL_DEFAULTS, **thermal}
+        half = given["half_life"]
+        try:
+            half_ns = parse_duration(half) if isinstance(half, str) else int(half)
+        except ValueError as e:
+            raise ValueError(f"thermal: half_life: {e}") from None
+        out = {"heat_per_access": given["heat_per_access"], "heat_per_page": given["heat_per_page"],
+               "half_life_ns": half_ns, "throttle": given["throttle"]}
+        for key in ("heat_per_access", "heat_per_page"):
+            if not isinstance(out[key], int) or not 0 <= out[key] < 1 << 32:
+                raise ValueError(f"thermal: {key} {out[key]!r} is not a whole number of millidegrees 0..2^32-1")
+        if not isinstance(out["throttle"], int) or not 0 <= out["throttle"] < _core.THERMAL_MAX:
+            raise ValueError(f"thermal: throttle {out['throttle']!r} is not a whole number of millidegrees "
+                             f"0..{_core.THERMAL_MAX - 1}")
+        if not 0 < half_ns < 1 << 63 or half_ns % _core.MM_THERMAL_STEPS:
+            raise ValueError(f"thermal: half_life {half!r} must be a positive multiple of "
+                             f"{_core.MM_THERMAL_STEPS} ns (cooling goes in {_core.MM_THERMAL_STEPS} steps)")
+        self._core.set_thermal(out["heat_per_access"], out["heat_per_page"], half_ns, out["throttle"])
+        return out
 
     @classmethod
     def from_procfs(cls, path: str | Path, cpu_to_node: Sequence[int] | None = None, **kwargs) -> Machine:
@@ -274,12 +335,27 @@ class Machine:
             raise CacheConfigError(f"cache config: llc {llc!r} is not 'node', 'shared' or 'cpu'")
         self._llc = llc
         self._cache_specs = specs
+        self.cache_options = options(config)
         self._hw_caches = CacheCore(len(self.cpu_to_node))
         shared: dict = {}
         for cpu, node in enumerate(self.cpu_to_node):
             key = {"node": node, "shared": 0, "cpu": cpu}[llc]
             self._cpu_caches.append(build_cpu(self._hw_caches, cpu, specs, tlbs, shared, key))
+        apply_options(self._hw_caches, self._cpu_caches, specs, self.cache_options, self._memory_latency_ns())
         self._core.set_caches(self._hw_caches)
+
+    def _memory_latency_ns(self) -> list[list[float]]:
+        """Per CPU, the memory latency of each node's pages: the machine's latencies (HMAT, or the
+        distance model), or the cache config's for local memory scaled as they are."""
+        given = self.cache_options.memory_ns
+        if given is not None and self.topology is not None and self.topology.has_latency:
+            raise CacheConfigError("cache config: latency.memory conflicts with the topology's HMAT latencies "
+                                   "(which give memory latency per node pair); remove one")
+        rows = []
+        for node in self.cpu_to_node:
+            row = self.latency[node]
+            rows.append([given * lat / row[node] for lat in row] if given is not None else [float(x) for x in row])
+        return rows
 
     def cache_stats(self) -> dict[str, dict]:
         """Counters of every cache instance: "cpuN/L1d" for private ones, "nodeN/L3" or "L3" when shared."""
@@ -300,6 +376,103 @@ class Machine:
                     out[key] = st
             out[f"cpu{cpu}/page_walks"] = self._hw_caches.page_walks(cpu)
         return out
+
+    def cache_path(self, ifetch: bool = False) -> list[str]:
+        """The level names a CPU's data (or instruction) accesses go through, first level first."""
+        names = [lv.name for lv in self._cache_specs]
+        split = names[:2] in (["L1i", "L1d"], ["L1d", "L1i"])
+        return (["L1i" if ifetch else "L1d"] if split else names[:1]) + names[2 if split else 1:]
+
+    def coherence_stats(self) -> dict[int, dict[str, int]]:
+        """Per CPU: MESI traffic (upgrades, invalidations sent and received, cache-to-cache transfers,
+        coherence misses split into true and false sharing); empty without coherence."""
+        if self._hw_caches is None:
+            return {}
+        out = {cpu: self._hw_caches.coherence(cpu) for cpu in range(len(self._cpu_caches))}
+        return {cpu: st for cpu, st in out.items() if st is not None}
+
+    def coherence_misses(self) -> tuple[list[dict], int]:
+        """Coherence misses by line and by the pair of accesses behind them (the access that missed and
+        the store that had invalidated its copy): per side the CPU, call site, object id (None for a raw
+        address) and object address, and the bytes of the line touched; true and false sharing counts.
+        Also the misses the table had no room for."""
+        if self._hw_caches is None:
+            return [], 0
+        table, dropped = self._hw_caches.c2c()
+        names = self.site_names()
+        line = self._cache_specs[0].line_size
+        out = []
+        for e in table:
+            sides = []
+            for k in (0, 1):
+                tag = int(e["tag"][k])
+                oid = tag & ((1 << _core.TAG_SITE_SHIFT) - 1)
+                sides.append({"cpu": int(e["cpu"][k]), "site": names[tag >> _core.TAG_SITE_SHIFT],
+                              "id": None if oid == _core.NO_ID else oid, "object_addr": int(e["base"][k]),
+                              "lo": int(e["lo"][k]), "hi": int(e["hi"][k])})
+            out.append({"line_addr": int(e["block"]) * line, "sides": sides,
+                        "true_sharing": int(e["true_sharing"]), "false_sharing": int(e["false_sharing"])})
+        return out, int(dropped)
+
+    def cache_latency(self) -> dict[int, dict]:
+        """Per CPU (timed caches): accesses, total latency (ps), line lookups served by each level of
+        its paths (by position: the first level is L1i or L1d) and by memory ("memory"), their
+        latency (time_ps), and the histogram by latency bucket."""
+        if self._hw_caches is None or self.cache_options.latency_ns is None:
+            return {}
+        path = self.cache_path()
+        out = {}
+        for cpu in range(len(self._cpu_caches)):
+            lat = self._hw_caches.latency(cpu)
+            by_level = {k: dict(zip(path, lat[k], strict=False)) | {"memory": lat[k][len(path)]}
+                        for k in ("served", "time_ps")}
+            out[cpu] = {"accesses": lat["accesses"], "total_ps": lat["total_ps"], **by_level,
+                        "histogram": lat["histogram"]}
+        return out
+
+    def enable_cache_attribution(self, latency: bool = True, alignment: bool = True) -> None:
+        """Keep the latency of accesses per call site and per object (timed caches only), and how
+        slab objects sit in cache lines (alignment advice)."""
+        self._core.enable_cache_attribution(latency and self.cache_options.latency_ns is not None, alignment)
+
+    def latency_by_site(self) -> dict[str, list[int]] | None:
+        """Per accessing call site: lookups served by each level of its path (SITE_LEVELS columns),
+        by memory, and the total latency in ps (the last column); None when not kept."""
+        rows = self._core.site_latency()
+        if rows is None:
+            return None
+        names = self.site_names()
+        return {names[i]: row.tolist() for i, row in enumerate(rows) if row[_core.LATENCY_PS]}
+
+    def latency_by_object(self):
+        """((per object id: lookups served per level and memory, total latency ps), accesses per id,
+        id -> allocation site name), or None when not kept."""
+        lat = self._core.object_latency()
+        if lat is None:
+            return None
+        return lat, self._core.locality()[1].sum(axis=1, dtype=np.uint64), self.alloc_sites()
+
+    def alloc_sites(self):
+        """A function: object id (or None) -> the name of the call site that allocated it ("" if none)."""
+        sites, names = self._core.locality()[2], self.site_names()
+
+        def name(i: int | None) -> str:
+            return names[int(sites[i])] if i is not None and i < len(sites) and sites[i] != _core.NO_SITE else ""
+        return name
+
+    @property
+    def cache_specs(self):
+        """The cache levels (kernel_model.caches.LevelSpec), first level first; [] without caches."""
+        return list(getattr(self, "_cache_specs", []))
+
+    def cache_memory_latency_ns(self) -> list[list[float]]:
+        """Per CPU, the memory latency (ns) of each node's pages that timed accesses use."""
+        return self._memory_latency_ns()
+
+    def alignment(self):
+        """(the latest placement of every object id: ALIGN_DTYPE records; per kmem_cache the alignment
+        counters ALIGN_COUNTERS over all placements), or None when not kept."""
+        return self._core.alignment()
 
     def cache_misses_by_site(self) -> dict[str, dict[str, list[int]]]:
         """Cache misses per level (first level, then each one below) attributed to the accessing
@@ -345,7 +518,8 @@ class Machine:
     # -- slab allocator -------------------------------------------------------
     def kmalloc(self, size: int, cpu: int = 0, node: int | None = None) -> int | None:
         """kmalloc(size): an object address, ZERO_SIZE_PTR (16) for size 0, None on failure.
-        Sizes up to 8 KiB come from the kmalloc-N caches, larger ones from the page allocator."""
+        Sizes up to the largest class (8 KiB) come from the kmalloc-N caches, larger ones from the
+        page allocator."""
         self._check_cpu(cpu)
         if size < 0:
             raise ValueError(f"size {size} is negative")
@@ -383,14 +557,36 @@ class Machine:
         if err:
             raise ValueError(_SLAB_ERRORS[err].format(addr=addr, cache=self._cache_names[idx]))
 
+    def kmem_cache_destroy(self, cache: KmemCache, cpu: int = 0) -> None:
+        """kmem_cache_destroy: its empty slabs are freed and the cache is gone. Raises ValueError
+        when objects are still in use (Linux warns and keeps the cache: so does the model)."""
+        self._check_cpu(cpu)
+        idx = self._cache_index(cache)
+        if idx < len(self.kmalloc_classes):
+            raise ValueError(f"{self._cache_names[idx]} is a kmalloc cache: it is never destroyed")
+        if self._core.kmem_cache_destroy(idx, cpu):
+            raise ValueError(f"kmem_cache {self._cache_names[idx]!r} still has "
+                             f"{self._core.kmem_cache_inuse(idx)} objects in use")
+
+    def cache_objects_in_use(self, cache: KmemCache) -> int:
+        """Objects of a kmem_cache in use now (counted as SLUB keeps its free objects)."""
+        return self._core.kmem_cache_inuse(self._cache_index(cache))
+
     def caches(self) -> list[KmemCache]:
-        """Every kmem_cache, oldest first (the kmalloc caches come first)."""
-        return [KmemCache(i, self._cache_names.get(i, f"cache-{i}")) for i in range(self._core.nr_caches)]
+        """Every kmem_cache not destroyed, oldest first (the kmalloc caches come first)."""
+        return [KmemCache(i, self._cache_names.get(i, f"cache-{i}")) for i in range(self._core.nr_caches)
+                if not self._core.cache_flags(i) & _core.FLAG_DESTROYED]
+
+    def slab_counts(self) -> list[tuple[int, int, int]]:
+        """(object size, slabs, objects the slabs hold) of every cache index ever created, destroyed
+        ones included (as the guest reports them)."""
+        return [(c["object_size"], sum(n["nr_slabs"] for n in c["nodes"]), sum(n["total_objects"] for n in c["nodes"]))
+                for c in (self._core.cache(i) for i in range(self._core.nr_caches))]
 
     def kmalloc_cache(self, size: int) -> KmemCache:
-        """The kmalloc cache serving a request of size bytes (1..8192)."""
-        if not 0 < size <= _core.KMALLOC_MAX_SIZE:
-            raise ValueError(f"kmalloc size {size} is not served by a kmalloc cache (1..{_core.KMALLOC_MAX_SIZE})")
+        """The kmalloc cache serving a request of size bytes (1..the largest class, 8192 by default)."""
+        if not 0 < size <= self.kmalloc_classes[-1]:
+            raise ValueError(f"kmalloc size {size} is not served by a kmalloc cache (1..{self.kmalloc_classes[-1]})")
         idx = self._core.kmalloc_cache(size)
         return KmemCache(idx, self._cache_names[idx])
 
@@ -407,6 +603,14 @@ class Machine:
         """Pages held by slabs, all caches and nodes (the sum of slabs << order)."""
         return self._core.slab_pages()
 
+    def slab_usage(self) -> dict[str, dict[str, float]]:
+        """Pages held by slabs over the records replayed, for the kmalloc caches ("kmalloc") and for
+        every cache ("all"): now, the peak and the record that first reached it, the slab tail bytes
+        (slab size past its last object) now and at the peak, and the average over the records."""
+        usage, records = self._core.slab_usage(), self.records_replayed()
+        return {kind: {**u, "avg_pages": u["page_records"] / records if records else 0.0}
+                for kind, u in usage.items()}
+
     def slab_waste(self) -> dict:
         """Memory lost to slab layout and size rounding, per cache and in total (bytes)."""
         return slab_waste([(c.name, self._core.cache(c.index)) for c in self.caches()], self._core.large_kmalloc())
@@ -416,8 +620,8 @@ class Machine:
             idx = cache.index
         else:
             idx = next((i for i, n in self._cache_names.items() if n == cache), -1)
-        if not 0 <= idx < self._core.nr_caches:
-            raise ValueError(f"no kmem_cache {cache!r}")
+        if not 0 <= idx < self._core.nr_caches or self._core.cache_flags(idx) & _core.FLAG_DESTROYED:
+            raise ValueError(f"no kmem_cache {cache!r}" + (" (destroyed)" if 0 <= idx < self._core.nr_caches else ""))
         return idx
 
     def _node_arg(self, node: int | None) -> int:
@@ -435,8 +639,8 @@ class Machine:
         per node 1..255, a list for the listed nodes or a {node: weight} map)."""
         self._check_cpu(cpu)
         if mode not in MPOL_MODES or mode == "access_aware":
-            raise ValueError(f"unknown memory policy {mode!r}: one of {', '.join(list(MPOL_MODES)[:-1])} "
-                             "(access-aware: set_access_aware)")
+            modes = ", ".join(m for m in MPOL_MODES if m != "access_aware")
+            raise ValueError(f"unknown memory policy {mode!r}: one of {modes} (access-aware: set_access_aware)")
         mask = 0
         for n in nodes:
             if not 0 <= n < self.nodes:
@@ -469,7 +673,8 @@ class Machine:
         self.set_mempolicy(cpu, "weighted_interleave", list(range(self.nodes)), weights)
 
     def enable_stacks(self, stack_size: int = 16 << 10) -> None:
-        """Model a stack per CPU from CALL/RET ops (deeper than stack_size bytes is an overflow)."""
+        """Model a stack per CPU, and per task of the trace's TASK ops, from CALL/RET ops (deeper
+        than stack_size bytes is an overflow)."""
         if not 0 < stack_size < 1 << 32:
             raise ValueError(f"stack size {stack_size} out of range")
         self._core.enable_stacks(stack_size)
@@ -485,8 +690,49 @@ class Machine:
         return self._core.leak_scan()
 
     def stacks(self):
-        """Per CPU depth, high_water, overflows, calls and chain (site ids); largest frame per site."""
+        """Per CPU (its own task's stack) depth, high_water, overflows, calls, chain (site ids) and
+        chain_bytes (frame sizes) at the high-water mark, hw_cpu; largest frame per site."""
         return self._core.stacks()
+
+    def task_stacks(self) -> dict[int, dict]:
+        """Per TASK id that made calls: as stacks() per CPU, and on_cpu (the CPU running it, -1)."""
+        return self._core.task_stacks()
+
+    def cpu_tasks(self) -> list[int]:
+        """The TASK id each CPU runs now (-1: its own task)."""
+        return self._core.cpu_tasks()
+
+    def leak_resources(self) -> dict:
+        """Live page allocations (page_id, page_order, page_site) and kmem_caches of the trace
+        (cache_id, cache index), and frees per allocation site (site_frees; with leak tracking)."""
+        return self._core.leak_resources()
+
+    def thermal(self) -> dict | None:
+        """The thermal model (None when off): its settings and per node the temperature, its peak
+        and the simulated ns spent throttled, in millidegrees Celsius above ambient."""
+        if self.thermal_settings is None:
+            return None
+        t = self._core.thermal()
+        return {**self.thermal_settings, "unit": "millidegrees C above ambient, ns",
+                "nodes": {n: {"temperature": t["temp"][n], "peak": t["peak"][n], "throttled_ns": t["throttled_ns"][n]}
+                          for n in range(self.nodes)}}
+
+    def object_place(self, id_: int) -> dict | None:
+        """Where a live page allocation, slab object or large kmalloc of the replayed trace is: its
+        node, model address and bytes (None for any other id)."""
+        place = self._core.id_place(id_) if 0 <= id_ < 1 << 32 else None
+        return None if place is None else dict(zip(("node", "addr", "bytes"), place, strict=True))
+
+    def migrate(self, id_: int, node: int, cpu: int = 0) -> bool:
+        """Move a live page allocation, slab object or large kmalloc of the replayed trace to
+        `node` (copying its bytes, freeing the old place through `cpu`): True, or False when the
+        node has no room. Raises ValueError for an id that is none of those."""
+        self._check_cpu(cpu)
+        self._node_arg(node)
+        err = self._core.migrate(id_, node, cpu) if 0 <= id_ < 1 << 32 else -1
+        if err == -1:
+            raise ValueError(f"id {id_} is not a live page allocation, slab object or large kmalloc")
+        return err == 0
 
     def site_names(self) -> _SiteNames:
         """Call-site names of the last trace replayed, indexed by site id."""
@@ -514,6 +760,18 @@ class Machine:
             "objects": [{"id": i, "alloc_site": name(int(alloc_site[i])) if alloc_site[i] != _core.NO_SITE else "",
                          "remote": rem, "local": loc} for rem, loc, i in objs],
         }
+
+    def accessor_nodes(self, ids: Sequence[int]) -> list[int | None]:
+        """Per object id, the node whose CPUs made most of its remote accesses (a majority vote over
+        them since enable_locality_tracking: exact whenever one node made more than half), or None."""
+        votes = self._core.id_votes()
+        out = [int(votes[i]) if 0 <= i < len(votes) else 0 for i in ids]
+        return [v >> _core.MM_ID_VOTE_SHIFT if v & _core.MM_ID_VOTE_COUNT_MAX else None for v in out]
+
+    def object_accesses(self, ids: Sequence[int]) -> list[tuple[int, int]]:
+        """Per object id, (local, remote) accesses since enable_locality_tracking."""
+        obj = self._core.locality()[1]
+        return [(int(obj[i, 0]), int(obj[i, 1])) if 0 <= i < len(obj) else (0, 0) for i in ids]
 
     def numastat(self) -> dict[int, dict[str, int]]:
         """Per node: numa_hit, numa_miss, numa_foreign, interleave_hit, local_node, other_node,

@@ -399,7 +399,8 @@ def build(cls: type, path: str | Path, cpu_to_node: Sequence[int] | None = None,
     snap = read_snapshot(path, cpu_to_node)
     layout = [{"zones": [{"zone": z.zone, "start_pfn": z["start_pfn"], "spanned_pages": z["spanned"],
                           "usable_pfns": []} for z in snap.populated() if z.node == n]} for n in range(snap.nodes)]
-    kwargs.setdefault("max_caches", _core.NR_KMALLOC + len(snap.slabinfo) + 256)
+    nr_kmalloc = len(kwargs.get("kmalloc_classes") or _core.KMALLOC_SIZES)
+    kwargs.setdefault("max_caches", nr_kmalloc + len(snap.slabinfo) + 256)
     m = cls(zones=layout, cpu_to_node=snap.cpu_to_node, distances=snap.distances, **kwargs)
     core = m._core
     for z in snap.populated():

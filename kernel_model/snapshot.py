@@ -36,7 +36,7 @@ class Snapshots:
 
     @staticmethod
     def size(nodes: int, cpus: int) -> int:
-        return SNAP_HEAD + nodes * SNAP_PER_NODE + cpus
+        return SNAP_HEAD + nodes * SNAP_PER_NODE + cpus + nodes
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -88,5 +88,12 @@ class Snapshots:
 
     @property
     def stack_depth(self) -> np.ndarray:
-        """Bytes on each CPU's stack model (0 unless stacks are modelled): [k, cpu]."""
-        return self.rows[:, SNAP_HEAD + self.nodes * SNAP_PER_NODE:]
+        """Bytes on the stack model of the task each CPU runs (0 unless stacks are modelled): [k, cpu]."""
+        start = SNAP_HEAD + self.nodes * SNAP_PER_NODE
+        return self.rows[:, start:start + self.cpus]
+
+    @property
+    def temperature(self) -> np.ndarray:
+        """Each node's temperature in millidegrees above ambient (0 unless the thermal model is
+        on, kernel_model/core/thermal.h): [k, node]."""
+        return self.rows[:, SNAP_HEAD + self.nodes * SNAP_PER_NODE + self.cpus:]

@@ -16,7 +16,12 @@ from kernel_model.zonelist import build_zonelists
 
 
 class TopologyError(ValueError):
-    """A topology that cannot be: the message names the node or pair."""
+    """A topology that cannot be: the message names the node or pair; `key` is the description's
+    key at fault (distances, node_mem, cpus, latency, bandwidth) when one is."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class Topology:
@@ -32,28 +37,39 @@ class Topology:
     def from_slit(cls, distances: Sequence[Sequence[int]], node_mem: int | str | Sequence[int | str],
                   cpus: Sequence[Sequence[int]] | None = None, latency=None, bandwidth=None) -> Topology:
         """From a SLIT matrix; node_mem one size for all or one per node; cpus per node
-        (default: one CPU per node, numbered by node)."""
-        n = len(distances)
+        (default: one CPU per node, numbered by node). Values come from users (TOML, the
+        command line): every one is checked for its type and range here."""
+        n = len(_rows(distances, "distances"))
         if n == 0:
-            raise TopologyError("topology: no nodes")
-        mems = [node_mem] * n if isinstance(node_mem, (int, str)) else list(node_mem)
+            raise TopologyError("topology: no nodes", "distances")
+        distances = _matrix(distances, "distances", n, 0, 255)
+        if isinstance(node_mem, (int, str)) and not isinstance(node_mem, bool):
+            mems = [node_mem] * n
+        elif isinstance(node_mem, (list, tuple)):
+            mems = list(node_mem)
+        else:
+            raise TopologyError(f"topology: node_mem {_show(node_mem)} is not a size or a list of sizes", "node_mem")
         if len(mems) != n:
-            raise TopologyError(f"topology: {len(mems)} memory sizes for {n} nodes")
-        cpus = [[i] for i in range(n)] if cpus is None else [list(c) for c in cpus]
+            raise TopologyError(f"topology: {len(mems)} memory sizes for {n} nodes", "node_mem")
+        if cpus is None:
+            cpus = [[i] for i in range(n)]
+        else:
+            cpus = [[_integer(c, f"cpus[{i}]", 0, MAX_CPU_ID) for c in _rows(row, f"cpus[{i}]")]
+                    for i, row in enumerate(_rows(cpus, "cpus"))]
         if len(cpus) != n:
-            raise TopologyError(f"topology: {len(cpus)} CPU lists for {n} nodes")
+            raise TopologyError(f"topology: {len(cpus)} CPU lists for {n} nodes", "cpus")
+        latency = None if latency is None else _matrix(latency, "latency", n, 1, (1 << 32) - 1)
+        bandwidth = None if bandwidth is None else _matrix(bandwidth, "bandwidth", n, 1, (1 << 32) - 1)
         g = nx.DiGraph()
         for i in range(n):
             try:
                 mem = parse_size(mems[i])
-            except ValueError as e:
-                raise TopologyError(f"node {i}: {e}") from None
+            except (TypeError, ValueError) as e:
+                raise TopologyError(f"node {i}: {e}", "node_mem") from None
             g.add_node(i, mem=mem, cpus=cpus[i])
         for i, row in enumerate(distances):
-            if len(row) != n:
-                raise TopologyError(f"SLIT row {i}: {len(row)} distances for {n} nodes (missing distance)")
             for j, d in enumerate(row):
-                attrs = {"distance": int(d)}
+                attrs = {"distance": d}
                 if latency is not None:
                     attrs["latency"] = latency[i][j]
                 if bandwidth is not None:
@@ -65,13 +81,18 @@ class Topology:
     def from_dict(cls, d: Mapping, where: str = "topology") -> Topology:
         """From a description: {"distances": [[10, 21], [21, 10]], "node_mem": "256M" or [...],
         "cpus": [[0], [1]], optional "latency" and "bandwidth" matrices (HMAT)}."""
+        if not isinstance(d, Mapping):
+            raise TopologyError(f"{where}: expected a table, got {_show(d)}")
         unknown = set(d) - {"distances", "node_mem", "cpus", "latency", "bandwidth"}
         if unknown:
             raise TopologyError(f"{where}: unknown key {sorted(unknown)[0]!r}")
         for key in ("distances", "node_mem"):
             if key not in d:
                 raise TopologyError(f"{where}: missing key {key!r}")
-        return cls.from_slit(d["distances"], d["node_mem"], d.get("cpus"), d.get("latency"), d.get("bandwidth"))
+        try:
+            return cls.from_slit(d["distances"], d["node_mem"], d.get("cpus"), d.get("latency"), d.get("bandwidth"))
+        except TopologyError as e:
+            raise TopologyError(f"{where}: {str(e).removeprefix('topology: ')}", e.key) from None
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> Topology:
@@ -83,6 +104,8 @@ class Topology:
                 data = tomllib.load(f)
         except (OSError, tomllib.TOMLDecodeError) as e:
             raise TopologyError(f"{path}: {getattr(e, 'strerror', None) or e}") from None
+        except UnicodeDecodeError as e:
+            raise TopologyError(f"{path}: not UTF-8 text (byte {e.start})") from None
         return cls.from_dict(data.get("topology", data), f"{path}: topology")
 
     @classmethod
@@ -109,23 +132,25 @@ class Topology:
         for i in range(n):
             mem = self.graph.nodes[i]["mem"]
             if mem % PAGE_SIZE:
-                raise TopologyError(f"node {i}: memory {mem} is not a multiple of the {PAGE_SIZE}-byte page")
+                raise TopologyError(f"node {i}: memory {mem} is not a multiple of the {PAGE_SIZE}-byte page",
+                                    "node_mem")
             for cpu in self.graph.nodes[i]["cpus"]:
                 if cpu in seen_cpus:
-                    raise TopologyError(f"node {i}: CPU {cpu} is already on another node")
+                    raise TopologyError(f"node {i}: CPU {cpu} is already on another node", "cpus")
                 seen_cpus.add(cpu)
             for j in range(n):
                 if not self.graph.has_edge(i, j):
-                    raise TopologyError(f"SLIT: missing distance from node {i} to node {j}")
+                    raise TopologyError(f"SLIT: missing distance from node {i} to node {j}", "distances")
                 d = self.graph.edges[i, j]["distance"]
                 if i == j and d != LOCAL_DISTANCE:
-                    raise TopologyError(f"SLIT: local distance of node {i} is {d}, must be {LOCAL_DISTANCE}")
+                    raise TopologyError(f"SLIT: local distance of node {i} is {d}, must be {LOCAL_DISTANCE}",
+                                        "distances")
                 if i != j and not LOCAL_DISTANCE < d <= 254:
-                    raise TopologyError(f"SLIT: distance {i}->{j} is {d}, must be 11..254")
+                    raise TopologyError(f"SLIT: distance {i}->{j} is {d}, must be 11..254", "distances")
         if seen_cpus != set(range(len(seen_cpus))):
-            raise TopologyError("topology: CPUs must be numbered 0..n-1 across the nodes")
+            raise TopologyError("topology: CPUs must be numbered 0..n-1 across the nodes", "cpus")
         if not seen_cpus:
-            raise TopologyError("topology: no CPUs")
+            raise TopologyError("topology: no CPUs", "cpus")
 
     @property
     def nr_nodes(self) -> int:
@@ -209,6 +234,42 @@ class Topology:
                     args += ["-numa", f"hmat-lb,initiator={i},target={j},hierarchy=memory,"
                                       f"data-type=access-bandwidth,bandwidth={int(e['bandwidth'])}M"]
         return args
+
+
+MAX_CPU_ID = (1 << 31) - 1   # CPU numbers are checked to be 0..n-1 once all are read
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _rows(value, what: str) -> list:
+    if not isinstance(value, (list, tuple)):
+        raise TopologyError(f"topology: {what} must be a list, got {_show(value)}", what.split("[")[0])
+    return list(value)
+
+
+def _integer(value, what: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise TopologyError(f"topology: {what}: expected an integer in {lo}..{hi}, got {_show(value)}",
+                            what.split("[")[0])
+    return value
+
+
+def _matrix(value, what: str, n: int, lo: int, hi: int) -> list[list[int]]:
+    """An n x n matrix of integers in lo..hi."""
+    rows = _rows(value, what)
+    if len(rows) != n:
+        raise TopologyError(f"topology: {what} has {len(rows)} rows for {n} nodes", what)
+    out = []
+    for i, row in enumerate(rows):
+        row = _rows(row, f"{what}[{i}]")
+        if len(row) != n:
+            kind = "missing distance" if what == "distances" else f"{n} expected"
+            raise TopologyError(f"topology: {what} row {i}: {len(row)} values for {n} nodes ({kind})", what)
+        out.append([_integer(x, f"{what}[{i}][{j}]", lo, hi) for j, x in enumerate(row)])
+    return out
 
 
 def _parse_cpulist(text: str) -> list[int]:

@@ -14,9 +14,22 @@ from collections.abc import Iterable
 import numpy as np
 
 from kernel_model import Machine, Op, ReplayResult, Trace
+from kernel_model.machine import MAX_IDS
 from kernel_model.snapshot import Snapshots
 
 SAMPLED_CALL = 1 << 20   # records per replay call when every observer samples
+
+
+def too_many_ids(trace: Trace) -> str | None:
+    """Why the model cannot replay a trace's ids (its header's nr_ids), or None."""
+    if (trace.nr_ids or 0) > MAX_IDS:
+        return f"the header declares {trace.nr_ids:,} object ids; the model holds at most {MAX_IDS:,}"
+    return None
+
+
+def cpus_used(trace: Trace) -> int:
+    """CPUs a trace's records run on (the highest CPU number + 1)."""
+    return int(trace.records["cpu"].max()) + 1 if len(trace) else 0
 
 
 def time_boundaries(trace: Trace, every_ns: int) -> np.ndarray:

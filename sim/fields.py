@@ -8,15 +8,26 @@ The loader turns a FieldError into one line naming the file, line and key (or `-
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from kernel_model.units import parse_duration, parse_size
 
 
 class FieldError(ValueError):
-    """A value of the wrong type or out of range; the message says what was expected."""
+    """A value of the wrong type or out of range; the message says what was expected, `path` where
+    inside the value (e.g. "[1][0]" for an item of a list of lists)."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.message, self.path = message, path
+
+    def named(self, name: str) -> str:
+        """The message for the setting `name`: "topology.latency[0][1]: expected ..."."""
+        return f"{name}{self.path}: {self.message}"
 
 
 def _show(value: Any) -> str:
@@ -159,7 +170,9 @@ class ListOf(Kind):
 
     @property
     def expected(self) -> str:
-        return f"a list of {self.item.expected}" + (" (not empty)" if self.min_len else "")
+        if self.min_len == self.max_len:
+            return f"a list of {self.min_len}, each {self.item.expected}"
+        return f"a list of {self.min_len}..{self.max_len:,}, each {self.item.expected}"
 
     def check(self, value: Any) -> list:
         if not isinstance(value, list) or not self.min_len <= len(value) <= self.max_len:
@@ -169,7 +182,7 @@ class ListOf(Kind):
             try:
                 out.append(self.item.check(x))
             except FieldError as e:
-                raise FieldError(f"item {i}: {e}") from None
+                raise FieldError(e.message, f"[{i}]{e.path}") from None
         return out
 
 
@@ -229,7 +242,7 @@ def check_table(table: Any, fields: Sequence[Field], what: str) -> dict[str, Any
         try:
             out[key] = known[key].kind.check(value)
         except FieldError as e:
-            raise TableError(key, f"{what}.{key}: {e}") from None
+            raise TableError(key, e.named(f"{what}.{key}")) from None
     return out
 
 
@@ -240,6 +253,28 @@ class TableError(FieldError):
     def __init__(self, key: str | None, message: str, hint: str = "") -> None:
         super().__init__(message + hint)
         self.key, self.message, self.hint = key, message, hint
+
+
+def memory_budget() -> int:
+    """Bytes of host memory a model may take: half of the RAM (or of the cgroup's limit), so a
+    size the host cannot hold is refused when it is read, not met as a MemoryError or the OOM
+    killer halfway through a run."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            total = min(total, int(limit))
+    except OSError:
+        pass
+    return total // 2
+
+
+def human_bytes(n: int) -> str:
+    """1536 -> "1.5K", 1 << 40 -> "1T": sizes in messages."""
+    for unit, shift in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.3g}{unit}"
+    return str(n)
 
 
 def _bytes(n: int | None) -> str:

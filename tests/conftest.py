@@ -8,6 +8,7 @@ run without the preload, on the release extension.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,10 @@ if os.environ.pop("MEMSIM_SANITIZE", None) == "1":
     from kernel_model import _core
 
     assert _core.DEBUG, f"make sanitize imported a release extension: {_core.__file__}"
+    # nor the sanitizer build's path: processes spawned by multiprocessing (Dask's LocalCluster
+    # workers) inherit sys.path, and would load the ASan extension without its runtime
+    san = str(Path(_core.__file__).resolve().parents[1])
+    sys.path[:] = [p for p in sys.path if str(Path(p).resolve()) != san]
 
 REPO = Path(__file__).resolve().parents[1]
 LINUX_2NODE = REPO / "data" / "linux-6.1-qemu-2node"

@@ -76,3 +76,109 @@ def test_profiler_reports_line_utilisation():
     use = prof.result()["line_utilisation"]["cpu0/L1d"]
     assert use["mean_bytes_used"] == 8.0     # one 8-byte load per 64-byte object, one object per line
     assert sum(use["retired_lines_by_bytes_used"]) > 0
+
+
+CONFIG = [{"name": "L1d", "size": "32K", "ways": 8}, {"name": "L1i", "size": "32K", "ways": 8},
+          {"name": "L2", "size": "256K", "ways": 8}, {"name": "L3", "size": "1M", "ways": 16}]
+
+
+def _counters(stride: int, rounds: int = 10):
+    """Two CPUs incrementing their own counters of one structure, `stride` bytes apart (at 8 and
+    8 + stride), then the total at 0: CPU 0, CPU 1, CPU 0."""
+    from sim.workloads.script import Workload
+    w = Workload(cpus=2)
+    obj = w.kmalloc(8 + 2 * stride, site="alloc_stats")
+    for _ in range(rounds):
+        w.modify(obj, 8, cpu=0, site="inc_a")
+        w.modify(obj, 8 + stride, cpu=1, site="inc_b")
+    w.modify(obj, 0, cpu=0, site="inc_total")
+    w.modify(obj, 0, cpu=1, site="inc_total")
+    w.modify(obj, 0, cpu=0, site="inc_total")
+    return w.trace()
+
+
+def test_false_sharing_lines_sides_and_fix():
+    m = Machine(nodes=1, node_mem="16M", cpus_per_node=2, caches={"levels": CONFIG, "coherence": True})
+    prof = CacheProfiler(m)
+    replay_in_chunks(m, _counters(8), chunk=7, observers=[prof])
+    coh = prof.result()["coherence"]
+    json.dumps(coh)
+    # Each CPU misses in rounds 2-10 on the copy the other's store to its own counter took: 18 false
+    # sharing; CPU 0's first total misses on the copy CPU 1's last counter store took (false), then
+    # each total misses on the copy the other's total store took: the same bytes, true sharing.
+    assert (coh["coherence_misses"], coh["false_sharing"], coh["true_sharing"]) == (21, 19, 2)
+    [line] = coh["lines"]
+    assert line["kind"] == "false and true sharing" and line["line_addr"] % 64 == 0
+    fields = {(s["cpu"], s["site"]): s["offsets"] for s in line["sides"]}
+    assert fields == {(0, "inc_a"): [8, 16], (1, "inc_b"): [16, 24], (0, "inc_total"): [0, 8],
+                      (1, "inc_total"): [0, 8]}
+    assert all(s["alloc_site"] == "alloc_stats" for s in line["sides"])
+    # the total (both CPUs), inc_a (CPU 0), inc_b (CPU 1) each on its own line: 56 + 56 bytes
+    assert line["pad_bytes"] == 112 and "insert 56 bytes before offset 8" in line["fix"]
+    assert "56 bytes before offset 16" in line["fix"] and "true sharing of offset 0" in line["fix"]
+    padded = Machine(nodes=1, node_mem="16M", cpus_per_node=2, caches={"levels": CONFIG, "coherence": True})
+    prof = CacheProfiler(padded)
+    replay_in_chunks(padded, _counters(64), chunk=7, observers=[prof])
+    coh = prof.result()["coherence"]
+    assert (coh["false_sharing"], coh["true_sharing"]) == (0, 1)
+    assert coh["lines"][0]["fix"].startswith("true sharing: the CPUs write the same bytes")
+
+
+def test_amat_per_cpu_site_and_object_by_hand():
+    """One CPU: a cold kmalloc-64 object, read twice at one site and written once at another, with
+    L1 1 ns, L2 2 ns, L3 4 ns and memory 10 ns (one node)."""
+    from sim.workloads.script import Workload
+    m = Machine(nodes=1, node_mem="16M", caches={"levels": CONFIG, "latency": {
+        "L1d": 1, "L1i": 1, "L2": 2, "L3": 4, "memory": 10}})
+    prof = CacheProfiler(m)
+    w = Workload()
+    obj = w.kmalloc(64, site="alloc")
+    w.load(obj, 0, site="reader")       # memory: 1 + 2 + 4 + 10 = 17 ns
+    w.load(obj, 8, site="reader")       # L1: 1 ns
+    w.store(obj, 16, site="writer")     # L1: 1 ns
+    replay_in_chunks(m, w.trace(), chunk=2, observers=[prof])
+    lat = prof.result()["latency"]
+    assert lat["amat_ns"] == pytest.approx(19 / 3) and lat["cpus"]["0"]["amat_ns"] == pytest.approx(19 / 3)
+    assert lat["served"] == {"L1d": 2 / 3, "L2": 0.0, "L3": 0.0, "memory": 1 / 3}
+    assert lat["amat_by_level_ns"] == pytest.approx({"L1d": 2 / 3, "L2": 0.0, "L3": 0.0, "memory": 17 / 3})
+    assert [(s["site"], s["accesses"], s["amat_ns"]) for s in lat["call_sites"]] == [("reader", 2, 9.0),
+                                                                                     ("writer", 1, 1.0)]
+    [o] = lat["objects"]
+    assert (o["id"], o["alloc_site"], o["accesses"], o["amat_ns"]) == (obj, "alloc", 3, pytest.approx(19 / 3))
+    assert dict(zip(lat["histogram"]["floor_ns"], lat["histogram"]["accesses"], strict=True)) == \
+        {1.0: 2, **{f: 0 for f in lat["histogram"]["floor_ns"][1:-1]}, 16.0: 1}
+
+
+def test_memory_latency_from_hmat_or_the_config():
+    from kernel_model import Topology
+    topo = Topology.from_slit([[10, 20], [20, 10]], "16M", latency=[[80, 150], [150, 80]])
+    m = Machine(topology=topo, caches={"levels": CONFIG, "latency": {}})
+    assert m.cache_memory_latency_ns() == [[80, 150], [150, 80]]
+    m = Machine(nodes=2, node_mem="16M", caches={"levels": CONFIG, "latency": {"memory": 90}})
+    assert m.cache_memory_latency_ns() == [[90, 180], [180, 90]]        # remote: x distance / 10
+    with pytest.raises(ValueError, match="latency.memory conflicts with the topology's HMAT"):
+        Machine(topology=topo, caches={"levels": CONFIG, "latency": {"memory": 90}})
+
+
+def test_alignment_advice_by_hand():
+    """A 40-byte kmem_cache without alignment: objects at 0, 40, 80, 120 ... of a slab. Reading
+    each whole, the objects at 40 (bytes 40-79) and 120 (120-159) straddle a line, those at 0 and 80
+    do not; padding the slot to 64 bytes (SLAB_HWCACHE_ALIGN) fixes it."""
+    from sim.workloads.script import Workload
+    m = Machine(nodes=1, node_mem="16M", caches={"levels": CONFIG})
+    prof = CacheProfiler(m, alignment=True)
+    w = Workload()
+    cache = w.kmem_cache_create("obj40", 40)
+    objs = [w.kmem_cache_alloc(cache, site="alloc40") for _ in range(4)]
+    for o in objs:
+        w.load(o, 0, 40, site="copy")
+        w.load(o, 0, 8, site="field")
+    replay_in_chunks(m, w.trace(), chunk=5, observers=[prof])
+    al = prof.result()["alignment"]
+    [c] = al["classes"]
+    assert (c["cache"], c["slot"], c["placements"], c["straddling"], c["affected"], c["split"]) == \
+        ("obj40", 40, 4, 2, 4, 2)
+    assert (c["fixed_slot"], c["pad_bytes"], c["field_split"]) == (64, 24, 0)
+    assert "pad the slot from 40 to 64 bytes" in c["fix"] and "SLAB_HWCACHE_ALIGN" in c["fix"]
+    assert sorted((o["line_offset"], o["lines"], o["need"]) for o in al["objects"]) == [(40, 2, 1), (56, 2, 1)]
+    assert {o["alloc_site"] for o in al["objects"]} == {"alloc40"}

@@ -144,3 +144,23 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["cachesim", "--lackey", str(log), "--D1", "32,8"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and "bad.lackey:1:1" in err[0] and "SIZE,ASSOC,LINE_SIZE" in err[1]
+
+
+def test_cachesim_latency_by_hand(tmp_path, capsys):
+    """AMAT from cachegrind's counts: an instruction and two data loads go to memory (cold), the store
+    hits D1; LL = 12 ns, the rest the defaults (L1 1.5 ns, memory 100 ns)."""
+    log = tmp_path / "t.lackey"
+    log.write_text("==1== Lackey\nI  00400000,3\n L 00601000,8\n S 00601000,8\n L 00602000,8\n")
+    assert main(["cachesim", "--lackey", str(log), "--latency", "LL=12", "--json"]) == 0
+    lat = json.loads(capsys.readouterr().out)["latency"]
+    assert lat["ns"] == {"I1": 1.5, "D1": 1.5, "LL": 12.0, "memory": 100.0}
+    assert lat["data"]["served"] == {"D1": 1, "LL": 0, "memory": 2}
+    assert lat["data"]["amat_ns"] == pytest.approx((2 * 113.5 + 1.5) / 3)
+    assert lat["all"]["amat_ns"] == pytest.approx((3 * 113.5 + 1.5) / 4)
+    assert lat["histogram"] == [{"ns": 1.5, "accesses": 1}, {"ns": 113.5, "accesses": 3}]
+    assert main(["cachesim", "--lackey", str(log), "--json"]) == 0
+    assert "latency" not in json.loads(capsys.readouterr().out)      # only when latencies are asked for
+    assert main(["cachesim", "--lackey", str(log), "--latency"]) == 0
+    assert "AMAT:          84.000 ns" in capsys.readouterr().out     # the defaults: LL 10 ns
+    assert main(["cachesim", "--lackey", str(log), "--latency", "L2=3"]) == 2
+    assert "latency spec 'L2=3'" in capsys.readouterr().err

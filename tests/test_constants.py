@@ -8,6 +8,7 @@ the extension. So a table that drifts on either side fails this test.
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 import subprocess
 import types
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 from kernel_model import _core, cachegrind, caches, machine, mm, snapshot, trace
+from kernel_model.reference import slab as reference_slab
 from sim.guest import differential, results
 from sim.guest import leaks as guest_leaks
 from sim.profilers import compaction, patterns
@@ -52,6 +54,7 @@ C_VALUES = {
     "PAGE_MAP_FREE": "PAGE_MAP_FREE", "PAGE_MAP_SLAB": "PAGE_MAP_SLAB", "PAGE_MAP_HOLE": "PAGE_MAP_HOLE",
     "RESULT_FAILED": "MM_RESULT_FAILED", "RESULT_ERROR": "MM_RESULT_ERROR", "ID_OBJECT": "ID_OBJECT",
     "ID_LARGE": "ID_LARGE", "KMALLOC_MAX_SIZE": "KMALLOC_MAX_CACHE_SIZE", "NR_KMALLOC": "NR_KMALLOC_CACHES",
+    "MAX_KMALLOC": "MM_MAX_KMALLOC_CACHES",
     "FLAG_HWCACHE_ALIGN": "SLAB_HWCACHE_ALIGN", "FLAG_RECLAIM_ACCOUNT": "SLAB_RECLAIM_ACCOUNT",
     "FLAG_KMALLOC": "SLAB_KMALLOC", "SNAP_HEAD": "SNAP_HEAD", "SNAP_PER_NODE": "SNAP_PER_NODE",
     "SNAP_RECORDS": "SNAP_RECORDS", "SNAP_NOW_NS": "SNAP_NOW_NS", "SNAP_SLAB_PAGES": "SNAP_SLAB_PAGES",
@@ -62,6 +65,13 @@ C_VALUES = {
     "MM_FREE_WRONG_KIND": "MM_FREE_WRONG_KIND", "SLAB_ENOTOBJ": "SLAB_ENOTOBJ", "SLAB_EDOUBLE": "SLAB_EDOUBLE",
     "SLAB_EWRONG_CACHE": "SLAB_EWRONG_CACHE", "SLAB_EPAGE": "SLAB_EPAGE", "LEAK_INDIRECT": "LEAK_INDIRECT",
     "LINE_USE_BUCKETS": "CACHE_USE_BUCKETS", "STACK_FRAMES": "MM_STACK_FRAMES", "SITE_LEVELS": "MM_SITE_LEVELS",
+    "FLAG_DESTROYED": "SLAB_DESTROYED", "NO_TASK": "MM_NO_TASK", "MM_MAX_TASKS": "MM_MAX_TASKS",
+    "MM_LEAK_ROOT": "MM_LEAK_ROOT", "MM_LEAK_NOT_LEAK": "MM_LEAK_NOT_LEAK",
+    "MM_ID_VOTE_SHIFT": "MM_ID_VOTE_SHIFT", "MM_ID_VOTE_COUNT_MAX": "MM_ID_VOTE_COUNT_MAX",
+    "MM_THERMAL_STEPS": "MM_THERMAL_STEPS", "THERMAL_MAX": "MM_THERMAL_MAX",
+    "CACHE_CHAIN_MAX": "CACHE_MAX_CHAIN", "LATENCY_MEMORY": "MM_LAT_MEMORY", "LATENCY_PS": "MM_LAT_PS",
+    "C2C_FREE": "CACHE_C2C_FREE", "TAG_SITE_SHIFT": "MM_TAG_SITE_SHIFT",
+    "CACHE_GHOST_BYTES": "sizeof(struct cache_ghost)", "ORDER_MAX_WAYS": "CACHE_ORDER_MAX_WAYS",
 }
 STRUCTS = {
     "mm_op": ("OP_DTYPE", "op flags cpu site id arg0 arg1"),
@@ -70,6 +80,8 @@ STRUCTS = {
     "mm_trace_header": ("TRACE_HEADER_DTYPE",
                         "magic version header_size record_size nr_records nr_ids nr_sites strtab_offset "
                         "strtab_size flags"),
+    "mm_align": ("ALIGN_DTYPE", "addr cache accesses split field_split lo hi lines need"),
+    "cache_c2c": ("C2C_DTYPE", "block tag base cpu lo hi true_sharing false_sharing"),
 }
 
 
@@ -77,7 +89,7 @@ STRUCTS = {
 def c_facts(tmp_path_factory) -> dict[str, int]:
     """The headers' numbers and struct layouts as gcc compiles them: name -> value."""
     lines = ['#include <stdio.h>', '#include <stddef.h>', '#include "snapshot.h"', '#include "vmstat.h"',
-             '#include "leak.h"', "int main(void)", "{"]
+             '#include "leak.h"', '#include "thermal.h"', "int main(void)", "{"]
     for name, expr in C_VALUES.items():
         lines.append(f'\tprintf("{name} %llu\\n", (unsigned long long)({expr}));')
     for struct, (_, fields) in STRUCTS.items():
@@ -175,18 +187,21 @@ def test_kmalloc_sizes(c_facts):
     text = (CORE / "slab.h").read_text()
     sizes = tuple(int(x) for x in re.search(r"^#define KMALLOC_SIZES (.*)$", text, re.M).group(1).split(","))
     assert len(sizes) == c_facts["NR_KMALLOC"] and sizes[-1] == c_facts["KMALLOC_MAX_SIZE"]
-    assert _core.KMALLOC_SIZES == tuple(patterns.KMALLOC_CLASSES.tolist()) == sizes
+    assert _core.KMALLOC_SIZES == machine.LINUX_KMALLOC_CLASSES == sizes == reference_slab.KMALLOC_SIZES
+    # the analyzer's default classes are the machine's default, not a list of its own
+    assert inspect.signature(patterns.analyze).parameters["kmalloc_classes"].default is machine.LINUX_KMALLOC_CLASSES
 
 
 def test_snapshot_rows(c_facts):
     rows = np.arange(snapshot.Snapshots.size(2, 3), dtype=np.uint64)
     s = snapshot.Snapshots(rows, 2, 3)
     head, per = c_facts["SNAP_HEAD"], c_facts["SNAP_PER_NODE"]
-    assert len(rows) == head + 2 * per + 3
+    assert len(rows) == head + 2 * per + 3 + 2
     assert int(s.now_ns[0]) == c_facts["SNAP_NOW_NS"] and int(s.numa_remote[0]) == c_facts["SNAP_NUMA_REMOTE"]
     assert int(s.free_pages[0, 1]) == head + per + c_facts["SNAP_FREE_PAGES"]
     assert int(s.alloc_fail[0, 0]) == head + c_facts["SNAP_ALLOC_FAIL"]
-    assert int(s.stack_depth[0, 0]) == head + 2 * per
+    assert int(s.stack_depth[0, 0]) == head + 2 * per and s.stack_depth.shape == (1, 3)
+    assert s.temperature[0].tolist() == [head + 2 * per + 3, head + 2 * per + 4]
 
 
 @pytest.mark.parametrize("struct", sorted(STRUCTS))

@@ -7,10 +7,12 @@ These boot real guests (TCG); CI has QEMU (make install) and never skips them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -112,6 +114,36 @@ def test_differential_equality(name, workload, cmdline):
     assert diff["records"] == len(workload)
 
 
+def test_the_analyses_ops_run_in_the_guest_as_in_the_model():
+    """CACHE_DESTROY (a busy one too), NOT_LEAK, TASK and the thermal model with its policy: the
+    guest's every record, slab count and temperature are the host twin's; the guest's leak scan
+    treats NOT_LEAK objects as kmemleak does (grey: never unreferenced)."""
+    from sim.guest import leaks
+    from sim.workloads.handoff import handoff
+    from sim.workloads.hot_node import hot_node
+    from sim.workloads.leak_classes import leak_classes
+    from sim.workloads.task_stacks import task_stacks
+
+    topo = Topology.from_slit([[10, 21], [21, 10]], "32M")
+    thermal = {"heat_per_access": 4, "heat_per_page": 20, "half_life": 1_000_000, "throttle": 25_000}
+    line = "pcp=1 grouping=1 thermal_access=4 thermal_page=20 thermal_half_life=1000000 thermal_throttle=25000"
+    driver = leak_classes(rounds=800, seed=1)
+    for workload, cmdline, model in ((driver, "pcp=1 grouping=1", None),
+                                     (task_stacks(tasks=6, cpus=2, slices=300, seed=2), "pcp=1 grouping=1", None),
+                                     (hot_node(ticks=1500, policy="thermal", seed=3), line, thermal),
+                                     (handoff(n_objects=300, accesses=3000, cpus=2, seed=4), line, thermal)):
+        run = qemu.run(topo, workload, cmdline, timeout=90, inspect=leaks.report)
+        diff = compare(workload, run, thermal=model)
+        assert diff["matches_model"] and diff["checks"]["thermal"], diff
+        if model is not None:
+            assert max(x["peak"] for x in run.results.thermal().values()) > 0
+        if workload is driver:        # kmemleak_not_leak'd objects (never freed) are grey in the guest's scan
+            marked = {int(i) for i in driver.records["id"][driver.records["op"] == trace.Op.NOT_LEAK]}
+            kinds = run.inspected["kinds"]
+            assert marked and marked <= set(kinds) and {kinds[i] for i in marked} == {"still_reachable"}
+            assert not marked & set(run.inspected["unreferenced"])
+
+
 def test_a_difference_is_found():
     """The check can fail: the host twin with pcp on against a guest that ran with pcp off."""
     topo = Topology.from_slit([[10, 20], [20, 10]], "32M")
@@ -164,14 +196,69 @@ def test_qemu_killed_mid_run_is_a_clear_error():
 
 def test_guest_run_cli_json(tmp_path, capsys):
     assert main(["guest", "run", "guest-numa", "--nodes", "2", "--dist", "10,21;31,10", "--mem", "32M",
-                 "--set", "workload.ops=20000", "--set", "workload.live_objects=2000", "--out", str(tmp_path),
-                 "--json"]) == 0
+                 "--set", "workload.ops=20000", "--set", "workload.live_objects=2000", "--set", "workload.cpus=2",
+                 "--out", str(tmp_path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["topology_seen"]["distances"] == [[10, 21], [31, 10]]
     assert [n["cpus"] for n in report["topology_seen"]["nodes"]] == [[0], [1]]
     assert report["matches_model"] is True and report["topology_matches"] is True
+    assert report["comparison"]["errors"] == {}
     assert {"qemu_start_s", "first_event_s", "run_s"} <= set(report["timings"])
     assert json.loads((tmp_path / "guest.json").read_text())["matches_model"] is True
+
+
+def test_min_free_kbytes_reaches_the_guest(tmp_path, capsys):
+    """[machine] min_free_kbytes (here through --set) is on the firmware's command line: the guest's
+    watermarks per node are the ones Linux's formula gives for it, and the host twin's (which derives
+    them itself from the same setting, not from the guest) are equal."""
+    assert main(["guest", "run", "guest-numa", "--nodes", "2", "--dist", "10,21;21,10", "--mem", "32M",
+                 "--set", "machine.min_free_kbytes=3000",
+                 "--set", "workload.ops=5000", "--set", "workload.live_objects=500", "--set", "workload.cpus=2",
+                 "--out", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "min_free_kbytes=3000" in report["guest"]["cmdline"] and report["guest"]["min_free_kbytes"] == 3000
+    marks = report["comparison"]["watermarks"]
+    assert marks["guest"]["min_free_kbytes"] == 3000 and report["comparison"]["checks"]["watermarks"] is True
+    guest = {int(n): w for n, w in marks["guest"]["nodes"].items()}
+    assert guest == {int(n): w for n, w in marks["host"]["nodes"].items()}
+    # __setup_per_zone_wmarks: pages_min = 3000 kB / 4 split by managed pages; both nodes are alike here
+    managed = [sum(b - a for a, b in n["usable_pfns"]) for n in report["topology_seen"]["nodes"]]
+    mins = [750 * m // sum(managed) for m in managed]
+    assert [guest[n]["min"] for n in range(2)] == mins
+    default = main(["guest", "run", "guest-numa", "--nodes", "2", "--dist", "10,21;21,10", "--mem", "32M",
+                    "--set", "workload.ops=5000",
+                    "--set", "workload.live_objects=500", "--set", "workload.cpus=2", "--out", str(tmp_path), "--json"])
+    other = json.loads(capsys.readouterr().out)
+    assert default == 0 and other["guest"]["min_free_kbytes"] != 3000     # derived as Linux does without the key
+
+
+def test_guest_kmalloc_classes_reach_the_firmware(tmp_path, capsys):
+    """[machine] kmalloc_classes goes to the firmware's command line: the guest lays out those caches
+    and serves every request from them exactly as the host model with the same classes does (records,
+    slabs, objects and object sizes per cache), and a host twin with Linux's classes differs."""
+    classes = [24, 40, 72, 152, 296, 416, 560, 640, 1024, 1088, 1376, 4096, 8192]
+    sets = ["workload.ops=30000", "workload.live_objects=3000", "workload.cpus=2"]
+    assert main(["guest", "run", "guest-numa", "--nodes", "2", "--dist", "10,21;31,10", "--mem", "32M",
+                 *[a for s in sets for a in ("--set", s)], "--set", f"machine.kmalloc_classes={classes}",
+                 "--out", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["guest"]["cmdline"].endswith(f" kmalloc_classes={','.join(map(str, classes))}")
+    assert report["matches_model"] is True, report["comparison"]
+    from sim.scenario import build_workload, load
+
+    spec = load("guest-numa", sets)
+    t = build_workload(spec, spec.workload, spec.seed)
+    run = qemu.run(Topology.from_slit([[10, 20], [20, 10]], "32M"), t,
+                   f"pcp=1 kmalloc_classes={','.join(map(str, classes))}", timeout=60)
+    assert compare(t, run, kmalloc_classes=classes)["matches_model"]
+    linux = compare(t, run)
+    assert not linux["matches_model"] and not linux["checks"]["slab"] and not linux["checks"]["records"]
+
+
+@pytest.mark.parametrize("value", ["16,8", "8,12", "8,,16", "16384", "8,x"])
+def test_guest_refuses_bad_kmalloc_classes(value):
+    assert "firmware status 7: a command-line value the firmware or the core cannot use" in \
+        _fails(Topology.from_slit([[10]], "32M"), page_churn(100, 10), f"kmalloc_classes={value}")
 
 
 def test_guest_run_bad_input_is_one_line(capsys):
@@ -277,14 +364,129 @@ def test_ctrl_c_kills_qemu_and_removes_its_directory():
     script = ("from kernel_model import Topology\nfrom sim.guest import qemu\nfrom sim.workloads import page_churn\n"
               "try:\n    qemu.run(Topology.from_slit([[10]], '32M'), page_churn(100, 10), 'fault=hang', timeout=60)\n"
               "except KeyboardInterrupt:\n    print('interrupted')\n")
-    dirs = set(Path(tempfile.gettempdir()).glob("memsim-guest-*"))
     p = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 20
-    while not _memsim_guests() and time.monotonic() < deadline:
+    while not _guests_of(p.pid) and time.monotonic() < deadline:   # this process's guest, not another's
         time.sleep(0.05)
-    assert _memsim_guests(), "the guest never started"
+    assert _guests_of(p.pid), "the guest never started"
     p.send_signal(signal.SIGINT)
     out, _ = p.communicate(timeout=20)
     assert "interrupted" in out
-    assert not _memsim_guests()
+    assert not _guests_of(p.pid)
+    assert not list(Path(tempfile.gettempdir()).glob(f"memsim-guest-{p.pid}-*"))
+
+
+# A `memsim guest run` whose guest hangs (fault=hang on the firmware's command line), as a process
+# of its own to signal; argv[1] is its --out.
+HANGING_GUEST_RUN = """
+import sys
+import sim.scenario.guest as g
+cmdline = g.firmware_cmdline
+g.firmware_cmdline = lambda spec, *a: cmdline(spec, *a) + " fault=hang"
+from sim.cli import main
+sys.exit(main(["guest", "run", "guest-numa", "--nodes", "3", "--set", "workload.ops=1000",
+               "--set", "workload.live_objects=100", "--out", sys.argv[1]]))
+"""
+
+
+def _guests_of(pid: int) -> list[str]:
+    """QEMU processes whose directory belongs to memsim process pid (memsim-guest-<pid>-*)."""
+    return [g for g in _memsim_guests() if f"memsim-guest-{pid}-" in g]
+
+
+def _start_hanging_guest(tmp_path) -> subprocess.Popen:
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", HANGING_GUEST_RUN, str(tmp_path / "out")], cwd=REPO,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not _guests_of(p.pid) and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    assert _guests_of(p.pid), "the guest never started"
+    return p
+
+
+@pytest.mark.parametrize("signum,status", [("SIGTERM", 143), ("SIGHUP", 129)])
+def test_sigterm_and_sighup_are_handled_like_ctrl_c(tmp_path, signum, status):
+    import signal
+    import tempfile
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "guest.json").write_text("{}")   # an earlier run's result: it must not look like this one's
+    p = _start_hanging_guest(tmp_path)
+    p.send_signal(getattr(signal, signum))
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == status and err.splitlines() == [f"memsim: interrupted ({signum})"]
+    assert not (tmp_path / "out" / "guest.json").exists()
+    assert not _guests_of(p.pid)
+    assert not list(Path(tempfile.gettempdir()).glob(f"memsim-guest-{p.pid}-*"))
+
+
+def test_qemu_dies_with_a_sigkilled_memsim_and_its_directory_goes_at_the_next_start(tmp_path):
+    import signal
+    import tempfile
+
+    p = _start_hanging_guest(tmp_path)
+    p.send_signal(signal.SIGKILL)
+    p.communicate(timeout=30)
+    deadline = time.monotonic() + 10          # PR_SET_PDEATHSIG: the kernel kills QEMU with its parent
+    while _guests_of(p.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _guests_of(p.pid)
+    left = list(Path(tempfile.gettempdir()).glob(f"memsim-guest-{p.pid}-*"))
+    assert len(left) == 1                     # nothing could remove it: memsim had no chance to run
+    mine = Path(tempfile.mkdtemp(prefix=f"memsim-guest-{os.getpid()}-"))   # a live process's directory
+    try:
+        assert left[0] in qemu.remove_stale_workdirs() and not left[0].exists()
+        assert mine.exists()
+    finally:
+        shutil.rmtree(mine)
+
+
+def test_guest_options_out_of_range_are_one_error(capsys):
+    for args, message in [(["--nodes", "0"], "argument --nodes: expected an integer in 1..8, got '0'"),
+                          (["--timeout", "0"], "argument --timeout: expected a number in 0.001..86400, got '0'"),
+                          (["--timeout", "-1"], "argument --timeout: expected a number in 0.001..86400"),
+                          (["--mem", "0"], "guest memory '0': every node needs whole MiB (at least 1M)"),
+                          (["--mem", "3G"], "guest memory '3G' on 3 nodes: 9216M in all, the guest takes 2M..4G")]:
+        with contextlib.suppress(SystemExit):
+            assert main(["guest", "run", "guest-numa", *args]) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert message in err[-1] and not any("Traceback" in line for line in err)
+
+
+def test_a_workload_on_more_cpus_than_the_guest_has_is_refused_before_it_boots(capsys, tmp_path):
+    """The README's example once printed "identical" while 74 k of 200 k records were rejected."""
+    dirs = set(Path(tempfile.gettempdir()).glob("memsim-guest-*"))
+    assert main(["guest", "run", "guest-numa", "--nodes", "2", "--mem", "64M", "--dist", "10,21;31,10",
+                 "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and ("the workload runs on 3 CPUs, the guest has 2 (one per node): boot 3 nodes (--nodes 3, "
+                              "or [guest] nodes = 3) or run the workload on 2 (--set workload.cpus=2)") in err[0]
+    assert set(Path(tempfile.gettempdir()).glob("memsim-guest-*")) == dirs
+
+
+def test_rejected_records_are_never_reported_as_identical(tmp_path, capsys):
+    """Both sides reject the same records: they agree, but the replay is not clean (exit 1)."""
+    from sim.report.text import guest as summary
+
+    rec = trace.empty(3)
+    rec[0] = (trace.Op.PAGE_ALLOC, 0, 0, 0, 0, 0, trace.NO_NODE)
+    rec[1] = (trace.Op.PAGE_FREE, 0, 0, 0, 0, 0, 0)
+    rec[2] = (trace.Op.PAGE_FREE, 0, 0, 0, 0, 0, 0)     # a double free
+    trace.save(tmp_path / "t.mtr", trace.Trace(rec))
+    (tmp_path / "s.toml").write_text('[guest]\nnodes = 1\nmem = "32M"\n'
+                                     '[workload]\ngenerator = "trace"\nfile = "t.mtr"\n')
+    assert main(["guest", "run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "out"), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["matches_model"] is True and report["comparison"]["errors"] == {"double_free": 1}
+    text = summary(report)
+    assert "identical" not in text and "REJECTED 1 of 3 records (double_free 1)" in text
+
+
+def test_an_unwritable_out_fails_before_the_guest_boots(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    dirs = set(Path(tempfile.gettempdir()).glob("memsim-guest-*"))
+    assert main(["guest", "run", "guest-numa", "--out", str(tmp_path / "file")]) == 2
+    assert "exists and is not a directory" in capsys.readouterr().err
     assert set(Path(tempfile.gettempdir()).glob("memsim-guest-*")) == dirs

@@ -64,9 +64,13 @@ def test_profiler_recommends_migrating_remote_objects():
 
 def test_what_if_tabulates_every_policy():
     t = Topology.from_slit(SLIT, "16M")
-    table = what_if(shared_objects(), lambda: Machine(topology=t))
+    table = what_if(shared_objects(), lambda: Machine(topology=t), {"topology": t}, weight_evals=8)
     policies = [row["policy"] for row in table["table"]]
-    assert set(policies) == {"local", "preferred", "bind", "interleave", "weighted_interleave", "preferred_many"}
+    nodes = range(len(SLIT))
+    assert policies[0] == "local = preferred_many (all nodes)" and policies[-1].startswith("interleave")
+    assert {f"preferred node {n}" for n in nodes} | {f"bind node {n}" for n in nodes} <= set(policies)
+    # the weights searched here are 1:1: weighted interleave allocating as plain interleave, one row
+    assert table["weights"] == [1, 1] and policies[-1] == "interleave = weighted_interleave (optimised 1:1)"
     costs = {row["policy"]: row["access_cost_ns"] for row in table["table"]}
     assert table["recommendation"]["access_cost_ns"] == min(costs.values())
     assert all(np.isfinite(row["imbalance"]) and row["errors"] == 0 for row in table["table"])

@@ -113,7 +113,8 @@ def test_time_boundaries_split_at_each_interval_of_simulated_time(tmp_path):
 def test_monitor_interval_in_simulated_time(tmp_path, capsys):
     path, rec = _timed_trace(tmp_path)
     sc = tmp_path / "timed.toml"
-    sc.write_text(f'[machine]\nnodes = 1\nnode_mem = "8M"\n[workload]\ngenerator = "trace"\nfile = "{path}"\n'
+    sc.write_text(f'[machine]\nnodes = 1\nnode_mem = "8M"\ncpus_per_node = 2\n[workload]\ngenerator = "trace"\n'
+                  f'file = "{path}"\n'
                   '[profile]\ninterval = 100\nprofilers = ["fragmentation", "realtime"]\n')
     assert main(["monitor", str(sc), "--interval", "20ms", "--out", str(tmp_path / "o")]) == 0
     lines = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("base")]

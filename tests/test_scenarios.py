@@ -128,6 +128,8 @@ def test_html_report_is_self_contained_escaped_and_charts_are_deterministic(tmp_
     ("stack-depth", ["workload.excursions=4000"]),
     ("memory-pressure", ["workload.ops=20000"]),
     ("leak", ["workload.operations=12000", "workload.population=400"]),
+    ("false-sharing", ["workload.updates=5000"]),
+    ("cache-alignment", []),
 ])
 def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
     report = run_scenario(SCENARIOS / f"{name}.toml", overrides, out=tmp_path).report
@@ -150,7 +152,7 @@ def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
         assert first["patterns"]["kmalloc_rounding_waste"] == first["slab"]["total_kmalloc_rounding"]
         assert first["patterns"]["allocs"] + first["patterns"]["frees"] == report["records"]
     if name == "numa-policies":
-        costs = {row["policy"]: row["access_cost_ns"] for row in report["numa_what_if"]["table"]}
+        costs = {row["id"]: row["access_cost_ns"] for row in report["numa_what_if"]["table"]}
         assert costs["local"] < costs["interleave"] and report["numa_what_if"]["recommendation"]["policy"]
         assert 0 < first["numa"]["locality"] < 1
     if name == "stack-depth":
@@ -178,6 +180,20 @@ def test_every_shipped_scenario_runs_end_to_end(tmp_path, name, overrides):
         assert reported == sorted(truth["definitely_lost"] | truth["indirectly_lost"])
         suspects = [g["site"] for g in lk["growth_suspects"]]   # fastest growth first
         assert suspects[0] == "cache:grow" and not {"node_alloc", "buffer_alloc"} & set(suspects)
+    if name == "false-sharing":
+        adjacent, padded = ({**v["cache"]["coherence"], "amat": v["cache"]["latency"]["amat_ns"]}
+                            for v in report["variants"])
+        assert adjacent["false_sharing_share"] > 0.9 and adjacent["lines"][0]["pad_bytes"] == 112
+        assert padded["false_sharing"] == 0 < padded["true_sharing"] < adjacent["coherence_misses"] / 10
+        assert padded["amat"] < adjacent["amat"] / 2
+        assert "Lines with coherence misses" in html and "AMAT per CPU" in html
+        assert report["report"]["answer"] and not report["report"].get("missing")
+    if name == "cache-alignment":
+        packed, padded = (v["cache"]["alignment"] for v in report["variants"])
+        assert packed["straddling"] * 2 == packed["placements"] and padded["straddling"] == 0
+        assert packed["classes"][0]["fixed_slot"] == padded["classes"][0]["slot"] == 64
+        amat = [v["cache"]["latency"]["amat_ns"] for v in report["variants"]]
+        assert amat[0] > amat[1]          # a straddling copy looks up two lines
     if name == "memory-pressure":
         rt = first["realtime"]
         alerts = [a["alert"] for a in rt["alerts"]]
@@ -207,5 +223,8 @@ def test_perfetto_timeline_has_a_track_per_variant_counters_and_phase_markers(tm
 def test_all_shipped_scenarios_are_tested():
     shipped = {p.stem for p in SCENARIOS.glob("*.toml")}
     assert shipped == {"fragmentation", "slab-churn", "numa-policies", "cache-thrash", "stack-depth",
-                       "memory-pressure", "leak", "linux-trace",   # linux-trace: tests/test_ftrace.py
-                       "guest-numa", "guest-leak"}                 # guests: tests/test_guest.py
+                       "memory-pressure", "leak", "false-sharing", "cache-alignment",
+                       "linux-trace",                              # linux-trace: tests/test_ftrace.py
+                       "guest-numa", "guest-leak",                 # guests: tests/test_guest.py
+                       "leak-classes", "task-stacks", "thermal",   # tests/test_leak_classes.py, test_task_stacks.py,
+                       "numa-migration"}                           # test_thermal.py, test_migration.py

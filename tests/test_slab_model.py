@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, rule
 from slab_invariants import check_slab_invariants
@@ -17,6 +18,9 @@ from kernel_model.reference.slab import RefSlabAllocator, get_order
 
 sizes = st.one_of(st.sampled_from([8, 16, 24, 64, 96, 100, 192, 200, 512, 700, 2048, 4096, 8192]),
                   st.integers(0, 9000), st.integers(8193, 70000))
+# a machine's own kmalloc classes: ascending multiples of 8 up to 8 KiB (None: Linux's)
+class_lists = st.one_of(st.none(), st.lists(st.integers(1, 1024).map(lambda k: 8 * k), min_size=1, max_size=24,
+                                            unique=True).map(sorted))
 
 
 def assert_same_slabs(m: Machine, ref: RefSlabAllocator) -> None:
@@ -44,11 +48,13 @@ class SlabVersusReference(RuleBasedStateMachine):
     caches = Bundle("caches")
 
     @initialize(nodes=st.integers(1, 2), node_pages=st.integers(300, 3000), cpus_per_node=st.integers(1, 2),
-                pcp=st.booleans())
-    def setup(self, nodes, node_pages, cpus_per_node, pcp):
-        self.m = Machine(nodes=nodes, node_mem=node_pages * 4096, cpus_per_node=cpus_per_node, pcp=pcp)
+                pcp=st.booleans(), classes=class_lists)
+    def setup(self, nodes, node_pages, cpus_per_node, pcp, classes):
+        self.m = Machine(nodes=nodes, node_mem=node_pages * 4096, cpus_per_node=cpus_per_node, pcp=pcp,
+                         kmalloc_classes=classes)
         self.pages = RefMachine.like(self.m)
-        self.ref = RefSlabAllocator(self.pages, nodes)
+        self.ref = RefSlabAllocator(self.pages, nodes, *([classes] if classes else []))
+        self.peak = {"kmalloc": 0, "all": 0}
         self.ncpus = nodes * cpus_per_node
         self.live: dict[int, int] = {}   # slab objects: addr -> cache
 
@@ -62,7 +68,7 @@ class SlabVersusReference(RuleBasedStateMachine):
         assert addr == self.ref.kmalloc_alloc(size, cpu, node)
         if addr is None or addr == 16:
             return (addr, None, None) if addr == 16 else None
-        if size > 8192:
+        if size > self.m.kmalloc_classes[-1]:
             return addr, None, get_order(size)
         cache = self.m.kmalloc_cache(size).index
         self.live[addr] = cache
@@ -104,8 +110,9 @@ class SlabVersusReference(RuleBasedStateMachine):
         if self.live:
             addr = data.draw(st.sampled_from(sorted(self.live)))
             others = [c for c in self.m.caches() if c.index != self.live[addr]]
-            with pytest.raises(ValueError, match="another cache"):
-                self.m.kmem_cache_free(data.draw(st.sampled_from(others)), addr)
+            if others:   # a machine with one kmalloc class and no other cache has none
+                with pytest.raises(ValueError, match="another cache"):
+                    self.m.kmem_cache_free(data.draw(st.sampled_from(others)), addr)
             with pytest.raises(ValueError, match="not an allocated object"):
                 self.m.kfree(addr + 4)
         with pytest.raises(ValueError):
@@ -116,6 +123,19 @@ class SlabVersusReference(RuleBasedStateMachine):
         assert_same_state(self.m, self.pages)
         assert_same_slabs(self.m, self.ref)
         check_slab_invariants(self.m, self.live)
+
+    @invariant()
+    def slab_usage_counts_the_slabs(self):
+        """Pages and tail bytes held by the kmalloc caches' slabs and by all slabs, and their peaks,
+        as the reference's slabs add up."""
+        usage = self.m.slab_usage()
+        for kind, caches in (("kmalloc", range(len(self.ref.classes))), ("all", range(len(self.ref.caches)))):
+            slabs = [s for s in self.ref.slabs.values() if s.cache in caches]
+            pages = sum(1 << s.order for s in slabs)
+            tail = sum((4096 << s.order) - s.objects * self.ref.caches[s.cache].size for s in slabs)
+            self.peak[kind] = max(self.peak[kind], pages)
+            assert (usage[kind]["pages"], usage[kind]["tail_bytes"], usage[kind]["peak_pages"]) == \
+                (pages, tail, self.peak[kind])
 
 
 SlabVersusReference.TestCase.settings = settings(
@@ -152,3 +172,24 @@ def test_long_slab_churn_matches_reference():
                     "cpu_partial_node", "free_frozen", "alloc_node_mismatch", "deactivate_bypass"):
         assert sum(s[counter] for s in stats) > 0, counter
     check_slab_invariants(m, {a: m.kmalloc_cache(s).index for a, s in live if s <= 8192})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(st.integers(-8, 9000), max_size=70),
+                 st.lists(st.integers(0, 1030).map(lambda k: 8 * k), max_size=70).map(sorted),
+                 class_lists.filter(bool)))
+def test_python_checks_kmalloc_classes_as_the_core_does(classes):
+    """Machine's error messages come from a Python check; the core's own check agrees with it."""
+    from kernel_model import _core
+    from kernel_model.machine import check_kmalloc_classes
+
+    try:
+        check_kmalloc_classes(classes)
+        accepted = True
+    except ValueError:
+        accepted = False
+    core = classes != [] and all(0 <= c < 1 << 32 for c in classes) and _core._kmalloc_classes_valid(
+        np.array(classes, np.uint32))
+    assert accepted == core
+    if accepted:
+        assert Machine(nodes=1, node_mem="4M", kmalloc_classes=classes).kmalloc_classes == tuple(classes)

@@ -54,6 +54,7 @@ def replay_threads() -> list[threading.Thread]:
     ("leak", ["workload.operations=20000"], ["overview", "buddy", "slab", "numa", "leaks"]),
     ("cache-thrash", ["workload.accesses=100000"], ["overview", "buddy", "slab", "numa", "caches"]),
     ("stack-depth", ["workload.excursions=5000"], ["overview", "buddy", "slab", "numa", "stacks"]),
+    ("false-sharing", ["workload.updates=20000"], ["overview", "buddy", "slab", "numa", "caches"]),
 ])
 def test_every_view_key_shows_its_view(scenario, overrides, views):
     src = live(scenario, overrides)
@@ -365,3 +366,83 @@ def test_quitting_a_guest_kills_qemu_and_removes_its_directory():
     with pytest.raises(ProcessLookupError):
         os.kill(src.qemu_pid, 0)
     assert not seen["workdir"].exists()
+
+
+@pytest.mark.parametrize(("scenario", "overrides", "key", "parts"), [
+    ("thermal", ["workload.ticks=2000"], "4", ["#numa-temp", "#numa-temp-head"]),
+    ("numa-migration", ["workload.accesses=20000"], "4", ["#numa-mig", "#numa-bal"]),
+    ("task-stacks", ["workload.slices=300"], "7", ["#stacks-tasks"]),
+    ("leak-classes", ["workload.rounds=1500"], "6", ["#leaks-classes", "#leaks-false"]),
+])
+def test_the_analyses_show_in_their_views(tmp_path, scenario, overrides, key, parts):
+    """A saved run of each analysis' scenario: its view shows the new parts (and a run without
+    them keeps them hidden)."""
+    run_scenario(scenario, overrides, out=tmp_path)
+    src = ReportSource(json.loads((tmp_path / "report.json").read_text()), tmp_path)
+    shown = {}
+
+    async def script(pilot, app):
+        await pilot.press(key)
+        await pilot.pause(0.2)
+        for part in parts:
+            w = app.query_one(part)
+            shown[part] = w.display and (getattr(w, "shown", None) or str(w.render()).strip())
+        if key == "7":
+            shown["suggestions"] = "recursion" in str(app.query_one("#stacks-suggestions").render())
+        await pilot.press("q")
+
+    drive(MemsimApp(src), script)
+    assert all(shown.values()), shown
+
+
+def test_parts_a_run_lacks_stay_hidden(saved):
+    src = ReportSource(json.loads((saved / "report.json").read_text()), saved)
+    hidden = {}
+
+    async def script(pilot, app):
+        await pilot.press("4")
+        await pilot.pause(0.2)
+        hidden.update({p: not app.query_one(p).display for p in ("#numa-temp", "#numa-mig", "#numa-bal")})
+        await pilot.press("q")
+
+    drive(MemsimApp(src), script)
+    assert all(hidden.values())
+
+
+def test_a_live_run_shows_temperatures_and_task_stacks():
+    for scenario, overrides, key, part in (("thermal", ["workload.ticks=3000"], "4", "#numa-temp"),
+                                           ("task-stacks", ["workload.slices=600"], "7", "#stacks-tasks")):
+        src = live(scenario, overrides, speed=None)
+
+        async def script(pilot, app, key=key, part=part, src=src):
+            await until(pilot, lambda: src.frame() is not None and src.frame().state == "done", timeout=30)
+            await pilot.press(key)
+            await until(pilot, lambda: app.query_one(part).display and app.query_one(part).shown)
+            await pilot.press("q")
+
+        drive(MemsimApp(src), script)
+
+
+def test_the_caches_view_shows_coherence_amat_and_alignment(tmp_path):
+    """A saved false-sharing run: MESI per CPU, the shared line with its fix, AMAT per CPU and the
+    latency histogram; a saved cache-alignment run: the size class that straddles lines."""
+    run_scenario("false-sharing", ["workload.updates=2000"], out=tmp_path / "fs")
+    run_scenario("cache-alignment", ["workload.accesses=5000"], out=tmp_path / "al")
+    shown = {}
+
+    async def look(pilot, app, key):
+        await pilot.press("5")
+        await pilot.pause(0.2)
+        shown[key] = {i: app.query_one(f"#caches-{i}") for i in ("coherence", "lines", "amat", "alignment",
+                                                                  "histogram")}
+        shown[key] = {i: (w.display, getattr(w, "shown", None) or str(w.render())) for i, w in shown[key].items()}
+        await pilot.press("q")
+
+    for key in ("fs", "al"):
+        src = ReportSource(json.loads((tmp_path / key / "report.json").read_text()), tmp_path / key)
+        drive(MemsimApp(src), lambda pilot, app, k=key: look(pilot, app, k))
+    fs, al = shown["fs"], shown["al"]
+    assert fs["coherence"][0] and [r[0] for r in fs["coherence"][1]] == ["0", "1"]
+    assert fs["lines"][1][0][-1].startswith("pad: insert 56 bytes before offset 8")
+    assert fs["amat"][0] and "ns+" in fs["histogram"][1] and not fs["alignment"][0]
+    assert al["alignment"][0] and al["alignment"][1][0][0] == "cache_objects" and not al["coherence"][0]

@@ -3,12 +3,14 @@
 #include "mm_math.h"
 
 /*
- * A line is one 64-bit word: the block number in the low 61 bits, the dirty bit
- * at 63 and SRRIP's 2-bit re-reference prediction at 61-62. An invalid line holds
- * LINE_INVALID, a block number no address can have.
+ * A line is one 64-bit word: the block number in the low 60 bits, the dirty bit
+ * at 63, SRRIP's 2-bit re-reference prediction at 61-62 and, under coherence, the
+ * MESI Shared state at 60 (a clean line without it is Exclusive, a dirty one
+ * Modified). An invalid line holds LINE_INVALID, a block number no address can have.
  */
-#define LINE_BLOCK_MASK ((1ull << 61) - 1)
+#define LINE_BLOCK_MASK ((1ull << 60) - 1)
 #define LINE_INVALID LINE_BLOCK_MASK
+#define LINE_SHARED (1ull << 60)
 #define LINE_DIRTY (1ull << 63)
 #define RRPV_SHIFT 61
 #define RRPV_MASK (3ull << RRPV_SHIFT)
@@ -418,6 +420,8 @@ static int remove_line(struct cache *c, uint32_t set, uint32_t w)
 	int dirty = !!(s[w] & LINE_DIRTY);
 
 	retire_use(c, (uint64_t)set * c->ways + w);
+	if (c->ghost)
+		c->ghost[(uint64_t)set * c->ways + w].block = 0;   /* an old ghost must not come back */
 	if (order_word(c))
 		c->plru[set] = order_to_back(c->plru[set], order_rank(c->plru[set], w), c->ways);
 	else if (ordered(c))
@@ -967,6 +971,10 @@ void cache_hierarchy_prepare(struct cache_hierarchy *h)
 	h->fast_d = h->d1 && chain_is_fast(h->d1);
 	lean_chain(h->i1, &h->lean_i);
 	lean_chain(h->d1, &h->lean_d);
+	if (h->coh) {   /* coherent accesses go line by line through the general path */
+		h->fast_i = h->fast_d = 0;
+		h->lean_i.depth = h->lean_d.depth = 0;
+	}
 }
 
 static void translate(struct cache_hierarchy *h, uint64_t addr, int ifetch)
@@ -1004,24 +1012,62 @@ static inline void first_level(struct cache_hierarchy *h, int ifetch, uint64_t a
 		cache_access(ifetch ? h->i1 : h->d1, addr, size, store);
 }
 
-void cache_hierarchy_access(struct cache_hierarchy *h, uint64_t addr, uint32_t size, uint32_t kind)
+static void coherent_line(struct cache_hierarchy *h, int ifetch, uint64_t addr, uint32_t size, int store,
+			  uint64_t *served);
+static uint32_t serving_level(const struct cache_hierarchy *h, int ifetch, uint64_t addr, int store);
+
+/* One pass (the loads or the stores) of an access. Coherence and timing go line by line: the
+ * level that will serve each line is found before its lookup (after the bus transaction). */
+static void access_pass(struct cache_hierarchy *h, int ifetch, uint64_t addr, uint32_t size, int store,
+			uint64_t *served)
+{
+	uint32_t bits;
+	uint64_t end, line, last;
+
+	if (!h->coh && !served) {
+		first_level(h, ifetch, addr, size, store);
+		return;
+	}
+	bits = (ifetch ? h->i1 : h->d1)->line_bits;
+	end = addr + (size ? size : 1);
+	last = (end - 1) >> bits;
+	for (line = addr >> bits; line <= last; line++) {
+		uint64_t start = line << bits, stop = (line + 1) << bits;
+		uint64_t lo = addr > start ? addr : start, hi = end < stop ? end : stop;
+
+		if (h->coh) {
+			coherent_line(h, ifetch, lo, (uint32_t)(hi - lo), store, served);
+		} else {
+			served[serving_level(h, ifetch, lo, store)]++;
+			first_level(h, ifetch, lo, (uint32_t)(hi - lo), store);
+		}
+	}
+}
+
+static void hierarchy_access(struct cache_hierarchy *h, uint64_t addr, uint32_t size, uint32_t kind,
+			     uint64_t *served)
 {
 	translate(h, addr, kind == ACCESS_IFETCH);
 	switch (kind) {
 	case ACCESS_IFETCH:
-		first_level(h, 1, addr, size, 0);
+		access_pass(h, 1, addr, size, 0, served);
 		break;
 	case ACCESS_LOAD:
-		first_level(h, 0, addr, size, 0);
+		access_pass(h, 0, addr, size, 0, served);
 		break;
 	case ACCESS_STORE:
-		first_level(h, 0, addr, size, 1);
+		access_pass(h, 0, addr, size, 1, served);
 		break;
 	default:   /* modify: a load, then a store */
-		first_level(h, 0, addr, size, 0);
-		first_level(h, 0, addr, size, 1);
+		access_pass(h, 0, addr, size, 0, served);
+		access_pass(h, 0, addr, size, 1, served);
 		break;
 	}
+}
+
+void cache_hierarchy_access(struct cache_hierarchy *h, uint64_t addr, uint32_t size, uint32_t kind)
+{
+	hierarchy_access(h, addr, size, kind, 0);
 }
 
 /* Start loading the sets an access will look up below the first level. */
@@ -1145,4 +1191,315 @@ uint64_t cache_replay(struct cache_hierarchy *h, const uint64_t *addr, const uin
 		cache_hierarchy_access(h, addr[i], size[i], kind[i]);
 	}
 	return n;
+}
+
+/* ---- coherence (MESI) between the CPUs' private levels ---------------------------------- */
+
+int cache_coherence_level_ok(const struct cache *c)
+{
+	/* ghosts are kept per way: lines must not move between ways; 3C knows nothing of other CPUs */
+	return !(ordered(c) && c->ways > CACHE_ORDER_MAX_WAYS) && !c->shadow;
+}
+
+static uint32_t private_depth(const struct cache *c)
+{
+	uint32_t n = 0;
+
+	for (; c && c->ghost && n < CACHE_MAX_CHAIN; c = c->next)
+		n++;
+	return n;
+}
+
+static void add_private(struct cache_hierarchy *h, struct cache *c, uint32_t depth)
+{
+	uint32_t i;
+
+	for (; depth--; c = c->next) {
+		for (i = 0; i < h->nr_priv && h->priv[i] != c; i++)
+			;
+		if (i == h->nr_priv && h->nr_priv < CACHE_MAX_CHAIN)
+			h->priv[h->nr_priv++] = c;
+	}
+}
+
+void cache_coherence_init(struct cache_coherence *coh, struct cache_hierarchy *h, uint32_t nr,
+			  struct cache_c2c *c2c, uint32_t c2c_size)
+{
+	uint32_t k, i;
+	struct cache *c;
+
+	MM_BUG_ON(!mm_is_power_of_2(c2c_size));
+	coh->cpu = h;
+	coh->nr_cpus = nr;
+	coh->c2c = c2c;
+	coh->c2c_mask = c2c_size - 1;
+	coh->c2c_used = 0;
+	coh->c2c_dropped = 0;
+	for (i = 0; i < c2c_size; i++)
+		c2c[i].block = CACHE_C2C_FREE;
+	for (k = 0; k < nr; k++) {
+		struct cache_hierarchy *x = &h[k];
+
+		x->coh = coh;
+		x->cpu = k;
+		x->nr_priv = 0;
+		x->priv_i = private_depth(x->i1);
+		x->priv_d = private_depth(x->d1);
+		add_private(x, x->i1, x->priv_i);
+		add_private(x, x->d1, x->priv_d);
+		for (c = x->d1, i = 0; c && i < x->priv_d; c = c->next)
+			i++;
+		x->shared_d = c;
+		cache_hierarchy_prepare(x);
+	}
+}
+
+/* The valid line of c holding block, or 0. */
+static uint64_t *line_of(struct cache *c, uint64_t block)
+{
+	uint64_t base = (uint64_t)set_of(c, block) * c->ways;
+	uint32_t w = find_way(c, base, block);
+
+	return w == CACHE_NONE ? 0 : &c->tags[base + w];
+}
+
+/* The ghost of block in c: a way a coherence invalidation emptied, not filled since. */
+static struct cache_ghost *ghost_of(struct cache *c, uint64_t block)
+{
+	uint64_t base = (uint64_t)set_of(c, block) * c->ways;
+	uint32_t w;
+
+	for (w = 0; w < c->ways; w++)
+		if (c->tags[base + w] == LINE_INVALID && c->ghost[base + w].block == block + 1)
+			return &c->ghost[base + w];
+	return 0;
+}
+
+#define SNOOP_HELD 1u
+#define SNOOP_DIRTY 2u
+
+/*
+ * Another CPU's (o's) copies of block, for h's access to bytes [lo, hi) of it. A store
+ * invalidates them, leaving ghosts; a load makes them Shared, a Modified copy first written
+ * back to o's shared level. Returns SNOOP_HELD / SNOOP_DIRTY.
+ */
+static uint32_t snoop(struct cache_hierarchy *o, const struct cache_hierarchy *h, uint64_t block, int store,
+		      uint32_t lo, uint32_t hi)
+{
+	uint32_t i, w, found = 0, bits = 0;
+
+	for (i = 0; i < o->nr_priv; i++) {
+		struct cache *c = o->priv[i];
+		uint32_t set = set_of(c, block);
+		uint64_t base = (uint64_t)set * c->ways;
+		struct cache_ghost *g;
+
+		if ((w = find_way(c, base, block)) == CACHE_NONE)
+			continue;
+		found |= SNOOP_HELD | (c->tags[base + w] & LINE_DIRTY ? SNOOP_DIRTY : 0);
+		bits = c->line_bits;
+		if (!store) {
+			c->tags[base + w] = (c->tags[base + w] & ~LINE_DIRTY) | LINE_SHARED;
+			continue;
+		}
+		remove_line(c, set, w);   /* a Modified copy's data goes to the storing CPU */
+		c->st.coh_invalidations++;
+		g = &c->ghost[base + w];
+		g->block = block + 1;
+		g->tag = h->tag;
+		g->base = h->tag_base;
+		g->cpu = h->cpu;
+		g->lo = (uint16_t)lo;
+		g->hi = (uint16_t)hi;
+	}
+	if (found && store)
+		o->coh_st.invalidations_received++;
+	if (!store && (found & SNOOP_DIRTY) && o->shared_d)
+		cache_access(o->shared_d, block << bits, 1u << bits, 1);
+	return found;
+}
+
+static inline uint64_t c2c_hash(uint64_t block, uint64_t t0, uint64_t t1, uint32_t cpus)
+{
+	uint64_t x = block * 0x9e3779b97f4a7c15ull ^ t0 * 0xff51afd7ed558ccdull ^ t1 * 0xc4ceb9fe1a85ec53ull ^ cpus;
+
+	return x ^ (x >> 29);
+}
+
+/* A coherence miss of h on bytes [lo, hi) of block, whose copy g's store had invalidated. */
+static void note_c2c(struct cache_hierarchy *h, uint64_t block, uint32_t lo, uint32_t hi, const struct cache_ghost *g)
+{
+	struct cache_coherence *coh = h->coh;
+	int overlap = lo < g->hi && g->lo < hi;
+	uint32_t i = (uint32_t)c2c_hash(block, h->tag ^ h->tag_base, g->tag ^ g->base, h->cpu << 16 ^ g->cpu) &
+		     coh->c2c_mask;
+	struct cache_c2c *e;
+
+	h->coh_st.coherence_misses++;
+	if (overlap)
+		h->coh_st.true_sharing++;
+	else
+		h->coh_st.false_sharing++;
+	for (;; i = (i + 1) & coh->c2c_mask) {
+		e = &coh->c2c[i];
+		if (e->block == CACHE_C2C_FREE)
+			break;
+		if (e->block == block && e->tag[0] == h->tag && e->base[0] == h->tag_base && e->cpu[0] == h->cpu &&
+		    e->tag[1] == g->tag && e->base[1] == g->base && e->cpu[1] == g->cpu)
+			goto found;
+	}
+	if ((uint64_t)(coh->c2c_used + 1) * 4 > (uint64_t)(coh->c2c_mask + 1) * 3) {
+		coh->c2c_dropped++;   /* keep probes short: the table stays at most 3/4 full */
+		return;
+	}
+	coh->c2c_used++;
+	e->block = block;
+	e->tag[0] = h->tag;
+	e->base[0] = h->tag_base;
+	e->cpu[0] = h->cpu;
+	e->lo[0] = (uint16_t)lo;
+	e->hi[0] = (uint16_t)hi;
+	e->tag[1] = g->tag;
+	e->base[1] = g->base;
+	e->cpu[1] = g->cpu;
+	e->lo[1] = g->lo;
+	e->hi[1] = g->hi;
+	e->true_sharing = e->false_sharing = 0;
+found:
+	if (lo < e->lo[0])
+		e->lo[0] = (uint16_t)lo;
+	if (hi > e->hi[0])
+		e->hi[0] = (uint16_t)hi;
+	if (g->lo < e->lo[1])
+		e->lo[1] = g->lo;
+	if (g->hi > e->hi[1])
+		e->hi[1] = g->hi;
+	if (overlap)
+		e->true_sharing++;
+	else
+		e->false_sharing++;
+}
+
+/*
+ * One line of a coherent load or store (bytes [addr, addr + size) within the line). Before
+ * the lookup: the coherence misses it will take, and the bus transaction its state needs (a
+ * load of a line this CPU does not hold asks the others, a store to a line it does not hold,
+ * or holds Shared, invalidates them). Then the access itself, and this CPU's copies take their
+ * new state: Shared after a load that found other copies (or hit a Shared one), else E or M.
+ */
+static void coherent_line(struct cache_hierarchy *h, int ifetch, uint64_t addr, uint32_t size, int store,
+			  uint64_t *served)
+{
+	struct cache *first = ifetch ? h->i1 : h->d1, *path[CACHE_MAX_CHAIN], *c;
+	struct cache_coherence *coh = h->coh;
+	uint32_t n = 0, depth = ifetch ? h->priv_i : h->priv_d, i, found = 0, noted = 0;
+	uint64_t block = addr >> first->line_bits, *line;
+	uint32_t lo = (uint32_t)(addr - (block << first->line_bits)), hi = lo + (size ? size : 1);
+	int held = 0, shared = 0;
+
+	for (c = first; c && n < depth; c = c->next)
+		path[n++] = c;
+	for (i = 0; i < n; i++) {
+		if ((line = line_of(path[i], block))) {
+			held = 1;
+			shared |= !!(*line & LINE_SHARED);
+		}
+	}
+	for (i = 0; i < n && !line_of(path[i], block); i++) {   /* the levels the lookup will miss */
+		struct cache_ghost *g = ghost_of(path[i], block);
+
+		if (!g)
+			continue;
+		path[i]->st.coh_misses++;
+		if (!noted++)
+			note_c2c(h, block, lo, hi, g);
+		g->block = 0;
+	}
+	if (n && (!held || (store && shared))) {
+		for (i = 0; i < coh->nr_cpus; i++) {
+			uint32_t s;
+
+			if (&coh->cpu[i] == h)
+				continue;
+			s = snoop(&coh->cpu[i], h, block, store, lo, hi);
+			if (store && s)
+				h->coh_st.invalidations_sent++;
+			if (s & SNOOP_DIRTY)
+				h->coh_st.transfers++;
+			found |= s;
+		}
+		if (store && held)
+			h->coh_st.upgrades++;
+	}
+	if (served)
+		served[serving_level(h, ifetch, addr, store)]++;
+	cache_access(first, addr, size, store);
+	shared = store ? 0 : held ? shared : !!(found & SNOOP_HELD);
+	for (i = 0; i < n; i++)
+		if ((line = line_of(path[i], block)))
+			*line = shared ? *line | LINE_SHARED : *line & ~LINE_SHARED;
+}
+
+/* ---- latency ------------------------------------------------------------------------------- */
+
+uint32_t cache_latency_bucket(uint64_t ps)
+{
+	uint64_t v = mm_div64_u64(ps, CACHE_LAT_UNIT_PS);
+	uint32_t e, b;
+
+	if (v < CACHE_LAT_EXACT)
+		return (uint32_t)v;
+	e = mm_fls64(v) - 1;   /* >= 3: CACHE_LAT_EXACT is 2^3 */
+	b = CACHE_LAT_EXACT + (e - 3) * CACHE_LAT_SUB + (uint32_t)((v >> (e - 2)) & (CACHE_LAT_SUB - 1));
+	return b < CACHE_LAT_BUCKETS ? b : CACHE_LAT_BUCKETS - 1;
+}
+
+uint64_t cache_latency_bucket_floor(uint32_t bucket)
+{
+	uint32_t k = bucket - CACHE_LAT_EXACT;
+
+	if (bucket < CACHE_LAT_EXACT)
+		return (uint64_t)bucket * CACHE_LAT_UNIT_PS;
+	return ((uint64_t)(CACHE_LAT_SUB + k % CACHE_LAT_SUB) << (1 + k / CACHE_LAT_SUB)) * CACHE_LAT_UNIT_PS;
+}
+
+/* The index on the access path of the level that serves a lookup of addr: the first holding
+ * its line (the path's length: memory). A store missing a no-write-allocate first level is taken
+ * there (it goes on below without a fetch to wait for). */
+static uint32_t serving_level(const struct cache_hierarchy *h, int ifetch, uint64_t addr, int store)
+{
+	const struct cache *first = ifetch ? h->i1 : h->d1, *c;
+	uint32_t n = 0;
+
+	if (store && !first->write_allocate)
+		return 0;
+	for (c = first; c && n < CACHE_MAX_CHAIN; c = c->next, n++)
+		if (cache_contains(c, addr))
+			return n;
+	return n;
+}
+
+uint64_t cache_hierarchy_access_timed(struct cache_hierarchy *h, uint64_t addr, uint32_t size, uint32_t kind,
+				      uint32_t mem_node, uint64_t *served, uint32_t *depth)
+{
+	const struct cache *path[CACHE_MAX_CHAIN], *c;
+	uint64_t ps = 0, cum = 0;
+	uint32_t n = 0, i;
+
+	for (c = kind == ACCESS_IFETCH ? h->i1 : h->d1; c && n < CACHE_MAX_CHAIN; c = c->next)
+		path[n++] = c;
+	for (i = 0; i <= n; i++)
+		served[i] = 0;
+	hierarchy_access(h, addr, size, kind, served);
+	for (i = 0; i <= n; i++) {
+		cum += i < n ? path[i]->hit_ps : h->mem_ps[mem_node];
+		ps += served[i] * cum;
+		h->lat.served[i] += served[i];
+		h->lat.time_ps[i] += served[i] * cum;
+	}
+	h->lat.accesses++;
+	h->lat.total_ps += ps;
+	h->lat.hist[cache_latency_bucket(ps)]++;
+	*depth = n;
+	return ps;
 }

@@ -11,6 +11,10 @@
  * dirty victim back to the next level. Optionally each level classifies its
  * misses (3C): compulsory (block never seen), conflict (a fully associative LRU
  * shadow of the same size would hit) or capacity.
+ *
+ * Two options for machines (both off unless asked for, so that the paths above stay as
+ * they are): MESI coherence between CPUs' private levels (cache_coherence_init), and
+ * access latency (cache_hierarchy_access_timed).
  */
 #ifndef MM_CACHE_H
 #define MM_CACHE_H
@@ -48,6 +52,18 @@ struct cache_stats {
 	uint64_t writebacks;           /* dirty lines written to the next level */
 	uint64_t back_invalidations;   /* lines removed from upper levels (inclusive) */
 	uint64_t compulsory, capacity, conflict;   /* 3C of all misses, when classified */
+	uint64_t coh_invalidations;    /* copies another CPU's store removed from this (private) level */
+	uint64_t coh_misses;           /* misses on a line such a store took away (design.md section 10) */
+};
+
+/* The way a coherence invalidation emptied keeps the line's tag (Invalid, as in hardware) until
+ * it is filled again; a miss on that line meanwhile is a coherence miss. tag and base are the
+ * invalidating store's (the caller's cache_hierarchy.tag / tag_base). */
+struct cache_ghost {
+	uint64_t block;                /* block + 1, or 0 */
+	uint64_t tag, base;
+	uint32_t cpu;                  /* the CPU whose store invalidated the line */
+	uint16_t lo, hi;               /* the bytes [lo, hi) of the line it stored */
 };
 
 /* Fully associative LRU shadow of the same capacity and the set of blocks ever seen. */
@@ -78,6 +94,8 @@ struct cache {
 						      lines <= 64 B), or 0 */
 	uint64_t *use_hist;                        /* CACHE_USE_BUCKETS: lines retired with n bytes touched */
 	uint64_t cur_mask;                         /* bytes of the line being accessed now */
+	struct cache_ghost *ghost;                 /* sets * ways, for a private level under coherence, or 0 */
+	uint32_t hit_ps;                           /* latency of a lookup at this level (ps; timed access) */
 	struct cache_stats st;
 };
 
@@ -133,6 +151,63 @@ struct cache_lean_chain {
 	struct cache_lean_level lv[CACHE_MAX_CHAIN];
 };
 
+/*
+ * Coherence misses on one line, by the pair of accesses behind them: the access that missed
+ * (side 0) and the store that had invalidated its copy (side 1). Each side: its CPU, the
+ * caller's tag and base (call site and object, and the object's address), and the bytes of the
+ * line it touched (the hull over the pair's misses). A miss is true sharing when the two
+ * accesses' bytes overlap, false sharing when they are disjoint.
+ */
+#define CACHE_C2C_FREE 0xffffffffffffffffull
+struct cache_c2c {
+	uint64_t block;                /* CACHE_C2C_FREE: an unused entry */
+	uint64_t tag[2], base[2];
+	uint32_t cpu[2];
+	uint16_t lo[2], hi[2];
+	uint64_t true_sharing, false_sharing;
+};
+
+struct cache_hierarchy;
+
+/* The CPUs kept coherent, and the table of lines with coherence misses (open addressing). */
+struct cache_coherence {
+	struct cache_hierarchy *cpu;         /* nr_cpus hierarchies, one per CPU */
+	uint32_t nr_cpus;
+	struct cache_c2c *c2c;               /* c2c_mask + 1 entries (a power of two) */
+	uint32_t c2c_mask, c2c_used;
+	uint64_t c2c_dropped;                /* misses not recorded: the table was full */
+};
+
+/* What a CPU's coherence traffic did (MESI, design.md section 10). */
+struct cache_coh_stats {
+	uint64_t upgrades;                   /* stores to a Shared line (S -> M) */
+	uint64_t invalidations_sent;         /* other CPUs' copies of a line this CPU's stores invalidated */
+	uint64_t invalidations_received;     /* lines of this CPU another CPU's store invalidated */
+	uint64_t transfers;                  /* lines this CPU got from another CPU's Modified copy */
+	uint64_t coherence_misses;           /* line accesses that missed a line another CPU's store took */
+	uint64_t true_sharing, false_sharing;   /* ... by whether the two accesses' bytes overlapped */
+};
+
+/*
+ * Timed accesses (cache_hierarchy_access_timed): a lookup served by the k-th level of its path
+ * costs the hit_ps of every level down to it; one served by memory costs them all plus the
+ * memory latency of the page's node. Latencies by bucket: CACHE_LAT_EXACT buckets of one
+ * CACHE_LAT_UNIT_PS each, then CACHE_LAT_SUB buckets per power of two (see
+ * cache_latency_bucket_floor).
+ */
+#define CACHE_LAT_UNIT_PS 250u
+#define CACHE_LAT_EXACT 8u
+#define CACHE_LAT_SUB 4u
+#define CACHE_LAT_BUCKETS 64u
+#define CACHE_LAT_SERVED (CACHE_MAX_CHAIN + 1)   /* lookups served per level of the path, then memory */
+
+struct cache_lat_stats {
+	uint64_t accesses, total_ps;
+	uint64_t served[CACHE_LAT_SERVED];   /* lookups by the level of the path that served them (memory: depth) */
+	uint64_t time_ps[CACHE_LAT_SERVED];  /* ... and their latency */
+	uint64_t hist[CACHE_LAT_BUCKETS];    /* accesses by latency bucket */
+};
+
 struct cache_hierarchy {
 	struct cache *i1, *d1;
 	struct cache *itlb, *dtlb;          /* 4 KiB pages, or 0 for no TLB model */
@@ -144,6 +219,18 @@ struct cache_hierarchy {
 	uint32_t nr_levels;
 	uint8_t fast_i, fast_d;              /* the i1 / d1 chains take the iterative LRU walk */
 	struct cache_lean_chain lean_i, lean_d; /* ... and, when lean, its tightest form */
+	/* coherence (cache_coherence_init): this CPU's private levels, those at the top of each
+	 * chain, the first shared level below the data chain, and the tag of the next access */
+	struct cache_coherence *coh;         /* 0: not kept coherent */
+	uint32_t cpu;
+	struct cache *priv[CACHE_MAX_CHAIN];
+	uint32_t nr_priv, priv_i, priv_d;
+	struct cache *shared_d;              /* where a Modified copy is written back when shared, or 0 */
+	uint64_t tag, tag_base;              /* set by the caller before an access (opaque here) */
+	struct cache_coh_stats coh_st;
+	/* latency (timed accesses): the memory latency per node (ps), or 0 */
+	const uint32_t *mem_ps;
+	struct cache_lat_stats lat;
 };
 
 /* Call after wiring or changing a hierarchy (or a level's tracking): picks the fast path where it applies. */
@@ -155,5 +242,25 @@ void cache_hierarchy_prepare(struct cache_hierarchy *h);
 uint64_t cache_replay(struct cache_hierarchy *h, const uint64_t *addr, const uint32_t *size,
 		      const uint8_t *kind, uint64_t n);
 void cache_hierarchy_access(struct cache_hierarchy *h, uint64_t addr, uint32_t size, uint32_t kind);
+
+/*
+ * Keep the hierarchies h[0 .. nr) coherent. The caller gives each level private to one CPU (reached
+ * from one hierarchy only) its ghost array of sets * ways entries, zeroed; those levels must keep
+ * their lines in their ways (cache_coherence_level_ok) and have the first level's line size.
+ * c2c has c2c_size entries (a power of two).
+ */
+int cache_coherence_level_ok(const struct cache *c);
+void cache_coherence_init(struct cache_coherence *coh, struct cache_hierarchy *h, uint32_t nr,
+			  struct cache_c2c *c2c, uint32_t c2c_size);
+
+/*
+ * cache_hierarchy_access, timed (h->mem_ps set, paths of at most CACHE_MAX_CHAIN levels): adds
+ * the access to h->lat, returns its latency (ps) and the line lookups served by each level of
+ * its path and by memory (served[depth]); *depth is the path's length.
+ */
+uint64_t cache_hierarchy_access_timed(struct cache_hierarchy *h, uint64_t addr, uint32_t size, uint32_t kind,
+				      uint32_t mem_node, uint64_t *served, uint32_t *depth);
+uint32_t cache_latency_bucket(uint64_t ps);
+uint64_t cache_latency_bucket_floor(uint32_t bucket);   /* the least latency (ps) in a bucket */
 
 #endif

@@ -18,6 +18,31 @@ uint32_t mm_leak_objects(struct mm_machine *m, const struct mm_replay *r, uint32
 	return n;
 }
 
+void mm_leak_slab_use(struct mm_machine *m, const struct mm_replay *r, const uint32_t *id, uint32_t n,
+		      uint32_t *slab, uint8_t *order, uint32_t *inuse, uint32_t *objects, uint8_t *active)
+{
+	uint32_t i, cpu;
+
+	for (i = 0; i < n; i++) {
+		const struct mm_id *e = &r->ids[id[i]];
+		const struct page *p = pfn_to_page(mm_pfn_zone(m, e->pfn), e->pfn);
+		const struct kmem_cache *s;
+
+		slab[i] = e->pfn;
+		order[i] = p->order;
+		inuse[i] = objects[i] = active[i] = 0;
+		if (e->state != ID_OBJECT)
+			continue;
+		MM_BUG_ON(!(p->flags & PG_slab) || p->info >= m->slab->nr_caches);
+		s = &m->slab->caches[p->info];
+		inuse[i] = p->inuse;
+		objects[i] = (PAGE_SIZE << p->order) / s->size;
+		for (cpu = 0; cpu < m->nr_cpus; cpu++)
+			if (m->slab->cpu_slab[p->info * m->nr_cpus + cpu].slab == e->pfn)
+				active[i] = 1;
+	}
+}
+
 uint64_t mm_leak_words(struct mm_machine *m, const uint64_t *addr, const uint64_t *size, uint32_t n,
 		       uint32_t *src, uint64_t *value, uint64_t cap)
 {

@@ -31,6 +31,12 @@ enum mm_leak_kind {
 uint32_t mm_leak_objects(struct mm_machine *m, const struct mm_replay *r, uint32_t *id, uint64_t *addr,
 			 uint64_t *size);
 
+/* Where each of n live ids sits: its block's head pfn and order, and for slab objects (0 objects
+ * for a large kmalloc) the slab's objects in use and in all, and whether the slab is a CPU's
+ * active slab (whose in-use count is not maintained: its free objects are on the CPU's freelist). */
+void mm_leak_slab_use(struct mm_machine *m, const struct mm_replay *r, const uint32_t *id, uint32_t n,
+		      uint32_t *slab, uint8_t *order, uint32_t *inuse, uint32_t *objects, uint8_t *active);
+
 /* Every non-zero word of the n objects: (object index, value), at most cap of them;
  * returns how many there are (call again with more room if that exceeds cap). */
 uint64_t mm_leak_words(struct mm_machine *m, const uint64_t *addr, const uint64_t *size, uint32_t n,

@@ -2,6 +2,7 @@
 #include "mempolicy.h"
 #include "mm_math.h"
 #include "page_alloc.h"
+#include "thermal.h"
 
 void mm_mempolicy_init(struct mm_machine *m)
 {
@@ -49,6 +50,31 @@ static uint32_t interleave_node(struct mempolicy *pol)
 	return node;
 }
 
+/*
+ * The thermal policy: the local zonelist order over the allowed nodes at or below the thermal
+ * model's throttle temperature; when every allowed node is above it, the coolest allowed node
+ * first (the lowest node number of equals), then the rest of its zonelist.
+ */
+static uint32_t thermal_alloc(struct mm_machine *m, uint32_t order, uint32_t mt, uint32_t cpu, uint64_t allowed)
+{
+	const struct mm_thermal *t = &m->thermal;
+	uint64_t cool = 0;
+	uint32_t n, coolest = mm_ctz64(allowed);
+
+	mm_thermal_sync(m);
+	for (n = 0; n < m->nr_nodes; n++) {
+		if (!((allowed >> n) & 1))
+			continue;
+		if (t->temp[n] <= t->throttle)
+			cool |= 1ull << n;
+		if (t->temp[n] < t->temp[coolest])
+			coolest = n;
+	}
+	if (cool)
+		return mm_alloc_pages_nodemask(m, order, mt, cpu, m->cpu_to_node[cpu], cool, 1);
+	return mm_alloc_pages_nodemask(m, order, mt, cpu, coolest, allowed, 1);
+}
+
 uint32_t mm_alloc_pages_policy(struct mm_machine *m, uint32_t order, uint32_t mt, uint32_t cpu)
 {
 	uint64_t all = mm_all_nodes(m);
@@ -80,6 +106,8 @@ uint32_t mm_alloc_pages_policy(struct mm_machine *m, uint32_t order, uint32_t mt
 				cool |= 1ull << n;
 		return mm_alloc_pages_nodemask(m, order, mt, cpu, local, cool ? cool : all, 1);
 	}
+	case MPOL_THERMAL:
+		return thermal_alloc(m, order, mt, cpu, pol->nodes ? pol->nodes : all);
 	default:   /* default and local */
 		return mm_alloc_pages_nodemask(m, order, mt, cpu, local, all, 1);
 	}
@@ -104,7 +132,7 @@ int mm_set_mempolicy(struct mm_machine *m, uint32_t cpu, uint32_t mode, uint64_t
 
 	if (cpu >= m->nr_cpus || mode >= MPOL_MAX || (mode != MPOL_ACCESS_AWARE && (nodes & ~mm_all_nodes(m))))
 		return -1;
-	if (!nodes && mode != MPOL_DEFAULT && mode != MPOL_LOCAL && mode != MPOL_ACCESS_AWARE)
+	if (!nodes && mode != MPOL_DEFAULT && mode != MPOL_LOCAL && mode != MPOL_ACCESS_AWARE && mode != MPOL_THERMAL)
 		return -1;
 	pol = &m->policy[cpu];
 	pol->mode = (uint8_t)mode;

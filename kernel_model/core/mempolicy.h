@@ -3,7 +3,8 @@
  * node an allocation without a node prefers and which nodes it may use. Modes: default and
  * local, preferred, preferred_many, bind, interleave, weighted interleave (6.9's
  * MPOL_WEIGHTED_INTERLEAVE), and the model's access-aware mode (local order, skipping nodes
- * that received many accesses recently). Bandwidth-aware interleave is weighted interleave
+ * that received many accesses recently) and thermal mode (local order, skipping nodes above
+ * the thermal model's throttle temperature, core/thermal.h). Bandwidth-aware interleave is weighted interleave
  * with weights from the HMAT bandwidths (Machine.set_bandwidth_aware).
  */
 #ifndef MM_MEMPOLICY_H
@@ -20,7 +21,7 @@ void mm_mempolicy_init(struct mm_machine *m);
  * allowed nodes of cpu's policy. Arguments as mm_alloc_pages checked them. */
 uint32_t mm_alloc_pages_policy(struct mm_machine *m, uint32_t order, uint32_t mt, uint32_t cpu);
 /* Set a CPU's memory policy (mode, nodemask; for MPOL_ACCESS_AWARE the threshold instead of a
- * nodemask); resets its interleave position. Weights of weighted interleave stay as set with
+ * nodemask; for MPOL_THERMAL the allowed nodes, 0 for all); resets its interleave position. Weights of weighted interleave stay as set with
  * mm_set_il_weight (default 1). Returns 0, or -1 if the cpu, mode or nodemask is invalid for
  * this machine. */
 int mm_set_mempolicy(struct mm_machine *m, uint32_t cpu, uint32_t mode, uint64_t nodes);

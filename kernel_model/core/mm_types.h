@@ -144,8 +144,9 @@ enum numa_stat_item {
 };
 
 /* Memory policy modes, numbered as Linux's uapi (include/uapi/linux/mempolicy.h); the last
- * is the model's own: local zonelist order, skipping nodes whose recent access count
- * exceeds the policy's threshold. */
+ * two are the model's own: access-aware (local zonelist order, skipping nodes whose recent
+ * access count exceeds the policy's threshold) and thermal (local zonelist order, skipping
+ * nodes above the thermal model's throttle temperature: core/thermal.h). */
 #define MM_MPOL_MODES(X) \
 	X(MPOL_DEFAULT, "default") \
 	X(MPOL_PREFERRED, "preferred") \
@@ -154,7 +155,8 @@ enum numa_stat_item {
 	X(MPOL_LOCAL, "local") \
 	X(MPOL_PREFERRED_MANY, "preferred_many") \
 	X(MPOL_WEIGHTED_INTERLEAVE, "weighted_interleave") \
-	X(MPOL_ACCESS_AWARE, "access_aware")
+	X(MPOL_ACCESS_AWARE, "access_aware") \
+	X(MPOL_THERMAL, "thermal")
 
 enum mempolicy_mode {
 #define X(id, name) id,
@@ -238,6 +240,24 @@ struct zoneref {
 /* A CPU's access counters (struct mm_machine cpu_access). */
 enum mm_access_count { MM_ACCESS_LOCAL, MM_ACCESS_REMOTE, MM_ACCESS_COST_NS, NR_ACCESS_COUNTS };
 
+/*
+ * The per-node thermal model (core/thermal.h describes it): temperatures in millidegrees
+ * Celsius above ambient, heated by accesses and page allocations, cooled in simulated time.
+ */
+#define MM_THERMAL_STEPS 64          /* a half-life is applied in 64 steps of 2^(-1/64) */
+struct mm_thermal {
+	uint32_t heat_access;            /* per access landing on the node; 0 with heat_page: off */
+	uint32_t heat_page;              /* per page the node's allocator hands out */
+	uint64_t half_life_ns;           /* simulated time to halve: a multiple of MM_THERMAL_STEPS */
+	uint64_t throttle;               /* above this a node is throttled */
+	uint64_t carry_ns;               /* simulated time not yet applied (less than a step) */
+	uint64_t temp[MM_MAX_NODES];
+	uint64_t peak[MM_MAX_NODES];
+	uint64_t throttled_ns[MM_MAX_NODES];   /* TIME intervals that started above the throttle */
+	uint64_t access_seen[MM_MAX_NODES];    /* node_access and the zone's pgalloc when they last heated it */
+	uint64_t pgalloc_seen[MM_MAX_NODES];
+};
+
 struct mm_slab;
 struct cache_hierarchy;
 
@@ -265,6 +285,7 @@ struct mm_machine {
 	struct pglist_data node_data[MM_MAX_NODES];
 	struct zone *populated[MM_MAX_NODES * MAX_NR_ZONES];   /* zones with pages, for pfn lookups */
 	uint32_t nr_populated;
+	struct mm_thermal thermal;
 };
 
 #endif

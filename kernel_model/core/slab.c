@@ -9,14 +9,7 @@
 static const uint32_t kmalloc_sizes[] = { KMALLOC_SIZES };
 
 _Static_assert(sizeof(kmalloc_sizes) == NR_KMALLOC_CACHES * sizeof(uint32_t), "one size per kmalloc cache");
-
-/* size_index of mm/slab_common.c, mapped to kmalloc_sizes positions, for sizes 1..192. */
-static const uint8_t size_index[24] = {
-	0, 1, 2, 2, 3, 3, 3, 3,   /* 8 16 24 32 40 48 56 64 */
-	4, 4, 4, 4,               /* 72..96 -> kmalloc-96 */
-	5, 5, 5, 5,               /* 104..128 */
-	6, 6, 6, 6, 6, 6, 6, 6,   /* 136..192 -> kmalloc-192 */
-};
+_Static_assert(MM_MAX_KMALLOC_CACHES <= 256, "size_index[] holds cache indices in a byte");
 
 /* SLUB_STATS */
 #define stat(s, item) ((s)->stat[item]++)
@@ -87,12 +80,29 @@ uint32_t mm_slab_calculate_order(uint32_t size, uint32_t nr_cpus)
 	return calc_slab_order(size, 1, MAX_PAGE_ORDER + 1, 1);
 }
 
-uint32_t mm_kmalloc_index(uint64_t size)
+/* The kmalloc cache of a request of 1..kmalloc_max bytes. */
+static inline uint32_t kmalloc_slot(const struct mm_slab *sl, uint64_t size)
 {
-	MM_BUG_ON(!size || size > KMALLOC_MAX_CACHE_SIZE);
-	if (size <= 192)
-		return size_index[(size - 1) / 8];
-	return mm_fls((uint32_t)size - 1) - 1;   /* 256 -> 7 ... 8k -> 12 */
+	return sl->size_index[(size - 1) >> KMALLOC_SHIFT_LOW];
+}
+
+uint32_t mm_kmalloc_cache(const struct mm_slab *sl, uint64_t size)
+{
+	if (!size || size > sl->kmalloc_max)
+		return MM_NO_CACHE;
+	return kmalloc_slot(sl, size);
+}
+
+int mm_kmalloc_classes_valid(const uint32_t *sizes, uint32_t n)
+{
+	uint32_t i;
+
+	if (!n || n > MM_MAX_KMALLOC_CACHES)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!sizes[i] || sizes[i] % 8 || sizes[i] > KMALLOC_MAX_CACHE_SIZE || (i && sizes[i] <= sizes[i - 1]))
+			return 0;
+	return 1;
 }
 
 uint32_t mm_kmem_cache_create(struct mm_slab *sl, uint32_t size, uint32_t align, uint32_t flags, uint32_t name_id)
@@ -158,29 +168,39 @@ uint32_t mm_kmem_cache_create(struct mm_slab *sl, uint32_t size, uint32_t align,
 }
 
 int mm_slab_init(struct mm_slab *sl, struct mm_machine *m, struct kmem_cache *caches,
-		 struct kmem_cache_cpu *cpu, struct kmem_cache_node *node, uint32_t max_caches)
+		 struct kmem_cache_cpu *cpu, struct kmem_cache_node *node, uint32_t max_caches,
+		 const uint32_t *classes, uint32_t nr_classes)
 {
-	uint32_t i;
+	uint32_t i, at = 0;
 
+	if (!nr_classes) {
+		classes = kmalloc_sizes;
+		nr_classes = NR_KMALLOC_CACHES;
+	}
+	if (!mm_kmalloc_classes_valid(classes, nr_classes))
+		return -1;
+	mm_memzero(sl, sizeof(*sl));
 	sl->m = m;
-	sl->nr_caches = 0;
 	sl->max_caches = max_caches;
 	sl->caches = caches;
 	sl->cpu_slab = cpu;
 	sl->node = node;
-	sl->large_kmalloc_calls = sl->large_kmalloc_requested = sl->large_kmalloc_allocated = 0;
 	for (i = 0; i < m->nr_populated; i++)
 		if (!m->populated[i]->has_memory)
 			return -1;   /* slabs need the zone's memory */
-	/* create_kmalloc_caches: 8 16 32 64 96 128 192 256 ... 8k, in that order */
-	for (i = 0; i < NR_KMALLOC_CACHES; i++) {
-		uint32_t size = kmalloc_sizes[i];
-		uint32_t align = (size & (size - 1)) ? 8 : size;   /* natural alignment for powers of 2 */
+	/* create_kmalloc_caches: the classes in ascending order (Linux's: 8 16 32 64 96 128 192 256 ... 8k),
+	 * each laid out as any cache is; a request goes to the smallest class that holds it */
+	for (i = 0; i < nr_classes; i++) {
+		uint32_t size = classes[i];
+		uint32_t align = mm_is_power_of_2(size) ? size : 8;   /* natural alignment for powers of 2 */
 
-		sl->kmalloc_caches[i] = mm_kmem_cache_create(sl, size, align, SLAB_KMALLOC, i);
-		if (sl->kmalloc_caches[i] == MM_NO_CACHE)
+		if (mm_kmem_cache_create(sl, size, align, SLAB_KMALLOC, i) != i)
 			return -1;
+		for (; at < size >> KMALLOC_SHIFT_LOW; at++)
+			sl->size_index[at] = (uint8_t)i;
 	}
+	sl->nr_kmalloc = nr_classes;
+	sl->kmalloc_max = classes[nr_classes - 1];
 	m->slab = sl;
 	return 0;
 }
@@ -235,6 +255,35 @@ static uint32_t new_slab(struct mm_slab *sl, uint32_t cache, uint32_t cpu, int32
 	return pfn;
 }
 
+/* A slab of cache s (head page p) is counted in (add) or out of usage[], at record sl->clock. */
+static void account_slab(struct mm_slab *sl, const struct kmem_cache *s, const struct page *p, int add)
+{
+	uint64_t pages = 1ull << p->order, tail = (PAGE_SIZE << p->order) - slab_objects(s, p) * s->size;
+	uint32_t k;
+
+	for (k = (s->flags & SLAB_KMALLOC) ? SLAB_USAGE_KMALLOC : SLAB_USAGE_ALL; k < NR_SLAB_USAGE; k++) {
+		struct mm_slab_usage *u = &sl->usage[k];
+
+		if (sl->clock > u->since) {
+			u->area += u->pages * (sl->clock - u->since);
+			u->since = sl->clock;
+		}
+		if (!add) {
+			MM_BUG_ON(u->pages < pages || u->tail < tail);
+			u->pages -= pages;
+			u->tail -= tail;
+			continue;
+		}
+		u->pages += pages;
+		u->tail += tail;
+		if (u->pages > u->peak) {
+			u->peak = u->pages;
+			u->peak_record = sl->clock;
+			u->peak_tail = u->tail;
+		}
+	}
+}
+
 static void discard_slab(struct mm_slab *sl, uint32_t cache, uint32_t slab, uint32_t cpu)
 {
 	struct kmem_cache *s = &sl->caches[cache];
@@ -245,6 +294,7 @@ static void discard_slab(struct mm_slab *sl, uint32_t cache, uint32_t slab, uint
 	MM_BUG_ON(p->inuse || !n->nr_slabs || n->total_objects < slab_objects(s, p));
 	n->nr_slabs--;
 	n->total_objects -= slab_objects(s, p);
+	account_slab(sl, s, p, 0);
 	stat(s, FREE_SLAB);
 	mm_free_block(sl->m, z, slab, p->order, cpu);
 }
@@ -448,6 +498,7 @@ new_slab:
 		p->flags |= PG_frozen;
 		get_node(sl, cache, z->node)->nr_slabs++;
 		get_node(sl, cache, z->node)->total_objects += p->inuse;
+		account_slab(sl, s, p, 1);
 	}
 	c->slab = slab;
 	c->freelist = (uint16_t)freelist;
@@ -551,7 +602,7 @@ static uint64_t cache_alloc(struct mm_slab *sl, uint32_t cache, uint32_t cpu, in
 
 uint64_t mm_kmem_cache_alloc(struct mm_slab *sl, uint32_t cache, uint32_t cpu, int32_t nid, uint32_t *block)
 {
-	if (cache >= sl->nr_caches || !slab_args_ok(sl, cpu, nid))
+	if (cache >= sl->nr_caches || (sl->caches[cache].flags & SLAB_DESTROYED) || !slab_args_ok(sl, cpu, nid))
 		return 0;
 	return cache_alloc(sl, cache, cpu, nid, block);
 }
@@ -565,7 +616,7 @@ uint64_t mm_kmalloc(struct mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid
 		return 0;
 	if (size == 0)
 		return ZERO_SIZE_PTR;
-	if (size > KMALLOC_MAX_CACHE_SIZE) {
+	if (size > sl->kmalloc_max) {
 		/* kmalloc_large: a compound page allocation */
 		if (size > ((uint64_t)PAGE_SIZE << MAX_PAGE_ORDER))
 			return 0;
@@ -581,7 +632,7 @@ uint64_t mm_kmalloc(struct mm_slab *sl, uint64_t size, uint32_t cpu, int32_t nid
 		sl->large_kmalloc_allocated += (uint64_t)PAGE_SIZE << order;
 		return (uint64_t)pfn << PAGE_SHIFT;
 	}
-	cache = sl->kmalloc_caches[mm_kmalloc_index(size)];
+	cache = kmalloc_slot(sl, size);
 	addr = cache_alloc(sl, cache, cpu, nid, block);
 	if (addr) {
 		sl->caches[cache].kmalloc_calls++;
@@ -708,4 +759,89 @@ uint64_t mm_slab_pages(const struct mm_slab *sl)
 		for (nid = 0; nid < nodes; nid++)
 			total += (uint64_t)sl->node[idx * nodes + nid].nr_slabs << sl->caches[idx].order;
 	return total;
+}
+
+/* ---- kmem_cache_destroy -------------------------------------------------- */
+
+static inline struct page *slab_page(struct mm_slab *sl, uint32_t slab)
+{
+	return pfn_to_page(mm_pfn_zone(sl->m, slab), slab);
+}
+
+/* Free objects on the slabs of a list linked through next (a node's or a CPU's partial list). */
+static uint64_t list_free(struct mm_slab *sl, const struct kmem_cache *s, uint32_t slab)
+{
+	uint64_t free = 0;
+
+	for (; slab != PFN_NONE; slab = slab_page(sl, slab)->next)
+		free += slab_objects(s, slab_page(sl, slab)) - slab_page(sl, slab)->inuse;
+	return free;
+}
+
+/* Objects of a cache in use: its slabs' objects less the free ones, counted where SLUB keeps
+ * them (a CPU's active slab holds its free objects on the CPU's freelist and, freed by other
+ * CPUs, on the slab's; every other slab's inuse is exact). */
+static uint64_t objects_inuse(struct mm_slab *sl, uint32_t cache)
+{
+	const struct kmem_cache *s = &sl->caches[cache];
+	uint64_t total = 0, free = 0;
+	uint32_t nid, cpu, it;
+
+	for (nid = 0; nid < sl->m->nr_nodes; nid++) {
+		total += get_node(sl, cache, nid)->total_objects;
+		free += list_free(sl, s, get_node(sl, cache, nid)->partial.head);
+	}
+	for (cpu = 0; cpu < sl->m->nr_cpus; cpu++) {
+		const struct kmem_cache_cpu *c = cpu_slab(sl, cache, cpu);
+
+		free += list_free(sl, s, c->partial);
+		if (c->slab == PFN_NONE)
+			continue;
+		free += slab_objects(s, slab_page(sl, c->slab)) - slab_page(sl, c->slab)->inuse;
+		for (it = c->freelist; it != SLAB_NO_OBJ; it = *freeptr(mm_pfn_zone(sl->m, c->slab), s, c->slab, it))
+			free++;
+	}
+	MM_BUG_ON(free > total);
+	return total - free;
+}
+
+uint64_t mm_kmem_cache_inuse(struct mm_slab *sl, uint32_t cache)
+{
+	return cache < sl->nr_caches ? objects_inuse(sl, cache) : 0;
+}
+
+int mm_kmem_cache_destroy(struct mm_slab *sl, uint32_t cache, uint32_t cpu)
+{
+	struct kmem_cache *s;
+	uint32_t i, slab;
+
+	if (cache >= sl->nr_caches || cpu >= sl->m->nr_cpus)
+		return -1;
+	s = &sl->caches[cache];
+	if ((s->flags & (SLAB_KMALLOC | SLAB_DESTROYED)) || objects_inuse(sl, cache))
+		return -1;
+	/* flush_all: every CPU's slabs back to the node lists (empty ones freed on the way) */
+	for (i = 0; i < sl->m->nr_cpus; i++) {
+		struct kmem_cache_cpu *c = cpu_slab(sl, cache, i);
+
+		if (c->slab != PFN_NONE)
+			deactivate_slab(sl, cache, c->slab, c->freelist, cpu);
+		if (c->partial != PFN_NONE)
+			unfreeze_partials(sl, cache, c->partial, cpu);
+		c->slab = c->partial = PFN_NONE;
+		c->freelist = SLAB_NO_OBJ;
+		c->partial_slabs = 0;
+	}
+	/* free_partial: nothing is in use, so every slab left is empty and on its node's list */
+	for (i = 0; i < sl->m->nr_nodes; i++) {
+		struct kmem_cache_node *n = get_node(sl, cache, i);
+
+		while ((slab = n->partial.head) != PFN_NONE) {
+			remove_partial(sl, n, slab);
+			discard_slab(sl, cache, slab, cpu);
+		}
+		MM_BUG_ON(n->nr_slabs || n->total_objects);
+	}
+	s->flags |= SLAB_DESTROYED;
+	return 0;
 }

@@ -19,9 +19,13 @@
 #define KMALLOC_SHIFT_LOW 3
 #define KMALLOC_SHIFT_HIGH 13                    /* kmalloc-8k: larger goes to the page allocator */
 #define KMALLOC_MAX_CACHE_SIZE (1u << KMALLOC_SHIFT_HIGH)
-/* The kmalloc-N caches, in creation order (create_kmalloc_caches). */
+/* Linux's kmalloc-N caches, in creation order (create_kmalloc_caches): the default classes. */
 #define KMALLOC_SIZES 8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192
 #define NR_KMALLOC_CACHES 13
+/* A machine may have other classes: 1..MM_MAX_KMALLOC_CACHES ascending multiples of 8 up to
+ * KMALLOC_MAX_CACHE_SIZE (jemalloc's four per doubling up to 8 KiB is 36 of them). */
+#define MM_MAX_KMALLOC_CACHES 64
+#define KMALLOC_SIZE_INDEX (KMALLOC_MAX_CACHE_SIZE >> KMALLOC_SHIFT_LOW)
 #define ZERO_SIZE_PTR 16ull                      /* what kmalloc(0) returns */
 #define MM_NO_CACHE 0xffffffffu
 
@@ -29,6 +33,7 @@
 #define SLAB_HWCACHE_ALIGN 0x1u
 #define SLAB_RECLAIM_ACCOUNT 0x2u   /* slabs are MIGRATE_RECLAIMABLE */
 #define SLAB_KMALLOC 0x4u
+#define SLAB_DESTROYED 0x8u         /* kmem_cache_destroy'd: allocates nothing, its index stays taken */
 
 /* SLUB_STATS counters (include/linux/slub_def.h enum stat_item, the ones modelled). */
 enum slub_stat_item {
@@ -72,6 +77,24 @@ struct kmem_cache_node {
 	uint64_t total_objects;
 };
 
+/*
+ * Pages held by slabs over a replay, in records: now, the peak (first reached at record
+ * peak_record, with the slab tail bytes then) and the sum over the records replayed before
+ * `since` of the pages held after each, from which the average comes. Slabs change only in
+ * the slow paths, so the accounting costs nothing on the fast ones.
+ */
+struct mm_slab_usage {
+	uint64_t pages;
+	uint64_t tail;              /* bytes past the last object of every slab: slab size - objects * size */
+	uint64_t peak;
+	uint64_t peak_record;
+	uint64_t peak_tail;
+	uint64_t area;
+	uint64_t since;
+};
+
+enum mm_slab_usage_kind { SLAB_USAGE_KMALLOC, SLAB_USAGE_ALL, NR_SLAB_USAGE };
+
 struct mm_slab {
 	struct mm_machine *m;
 	uint32_t nr_caches;
@@ -79,7 +102,11 @@ struct mm_slab {
 	struct kmem_cache *caches;          /* max_caches */
 	struct kmem_cache_cpu *cpu_slab;    /* max_caches * nr_cpus */
 	struct kmem_cache_node *node;       /* max_caches * nr_nodes */
-	uint32_t kmalloc_caches[NR_KMALLOC_CACHES];  /* cache index per kmalloc_index */
+	uint32_t nr_kmalloc;                /* the kmalloc caches are caches 0 .. nr_kmalloc - 1 */
+	uint32_t kmalloc_max;               /* the largest class: larger requests go to the page allocator */
+	uint8_t size_index[KMALLOC_SIZE_INDEX];   /* the kmalloc cache of sizes 8i+1 .. 8i+8 */
+	uint64_t clock;                     /* the record being replayed: the time base of usage[] */
+	struct mm_slab_usage usage[NR_SLAB_USAGE];
 	uint64_t large_kmalloc_calls;
 	uint64_t large_kmalloc_requested;
 	uint64_t large_kmalloc_allocated;
@@ -95,16 +122,28 @@ enum mm_slab_error {
 	SLAB_EBADCPU,       /* cpu outside the machine */
 };
 
-/* Set up the slab allocator and the kmalloc caches. Returns 0, or -1 if caches do not fit. */
+/* 1 if sizes[0..n) is a kmalloc class list a machine can have (see MM_MAX_KMALLOC_CACHES). */
+int mm_kmalloc_classes_valid(const uint32_t *sizes, uint32_t n);
+/* Set up the slab allocator and the kmalloc caches: classes[0..nr_classes), or Linux's
+ * (KMALLOC_SIZES) for nr_classes 0. Returns 0, or -1 if the classes are invalid or the
+ * caches do not fit. */
 int mm_slab_init(struct mm_slab *sl, struct mm_machine *m, struct kmem_cache *caches,
-		 struct kmem_cache_cpu *cpu_slab, struct kmem_cache_node *node, uint32_t max_caches);
+		 struct kmem_cache_cpu *cpu_slab, struct kmem_cache_node *node, uint32_t max_caches,
+		 const uint32_t *classes, uint32_t nr_classes);
 /* kmem_cache_create: returns the cache index or MM_NO_CACHE. */
 uint32_t mm_kmem_cache_create(struct mm_slab *sl, uint32_t size, uint32_t align, uint32_t flags, uint32_t name_id);
+/* kmem_cache_destroy, freeing through cpu's pcp lists: returns 0, or -1 (nothing changed) when
+ * objects are still in use (Linux warns and keeps the cache), the cache is a kmalloc cache or
+ * already destroyed, or an argument is out of range. */
+int mm_kmem_cache_destroy(struct mm_slab *sl, uint32_t cache, uint32_t cpu);
+/* Objects of a cache in use now (walks its CPU freelists and partial lists). */
+uint64_t mm_kmem_cache_inuse(struct mm_slab *sl, uint32_t cache);
 /* calculate_order for an object slot size on a machine with nr_cpus CPUs. */
 uint32_t mm_slab_calculate_order(uint32_t size, uint32_t nr_cpus);
 /* Pages held by slabs over every cache and node (counters only: cheap enough for snapshots). */
 uint64_t mm_slab_pages(const struct mm_slab *sl);
-uint32_t mm_kmalloc_index(uint64_t size);   /* index into kmalloc_caches, for 0 < size <= 8 KiB */
+/* The kmalloc cache serving size bytes, or MM_NO_CACHE (0, or beyond the largest class). */
+uint32_t mm_kmalloc_cache(const struct mm_slab *sl, uint64_t size);
 
 /* Allocation returns a model physical address (pfn << PAGE_SHIFT | offset), or 0 (memory starts
  * above 4 GiB, so 0 and ZERO_SIZE_PTR are never objects): on failure, and for a cache, cpu or

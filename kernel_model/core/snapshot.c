@@ -1,5 +1,6 @@
 /* snapshot.c - a row of counters (see snapshot.h). */
 #include "snapshot.h"
+#include "thermal.h"
 
 void mm_snapshot(const struct mm_machine *m, const struct mm_replay *r, uint64_t records, uint64_t *row)
 {
@@ -31,5 +32,8 @@ void mm_snapshot(const struct mm_machine *m, const struct mm_replay *r, uint64_t
 	}
 	p = row + SNAP_HEAD + m->nr_nodes * SNAP_PER_NODE;
 	for (cpu = 0; cpu < m->nr_cpus; cpu++)
-		p[cpu] = r->stacks ? r->stacks[cpu].depth : 0;
+		p[cpu] = r->stacks ? mm_cpu_stack(m, r, cpu)->depth : 0;
+	p += m->nr_cpus;
+	for (nid = 0; nid < m->nr_nodes; nid++)
+		p[nid] = mm_thermal_on(m) ? mm_thermal_now(m, nid) : 0;
 }

@@ -3,7 +3,8 @@
  * itself at given record counts (no return to the caller between samples) or on demand.
  *
  * Row layout (uint64): the SNAP_HEAD words below; per node SNAP_PER_NODE words (free
- * blocks per order, then the node words below); per CPU: bytes on its stack model.
+ * blocks per order, then the node words below); per CPU: bytes on the stack model of the task
+ * it runs; per node: its temperature (core/thermal.h; 0 while the model is off).
  * kernel_model/snapshot.py reads it.
  */
 #ifndef MM_SNAPSHOT_H
@@ -31,7 +32,7 @@ enum snap_node_word {
 
 static inline uint32_t mm_snapshot_size(const struct mm_machine *m)
 {
-	return SNAP_HEAD + m->nr_nodes * SNAP_PER_NODE + m->nr_cpus;
+	return SNAP_HEAD + m->nr_nodes * SNAP_PER_NODE + m->nr_cpus + m->nr_nodes;
 }
 
 void mm_snapshot(const struct mm_machine *m, const struct mm_replay *r, uint64_t records, uint64_t *row);

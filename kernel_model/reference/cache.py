@@ -1,15 +1,34 @@
 """Reference cache hierarchy in pure Python, with the semantics of core/cache.h.
 
 Sets are lists: for LRU and FIFO the list order is the recency/age order (front
-= most recent), other policies keep fixed ways. Lines are [block, dirty, rrpv].
+= most recent), other policies keep fixed ways. Lines are [block, dirty, rrpv,
+shared]; an empty way is None, or a Ghost when another CPU's store emptied it
+(RefCoherence: MESI between CPUs' private levels, design.md section 10).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 
 M64 = (1 << 64) - 1
 POLICIES = ("lru", "fifo", "random", "plru", "srrip")
+
+
+@dataclass
+class Ghost:
+    """An empty way that held `block` until a store of `cpu` (bytes [lo, hi) of the line, the access's
+    tag and base) invalidated it; a miss on block while it lasts is a coherence miss."""
+    block: int
+    cpu: int
+    lo: int
+    hi: int
+    tag: int = 0
+    base: int = 0
+
+
+def _empty(ln) -> bool:
+    return ln is None or isinstance(ln, Ghost)
 
 
 class RefCache:
@@ -27,7 +46,8 @@ class RefCache:
         self.seen: set[int] = set()
         self.shadow: OrderedDict[int, None] = OrderedDict()
         self.st = dict.fromkeys(("load_hits", "load_misses", "store_hits", "store_misses", "evictions",
-                                 "writebacks", "back_invalidations", "compulsory", "capacity", "conflict"), 0)
+                                 "writebacks", "back_invalidations", "compulsory", "capacity", "conflict",
+                                 "coh_invalidations", "coh_misses"), 0)
 
     def link(self, lower: RefCache) -> None:
         self.next = lower
@@ -38,7 +58,7 @@ class RefCache:
         return self.sets[block % self.nsets]
 
     def _find(self, s: list, block: int) -> int | None:
-        return next((w for w, ln in enumerate(s) if ln is not None and ln[0] == block), None)
+        return next((w for w, ln in enumerate(s) if not _empty(ln) and ln[0] == block), None)
 
     def _ordered(self) -> bool:
         return self.policy in ("lru", "fifo")
@@ -89,7 +109,7 @@ class RefCache:
 
     def _victim(self, s: list, si: int) -> int:
         for w, ln in enumerate(s):
-            if ln is None:
+            if _empty(ln):
                 return w
         if self.policy == "random":
             self.rng ^= (self.rng << 13) & M64
@@ -105,14 +125,28 @@ class RefCache:
             for ln in s:
                 ln[2] += 1
 
-    def _remove(self, s: list, w: int) -> bool:
+    def _remove(self, s: list, w: int, ghost: Ghost | None = None) -> bool:
         dirty = s[w][1]
         if self._ordered():
             s.pop(w)
-            s.append(None)
+            s.append(ghost)
         else:
-            s[w] = None
+            s[w] = ghost
         return dirty
+
+    def line(self, block: int) -> list | None:
+        s = self._set(block)
+        w = self._find(s, block)
+        return None if w is None else s[w]
+
+    def take_ghost(self, block: int) -> Ghost | None:
+        """The ghost of block in its set, which becomes a plain empty way."""
+        s = self._set(block)
+        for w, ln in enumerate(s):
+            if isinstance(ln, Ghost) and ln.block == block:
+                s[w] = None
+                return ln
+        return None
 
     # -- operations
     def contains(self, addr: int) -> bool:
@@ -156,17 +190,17 @@ class RefCache:
         s = self.sets[si]
         if self._ordered():
             old = s.pop()
-            s.insert(0, [block, bool(dirty), 0])
+            s.insert(0, [block, bool(dirty), 0, False])
             w = 0
         else:
             w = self._victim(s, si)
             old = s[w]
-            s[w] = [block, bool(dirty), 0]
+            s[w] = [block, bool(dirty), 0, False]
         if self.policy == "plru":
             self._plru_touch(si, w)
         elif self.policy == "srrip":
             s[w][2] = 2
-        if old is not None:
+        if not _empty(old):
             self._evict(old[0], old[1])
 
     def _fetch(self, block: int) -> bool:
@@ -234,3 +268,156 @@ class RefHierarchy:
         else:
             self.d1.access(addr, size, False)
             self.d1.access(addr, size, True)
+
+
+COHERENCE_STATS = ("upgrades", "invalidations_sent", "invalidations_received", "transfers", "coherence_misses",
+                   "true_sharing", "false_sharing")
+
+
+class RefCoherence:
+    """CPUs' hierarchies kept coherent with MESI: a cache reached from one CPU's hierarchy only is
+    private to it. A load of a line the CPU's path does not hold asks the other CPUs (a Modified
+    copy is written back to the owner's first shared level and becomes Shared); a store to a line it
+    does not hold, or holds Shared, invalidates the other copies, leaving ghosts. Then the access
+    runs as without coherence, and the CPU's copies on the path become Shared (a load that found
+    other copies, or hit a Shared one) or not (E, or M when dirty)."""
+
+    def __init__(self, cpus: list[RefHierarchy]) -> None:
+        self.cpus = cpus
+        owners: dict[int, set[int]] = {}
+        for k, h in enumerate(cpus):
+            for c in (h.i1, h.d1):
+                while c is not None:
+                    owners.setdefault(id(c), set()).add(k)
+                    c = c.next
+        self._private = {i for i, o in owners.items() if len(o) == 1}
+        self.st = [dict.fromkeys(COHERENCE_STATS, 0) for _ in cpus]
+        self.c2c: dict[tuple, dict] = {}
+
+    def _path(self, h: RefHierarchy, ifetch: bool) -> list[RefCache]:
+        path, c = [], h.i1 if ifetch else h.d1
+        while c is not None and id(c) in self._private:
+            path.append(c)
+            c = c.next
+        return path
+
+    def _domain(self, h: RefHierarchy) -> tuple[list[RefCache], RefCache | None]:
+        """Every private level of a CPU, and the first shared level below its data path."""
+        levels = []
+        for c in (*self._path(h, True), *self._path(h, False)):
+            if c not in levels:
+                levels.append(c)
+        d = self._path(h, False)
+        return levels, (d[-1].next if d else h.d1)
+
+    def access(self, cpu: int, addr: int, size: int, kind: int, tag: int = 0, base: int = 0) -> None:
+        if kind == 0:
+            self._pass(cpu, True, addr, size, False, tag, base)
+        elif kind in (1, 2):
+            self._pass(cpu, False, addr, size, kind == 2, tag, base)
+        else:
+            self._pass(cpu, False, addr, size, False, tag, base)
+            self._pass(cpu, False, addr, size, True, tag, base)
+
+    def _pass(self, cpu, ifetch, addr, size, store, tag, base) -> None:
+        h = self.cpus[cpu]
+        bits = (h.i1 if ifetch else h.d1).line_bits
+        end = addr + max(size, 1)
+        for line in range(addr >> bits, ((end - 1) >> bits) + 1):
+            lo, hi = max(addr, line << bits), min(end, (line + 1) << bits)
+            self._line(cpu, ifetch, lo, hi - lo, store, tag, base)
+
+    def _line(self, cpu, ifetch, addr, size, store, tag, base) -> None:
+        h = self.cpus[cpu]
+        first = h.i1 if ifetch else h.d1
+        path = self._path(h, ifetch)
+        block = addr >> first.line_bits
+        lo = addr - (block << first.line_bits)
+        hi = lo + max(size, 1)
+        copies = [ln for ln in (c.line(block) for c in path) if ln is not None]
+        held, shared = bool(copies), any(ln[3] for ln in copies)
+        noted = False
+        for c in path:                       # the levels the lookup will miss
+            if c.line(block) is not None:
+                break
+            g = c.take_ghost(block)
+            if g is None:
+                continue
+            c.st["coh_misses"] += 1
+            if not noted:
+                self._note(cpu, block, lo, hi, tag, base, g)
+                noted = True
+        found = False
+        if path and (not held or (store and shared)):
+            for other in range(len(self.cpus)):
+                if other == cpu:
+                    continue
+                has, dirty = self._snoop(other, block, store, Ghost(block, cpu, lo, hi, tag, base))
+                if store and has:
+                    self.st[cpu]["invalidations_sent"] += 1
+                if dirty:
+                    self.st[cpu]["transfers"] += 1
+                found = found or has
+            if store and held:
+                self.st[cpu]["upgrades"] += 1
+        first.access(addr, size, store)
+        now_shared = False if store else shared if held else found
+        for c in path:
+            ln = c.line(block)
+            if ln is not None:
+                ln[3] = now_shared
+
+    def _snoop(self, other: int, block: int, store: bool, ghost: Ghost) -> tuple[bool, bool]:
+        levels, shared_level = self._domain(self.cpus[other])
+        has = dirty = False
+        for c in levels:
+            s = c._set(block)
+            w = c._find(s, block)
+            if w is None:
+                continue
+            has, dirty = True, dirty or s[w][1]
+            if store:
+                c._remove(s, w, Ghost(**vars(ghost)))
+                c.st["coh_invalidations"] += 1
+            else:
+                s[w][1], s[w][3] = False, True
+        if has and store:
+            self.st[other]["invalidations_received"] += 1
+        if dirty and not store and shared_level is not None:
+            bits = levels[0].line_bits
+            shared_level.access(block << bits, 1 << bits, True)
+        return has, dirty
+
+    def _note(self, cpu, block, lo, hi, tag, base, g: Ghost) -> None:
+        overlap = lo < g.hi and g.lo < hi
+        st = self.st[cpu]
+        st["coherence_misses"] += 1
+        st["true_sharing" if overlap else "false_sharing"] += 1
+        key = (block, tag, base, cpu, g.tag, g.base, g.cpu)
+        e = self.c2c.setdefault(key, {"lo": [lo, g.lo], "hi": [hi, g.hi], "true_sharing": 0, "false_sharing": 0})
+        e["lo"] = [min(e["lo"][0], lo), min(e["lo"][1], g.lo)]
+        e["hi"] = [max(e["hi"][0], hi), max(e["hi"][1], g.hi)]
+        e["true_sharing" if overlap else "false_sharing"] += 1
+
+
+def served_level(h: RefHierarchy, addr: int, size: int, kind: int) -> list[int]:
+    """Latency reference: for each line lookup of an access (before making it), the index of the
+    level of its path that serves it (the first holding the line), len(path) for memory. A store
+    that misses a no-write-allocate first level is taken there."""
+    first = h.i1 if kind == 0 else h.d1
+    path, c = [], first
+    while c is not None:
+        path.append(c)
+        c = c.next
+    passes = [False, True] if kind == 3 else [kind == 2]
+    out = []
+    for store in passes:
+        bits = first.line_bits
+        for line in range(addr >> bits, ((addr + max(size, 1) - 1) >> bits) + 1):
+            a = max(addr, line << bits)
+            level = next((i for i, lv in enumerate(path) if lv.contains(a)), len(path))
+            if store and level > 0 and not first.write_allocate:
+                level = 0
+            out.append(level)
+            first.access(a, min(addr + max(size, 1), (line + 1) << bits) - a, store)
+    return out

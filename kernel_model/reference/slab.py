@@ -8,13 +8,14 @@ same addresses, the same slab lists, the same pages taken and given back.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kernel_model.mm import MAX_PAGE_ORDER, MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE, PAGE_SHIFT, PAGE_SIZE
 from kernel_model.reference.buddy import RefMachine
 from kernel_model.trace import NO_NODE, Op
 
-KMALLOC_SIZES = (8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192)
+KMALLOC_SIZES = (8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192)   # Linux 6.1's kmalloc-N
 SLUB_MAX_ORDER = 3
 MAX_OBJS_PER_PAGE = 32767
 ZERO_SIZE_PTR = 16
@@ -83,7 +84,9 @@ class RefCpu:
 
 
 class RefSlabAllocator:
-    def __init__(self, pages: RefMachine, nr_nodes: int) -> None:
+    def __init__(self, pages: RefMachine, nr_nodes: int, kmalloc_classes: Sequence[int] = KMALLOC_SIZES) -> None:
+        """kmalloc_classes: the kmalloc caches' sizes, ascending; a request goes to the smallest that
+        holds it, above the largest to the page allocator."""
         self.pages = pages
         self.nr_cpus = len(pages.cpu_to_node)
         self.nr_nodes = nr_nodes
@@ -92,7 +95,8 @@ class RefSlabAllocator:
         self.partial: list[list[list[RefSlab]]] = []      # [cache][node]: head is index 0
         self.nr_slabs: list[list[int]] = []
         self.slabs: dict[int, RefSlab] = {}
-        self.kmalloc = [self.create(s, s if s & (s - 1) == 0 else 8, 0) for s in KMALLOC_SIZES]
+        self.classes = tuple(kmalloc_classes)
+        self.kmalloc = [self.create(s, s if s & (s - 1) == 0 else 8, 0) for s in self.classes]
 
     def create(self, size: int, align: int, flags: int) -> int:
         if flags & HWCACHE_ALIGN:
@@ -243,12 +247,12 @@ class RefSlabAllocator:
             self.discard(slab, cpu)
 
     def kmalloc_cache(self, size: int) -> int:
-        return self.kmalloc[next(i for i, s in enumerate(KMALLOC_SIZES) if size <= s)]
+        return self.kmalloc[next(i for i, s in enumerate(self.classes) if size <= s)]
 
     def kmalloc_alloc(self, size: int, cpu: int, nid: int | None = None) -> int | None:
         if size == 0:
             return ZERO_SIZE_PTR
-        if size > KMALLOC_SIZES[-1]:
+        if size > self.classes[-1]:
             pfn = self.pages.alloc_pages(get_order(size), MIGRATE_UNMOVABLE, cpu, nid)
             return None if pfn is None else pfn << PAGE_SHIFT
         return self.alloc(self.kmalloc_cache(size), cpu, nid)
@@ -282,7 +286,7 @@ class RefSlabAllocator:
             if op == Op.KMALLOC:
                 addr = self.kmalloc_alloc(size, cpu, None if node == NO_NODE else node)
                 if addr is not None:
-                    live[ident] = (addr, get_order(size) if size > KMALLOC_SIZES[-1] else None)
+                    live[ident] = (addr, get_order(size) if size > self.classes[-1] else None)
                 out.append(addr)
             elif op == Op.KFREE and ident in live:
                 addr, large = live.pop(ident)

@@ -11,6 +11,7 @@ from sim.commands import (
     history,
     interactive,
     monitor,
+    optimize,
     replay,
     report,
     run,
@@ -21,6 +22,7 @@ from sim.commands import (
 
 # the order `memsim --help` lists them
 COMMANDS = (run, monitor, interactive, report, analyze, replay, trace, fidelity, cachesim, guest, stack, bench, sweep,
+            optimize,
             history, compare)
 
 __all__ = ["COMMANDS"]

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from sim.commands.common import GuestFailure, UserError, scenario_arguments, scenario_errors
+from sim.commands.common import (
+    GuestFailure,
+    UserError,
+    bounded_float,
+    bounded_int,
+    scenario_arguments,
+    scenario_errors,
+)
+from sim.guest.results import MAX_NODES as GUEST_MAX_NODES
 
 
 def add_parser(sub) -> None:
@@ -16,13 +24,15 @@ def add_parser(sub) -> None:
                          description="Boot the firmware with the scenario's workload on the topology of its "
                                      "[guest] section (or the options), print the topology the guest saw, the "
                                      "comparison with the host model and timings. Exit 0 when they match, 1 "
-                                     "when they differ or the guest fails, 2 for bad input.")
+                                     "when they differ, records were rejected or the guest fails, 2 for bad "
+                                     "input.")
     scenario_arguments(gr)
-    gr.add_argument("--nodes", type=int, help="NUMA nodes (default: [guest] nodes, or 2)")
+    gr.add_argument("--nodes", type=bounded_int(1, GUEST_MAX_NODES), help="NUMA nodes (default: [guest] nodes, or 2)")
     gr.add_argument("--mem", help="memory per node, e.g. 64M (default: [guest] mem, or 64M)")
     gr.add_argument("--dist", help='SLIT distances, rows separated by ";", e.g. "10,21;21,10"')
-    gr.add_argument("--timeout", type=float, help="seconds before a hung guest is killed (default 120)")
-    gr.add_argument("--seed", type=int, help="workload seed (default: the scenario's)")
+    gr.add_argument("--timeout", type=bounded_float(0.001, 86400),
+                    help="seconds before a hung guest is killed (default 120)")
+    gr.add_argument("--seed", type=bounded_int(0, (1 << 64) - 1), help="workload seed (default: the scenario's)")
     gr.add_argument("--accel", choices=("tcg", "kvm"), default=None,
                     help="QEMU accelerator (default: [guest] accel, or tcg: on the machines measured, KVM with "
                          "shared file-backed RAM replayed ~300x slower than TCG)")
@@ -42,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
 
 def guest_result(spec, args: argparse.Namespace, nodes=None, mem=None, dist=None, timeout=None, accel=None,
                  as_json: bool = False, on_running=None) -> int:
-    """Run a guest scenario and print its summary (or JSON); exit 0 when guest and model match."""
+    """Run a guest scenario and print its summary (or JSON); exit 0 when guest and model match on a
+    replay that rejected no record."""
     from sim.guest.qemu import GuestError
     from sim.report.text import guest as summary
     from sim.scenario import run_scenario
@@ -60,4 +71,4 @@ def guest_result(spec, args: argparse.Namespace, nodes=None, mem=None, dist=None
     else:
         print(summary(report))
         print(f"report: {result.out}/guest.json")
-    return 0 if report["matches_model"] else 1
+    return 0 if report["matches_model"] and not any(report["comparison"]["errors"].values()) else 1

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from sim.commands.common import UserError, load_report
+from sim.commands.common import UserError, load_report, rendering
 
 
 def add_parser(sub) -> None:
@@ -34,8 +34,14 @@ def run(args: argparse.Namespace) -> int:
     page = path.parent / "report.html"
     if args.html:
         page = Path(args.html)
+        if page.resolve() == path.resolve():
+            raise UserError(f"{page}: is the result being rendered: give another --html file")
+        if page.is_dir() or not page.parent.is_dir():   # before the rendering: a bad target fails at once
+            raise UserError(f"{page}: " + ("is a directory" if page.is_dir() else f"no such directory: {page.parent}"))
         try:
-            write_atomic(page, html.render(report, texts(path.parent, report)))
+            with rendering(str(path)):
+                text = html.render(report, texts(path.parent, report))
+            write_atomic(page, text)
         except ReportError as e:
             raise UserError(str(e)) from None
         except OSError as e:

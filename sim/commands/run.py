@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sim.commands.common import scenario_arguments, scenario_errors
+from sim.commands.common import bounded_int, scenario_arguments, scenario_errors
 from sim.commands.guest import guest_result
 
 
@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
                        description="Run a scenario (TOML, see docs/scenarios.md), print a summary table "
                                    "and write the report directory (report.json, /proc-format texts).")
     scenario_arguments(p)
-    p.add_argument("--seed", type=int, help="override scenario.seed")
+    p.add_argument("--seed", type=bounded_int(0, (1 << 64) - 1), help="override scenario.seed")
     p.set_defaults(func=run)
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from sim.commands.common import UserError
+from sim.commands.common import UserError, bounded_int
 
 
 def add_parser(sub) -> None:
@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
                                     "bytes and the deepest path.")
     st.add_argument("--static", action="store_true", required=True, help="the static analysis (the only one)")
     st.add_argument("--build", default=None, help="firmware build directory (default firmware/build)")
-    st.add_argument("--recursion-depth", type=int, default=8,
+    st.add_argument("--recursion-depth", type=bounded_int(1, 1000), default=8,
                     help="times a recursive cycle is charged (the cache hierarchy: its levels; default 8)")
     st.add_argument("--json", action="store_true", help="print one JSON object")
     st.set_defaults(func=run)

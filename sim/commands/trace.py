@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -50,17 +53,29 @@ def convert(args: argparse.Namespace) -> int:
     from sim.report.text import conversion
     from sim.workloads.ftrace import HANDLED, FtraceFormatError, import_ftrace
 
-    bar = Progress(os.path.basename(args.input), 0, unit="bytes")
-    try:
-        t, summary = import_ftrace(args.input, bar.update)
-    except FtraceFormatError as e:
-        if bar.drawn:
-            print(file=sys.stderr)   # the error on a line of its own, not after the bar
-        raise UserError(str(e)) from None
-    try:
-        trace.save(args.output, t)
+    out = Path(args.output)
+    try:   # the output is made before the (long) import: an unwritable path fails at once
+        if out.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(out))
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        os.close(fd)
     except OSError as e:
-        raise UserError(f"{args.output}: {e.strerror or e}") from None
+        raise UserError(f"{out}: {e.strerror or e}") from None
+    try:
+        bar = Progress(os.path.basename(args.input), 0, unit="bytes")
+        try:
+            t, summary = import_ftrace(args.input, bar.update)
+        except FtraceFormatError as e:
+            if bar.drawn:
+                print(file=sys.stderr)   # the error on a line of its own, not after the bar
+            raise UserError(str(e)) from None
+        try:
+            trace.save(tmp, t)
+            os.replace(tmp, out)       # the trace whole or not at all (a full disk leaves no half file)
+        except OSError as e:
+            raise UserError(f"{args.output}: {e.strerror or e}") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     if args.json:
         print(json.dumps({"input": args.input, "output": args.output, **summary}, indent=2))
     else:

@@ -6,8 +6,9 @@ profiler, an experiment declares its headline figures and its report section and
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from kernel_model import Machine, Trace
 from sim.profilers.views import Chart, Figure, Section
@@ -17,6 +18,7 @@ from sim.profilers.views import Chart, Figure, Section
 class ExperimentContext:
     trace: Trace                           # the scenario's workload (base parameters)
     make_machine: Callable[[], Machine]    # a fresh machine as [machine] describes it (no variant)
+    machine_kwargs: Mapping[str, Any] = field(default_factory=dict)   # its Machine arguments, to change some
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernel_model._core import MIGRATE_TYPES as NR_MT
-from kernel_model._core import NR_NUMA_STAT_ITEMS, NR_ZONE_STAT_ITEMS, ZONE_NAMES
+from kernel_model._core import NR_NUMA_STAT_ITEMS, NR_WMARK, NR_ZONE_STAT_ITEMS, WMARK_NAMES, ZONE_NAMES
 from kernel_model._core import NR_PAGE_ORDERS as NR_ORDERS
 from kernel_model._core import NR_REPLAY_ERROR_CODES as NR_ERRORS
 
@@ -21,7 +21,8 @@ VERSION = 2
 MAX_NODES, MAX_CPUS, MAX_RANGES, MAX_CACHES, MAX_ZONES = 8, 8, 4, 64, 3
 STATUS = {0: "ok", 1: "running", 2: "bad boot (not multiboot, or no memory map)", 3: "no trace module",
           4: "the trace module is not a valid memsim trace", 5: "the firmware's metadata does not fit in memory",
-          6: "more NUMA nodes or CPUs than the firmware handles"}
+          6: "more NUMA nodes or CPUs than the firmware handles",
+          7: "a command-line value the firmware or the core cannot use (kmalloc_classes, thermal)"}
 STAGES = {0: "booting", 1: "topology read", 2: "machine set up", 3: "replaying", 4: "done"}
 
 _ZONE = [("type", "<u4"), ("start_pfn", "<u4"), ("spanned_pages", "<u4")]
@@ -47,7 +48,9 @@ _FIELDS = [("magic", "<u4"), ("version", "<u4"), ("status", "<u4"), ("stage", "<
            ("nr_caches", "<u4"), ("cache_slabs", "<u4", MAX_CACHES), ("cache_objects", "<u4", MAX_CACHES),
            ("ids_addr", "<u4"), ("first_error_record", "<u4"), ("first_error_code", "<u4"),
            ("root_addr", "<u4"), ("alloc_record_addr", "<u4"), ("mem_map_addr", "<u4"), ("mem_map_pfn", "<u4"),
-           ("cache_size", "<u4", MAX_CACHES)]
+           ("cache_size", "<u4", MAX_CACHES), ("watermark", "<u4", (MAX_NODES, NR_WMARK)),
+           ("thermal_temp", "<u8", MAX_NODES), ("thermal_peak", "<u8", MAX_NODES),
+           ("thermal_throttled_ns", "<u8", MAX_NODES)]
 
 
 def _i386(fields: list[tuple], sub: dict[str, np.dtype]) -> np.dtype:
@@ -146,6 +149,16 @@ class GuestResults:
     def nr_free(self) -> np.ndarray:
         """Free blocks [node, migratetype, order], as Machine.nr_free()."""
         return self.raw["nr_free"][: self.nr_nodes].astype(np.uint64)
+
+    def watermarks(self) -> dict[int, dict[str, int]]:
+        """min / low / high watermarks in pages per node, as the guest set them up."""
+        return {n: dict(zip(WMARK_NAMES, self.raw["watermark"][n].tolist(), strict=True))
+                for n in range(self.nr_nodes)}
+
+    def thermal(self) -> dict[int, dict[str, int]]:
+        """Per node the thermal model's temperature, peak and throttled ns, as Machine.thermal() names them."""
+        return {n: {"temperature": int(self.raw["thermal_temp"][n]), "peak": int(self.raw["thermal_peak"][n]),
+                    "throttled_ns": int(self.raw["thermal_throttled_ns"][n])} for n in range(self.nr_nodes)}
 
     def free_pages(self) -> list[int]:
         """Free pages in the buddy lists per node (NR_FREE_PAGES)."""

@@ -1,6 +1,8 @@
 """Cache profiler: hit/miss over time per cache, the 3C split of the misses (levels with
 classify_3c), a set-by-time miss heatmap, misses by call site and by allocation site, line
-utilisation, page walks (with TLBs), and strided call sites (prefetch opportunities).
+utilisation, page walks (with TLBs), and strided call sites (prefetch opportunities). With
+coherence, MESI traffic and false sharing (sim/profilers/coherence.py); with latencies, AMAT and
+a latency histogram (latency.py); with cache_alignment, alignment advice (alignment.py).
 
 It only reads counters: the caller replays in chunks and calls observe() between them.
 Every series is bounded (sim.profilers.series): past max_points, neighbouring windows merge.
@@ -14,6 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kernel_model import Machine
+from sim.fields import Bool, Field
+from sim.profilers import alignment, coherence, latency
 from sim.profilers.registry import (
     BarChart,
     Column,
@@ -31,6 +35,8 @@ from sim.profilers.series import Series, windows
 
 VERSION = 1
 THREE_C = ("compulsory", "capacity", "conflict")
+COHERENCE = ("coh_invalidations", "coh_misses")
+EXTRAS = (coherence, latency, alignment)   # each: result key = module name, with views/charts/metrics/labels
 
 
 @dataclass
@@ -42,12 +48,16 @@ class CacheProfiler:
     set_bins: int = 64
     top: int = 10
     levels: tuple[str, ...] = ()       # names of the levels a site's misses_per_level counts, first level first
+    alignment: bool = False            # alignment advice (per-object placement records)
     _series: Series = field(init=False)
     _last: dict[str, tuple[int, int]] = field(default_factory=dict)
     _maps: dict[str, np.ndarray] = field(default_factory=dict)
     _last_sets: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        timed = self.machine.cache_options.latency_ns is not None
+        if timed or self.alignment:
+            self.machine.enable_cache_attribution(latency=timed, alignment=self.alignment)
         for name in self.line_use:
             self.machine.track_line_use(name)
         for name in self.heatmap:
@@ -79,6 +89,7 @@ class CacheProfiler:
         """Plain, JSON-serialisable data (counts are accesses; ratios are misses / accesses)."""
         caches = {}
         stats = self.machine.cache_stats()
+        coherent = bool(self.machine.coherence_stats())
         for name in self._caches:
             points = self._series[name]
             hits = sum(h for h, _ in points)
@@ -89,6 +100,8 @@ class CacheProfiler:
                 "miss_ratio_over_time": [m / (h + m) if h + m else 0.0 for h, m in points],
                 # the 3C split of the misses (zero unless the level has classify_3c)
                 **{k: int(stats[name][k]) for k in THREE_C},
+                # copies other CPUs' stores invalidated here, and misses on them (with coherence)
+                **({k: int(stats[name][k]) for k in COHERENCE} if coherent else {}),
             }
         by_site = self.machine.cache_misses_by_site()
         strides = self.machine.cache_strides()
@@ -109,6 +122,8 @@ class CacheProfiler:
             "line_utilisation": {name: _utilisation(*self.machine.line_use(name)) for name in self.line_use},
             "levels": list(self.levels),
             "page_walks": {k.partition("/")[0]: int(v) for k, v in stats.items() if k.endswith("/page_walks")},
+            # each extra analysis when the machine keeps its data (else None, and no key)
+            **{_key(x): r for x in EXTRAS if (r := x.result(self.machine, self.top)) is not None},
         }
 
 
@@ -136,7 +151,8 @@ def _build(ctx: Context) -> CacheProfiler:
     # a site's misses count at the first data level, then at each level below it (L1i is beside L1d)
     below = [lv.get("name", f"L{i + 1}") for i, lv in enumerate(levels)][1:]
     path = (first, *(n for n in below if n not in ("L1i", first)))
-    return CacheProfiler(ctx.machine, heatmap=(f"cpu0/{first}",), line_use=(f"cpu0/{first}",), levels=path)
+    return CacheProfiler(ctx.machine, heatmap=(f"cpu0/{first}",), line_use=(f"cpu0/{first}",), levels=path,
+                         alignment=ctx.options.get("cache_alignment", False))
 
 
 def _summary(r: dict) -> str:
@@ -183,10 +199,19 @@ def _section(r: dict) -> Section:
     cols = (Column("cache", "cache", "text"), Column("accesses", "accesses", "count"), Column("hits", "hits", "count"),
             Column("misses", "misses", "count"), Column("miss_ratio", "miss ratio", "ratio"),
             *((Column("compulsory", "compulsory", "count"), Column("capacity", "capacity", "count"),
-               Column("conflict", "conflict", "count")) if has_3c else ()))
+               Column("conflict", "conflict", "count")) if has_3c else ()),
+            *((Column("coh_invalidations", "invalidated by others", "count"),
+               Column("coh_misses", "coherence misses", "count")) if "coherence" in r else ()))
     levels = r.get("levels", [])
     calls, call_cols = _site_rows(r["top_call_sites"], levels)
     allocs, alloc_cols = _site_rows(r["top_alloc_sites"], levels)
+    tables, notes = [], [THREE_C_NOTE, UTIL_NOTE] if has_3c else [UTIL_NOTE]
+    for extra in EXTRAS:
+        if _key(extra) in r:
+            more_facts, more_tables, more_notes = extra.views(r[_key(extra)])
+            facts += more_facts
+            tables += more_tables
+            notes += more_notes
     return Section(facts, [
         Table("Per cache instance", per, cols),
         Table("Call sites by first-level misses", calls, call_cols),
@@ -194,12 +219,12 @@ def _section(r: dict) -> Section:
         Table("Prefetch candidates: call sites walking with a constant stride", r["prefetch_candidates"], (
             Column("call_site", "call site", "text"), Column("stride_bytes", "stride", "bytes"),
             Column("strided_share", "accesses at that stride", "ratio"), Column("accesses", "accesses", "count")),
-            note="The model has no prefetcher: these are the sites a hardware stride prefetcher could follow.")],
-        [THREE_C_NOTE, UTIL_NOTE] if has_3c else [UTIL_NOTE])
+            note="The model has no prefetcher: these are the sites a hardware stride prefetcher could follow."),
+        *tables], notes)
 
 
 def _charts(results: Mapping[str, dict]) -> list:
-    charts: list = []
+    charts: list = [c for extra in EXTRAS for c in extra.charts(results)]
     instances: dict[str, int] = {}
     for r in results.values():
         for k, c in r["caches"].items():
@@ -250,6 +275,9 @@ def _metrics(r: dict) -> dict[str, float]:
         out["page_walks"] = sum(r["page_walks"].values())
     for name, u in r["line_utilisation"].items():
         out[f"{name}.mean_bytes_used"] = round(u["mean_bytes_used"], 3)
+    for extra in EXTRAS:
+        if _key(extra) in r:
+            out |= extra.metrics(r[_key(extra)])
     return out
 
 
@@ -257,7 +285,15 @@ def _labels(r: dict) -> dict[str, str]:
     out = {"top_miss_site": r["top_call_sites"][0]["site"]} if r["top_call_sites"] else {}
     if r["prefetch_candidates"]:
         out["prefetch_site"] = r["prefetch_candidates"][0]["call_site"]
+    for extra in EXTRAS:
+        if _key(extra) in r:
+            out |= extra.labels(r[_key(extra)])
     return out
+
+
+def _key(extra) -> str:
+    """The result key of an extra analysis: its module's name."""
+    return extra.__name__.rpartition(".")[2]
 
 
 FIGURES = (Figure("*.miss_ratio", "ratio", "{} miss ratio"), Figure("*.misses", "count", "{} misses"),
@@ -267,11 +303,17 @@ FIGURES = (Figure("*.miss_ratio", "ratio", "{} miss ratio"), Figure("*.misses", 
            Figure("prefetch_candidates", "count", "prefetch candidates"),
            Figure("page_walks", "count", "page walks"),
            Figure("top_miss_site", "text", "the call site missing most"),
-           Figure("prefetch_site", "text", "the first prefetch candidate"))
+           Figure("prefetch_site", "text", "the first prefetch candidate"),
+           *(f for extra in EXTRAS for f in extra.FIGURES))
 
 
+# (every report shows the doc: the coherence, latency and alignment parts explain themselves in
+# their own notes, so that reports without them stay as they were)
 PROFILER = register(Profiler(
     "cache", "Caches", _build, requires=("caches",),
+    options=(Field("cache_alignment", Bool(), False,
+                   "alignment advice: slab objects whose accessed bytes straddle cache lines, and the padding "
+                   "that fixes their size class"),),
     doc="hit/miss over time per cache, a set-by-time miss heatmap, misses by call and allocation site, "
         "line utilisation, prefetch candidates",
     metrics=_metrics, labels=_labels, figures=FIGURES, summary=_summary, section=_section, charts=_charts))

@@ -6,29 +6,29 @@ recommendations with their evidence. Vectorised with numpy, so it is cheap on la
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from kernel_model._core import KMALLOC_SIZES
+from kernel_model.machine import LINUX_KMALLOC_CLASSES
 from kernel_model.mm import PAGE_SIZE
 from kernel_model.trace import Op, Trace, phases, site_name
 from sim.profilers.registry import BarChart, Column, Fact, Figure, Profiler, Section, Table, register
 
 VERSION = 1
-# Linux 6.1 kmalloc classes with KMALLOC_MIN_SIZE 8 (kmalloc-8 .. kmalloc-8k, incl. 96 and 192)
-KMALLOC_CLASSES = np.array(KMALLOC_SIZES)
 
 _ALLOC = (Op.PAGE_ALLOC, Op.KMALLOC, Op.CACHE_ALLOC)
 _FREE = (Op.PAGE_FREE, Op.KFREE, Op.CACHE_FREE)
 
 
-def kmalloc_size_roundup(size: np.ndarray) -> np.ndarray:
-    """Bytes kmalloc hands out for each request (Linux's kmalloc_size_roundup; 0 stays 0)."""
+def kmalloc_size_roundup(size: np.ndarray, classes: Sequence[int] = LINUX_KMALLOC_CLASSES) -> np.ndarray:
+    """Bytes kmalloc hands out for each request on a machine with these kmalloc classes (Linux's
+    kmalloc_size_roundup: the smallest class that holds it, pages above the largest; 0 stays 0)."""
     size = np.asarray(size, dtype=np.int64)
-    small = KMALLOC_CLASSES[np.minimum(np.searchsorted(KMALLOC_CLASSES, size), len(KMALLOC_CLASSES) - 1)]
+    cls = np.asarray(classes, dtype=np.int64)
+    small = cls[np.minimum(np.searchsorted(cls, size), len(cls) - 1)]
     pages = PAGE_SIZE << np.ceil(np.log2(np.maximum(size, 1) / PAGE_SIZE)).clip(0).astype(np.int64)
-    return np.where(size == 0, 0, np.where(size <= KMALLOC_CLASSES[-1], small, pages))
+    return np.where(size == 0, 0, np.where(size <= cls[-1], small, pages))
 
 
 def _log2_buckets(values: np.ndarray) -> dict[str, int]:
@@ -40,9 +40,11 @@ def _log2_buckets(values: np.ndarray) -> dict[str, int]:
     return {f"<={1 << int(b)}": int(c) for b, c in zip(ks, counts, strict=True)}
 
 
-def analyze(trace: Trace, temporary_within: int = 16, window: int = 1000, top: int = 10) -> dict:
+def analyze(trace: Trace, temporary_within: int = 16, window: int = 1000, top: int = 10,
+            kmalloc_classes: Sequence[int] = LINUX_KMALLOC_CLASSES) -> dict:
     """The allocation patterns of a trace. A temporary is freed before `temporary_within` other
-    allocations; a burst is a `window`-record span with at least twice the median allocations."""
+    allocations; a burst is a `window`-record span with at least twice the median allocations;
+    kmalloc rounding is to the machine's kmalloc classes."""
     r = trace.records
     op = r["op"]
     idx = np.flatnonzero(np.isin(op, _ALLOC + _FREE))
@@ -60,7 +62,7 @@ def analyze(trace: Trace, temporary_within: int = 16, window: int = 1000, top: i
     size[obj] = [cache_size.get(int(c), 0) for c in r["arg1"][a_idx][obj]]
     handed = size.copy()
     km = a_op == Op.KMALLOC
-    handed[km] = kmalloc_size_roundup(size[km])
+    handed[km] = kmalloc_size_roundup(size[km], kmalloc_classes)
 
     # pair each allocation with the next free of its id (ids are reused after a free)
     ids = r["id"][idx].astype(np.int64)
@@ -92,7 +94,7 @@ def analyze(trace: Trace, temporary_within: int = 16, window: int = 1000, top: i
                          "live_bytes": int(size[mine & ~freed].sum()), "peak_bytes": peak,
                          "temporaries": int((mine & temporary).sum()),
                          "rounding_waste": int((handed - size)[mine].sum())})
-    recommendations = _recommend(size, km, per_site)
+    recommendations = _recommend(size, km, per_site, kmalloc_classes)
     per_site.sort(key=lambda x: (-x["bytes"], x["call_site"]))
 
     exact, counts = np.unique(size, return_counts=True)
@@ -134,14 +136,14 @@ def analyze(trace: Trace, temporary_within: int = 16, window: int = 1000, top: i
     return result
 
 
-def _recommend(size: np.ndarray, km: np.ndarray, per_site: list[dict]) -> list[dict]:
+def _recommend(size: np.ndarray, km: np.ndarray, per_site: list[dict], classes: Sequence[int]) -> list[dict]:
     """Rules with evidence: a hot kmalloc size wasting a quarter of its class wants its own cache;
     a site whose allocations are mostly temporaries wants a per-CPU buffer or a mempool."""
     out = []
     if km.any():
         sizes, counts = np.unique(size[km], return_counts=True)
         for s, c in zip(sizes.tolist(), counts.tolist(), strict=True):
-            cls = int(kmalloc_size_roundup(np.array([s]))[0])
+            cls = int(kmalloc_size_roundup(np.array([s]), classes)[0])
             if s and c >= 0.05 * km.sum() and (cls - s) * 4 >= cls:
                 out.append({"recommendation": f"a dedicated kmem_cache for {s}-byte objects",
                             "evidence": {"size": s, "count": c, "share": round(c / int(km.sum()), 4),
@@ -155,13 +157,14 @@ def _recommend(size: np.ndarray, km: np.ndarray, per_site: list[dict]) -> list[d
 
 
 class PatternAnalysis:
-    """The analyzer as a profiler: it reads the variant's workload, not the machine."""
+    """The analyzer as a profiler: it reads the variant's workload, and of the machine only its
+    kmalloc classes (what the rounding is to)."""
 
-    def __init__(self, trace: Trace) -> None:
-        self.trace = trace
+    def __init__(self, trace: Trace, kmalloc_classes: Sequence[int]) -> None:
+        self.trace, self.kmalloc_classes = trace, kmalloc_classes
 
     def result(self) -> dict:
-        return analyze(self.trace)
+        return analyze(self.trace, kmalloc_classes=self.kmalloc_classes)
 
 
 def _summary(r: dict) -> str:
@@ -241,7 +244,7 @@ FIGURES = (Figure("allocs", "count", "allocations"), Figure("bytes", "bytes", "b
 
 
 PROFILER = register(Profiler(
-    "patterns", "Allocation patterns", lambda ctx: PatternAnalysis(ctx.trace),
+    "patterns", "Allocation patterns", lambda ctx: PatternAnalysis(ctx.trace, ctx.machine.kmalloc_classes),
     doc="the workload's allocation patterns: sizes, call sites, lifetimes, temporaries, bursts, phases, "
         "rounding waste, recommendations",
     metrics=_metrics, labels=_labels, figures=FIGURES, summary=_summary, section=_section, charts=_charts))

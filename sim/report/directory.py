@@ -72,6 +72,13 @@ class ReportDirectory:
         except OSError as e:
             raise ReportError(f"{e.filename or path}: {e.strerror or e}") from None
 
+    def discard(self, name: str) -> None:
+        """Remove an earlier run's file that this run would leave stale (guest.json, partial results)."""
+        try:
+            (self.path / name).unlink(missing_ok=True)
+        except OSError as e:
+            raise ReportError(f"{e.filename or self.path / name}: {e.strerror or e}") from None
+
     def write(self, name: str, text: str) -> Path:
         path = self.path / name
         try:

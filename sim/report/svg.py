@@ -302,11 +302,17 @@ def _ticks(n: int, most: int = 8) -> list[int]:
 def draw(chart: LineChart | BarChart | Heatmap, variants: Mapping[str, int], phases: Sequence[Marker] = (),
          small: bool = False) -> str:
     size = SMALL if small else WIDE
-    if isinstance(chart, LineChart):
-        return line_chart(chart, variants, phases, size)
-    if isinstance(chart, BarChart):
-        return bar_chart(chart, variants, size)
-    return heatmap(chart, variants, size)
+    before = set(plt.get_fignums())
+    try:
+        if isinstance(chart, LineChart):
+            return line_chart(chart, variants, phases, size)
+        if isinstance(chart, BarChart):
+            return bar_chart(chart, variants, size)
+        return heatmap(chart, variants, size)
+    except BaseException:   # pyplot keeps every open figure: one per malformed chart would pile up
+        for n in set(plt.get_fignums()) - before:
+            plt.close(n)
+        raise
 
 
 def strip_prolog(svg: str) -> str:

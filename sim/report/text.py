@@ -123,8 +123,15 @@ def guest(report: dict) -> str:
                      + (f"zones {zones}; " if zones else "") + f"cpus {n['cpus']}")
     lines.append("  distances " + "; ".join(",".join(map(str, row)) for row in seen["distances"]))
     c = report["comparison"]
-    verdict = "identical to the model" if report["matches_model"] else \
-        f"DIFFERS from the model (first record {c['first_difference']}, checks {c['checks']})"
+    rejected = sum(c["errors"].values())
+    if not report["matches_model"]:
+        verdict = f"DIFFERS from the model (first record {c['first_difference']}, checks {c['checks']})"
+    elif rejected:   # both sides agree on a replay that went wrong: not a result to call identical
+        verdict = (f"REJECTED {rejected:,} of {c['records']:,} records (" +
+                   ", ".join(f"{k} {v:,}" for k, v in sorted(c["errors"].items())) +
+                   "): guest and model agree, but the replay is not clean")
+    else:
+        verdict = "identical to the model"
     lines.append(f"  guest vs model: {verdict}")
     if "leak_scan" in report:
         ls = report["leak_scan"]

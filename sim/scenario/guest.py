@@ -13,11 +13,14 @@ import os
 from pathlib import Path
 
 from kernel_model import Topology
+from sim.driver import cpus_used
 from sim.guest import leaks, qemu
 from sim.guest.differential import compare
+from sim.guest.results import MAX_CPUS as GUEST_MAX_CPUS
 from sim.report.directory import ReportDirectory
 from sim.scenario.build import build_workload, firmware_cmdline, guest_topology, machine_kwargs
 from sim.scenario.spec import ScenarioError, ScenarioSpec
+from sim.workloads import GENERATORS
 
 VERSION = 1
 
@@ -34,11 +37,22 @@ def run_guest(spec: ScenarioSpec, out_dir: str | os.PathLike | None = None, seed
     topology = guest_topology(guest, nodes, mem, dist)
     seed = spec.seed if seed is None else seed
     workload = build_workload(spec, spec.workload, seed)
+    used, have = cpus_used(workload), len(topology.cpu_to_node)
+    if used > have:   # the guest would reject those records: refuse before booting it
+        fixes = [f"boot {used} nodes (--nodes {used}, or [guest] nodes = {used})"] if used <= GUEST_MAX_CPUS else []
+        if any(p.name == "cpus" for p in getattr(GENERATORS.get(spec.workload.generator), "params", ())):
+            fixes.append(f"run the workload on {have} (--set workload.cpus={have})")
+        raise ScenarioError(f"{spec.where('workload')}: the workload runs on {used} CPUs, the guest has {have} "
+                            f"(one per node)" + (f": {' or '.join(fixes)}" if fixes else ""))
     cmdline = firmware_cmdline(spec)
+    out = Path(out_dir if out_dir is not None else spec.output_dir or Path("out") / spec.name)
+    directory = ReportDirectory(out)   # before the guest runs: an unwritable --out fails at once
+    directory.discard("guest.json")    # an interrupted run leaves no earlier run's result behind
     run = qemu.run(topology, workload, cmdline=cmdline, machine=guest.machine,
                    timeout=guest.timeout if timeout is None else timeout, accel=accel or guest.accel,
                    on_running=on_running, inspect=leaks.report if guest.leak_scan else None)
-    twin = {k: v for k, v in machine_kwargs(spec).items() if k in ("pcp", "mobility_grouping", "min_free_kbytes")}
+    twin = {k: v for k, v in machine_kwargs(spec).items()
+            if k in ("pcp", "mobility_grouping", "min_free_kbytes", "kmalloc_classes", "thermal")}
     diff = compare(workload, run, **twin)
     seen = run.topology_seen
     report = {
@@ -62,8 +76,7 @@ def run_guest(spec: ScenarioSpec, out_dir: str | os.PathLike | None = None, seed
                                "unreferenced": scan["unreferenced"],
                                "by_kind": {k: sorted(i for i, kk in scan["kinds"].items() if kk == k)
                                            for k in ("definitely_lost", "indirectly_lost", "possibly_lost")}}
-    out = Path(out_dir if out_dir is not None else spec.output_dir or Path("out") / spec.name)
-    ReportDirectory(out).write("guest.json", json.dumps(report, indent=1, sort_keys=True) + "\n")
+    directory.write("guest.json", json.dumps(report, indent=1, sort_keys=True) + "\n")
     report["out_dir"] = str(out)
     return report
 

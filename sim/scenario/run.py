@@ -7,25 +7,29 @@ with a [guest] section runs in QEMU through sim.scenario.guest), sweeps and the 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kernel_model import Machine, Op, Trace, trace
-from sim.driver import observe_now, replay_in_chunks
+from kernel_model._core import MAX_CPUS
+from sim.driver import cpus_used, observe_now, replay_in_chunks
 from sim.experiments import EXPERIMENTS, ExperimentContext
 from sim.profilers import REGISTRY, Context
 from sim.report.answer import answer
-from sim.report.directory import ReportDirectory
-from sim.scenario.build import build_machine, build_workload
+from sim.report.directory import ReportDirectory, ReportError
+from sim.scenario.build import build_machine, build_workload, machine_kwargs
 from sim.scenario.spec import ScenarioError, ScenarioSpec, VariantSpec, load
+from sim.workloads import GENERATORS
 
 VERSION = 1
 MAX_PHASES = 1000    # PHASE markers kept per variant (report size stays bounded)
+PARTIAL = "report.partial.json"   # the finished variants of a run that failed part-way
 
 # An observer factory: called with (variant name, machine, workload) as each variant starts, it
 # returns a watcher for sim.driver (observe(records_done) or take(snapshots)), or None.
@@ -74,25 +78,75 @@ def run_scenario(scenario: str | os.PathLike | ScenarioSpec, overrides: Iterable
     if spec.profile.interval_ns and not (base.records["op"] == Op.TIME).any():
         raise ScenarioError(f"{spec.where('profile', 'interval')}: profile.interval is simulated time, but the "
                             "workload has no TIME records: give a record count instead")
-    for v in chosen:
-        build_machine(spec, v)
+    for v in (*chosen, *((None,) if spec.profile.experiments else ())):
+        _check_cpus(spec, v, traces[id(spec.workload if v is None else v.workload)], build_machine(spec, v))
     target = Path(out if out is not None else spec.output_dir or Path("out") / spec.name)
     directory = ReportDirectory(target) if write else None
+    if directory is not None:
+        directory.discard(PARTIAL)
     report: dict[str, Any] = {"version": VERSION, "scenario": spec.name, "description": spec.description,
                               "seed": seed, "records": len(base), "variants": []}
     for v in chosen:
-        workload = traces[id(v.workload)]
-        machine = build_machine(spec, v)
-        report["variants"].append(_run_variant(spec, v, machine, workload, observers))
-        if directory is not None:
-            directory.write_texts(v.name, machine)
+        with _failing(directory, report, f"variant {v.name!r}"):
+            workload = traces[id(v.workload)]
+            machine = build_machine(spec, v)
+            report["variants"].append(_run_variant(spec, v, machine, workload, observers))
+            if directory is not None:
+                directory.write_texts(v.name, machine)
     for name in spec.profile.experiments:
-        report[name] = EXPERIMENTS[name].run(ExperimentContext(base, lambda: build_machine(spec)))
+        with _failing(directory, report, f"experiment {name!r}"):
+            report[name] = EXPERIMENTS[name].run(ExperimentContext(base, lambda: build_machine(spec),
+                                                                  machine_kwargs(spec)))
     report = json.loads(json.dumps(report))   # plain JSON data, as report.json reads back (str keys, lists)
     if spec.report is not None:   # the scenario's question, answered from the figures (sim/report/answer.py)
         report["report"] = answer(spec.report.question, spec.report.answer, report)
-    files = directory.finish(report) if directory is not None else []
+    with _failing(directory, report, "writing the report"):
+        files = directory.finish(report) if directory is not None else []
     return RunResult(report, target if write else None, files)
+
+
+def _check_cpus(spec: ScenarioSpec, v: VariantSpec | None, workload: Trace, machine: Machine) -> None:
+    """A workload on CPUs the machine lacks would have its records rejected: refuse it before
+    anything runs, with the counts and the settings that fix it."""
+    used, have = cpus_used(workload), len(machine.cpu_to_node)
+    if used <= have:
+        return
+    label = f" of variant {v.name!r}" if v is not None and v.machine.given() else ""
+    fixes = [] if used > MAX_CPUS else [f"[topology] cpus for {used} CPUs" if spec.topology is not None else
+                                        f"machine.cpus_per_node = {-(-used // machine.nodes)}"]
+    w = spec.workload if v is None else v.workload
+    if any(p.name == "cpus" for p in getattr(GENERATORS.get(w.generator), "params", ())):
+        fixes.append(f"workload.cpus = {have}")
+    fix = f"set {' or '.join(fixes)} (e.g. --set {fixes[-1].replace(' = ', '=')})" if fixes else \
+        f"the model has at most {MAX_CPUS}"
+    raise ScenarioError(f"{spec.where('workload')}: the workload runs on {used} CPUs, the machine{label} has {have}: "
+                        f"{fix}")
+
+
+@contextlib.contextmanager
+def _failing(directory: ReportDirectory | None, report: dict, what: str) -> Iterator[None]:
+    """A failure (or an interrupt) part-way keeps what finished: the variants done so far go to
+    report.partial.json, never to report.json, and the error says what failed."""
+    try:
+        yield
+    except BaseException as e:
+        kept = ""
+        if directory is not None and report["variants"]:
+            partial = {**report, "complete": False, "failed": {"in": what, "error": f"{type(e).__name__}: {e}"}}
+            try:
+                path = directory.write(PARTIAL, json.dumps(json.loads(json.dumps(partial)), indent=1,
+                                                           sort_keys=True) + "\n")
+                done = ", ".join(repr(v["name"]) for v in report["variants"])
+                kept = f" (the results of {done} are in {path})"
+            except Exception:   # e.g. the disk that failed the run: the error says what failed, not this
+                pass
+        if isinstance(e, (ScenarioError, ReportError)):
+            raise ScenarioError(f"{what} failed: {e}{kept}") from None
+        if isinstance(e, MemoryError):
+            raise ScenarioError(f"{what} failed: out of memory{kept}") from None
+        # a bug shows its traceback with this note; an interrupt is one line (sim.cli prints the note)
+        e.add_note(f"memsim: {what} failed{kept}" if isinstance(e, Exception) else f"in {what}{kept}")
+        raise
 
 
 def _chosen(spec: ScenarioSpec, names: Sequence[str] | None) -> tuple[VariantSpec, ...]:

@@ -9,18 +9,21 @@ never fails on its second variant for a reason the first could have shown.
 from __future__ import annotations
 
 import difflib
+import inspect
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from kernel_model import Topology, TopologyError
-from kernel_model._core import MAX_CPUS, MAX_NODES
-from kernel_model.caches import CacheConfigError, parse_config
-from kernel_model.mm import PAGE_SIZE
-from kernel_model.units import parse_duration
+from kernel_model import Machine, Topology, TopologyError
+from kernel_model._core import MAX_CACHES as MAX_CACHE_INSTANCES
+from kernel_model._core import MAX_CPUS, MAX_NODES, MM_THERMAL_STEPS, PAGE_DESCRIPTOR_BYTES, THERMAL_MAX
+from kernel_model.caches import CacheConfigError, footprint, parse_config
+from kernel_model.machine import BASE_PFN, THERMAL_DEFAULTS, check_kmalloc_classes
+from kernel_model.mm import PAGE_SHIFT, PAGE_SIZE
+from kernel_model.units import parse_duration, parse_size
 from sim.experiments import EXPERIMENTS
 from sim.fields import (
     Bool,
@@ -29,6 +32,7 @@ from sim.fields import (
     FieldError,
     Float,
     Int,
+    Kind,
     ListOf,
     OneOf,
     Size,
@@ -36,7 +40,10 @@ from sim.fields import (
     Table,
     TableError,
     check_table,
+    human_bytes,
+    memory_budget,
 )
+from sim.guest.results import MAX_NODES as GUEST_MAX_NODES
 from sim.profilers import REGISTRY
 from sim.report import answer
 from sim.report.directory import slug
@@ -47,30 +54,72 @@ FILE_GENERATORS = ("trace", "ftrace")   # workload.file: a memsim trace, or Linu
 MIN_INTERVAL_NS, MAX_INTERVAL_NS = 1_000_000, 60_000_000_000   # time-based snapshot intervals: 1 ms..60 s
 MAX_NODE_MEM = 1 << 40
 MAX_VARIANTS = 256
-GUEST_MAX_NODES = 8                     # firmware/results.h FW_MAX_NODES
 
 SIZE = Size(PAGE_SIZE, MAX_NODE_MEM)
+GUEST_SIZE = Size(1 << 20, 4 << 30)     # per node; sim.scenario.build checks whole MiB and the total
 NODE_MEM = OneOf((SIZE, ListOf(Size(0, MAX_NODE_MEM), 1, MAX_NODES)))
-MATRIX = ListOf(ListOf(Int(0, 1 << 32), 1, MAX_NODES), 1, MAX_NODES)
+DISTANCES = ListOf(ListOf(Int(0, 255), 1, MAX_NODES), 1, MAX_NODES)
+HMAT = ListOf(ListOf(Int(1, (1 << 32) - 1), 1, MAX_NODES), 1, MAX_NODES)   # latency (ns), bandwidth (MB/s)
 
 SCENARIO = (Field("name", Str(max_len=100), doc="the report's title and default output directory name"),
             Field("description", Str()), Field("seed", Int(0, (1 << 64) - 1), 0, "workload generator seed"))
+
+
+@dataclass(frozen=True)
+class KmallocClasses(ListOf):
+    """[machine] kmalloc_classes: what Machine takes (kernel_model.machine.check_kmalloc_classes)."""
+    def check(self, value: Any) -> list:
+        try:
+            return list(check_kmalloc_classes(super().check(value)))
+        except ValueError as e:
+            raise FieldError(str(e)) from None
+
+
+THERMAL = (Field("heat_per_access", Int(0, (1 << 32) - 1), THERMAL_DEFAULTS["heat_per_access"],
+                 "millidegrees an access adds to the node it lands on"),
+           Field("heat_per_page", Int(0, (1 << 32) - 1), THERMAL_DEFAULTS["heat_per_page"],
+                 "millidegrees a page the node's allocator hands out adds"),
+           Field("half_life", Duration(MM_THERMAL_STEPS, 1 << 62), THERMAL_DEFAULTS["half_life"],
+                 f"simulated time in which a node's heat halves (a multiple of {MM_THERMAL_STEPS} ns)"),
+           Field("throttle", Int(0, THERMAL_MAX - 1), THERMAL_DEFAULTS["throttle"],
+                 "millidegrees above ambient beyond which a node is throttled"))
+
+
+@dataclass(frozen=True)
+class ThermalTable(Kind):
+    """[machine] thermal: the thermal model's keys (kernel_model/core/thermal.h), checked here."""
+    types = (dict,)
+    expected = "a table of " + ", ".join(f.name for f in THERMAL)
+
+    def check(self, value: Any) -> dict:
+        try:
+            out = check_table(value, THERMAL, "thermal")
+        except TableError as e:
+            raise FieldError(e.message.removeprefix("thermal.") + e.hint) from None
+        if "half_life" in out and parse_duration(out["half_life"]) % MM_THERMAL_STEPS:
+            raise FieldError(f"half_life {out['half_life']!r} is not a multiple of {MM_THERMAL_STEPS} ns "
+                             f"(the model cools in {MM_THERMAL_STEPS} steps per half-life)")
+        return out
+
+
 MACHINE = (Field("nodes", Int(1, MAX_NODES)), Field("node_mem", NODE_MEM),
            Field("cpus_per_node", Int(1, MAX_CPUS)), Field("pcp", Bool()), Field("mobility_grouping", Bool()),
            Field("min_free_kbytes", Int(0, (1 << 32) - 1), doc="0 or absent: derived as Linux does"),
+           Field("kmalloc_classes", KmallocClasses(Int()), doc="kmalloc cache sizes (absent: Linux's)"),
+           Field("thermal", ThermalTable(), doc="the per-node thermal model (absent: off)"),
            Field("state", Str(), doc="a Linux /proc + /sys snapshot directory (a capture's before/, relative to "
                                      "the scenario file) the machine starts from: it gives the layout"))
 STATE_GIVES = ("nodes", "node_mem", "cpus_per_node", "min_free_kbytes")   # what machine.state decides
-TOPOLOGY = (Field("distances", MATRIX), Field("node_mem", NODE_MEM),
+TOPOLOGY = (Field("distances", DISTANCES), Field("node_mem", NODE_MEM),
             Field("cpus", ListOf(ListOf(Int(0, MAX_CPUS - 1), 0, MAX_CPUS), 1, MAX_NODES)),
-            Field("latency", MATRIX), Field("bandwidth", MATRIX))
+            Field("latency", HMAT), Field("bandwidth", HMAT))
 PROFILE = (Field("interval", OneOf((Int(1, 1 << 62), Duration(MIN_INTERVAL_NS, MAX_INTERVAL_NS))), 10000),
            Field("profilers", ListOf(Str(), 0, 64), ["fragmentation"]),
            Field("experiments", ListOf(Str(), 0, 64), []))
 VARIANT = (Field("name", Str(max_len=100)), Field("machine", Table()), Field("workload", Table()))
 GUEST = (Field("nodes", Int(1, GUEST_MAX_NODES), 2),
-         Field("mem", OneOf((SIZE, ListOf(SIZE, 1, GUEST_MAX_NODES))), "64M"),
-         Field("distances", OneOf((Str(), MATRIX))), Field("machine", Str(("pc", "q35")), "pc"),
+         Field("mem", OneOf((GUEST_SIZE, ListOf(GUEST_SIZE, 1, GUEST_MAX_NODES))), "64M"),
+         Field("distances", OneOf((Str(), DISTANCES))), Field("machine", Str(("pc", "q35")), "pc"),
          Field("accel", Str(("tcg", "kvm")), "tcg"), Field("timeout", Float(0.001, 86400.0), 120),
          Field("leak_scan", Bool(), False))
 OUTPUT = (Field("dir", Str()),)
@@ -98,6 +147,8 @@ class MachineSpec:
     pcp: bool | None = None
     mobility_grouping: bool | None = None
     min_free_kbytes: int | None = None
+    kmalloc_classes: list | None = None
+    thermal: dict | None = None
     state: str | None = None            # as written: build resolves it against the scenario file
 
     def given(self) -> dict[str, Any]:
@@ -210,7 +261,13 @@ def load(scenario: str | Path, overrides: Iterable[str] = ()) -> ScenarioSpec:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{path}: {e}") from None
+        message = str(e)       # tomllib says where only in its message
+        if at := re.search(r" \(at line (\d+), column (\d+)\)$", message):
+            raise ScenarioError(f"{path}:{at[1]}:{at[2]}: {message[:at.start()]}") from None
+        if message.endswith(" (at end of document)"):
+            raise ScenarioError(f"{path}:{text.count(chr(10)) + 1}: {message.removesuffix(' (at end of document)')} "
+                                "at the end of the file") from None
+        raise ScenarioError(f"{path}: {message}") from None
     data, keys = apply_overrides(data, overrides)
     return _check(path, text, data, keys)
 
@@ -285,8 +342,9 @@ class _Where:
 def _key_error(where: _Where, section: str, key: str | None, message: str, index: int = 0) -> ScenarioError:
     """file:line: message, or `--set section.key: message` without repeating the key."""
     loc = where(section, key, index)
-    if loc.startswith("--set ") and message.startswith(f"{section}.{key}: "):
-        message = message[len(f"{section}.{key}: "):]
+    name = f"{section}.{key}"
+    if loc.startswith("--set ") and message.startswith(name) and message[len(name):len(name) + 1] in (":", "[", "."):
+        return ScenarioError(f"{loc}{message[len(name):]}")   # "--set topology.latency[0]: ..."
     return ScenarioError(f"{loc}: {message}")
 
 
@@ -309,8 +367,8 @@ def _check(path: Path, text: str, data: Mapping[str, Any], overridden: frozenset
     head = _table(where, data, "scenario", SCENARIO)
     name = head.get("name", path.stem)
     if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", name) or ".." in name:
-        raise ScenarioError(f"{where('scenario', 'name')}: scenario.name {name!r} must be a plain file name "
-                            "(letters, digits, '_', '-', '.'): it names the output directory")
+        raise _key_error(where, "scenario", "name", f"scenario.name: {name!r} must be a plain file name (letters, "
+                         "digits, '_', '-', '.'): it names the output directory")
     machine = MachineSpec(**_table(where, data, "machine", MACHINE))
     topology = _topology(where, data) if "topology" in data else None
     _check_state(where, machine, "topology" in data, "guest" in data)
@@ -318,11 +376,25 @@ def _check(path: Path, text: str, data: Mapping[str, Any], overridden: frozenset
     workload = _workload(where, path, data.get("workload"), "workload")
     profile = _profile(where, data.get("profile", {}), caches is not None)
     variants = _variants(where, path, data, workload)
+    for i, v in enumerate((None, *variants)):
+        if v is None and not profile.experiments:
+            continue          # [machine] alone is built only for experiments; variants merge it
+        def loc(key: str | None, i=i, v=v) -> str:
+            if key is None:
+                return where("topology") if topology is not None else where("caches")
+            if v is not None and key in v.machine.given():
+                return where("variant", "machine", i - 1)
+            return where("machine", key)
+        check_machine(machine if v is None else machine.merged(v.machine), topology, caches, loc,
+                      label=f" in variant {v.name!r}" if v is not None and "variant" in data else "")
     guest = None
     if "guest" in data:
         given = _table(where, data, "guest", GUEST)
         guest = GuestSpec(**{f.name: given.get(f.name, f.default) for f in GUEST})
     out = _table(where, data, "output", OUTPUT)
+    if "dir" in out and (not out["dir"] or Path(out["dir"]).is_absolute() or ".." in Path(out["dir"]).parts):
+        raise _key_error(where, "output", "dir", f"output.dir: {out['dir']!r} must be a relative path below the "
+                         "working directory (give --out for any other place)")
     report = _report(where, data, variants, profile, overridden) if "report" in data else None
     sweep = _sweep(where, data, head.get("seed", 0)) if "sweep" in data else None
     return ScenarioSpec(path=path, text=text, data=data, name=name, description=head.get("description", ""),
@@ -378,22 +450,84 @@ def _sweep(where: _Where, data: Mapping, seed: int) -> SweepSpec:
 def _topology(where: _Where, data: Mapping) -> Topology:
     t = _table(where, data, "topology", TOPOLOGY)
     try:
-        topology = Topology.from_dict(t, f"{where('topology')}: [topology]")
+        topology = Topology.from_dict(t, "[topology]")
     except TopologyError as e:
-        raise ScenarioError(f"{where('topology')}: {e}") from None
+        raise ScenarioError(f"{where('topology', e.key)}: {e}") from None
     if topology.nr_nodes > MAX_NODES or len(topology.cpu_to_node) > MAX_CPUS:
         raise ScenarioError(f"{where('topology')}: {topology.nr_nodes} nodes and {len(topology.cpu_to_node)} CPUs; "
                             f"the model handles at most {MAX_NODES} nodes and {MAX_CPUS} CPUs")
     return topology
 
 
+_DEFAULTS = {k: p.default for k, p in inspect.signature(Machine).parameters.items()}
+
+
+def _blame(where: str, name: str, message: str) -> ScenarioError:
+    """where: name: message, without naming a key twice ("--set machine.node_mem: machine.node_mem: ...")."""
+    return ScenarioError(f"{where}: {message}" if where in (name, f"--set {name}") else f"{where}: {name}: {message}")
+
+
+def check_machine(m: MachineSpec, topology: Topology | None = None, caches: Mapping | None = None,
+                  loc: Callable[[str | None], str] = lambda key: "machine",
+                  name: Callable[[str], str] = lambda key: f"machine.{key}", label: str = "") -> None:
+    """The machine is one the core can lay out and this host can hold: its CPUs, its nodes'
+    sizes, its page descriptors and cache arrays within the memory budget. loc(key) says where
+    a [machine] key was given (None: the [topology] or [caches] section), name(key) how to call it."""
+    if topology is not None:     # the topology decides nodes, sizes and CPUs
+        sizes = [topology.node_mem(i) for i in range(topology.nr_nodes)]
+        cpu_to_node = topology.cpu_to_node
+        where, what = loc(None), "[topology] node_mem"
+    else:
+        nodes = m.nodes if m.nodes is not None else _DEFAULTS["nodes"]
+        per_node = m.cpus_per_node if m.cpus_per_node is not None else _DEFAULTS["cpus_per_node"]
+        if nodes * per_node > MAX_CPUS:
+            key = "cpus_per_node" if m.cpus_per_node is not None else "nodes"
+            raise _blame(loc(key), name(key), f"{nodes} nodes x {per_node} cpus_per_node = "
+                         f"{nodes * per_node} CPUs{label}; the model has at most {MAX_CPUS}")
+        mem = m.node_mem if m.node_mem is not None else _DEFAULTS["node_mem"]
+        key = "node_mem" if m.node_mem is not None else "nodes"
+        where, what = loc(key), name(key)
+        try:
+            sizes = [parse_size(x) for x in ([mem] * nodes if isinstance(mem, (int, str)) else mem)]
+        except ValueError as e:
+            raise _blame(where, what, str(e)) from None
+        if len(sizes) != nodes:
+            raise _blame(where, what, f"{len(sizes)} sizes for {nodes} nodes{label}")
+        cpu_to_node = [cpu // per_node for cpu in range(nodes * per_node)]
+    for nid, size in enumerate(sizes):
+        if size % PAGE_SIZE:
+            raise _blame(where, what, f"node {nid}'s {size:,} bytes are not a multiple of the {PAGE_SIZE}-byte "
+                         f"page{label}")
+    total = sum(sizes)
+    if BASE_PFN + (total >> PAGE_SHIFT) >= 1 << 32:
+        raise _blame(where, what, f"{human_bytes(total)} in all{label}; the model's 32-bit pfns (from "
+                     f"{human_bytes(BASE_PFN << PAGE_SHIFT)}) address less than "
+                     f"{human_bytes(1 << (32 + PAGE_SHIFT))} - {human_bytes(BASE_PFN << PAGE_SHIFT)}")
+    need = (total >> PAGE_SHIFT) * PAGE_DESCRIPTOR_BYTES
+    parts = f"{human_bytes(need)} of page descriptors for {human_bytes(total)} of memory"
+    if caches is not None:
+        instances, cache_bytes = footprint(caches, cpu_to_node)
+        if instances > MAX_CACHE_INSTANCES:
+            raise ScenarioError(f"{loc(None)}: [caches] on {len(cpu_to_node)} CPUs makes {instances} cache and TLB "
+                                f"instances{label}; the model has at most {MAX_CACHE_INSTANCES}")
+        need += cache_bytes
+        parts += f" and {human_bytes(cache_bytes)} of cache arrays for {len(cpu_to_node)} CPUs"
+        where = loc(None) if cache_bytes > need - cache_bytes else where
+    budget = memory_budget()
+    if need > budget:
+        raise ScenarioError(f"{where}: the machine needs {parts}{label}; this host allows a model "
+                            f"{human_bytes(budget)} (half its memory)")
+
+
 def _caches(where: _Where, data: Mapping) -> Mapping:
     try:
         parse_config(data["caches"])
     except CacheConfigError as e:
-        raise ScenarioError(f"{where('caches')}: {e}") from None
-    except (TypeError, ValueError, AttributeError, KeyError) as e:
-        raise ScenarioError(f"{where('caches')}: [caches] is malformed ({e})") from None
+        message = str(e).replace("cache config.", "caches.", 1).replace("cache config: ", "[caches]: ", 1)
+        key = re.match(r"(?:caches\.)?(levels|tlb|llc)\b", message)
+        if key and not message.startswith("caches."):
+            message = f"caches.{message}"
+        raise _key_error(where, "caches", key and key[1], message) from None
     return data["caches"]
 
 
@@ -425,7 +559,7 @@ def _workload(where: _Where, path: Path, w: Any, section: str, index: int = 0) -
         try:
             settings[key] = p.kind.check(value)
         except FieldError as e:
-            raise _key_error(where, section, key, f"workload.{key}: {e}", index) from None
+            raise _key_error(where, section, key, e.named(f"workload.{key}"), index) from None
     return WorkloadSpec(gen, settings)
 
 
@@ -441,7 +575,7 @@ def _profile(where: _Where, p: Mapping, have_caches: bool) -> ProfileSpec:
         try:
             checked[key] = f.kind.check(value)
         except FieldError as e:
-            raise _key_error(where, "profile", key, f"profile.{key}: {e}") from None
+            raise _key_error(where, "profile", key, e.named(f"profile.{key}")) from None
     interval = checked.get("interval", 10000)
     records, ns = (None, parse_duration(interval)) if isinstance(interval, str) else (interval, None)
     chosen = checked.get("profilers", ["fragmentation"])
@@ -469,14 +603,16 @@ def _variants(where: _Where, path: Path, data: Mapping, workload: WorkloadSpec) 
         return (VariantSpec("base", MachineSpec(), workload),)
     if not isinstance(raw, list) or not raw or len(raw) > MAX_VARIANTS:
         raise ScenarioError(f"{where('variant')}: variants are [[variant]] tables (1..{MAX_VARIANTS} of them)")
-    out, names = [], set()
+    out, files = [], {}    # file-name prefix -> the variant that writes it
     for i, v in enumerate(raw):
         checked = _table(where, data, "variant", VARIANT, i, v)
         name = checked.get("name", f"variant-{i}")
-        if name in names or slug(name) in names:
-            raise ScenarioError(f"{where('variant', 'name', i)}: two variants are named {name!r}"
-                                + ("" if name in names else f" as files ({slug(name)!r})"))
-        names |= {name, slug(name)}
+        if slug(name) in files:
+            other = files[slug(name)]
+            raise ScenarioError(f"{where('variant', 'name', i)}: two variants are named {name!r}" if other == name else
+                                f"{where('variant', 'name', i)}: variants {other!r} and {name!r} would write the "
+                                f"same files ({slug(name)}.*): rename one")
+        files[slug(name)] = name
         try:
             machine = MachineSpec(**check_table(checked.get("machine", {}), MACHINE, "machine"))
         except TableError as e:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sim.sweep.point import PointTask, one_line, point_result, run_point
@@ -25,7 +25,8 @@ class EngineError(Exception):
 
 
 class Engine:
-    """`with Engine(jobs, scheduler) as e: for result in e.run(tasks): ...`"""
+    """`with Engine(jobs, scheduler) as e: for result in e.run(tasks): ...` (sweep points), or
+    e.map(fn, shared, items) (an optimiser's batch of re-runs)."""
 
     def __init__(self, jobs: int, scheduler: str | None = None, in_process: bool | None = None,
                  scratch: str | None = None) -> None:
@@ -36,7 +37,9 @@ class Engine:
         self.in_process = scheduler is None and jobs == 1 if in_process is None else in_process
         self.client: Any = None
         self.cluster: Any = None
-        self.outstanding: dict[Any, PointTask] = {}
+        self.outstanding: dict[Any, PointTask | None] = {}
+        self._shared: Any = None          # what map() last sent to the workers, and its future
+        self._shared_future: Any = None
 
     def describe(self) -> str:
         if self.in_process:
@@ -57,10 +60,12 @@ class Engine:
 
                 from sim.sweep.worker_setup import WorkerSetup
 
-                # the scheduler's and the workers' scratch space too, in the sweep's scratch directory
+                # the scheduler's and the workers' scratch space too, in the sweep's scratch directory;
+                # a point's failure reaches the user as its result, so Dask's own logs stay quiet: at
+                # ERROR they print tracebacks of workers heartbeating a scheduler that Ctrl-C closed
                 with dask.config.set({"temporary-directory": self.scratch} if self.scratch else {}):
                     self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
-                                                dashboard_address=None, silence_logs=logging.ERROR,
+                                                dashboard_address=None, silence_logs=logging.CRITICAL,
                                                 timeout=START_TIMEOUT)
                 self.client = Client(self.cluster, timeout=START_TIMEOUT, set_as_default=False)
                 self.client.register_plugin(WorkerSetup())
@@ -95,6 +100,24 @@ class Engine:
                 result = point_result(task.key, "failed", f"worker lost: {one_line(e)}")
             future.release()
             yield result
+
+    def map(self, fn: Callable[[Any, Any], Any], shared: Any, items: Sequence[Any]) -> list:
+        """fn(shared, item) for every item, results in the items' order: the optimisers' batches of
+        re-runs. On a cluster, shared (the workload) goes to every worker once, not with each item."""
+        if self.in_process:
+            return [fn(shared, item) for item in items]
+        if self._shared is not shared:
+            self._shared_future = self.client.scatter(shared, broadcast=True, hash=False)
+            self._shared = shared
+        run = uuid.uuid4().hex[:8]
+        futures = [self.client.submit(fn, self._shared_future, item, key=f"memsim-eval-{run}-{i}", pure=False,
+                                      retries=0) for i, item in enumerate(items)]
+        self.outstanding = dict.fromkeys(futures)   # cancelled by close() if the gather does not end
+        results = self.client.gather(futures)
+        self.outstanding = {}
+        for f in futures:
+            f.release()
+        return results
 
     def close(self) -> None:
         """Cancel what is outstanding, then close the client and the cluster (each with a timeout)."""

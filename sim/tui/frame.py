@@ -110,6 +110,10 @@ class Numa:
     cpus: tuple[Mapping[str, Any], ...] = ()          # cpu, node, local, remote, cost_ns
     hot_sites: tuple[Mapping[str, Any], ...] = ()     # site, remote, local
     note: str = ""
+    temperatures: tuple[Mapping[str, Any], ...] = ()  # node, temperature, peak, throttled_ns, history (thermal model)
+    throttle: int | None = None                       # the thermal model's throttle temperature
+    migrations: tuple[Mapping[str, Any], ...] = ()    # migration recommendations with their cost
+    balance: tuple[Mapping[str, Any], ...] = ()       # load-balancing advice
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,27 @@ class Caches:
     levels: tuple[CacheLevel, ...]
     heatmap_name: str = ""
     heatmap: tuple[tuple[int, ...], ...] = ()         # [window][set bin] misses, oldest first
+    coherence: tuple[Mapping[str, Any], ...] = ()     # per CPU: cpu and the profiler's coherence counters
+    shared_lines: tuple[Mapping[str, Any], ...] = ()  # lines with coherence misses: line, counts, kind, fix
+    amat: tuple[Mapping[str, Any], ...] = ()          # per CPU: cpu, accesses, amat_ns, served (shares)
+    latency_histogram: tuple[tuple[float, int], ...] = ()   # (from ns, accesses)
+    alignment: tuple[Mapping[str, Any], ...] = ()     # size classes: cache, placements, straddling, affected, fix
+
+
+def cache_extras(r: Mapping[str, Any]) -> dict[str, Any]:
+    """The Caches fields from a cache profiler result's coherence, latency and alignment parts."""
+    coh, lat, al = r.get("coherence"), r.get("latency"), r.get("alignment")
+    return {
+        "coherence": tuple({"cpu": int(c), **v} for c, v in coh["cpus"].items()) if coh else (),
+        "shared_lines": tuple({k: ln[k] for k in ("line_addr", "coherence_misses", "false_sharing", "true_sharing",
+                                                  "kind", "fix")} for ln in coh["lines"]) if coh else (),
+        "amat": tuple({"cpu": int(c), "accesses": v["accesses"], "amat_ns": v["amat_ns"], "served": v["served"]}
+                      for c, v in lat["cpus"].items()) if lat else (),
+        "latency_histogram": tuple(zip(lat["histogram"]["floor_ns"], lat["histogram"]["accesses"], strict=True))
+        if lat else (),
+        "alignment": tuple({k: c[k] for k in ("cache", "placements", "straddling", "affected", "fix")}
+                           for c in al["classes"]) if al else (),
+    }
 
 
 @dataclass(frozen=True)
@@ -136,5 +161,21 @@ class Stacks:
     cpus: tuple[Mapping[str, Any], ...]               # cpu, depth, high_water, overflows, calls
     stack_size: int
     depth_history: tuple[tuple[int, ...], ...] = ()   # [cpu][sample] bytes
-    deepest: Mapping[str, Any] | None = None          # cpu, bytes, functions
+    deepest: Mapping[str, Any] | None = None          # cpu, bytes, functions (task)
     largest_frames: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
+    tasks: tuple[Mapping[str, Any], ...] = ()         # task, high_water, overflows, calls, cpu (TASK records)
+    suggestions: Mapping[str, Any] | None = None      # dominant frames and recursion (sim/profilers/stack.py)
+
+
+def numa_parts(r: dict, samples: int) -> dict[str, Any]:
+    """The NUMA result's thermal, migration and balance parts as a frame's Numa takes them; the
+    temperature history up to its first `samples` samples."""
+    out: dict[str, Any] = {"migrations": tuple(r.get("migration_recommendations", ())),
+                           "balance": tuple((r.get("load_balance") or {}).get("advice", ()))}
+    t = r.get("thermal")
+    if t is not None:
+        history = t["temperature_over_time"][:samples]
+        out["temperatures"] = tuple({"node": int(n), **x, "history": tuple(h[int(n)] for h in history)}
+                                    for n, x in t["nodes"].items())
+        out["throttle"] = t["throttle"]
+    return out

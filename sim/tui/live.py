@@ -25,7 +25,20 @@ from sim.profilers import REGISTRY, Context
 from sim.profilers.series import Series
 from sim.scenario import ScenarioSpec, run_scenario
 from sim.tui.control import Control, Stopped
-from sim.tui.frame import SECTIONS, Buddy, CacheLevel, Caches, Frame, Node, Numa, Slab, SlabRow, Stacks
+from sim.tui.frame import (
+    SECTIONS,
+    Buddy,
+    CacheLevel,
+    Caches,
+    Frame,
+    Node,
+    Numa,
+    Slab,
+    SlabRow,
+    Stacks,
+    cache_extras,
+    numa_parts,
+)
 
 FRAME_HZ = 20                   # frames the watcher builds per second at most
 STOPS_PER_S = 50                # at a paced start the replay stops this often: every speed / 50 records
@@ -129,13 +142,13 @@ class Watcher:
         r = self.numa.result()
         cpus = tuple({"cpu": c, "node": m.cpu_to_node[c], **a} for c, a in acc["cpus"].items())
         return Numa(nodes, r["locality"], tuple(r["locality_over_time"]), cpus,
-                    tuple(r["remote_hot_spots"]["call_sites"]))
+                    tuple(r["remote_hot_spots"]["call_sites"]), **numa_parts(r, len(r["records"])))
 
     def _caches(self) -> Caches:
         r = self.cache.result()
         name, heat = next(iter(r["heatmaps"].items()), ("", {"misses": []}))
         return Caches(tuple(CacheLevel(k, c["hits"], c["misses"], tuple(c["miss_ratio_over_time"]))
-                            for k, c in r["caches"].items()), name, _tuples(heat["misses"]))
+                            for k, c in r["caches"].items()), name, _tuples(heat["misses"]), **cache_extras(r))
 
     def _leaks(self) -> dict:
         """The detector's result at its latest scan; a scan walks every live object, so while the
@@ -152,7 +165,9 @@ class Watcher:
         depth = self.machine.snapshot().stack_depth[0].tolist()
         history = list(zip(*r["depth_over_time"], strict=True)) if r["depth_over_time"] else []
         cpus = tuple({**c, "depth": depth[c["cpu"]]} for c in r["cpus"])
-        return Stacks(cpus, r["stack_size"], _tuples(history), r["deepest_chain"], tuple(r["largest_frames"]))
+        return Stacks(cpus, r["stack_size"], _tuples(history), r["deepest_chain"], tuple(r["largest_frames"]),
+                      tuple(r["tasks"]), r["suggestions"])
+
 
 
 def slab_rows(machine: Machine) -> tuple[SlabRow, ...]:

@@ -16,7 +16,7 @@ from typing import Any
 from kernel_model.procfs import parse_pagetypeinfo
 from kernel_model.slabinfo import parse_slabinfo
 from sim.report.directory import slug
-from sim.tui.frame import Buddy, CacheLevel, Caches, Frame, Node, Numa, Slab, SlabRow, Stacks
+from sim.tui.frame import Buddy, CacheLevel, Caches, Frame, Node, Numa, Slab, SlabRow, Stacks, cache_extras, numa_parts
 
 END = "(at the end of the run)"
 
@@ -161,7 +161,8 @@ class ReportSource:
                        **stat.get(int(n), {}), "accesses": x["accesses"]} for n, x in r["nodes"].items())
         return Numa(nodes, r["locality"], _upto(r["records"], r["locality_over_time"], at), (),
                     tuple(r["remote_hot_spots"]["call_sites"]),
-                    note=f"utilisation and locality at the slider; numastat, accesses and hot spots {END}")
+                    note=f"utilisation and locality at the slider; numastat, accesses and hot spots {END}"
+                         + ("; temperatures at the slider" if "thermal" in r else ""), **numa_parts(r, k + 1))
 
     @staticmethod
     def _caches(r: dict | None, at: int) -> Caches | None:
@@ -169,7 +170,8 @@ class ReportSource:
             return None
         name, heat = next(iter(r["heatmaps"].items()), ("", {"misses": []}))
         return Caches(tuple(CacheLevel(k, c["hits"], c["misses"], _upto(r["records"], c["miss_ratio_over_time"], at))
-                            for k, c in r["caches"].items()), name, _upto(r["records"], heat["misses"], at))
+                            for k, c in r["caches"].items()), name, _upto(r["records"], heat["misses"], at),
+                      **cache_extras(r))
 
     @staticmethod
     def _stacks(r: dict | None, at: int) -> Stacks | None:
@@ -178,7 +180,8 @@ class ReportSource:
         history = _upto(r["records"], r["depth_over_time"], at)
         depth = history[-1] if history else [0] * len(r["cpus"])
         return Stacks(tuple({**c, "depth": depth[c["cpu"]]} for c in r["cpus"]), r["stack_size"],
-                      tuple(zip(*history, strict=True)), r["deepest_chain"], tuple(r["largest_frames"]))
+                      tuple(zip(*history, strict=True)), r["deepest_chain"], tuple(r["largest_frames"]),
+                      tuple(r.get("tasks", ())), r.get("suggestions"))
 
 
 def _read(path: str) -> str:

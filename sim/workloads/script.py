@@ -17,7 +17,7 @@ the generators in this package build their arrays with numpy instead).
 
 from __future__ import annotations
 
-from kernel_model._core import FLAG_HWCACHE_ALIGN, FLAG_RECLAIM_ACCOUNT
+from kernel_model._core import FLAG_HWCACHE_ALIGN, FLAG_RECLAIM_ACCOUNT, MM_MAX_TASKS, NO_TASK
 from kernel_model.machine import MPOL_MODES
 from kernel_model.mm import MIGRATE_PCPTYPES, MIGRATETYPE_NAMES
 from kernel_model.trace import NO_ID, NO_NODE, Op, Trace, empty
@@ -87,6 +87,11 @@ class Workload:
         self._emit(Op.CACHE_CREATE, id_, size, align | flags << 32, site=name)
         return id_
 
+    def kmem_cache_destroy(self, cache: int, cpu: int = 0, site: str = "") -> None:
+        """kmem_cache_destroy (the model refuses it, as cache_busy, while the cache has objects)."""
+        self._release(cache, "cache")
+        self._emit(Op.CACHE_DESTROY, cache, cpu=cpu, site=site)
+
     def kmem_cache_alloc(self, cache: int, cpu: int = 0, site: str = "") -> int:
         id_ = self._new_id(f"object:{cache}")
         self._emit(Op.CACHE_ALLOC, id_, 0, cache, cpu=cpu, site=site)
@@ -129,6 +134,17 @@ class Workload:
     def unroot(self, id_: int, cpu: int = 0) -> None:
         self._emit(Op.ROOT_DEL, id_, cpu=cpu)
 
+    def not_leak(self, id_: int, cpu: int = 0) -> None:
+        """kmemleak_not_leak(id_): never report it, and scan it (what it points to is referenced)."""
+        self._emit(Op.NOT_LEAK, id_, cpu=cpu)
+
+    def task(self, task: int | None, cpu: int = 0) -> None:
+        """CPU `cpu` runs `task` (0 .. MM_MAX_TASKS-1) from now on, on that task's stack; None: its
+        own task again. A task running elsewhere moves here."""
+        if task is not None and not 0 <= task < MM_MAX_TASKS:
+            raise ValueError(f"task {task} outside 0..{MM_MAX_TASKS - 1}")
+        self._emit(Op.TASK, NO_ID, NO_TASK if task is None else task, cpu=cpu)
+
     def time(self, ns: int) -> None:
         self._emit(Op.TIME, NO_ID, 0, ns)
 
@@ -136,6 +152,7 @@ class Workload:
         self._emit(Op.PHASE, NO_ID, number if number is not None else len(self._rows), site=name)
 
     def mempolicy(self, mode: str, nodes: list[int] = (), cpu: int = 0) -> None:
+        """set_mempolicy for `cpu`: mode (POLICIES; "thermal" with no nodes: all of them)."""
         self._emit(Op.MEMPOLICY, NO_ID, 0, sum(1 << n for n in nodes), POLICIES[mode], cpu)
 
     def trace(self) -> Trace:

@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 	mm_setup_pcp(&m);
 	if (mm_slab_init(&sl, &m, zalloc(MAX_CACHES * sizeof(struct kmem_cache)),
 			 zalloc(MAX_CACHES * m.nr_cpus * sizeof(struct kmem_cache_cpu)),
-			 zalloc(MAX_CACHES * nodes * sizeof(struct kmem_cache_node)), MAX_CACHES))
+			 zalloc(MAX_CACHES * nodes * sizeof(struct kmem_cache_node)), MAX_CACHES, 0, 0))
 		return fprintf(stderr, "slab set-up failed\n"), 1;
 
 	r.nr_ids = h.nr_ids;
