@@ -6,11 +6,11 @@ import platform
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-CORE = ["page_alloc.c", "mempolicy.c", "slab.c", "replay.c", "vmstat.c", "cachegrind.c", "lackey.c", "ftrace.c", "cache.c", "leak.c",
-        "snapshot.c", "thermal.c", "bug.c"]
+CORE = ["page_alloc.c", "mempolicy.c", "slab.c", "replay.c", "vmstat.c", "cachegrind.c", "lackey.c", "ftrace.c",
+        "cache.c", "leak.c", "snapshot.c", "thermal.c", "bug.c"]
 # MEMSIM_SANITIZE=1 (make sanitize): the debug build, with the core's MM_BUG_ON checks and ASan/UBSan
-SANITIZE = ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-wrapv", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-            "-DMM_DEBUG"]
+SANITIZE = ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-wrapv", "-fsanitize=address,undefined",
+            "-fno-sanitize-recover=all", "-DMM_DEBUG"]
 
 
 def _host_simd() -> list[str]:
