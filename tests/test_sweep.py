@@ -270,7 +270,6 @@ def test_a_bad_sweep_section_names_its_line(tmp_path, capsys):
 
 # ---- the real engine ---------------------------------------------------------------------------
 
-@pytest.mark.local_cluster
 def test_done_when_on_a_local_cluster_history_report_and_compare(tmp_path, capsys):
     before = own_workers()
     assert main([*DONE_WHEN, "--out", str(tmp_path)]) == 0
@@ -384,7 +383,6 @@ def test_sweep_on_a_dask_scheduler_with_two_workers(tmp_path, capsys):
                 p.wait(timeout=10)
 
 
-@pytest.mark.local_cluster
 def test_a_killed_sweep_keeps_finished_runs_and_resumes_without_duplicates(tmp_path, capsys):
     args = [*DONE_WHEN[:-4], "--seeds", "2", "--jobs", "2", "--set", "workload.ops=400000", "--out", str(tmp_path)]
     db = tmp_path / "memsim.db"

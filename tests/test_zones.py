@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from kernel_model import Machine, trace
-from kernel_model._core import GFP_ZONES, ZONE_NAMES
+from kernel_model._core import ALLOC_ZONE_MASK, ALLOC_ZONE_SHIFT, GFP_ZONES, ZONE_NAMES
 from kernel_model.mm import MAX_PAGE_ORDER
 from kernel_model.reference.buddy import RefMachine
 from kernel_model.trace import NO_NODE, Op
@@ -120,7 +120,8 @@ def test_gfp_zone_bits_in_trace_records():
     rec["op"] = Op.PAGE_ALLOC
     rec["id"] = [0, 1, 2]
     rec["arg1"] = NO_NODE
-    rec["flags"] = [1 | GFP_ZONES["DMA"] << 4, 1 | GFP_ZONES["DMA32"] << 4, 1 | 0x40]
+    rec["flags"] = [1 | GFP_ZONES["DMA"] << ALLOC_ZONE_SHIFT, 1 | GFP_ZONES["DMA32"] << ALLOC_ZONE_SHIFT,
+                    1 | 1 << ALLOC_ZONE_MASK.bit_length()]   # the bit above the zone bits: no flag of the format
     res = m.replay(rec, results=True)
     assert res.error_counts == {"bad_arg": 1}
     lo = m.zone(0, "DMA")["start_pfn"]
@@ -183,7 +184,7 @@ class ZonedBuddyVersusReference(RuleBasedStateMachine):
         if node is not None:
             node %= self.m.nodes
         pfn = self.m.alloc_pages(order, MTS[mt], cpu=cpu, node=node, zone=GFP[gfp])
-        assert pfn == self.ref.alloc_pages(order, mt | GFP_ZONES[GFP[gfp] or ""] << 4, cpu, node)
+        assert pfn == self.ref.alloc_pages(order, mt | GFP_ZONES[GFP[gfp] or ""] << ALLOC_ZONE_SHIFT, cpu, node)
         if pfn is not None:
             self.live[pfn] = order
 
