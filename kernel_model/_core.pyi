@@ -111,6 +111,8 @@ MM_ID_VOTE_COUNT_MAX: int
 SITE_LEVELS: int
 LINE_USE_BUCKETS: int
 CACHE_CHAIN_MAX: int
+PLRU_MAX_WAYS: int
+HIERARCHY_MAX_LEVELS: int   # a CPU's cache levels and TLBs together
 LATENCY_MEMORY: int   # columns of MachineCore.site_latency()
 LATENCY_PS: int
 C2C_FREE: int

@@ -128,6 +128,8 @@ LATENCY_MEMORY, LATENCY_PS = MM_LAT_MEMORY, MM_LAT_PS   # columns of the per-sit
 TAG_SITE_SHIFT = MM_TAG_SITE_SHIFT
 CACHE_GHOST_BYTES = sizeof(cache_ghost)   # per line of a private level under coherence
 ORDER_MAX_WAYS = CACHE_ORDER_MAX_WAYS     # LRU/FIFO sets this wide keep their lines in their ways
+PLRU_MAX_WAYS = CACHE_PLRU_MAX_WAYS       # tree-PLRU: a power of two up to this
+HIERARCHY_MAX_LEVELS = CACHE_MAX_LEVELS   # a CPU's cache levels and TLBs together
 # the per-cache alignment counters (MM_ALIGN_* in order)
 ALIGN_COUNTERS = ("placements", "straddling", "accesses", "affected", "split", "field_split")
 assert (MM_ALIGN_PLACEMENTS, MM_ALIGN_STRADDLING, MM_ALIGN_ACCESSES, MM_ALIGN_AFFECTED, MM_ALIGN_SPLIT,

@@ -51,7 +51,9 @@ from kernel_model._core import (
     CACHE_GHOST_BYTES,
     CACHE_INCLUSION_NAMES,
     CACHE_POLICY_NAMES,
+    HIERARCHY_MAX_LEVELS,
     ORDER_MAX_WAYS,
+    PLRU_MAX_WAYS,
     SITE_LEVELS,
     CacheCore,
     CachegrindSim,
@@ -107,9 +109,9 @@ MAX_LEVEL_SIZE = 1 << 32      # 4 GiB: larger than any real cache level, 512 MiB
 MAX_WAYS = 1 << 16
 MAX_LINE_SIZE = 4096
 MAX_TLB_ENTRIES = 1 << 20
-# A CPU's levels and TLBs (6 at most) all go into struct cache_hierarchy's levels[16] (core/cache.h,
-# not exported as a name yet): at most 10 cache levels.
-MAX_LEVELS = 10
+TLB_KEYS = ("itlb", "dtlb", "stlb", "itlb_huge", "dtlb_huge", "stlb_huge")
+# A CPU's levels and TLBs all go into struct cache_hierarchy's levels[] (core/cache.h)
+MAX_LEVELS = HIERARCHY_MAX_LEVELS - len(TLB_KEYS)
 LLC_SHARING = ("node", "shared", "cpu")
 
 
@@ -174,8 +176,9 @@ def _level(d: Mapping, where: str, default_name: str, page_size: int | None = No
         raise CacheConfigError(f"{where}.write: {write!r} is not 'back' or 'through'")
     if size % (ways * line_size):
         raise CacheConfigError(f"{where}: size {size} is not a multiple of ways x line size ({ways} x {line_size})")
-    if policy == "plru" and ways & (ways - 1) or policy == "plru" and ways > 64:
-        raise CacheConfigError(f"{where}: the plru policy needs a power-of-two number of ways up to 64, got {ways}")
+    if policy == "plru" and (ways & (ways - 1) or ways > PLRU_MAX_WAYS):
+        raise CacheConfigError(f"{where}: the plru policy needs a power-of-two number of ways up to "
+                               f"{PLRU_MAX_WAYS}, got {ways}")
     seed = _bounded(_get(d, "seed", where, (int,), 0), f"{where}.seed", 0, (1 << 64) - 1)
     return LevelSpec(_get(d, "name", where, (str,), default_name), size, ways, line_size, policy, write == "back",
                      _get(d, "allocate", where, (bool,), True), inclusion, seed,
@@ -317,9 +320,6 @@ def apply_options(core: CacheCore, cpus: list[dict[str, int]], specs: list[Level
         private = set(core.private_levels())
         check_coherent_levels([lv for lv in specs if any(index[lv.name] in private for index in cpus)])
         core.enable_coherence()
-
-
-TLB_KEYS = ("itlb", "dtlb", "stlb", "itlb_huge", "dtlb_huge", "stlb_huge")
 
 
 def build_cpu(core: CacheCore, cpu: int, specs: list[LevelSpec], tlbs: dict[str, LevelSpec],
