@@ -205,6 +205,13 @@ def test_guest_run_cli_json(tmp_path, capsys):
     assert report["comparison"]["errors"] == {}
     assert {"qemu_start_s", "first_event_s", "run_s"} <= set(report["timings"])
     assert json.loads((tmp_path / "guest.json").read_text())["matches_model"] is True
+    # the run's page, and `memsim report` renders the same one from guest.json
+    assert main(["report", str(tmp_path), "--html", str(tmp_path / "again.html")]) == 0
+    assert (tmp_path / "again.html").read_bytes() == (tmp_path / "report.html").read_bytes()
+    assert "all 8 checks agree" in (tmp_path / "report.html").read_text()
+    (tmp_path / "guest.json").write_text('{"scenario": "x"}')
+    assert main(["report", str(tmp_path), "--html", str(tmp_path / "again.html")]) == 2
+    assert "guest.json: not a memsim guest result (no seed)" in capsys.readouterr().err
 
 
 def test_min_free_kbytes_reaches_the_guest(tmp_path, capsys):

@@ -278,7 +278,7 @@ def test_the_page_assets_ship_in_the_wheel():
     globs = config["package-data"]["sim.report"]
     assets = [p.relative_to(REPO / "sim" / "report").as_posix()
               for p in (REPO / "sim" / "report").rglob("*") if p.is_file() and p.suffix in (".j2", ".css", ".js")]
-    assert len(assets) == 3 and all(any(fnmatch.fnmatch(a, g) for g in globs) for a in assets)
+    assert len(assets) == 5 and all(any(fnmatch.fnmatch(a, g) for g in globs) for a in assets)
     packages = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "sim").rglob("__init__.py")}
     assert all(any(fnmatch.fnmatch(pkg, g) for g in include) for pkg in packages)
 

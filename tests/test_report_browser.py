@@ -127,3 +127,30 @@ def test_report_in_a_browser(browser, shipped_report, name):
 
     errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
     assert errors == []
+
+
+def test_guest_report_in_a_browser(browser, tmp_path):
+    """A guest run's page (QEMU for real): the answer on the first screen, every check of the
+    differential in a table, the script running under the page's CSP, no console error."""
+    from selenium.webdriver.common.by import By
+
+    from sim.scenario import run_scenario
+
+    result = run_scenario("guest-numa", ["workload.ops=20000"], out=tmp_path, guest={})
+    assert result.report["matches_model"]
+    _viewport(browser)
+    browser.get((tmp_path / "report.html").as_uri())
+    assert browser.find_element(By.CSS_SELECTOR, ".controls").is_displayed()   # the script ran
+    answer = browser.find_element(By.CSS_SELECTOR, "p.answer")
+    assert answer.text.startswith("Yes: over 20,000 records") and "all 8 checks agree" in answer.text
+    assert answer.rect["y"] + answer.rect["height"] <= browser.execute_script("return window.innerHeight")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(SCREENSHOTS / "guest-numa.png"))
+    checks = browser.find_elements(By.CSS_SELECTOR, "table.sortable")[0]
+    rows = [r.text for r in checks.find_elements(By.CSS_SELECTOR, "tbody tr")]
+    assert len(rows) == len(result.report["comparison"]["checks"]) and all(r.endswith("yes") for r in rows)
+    background = "return getComputedStyle(document.body).backgroundColor"
+    light = browser.execute_script(background)
+    browser.find_element(By.ID, "theme-toggle").click()
+    assert browser.execute_script(background) != light
+    assert [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")] == []

@@ -82,6 +82,28 @@ MAX_REPORT_BYTES = 1 << 30   # reports are bounded (decimated series, capped lis
 
 def load_report(path: str) -> dict:
     """A saved result (report.json) checked to have the shape every reader relies on."""
+    report = _read_result(path)
+    if not isinstance(report, dict) or "variants" not in report or "scenario" not in report:
+        raise UserError(f"{path}: not a memsim result (no scenario/variants)")
+    problem = _report_shape(report)
+    if problem is not None:
+        raise UserError(f"{path}: not a memsim result: {problem}")
+    return report
+
+
+GUEST_KEYS = ("scenario", "seed", "records", "comparison", "guest", "topology_requested", "topology_seen", "timings")
+
+
+def load_guest_result(path: str) -> dict:
+    """A saved guest run (guest.json) with the keys its page reads."""
+    report = _read_result(path)
+    missing = [k for k in GUEST_KEYS if k not in report] if isinstance(report, dict) else ["scenario"]
+    if missing:
+        raise UserError(f"{path}: not a memsim guest result (no {missing[0]})")
+    return report
+
+
+def _read_result(path: str) -> object:
     try:
         size = os.path.getsize(path)
         if size > MAX_REPORT_BYTES:
@@ -97,11 +119,6 @@ def load_report(path: str) -> dict:
         raise UserError(f"{path}:{e.lineno}: not a memsim result: {e.msg}") from None
     except RecursionError:
         raise UserError(f"{path}: not a memsim result: nested too deeply") from None
-    if not isinstance(report, dict) or "variants" not in report or "scenario" not in report:
-        raise UserError(f"{path}: not a memsim result (no scenario/variants)")
-    problem = _report_shape(report)
-    if problem is not None:
-        raise UserError(f"{path}: not a memsim result: {problem}")
     return report
 
 

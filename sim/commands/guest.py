@@ -70,5 +70,5 @@ def guest_result(spec, args: argparse.Namespace, nodes=None, mem=None, dist=None
         print(json.dumps(report, indent=1, sort_keys=True))
     else:
         print(summary(report))
-        print(f"report: {result.out}/guest.json")
+        print(f"report: {result.out}/report.html (results: guest.json)")
     return 0 if report["matches_model"] and not any(report["comparison"]["errors"].values()) else 1

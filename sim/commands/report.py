@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
-from sim.commands.common import UserError, load_report, rendering
+from sim.commands.common import UserError, load_guest_result, load_report, rendering
 
 
 def add_parser(sub) -> None:
@@ -23,14 +24,20 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sim.report import html
-    from sim.report.directory import ReportError, texts, write_atomic
+    from sim.report import guest
+    from sim.report.directory import ReportError, write_atomic
 
     if not args.html and not args.open:
         raise UserError("memsim report: give --html FILE, --open, or both")
     path = Path(args.result)
-    path = path / "report.json" if path.is_dir() else path
-    report = load_report(str(path))
+    if path.is_dir():   # a guest run's directory holds guest.json instead
+        path = path / ("guest.json" if (path / "guest.json").is_file() and not (path / "report.json").exists()
+                       else "report.json")
+    if path.name == "guest.json":
+        report, draw = load_guest_result(str(path)), guest.render
+    else:
+        report = load_report(str(path))
+        draw = partial(_page, path.parent)
     page = path.parent / "report.html"
     if args.html:
         page = Path(args.html)
@@ -40,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{page}: " + ("is a directory" if page.is_dir() else f"no such directory: {page.parent}"))
         try:
             with rendering(str(path)):
-                text = html.render(report, texts(path.parent, report))
+                text = draw(report)
             write_atomic(page, text)
         except ReportError as e:
             raise UserError(str(e)) from None
@@ -52,6 +59,13 @@ def run(args: argparse.Namespace) -> int:
     if args.open:
         print(f"opened {page}" if _open(page) else f"report: {page.resolve()} (no browser to open it)")
     return 0
+
+
+def _page(directory: Path, report: dict) -> str:
+    from sim.report import html
+    from sim.report.directory import texts
+
+    return html.render(report, texts(directory, report))
 
 
 def _open(page: Path) -> bool:

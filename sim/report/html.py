@@ -96,7 +96,7 @@ def _fact(f: Fact | tuple) -> Fact:
     return f if isinstance(f, Fact) else Fact(*f)
 
 
-def _table(t: Table | tuple) -> dict:
+def format_table(t: Table | tuple) -> dict:
     t = t if isinstance(t, Table) else Table(*t)
     columns = t.columns or tuple(Column(k, k.replace("_", " ")) for k in dict.fromkeys(k for r in t.rows for k in r))
     rows = [[fmt.cell(r.get(c.key), c.unit) for c in columns] for r in t.rows[:MAX_ROWS]]
@@ -109,7 +109,7 @@ def _table(t: Table | tuple) -> dict:
 def _section(sec: Section) -> dict:
     facts = [_fact(f) for f in sec.facts]
     return {"facts": [(f.label, fmt.cell(f.value, f.unit)) for f in facts],
-            "tables": [_table(t) for t in sec.tables], "notes": list(sec.notes)}
+            "tables": [format_table(t) for t in sec.tables], "notes": list(sec.notes)}
 
 
 def _cited(report: dict) -> list[str]:
@@ -165,11 +165,17 @@ def _asset(name: str) -> str:
     return resources.files("sim.report").joinpath(name).read_text(encoding="utf-8")
 
 
-def render(report: dict, texts: Mapping[str, str], drawn: Sequence[Drawn] | None = None) -> str:
-    """The self-contained page (the charts drawn here unless given)."""
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+def render_template(name: str, **model) -> str:
+    """templates/<name> filled in, autoescaped, with the page's style and script inlined (the
+    script allowed by its hash in the page's Content-Security-Policy)."""
+    env = jinja2.Environment(loader=jinja2.FunctionLoader(lambda n: _asset(f"templates/{n}")), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     script = _asset("assets/report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
-    model = page(report, texts, charts(report) if drawn is None else drawn)
-    return env.from_string(_asset("templates/report.html.j2")).render(
-        **model, style=Markup(_asset("assets/report.css")), script=Markup(script), script_hash=f"sha256-{digest}")
+    return env.get_template(name).render(**model, style=Markup(_asset("assets/report.css")), script=Markup(script),
+                                         script_hash=f"sha256-{digest}")
+
+
+def render(report: dict, texts: Mapping[str, str], drawn: Sequence[Drawn] | None = None) -> str:
+    """The self-contained page (the charts drawn here unless given)."""
+    return render_template("report.html.j2", **page(report, texts, charts(report) if drawn is None else drawn))

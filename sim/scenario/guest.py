@@ -17,6 +17,7 @@ from sim.driver import cpus_used
 from sim.guest import leaks, qemu
 from sim.guest.differential import compare
 from sim.guest.results import MAX_CPUS as GUEST_MAX_CPUS
+from sim.report import guest as guest_page
 from sim.report.directory import ReportDirectory
 from sim.scenario.build import build_workload, firmware_cmdline, guest_topology, machine_kwargs
 from sim.scenario.spec import ScenarioError, ScenarioSpec
@@ -76,7 +77,9 @@ def run_guest(spec: ScenarioSpec, out_dir: str | os.PathLike | None = None, seed
                                "unreferenced": scan["unreferenced"],
                                "by_kind": {k: sorted(i for i, kk in scan["kinds"].items() if kk == k)
                                            for k in ("definitely_lost", "indirectly_lost", "possibly_lost")}}
-    directory.write("guest.json", json.dumps(report, indent=1, sort_keys=True) + "\n")
+    text = json.dumps(report, indent=1, sort_keys=True) + "\n"
+    directory.write("report.html", guest_page.render(json.loads(text)))   # as `memsim report` renders guest.json
+    directory.write("guest.json", text)   # last: the run's completion mark
     report["out_dir"] = str(out)
     return report
 

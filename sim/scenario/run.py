@@ -66,7 +66,7 @@ def run_scenario(scenario: str | os.PathLike | ScenarioSpec, overrides: Iterable
 
         report = run_guest(spec, out, seed, **(guest or {}))
         out_dir = Path(report.pop("out_dir"))
-        return RunResult(report, out_dir, [out_dir / "guest.json"])
+        return RunResult(report, out_dir, [out_dir / "report.html", out_dir / "guest.json"])
     chosen = _chosen(spec, variants)
     # everything a variant needs is built before the first one runs: a bad variant fails the run early
     traces: dict[int, Trace] = {}

@@ -23,13 +23,16 @@
   });
 
   // Variant selector: "all" overlays every variant; a variant hides the others' blocks and lines.
+  // (A page of one run, a guest's, has no selector.)
   var select = document.getElementById("variant-select");
-  select.addEventListener("change", function () {
-    var chosen = select.value;
-    document.querySelectorAll("[data-variant]").forEach(function (el) {
-      el.classList.toggle("off", chosen !== "all" && el.getAttribute("data-variant") !== chosen);
+  if (select) {
+    select.addEventListener("change", function () {
+      var chosen = select.value;
+      document.querySelectorAll("[data-variant]").forEach(function (el) {
+        el.classList.toggle("off", chosen !== "all" && el.getAttribute("data-variant") !== chosen);
+      });
     });
-  });
+  }
 
   // Sortable tables: a click on a heading sorts by that column (numbers by their exact value).
   function key(cell) {
