@@ -41,10 +41,16 @@ def hierarchies(draw):
     return levels
 
 
-def build_ref(levels):
-    caches = {lv["name"]: RefCache(lv["size"] // (lv["ways"] * lv["line_size"]), lv["ways"], lv["line_size"],
-                                   lv["policy"], lv["write"] == "back", lv["allocate"], lv["inclusion"], lv["seed"],
-                                   lv["classify_3c"]) for lv in levels}
+def ref_cache(lv) -> RefCache:
+    return RefCache(lv["size"] // (lv["ways"] * lv["line_size"]), lv["ways"], lv["line_size"], lv["policy"],
+                    lv["write"] == "back", lv["allocate"], lv["inclusion"], lv["seed"], lv["classify_3c"])
+
+
+def build_ref(levels, shared_last: RefCache | None = None):
+    """The reference hierarchy, linked as the C one is; shared_last: the last level, when CPUs share it."""
+    caches = {lv["name"]: ref_cache(lv) for lv in levels}
+    if shared_last is not None:
+        caches[levels[-1]["name"]] = shared_last
     names = [lv["name"] for lv in levels]
     split = names[:2] == ["L1i", "L1d"]
     chain = ([names[:2]] if split else [names[:1]]) + [[n] for n in names[(2 if split else 1):]]

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_cache_model import build_ref as build_hierarchy
+from test_cache_model import ref_cache
 
 from kernel_model.caches import CacheConfigError, CacheHierarchy, CacheSystem, options, parse_config
-from kernel_model.reference.cache import RefCache, RefCoherence, RefHierarchy, served_level
+from kernel_model.reference.cache import RefCoherence, served_level
 
 FOOTPRINT = 2048   # a few lines per set: sharing, conflicts, evictions and write-backs all happen
 
@@ -36,23 +38,8 @@ def systems(draw):
 
 def build_ref(levels, cpus):
     """One RefHierarchy per CPU: private copies of every level but the last, which all share."""
-    def make(lv):
-        return RefCache(lv["size"] // (lv["ways"] * lv["line_size"]), lv["ways"], lv["line_size"], lv["policy"],
-                        lv["write"] == "back", lv["allocate"], lv["inclusion"], lv["seed"], lv["classify_3c"])
-    llc = make(levels[-1])
-    out = []
-    for _ in range(cpus):
-        caches = {lv["name"]: make(lv) for lv in levels[:-1]}
-        caches[levels[-1]["name"]] = llc
-        names = [lv["name"] for lv in levels]
-        split = names[:2] == ["L1i", "L1d"]
-        chain = ([names[:2]] if split else [names[:1]]) + [[n] for n in names[(2 if split else 1):]]
-        for uppers, (lower,) in zip(chain, chain[1:], strict=False):
-            for up in uppers:
-                caches[up].link(caches[lower])
-        first = (caches["L1i"], caches["L1d"]) if split else (caches[names[0]],) * 2
-        out.append((caches, RefHierarchy(*first)))
-    return out
+    llc = ref_cache(levels[-1])
+    return [build_hierarchy(levels, llc) for _ in range(cpus)]
 
 
 # mostly a few hot lines (sharing), some of a wider range (evictions and write-backs)
