@@ -82,19 +82,24 @@ def _file(path: Path, name: str) -> Path:
     raise SnapshotError(f"{path / (name + '.txt')}: missing (the snapshot needs /proc/{name})")
 
 
-def _read(path: Path) -> str:
+def read_text(path: Path, error: type[ValueError] = SnapshotError) -> str:
+    """A /proc or /sys text of a snapshot, or one `error` naming the file."""
     try:
         return path.read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        raise SnapshotError(f"{path}: cannot be read ({e.strerror if isinstance(e, OSError) else 'not text'})") \
-            from None
+    except OSError as e:
+        raise error(f"{path}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise error(f"{path}: not UTF-8 text (byte {e.start})") from None
 
 
-def _parse(path: Path, parser):
+def parse_file(path: Path, parser, error: type[ValueError] = SnapshotError):
+    """parser (kernel_model.procfs, slabinfo: they say "line N: ...") over the file's text; a
+    parse error becomes one `error` naming the file and line."""
+    text = read_text(path, error)
     try:
-        return parser(_read(path))
-    except ValueError as e:   # the parsers say "line N: ..."
-        raise SnapshotError(f"{path}:{str(e).removeprefix('line ').replace(': ', ': ', 1)}") from None
+        return parser(text)
+    except ValueError as e:
+        raise error(f"{path}:{str(e).removeprefix('line ')}") from None
 
 
 @dataclass
@@ -132,7 +137,7 @@ class Snapshot:
 def _read_free(path: Path, nodes_zones: set[tuple[int, str]]) -> dict[tuple[int, str], FreeArea]:
     buddy_file, pti_file = _file(path, "buddyinfo"), _file(path, "pagetypeinfo")
     buddy: dict[tuple[int, str], tuple[list[int], int]] = {}
-    for lineno, line in enumerate(_read(buddy_file).splitlines(), 1):
+    for lineno, line in enumerate(read_text(buddy_file).splitlines(), 1):
         if not line.strip():
             continue
         m = re.fullmatch(rf"Node (\d+), zone\s+(\S+)((?:\s+\d+){{{NR_PAGE_ORDERS}}})\s*", line)
@@ -141,7 +146,7 @@ def _read_free(path: Path, nodes_zones: set[tuple[int, str]]) -> dict[tuple[int,
         buddy[int(m.group(1)), m.group(2)] = ([int(x) for x in m.group(3).split()], lineno)
     types: dict[tuple[int, str], tuple[list[list[int]], int]] = {}
     blocks: dict[tuple[int, str], list[int]] = {}
-    for lineno, line in enumerate(_read(pti_file).splitlines(), 1):
+    for lineno, line in enumerate(read_text(pti_file).splitlines(), 1):
         if ", type " in line:
             m = re.fullmatch(rf"Node\s+(\d+), zone\s+(\S+), type\s+(\S+)((?:\s+>?\d+){{{NR_PAGE_ORDERS}}})\s*",
                              line)
@@ -185,7 +190,7 @@ def _read_distances(path: Path, nodes: int) -> list[list[int]]:
     rows = []
     for n in range(nodes):
         f = _file(path, f"node{n}_distance")
-        text = _read(f).split()
+        text = read_text(f).split()
         try:
             row = [int(x) for x in text]
         except ValueError:
@@ -206,7 +211,7 @@ def _read_cpus(path: Path, nodes: int, nr_cpus: int, zoneinfo: Path) -> list[int
         return [c * nodes // nr_cpus for c in range(nr_cpus)]
     for n in range(nodes):
         f = _file(path, f"node{n}_cpulist")
-        for part in _read(f).strip().split(","):
+        for part in read_text(f).strip().split(","):
             if not part:
                 continue
             m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
@@ -228,7 +233,7 @@ def read_snapshot(path: str | Path, cpu_to_node: Sequence[int] | None = None) ->
     if not path.is_dir():
         raise SnapshotError(f"{path}: not a directory (a /proc + /sys snapshot such as a capture's before/)")
     zf = _file(path, "zoneinfo")
-    zones = _parse(zf, parse_zoneinfo)
+    zones = parse_file(zf, parse_zoneinfo)
     if not zones:
         raise SnapshotError(f"{zf}:1: no zones")
     names = ZONE_NAMES
@@ -290,9 +295,9 @@ def read_snapshot(path: str | Path, cpu_to_node: Sequence[int] | None = None) ->
             raise SnapshotError(f"{fa.where}: node {z.node} zone {z.zone} spans {nblocks} pageblocks, the "
                                 f"\"Number of blocks type\" table counts {sum(fa.pageblocks)}")
     sf = _file(path, "slabinfo")
-    slabinfo = _parse(sf, parse_slabinfo)
+    slabinfo = parse_file(sf, parse_slabinfo)
     slab_lines = {}
-    for lineno, line in enumerate(_read(sf).splitlines(), 1):
+    for lineno, line in enumerate(read_text(sf).splitlines(), 1):
         if lineno > 2 and line.split():
             slab_lines[line.split()[0]] = lineno
     for row in slabinfo:

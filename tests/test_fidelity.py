@@ -89,6 +89,8 @@ def test_the_command_prints_the_table_and_json(linux_capture, capsys, scored):
     (lambda c: (c / "after" / "node1_numastat.txt").unlink(), "after/node1_numastat.txt: No such file"),
     (lambda c: (c / "after" / "node0_meminfo.txt").write_text("Node 0 MemTotal: 1 kB\n"),
      "after/node0_meminfo.txt: no \"Node N MemFree"),
+    (lambda c: (c / "after" / "node0_meminfo.txt").write_bytes(b"\xff\xfe bad"),
+     "after/node0_meminfo.txt: not UTF-8 text (byte 0)"),
     (lambda c: (c / "after" / "buddyinfo.txt").write_text("Node 0, zone DMA 1 x\n"),
      "after/buddyinfo.txt:1: not a buddyinfo line"),
     (lambda c: (c / "before" / "node0_numastat.txt").write_text("numa_hit 1\nnuma_miss\n"),

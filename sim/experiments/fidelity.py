@@ -29,7 +29,7 @@ from kernel_model import Machine, Op, Trace
 from kernel_model.ftrace import FtraceFormatError, import_ftrace
 from kernel_model.mm import NR_PAGE_ORDERS, PAGE_SIZE
 from kernel_model.procfs import parse_buddyinfo, parse_zoneinfo
-from kernel_model.procfs_import import SnapshotError
+from kernel_model.procfs_import import SnapshotError, parse_file, read_text
 from kernel_model.slabinfo import parse_slabinfo
 from kernel_model.trace import NO_ID
 from sim.experiments.registry import Experiment, register
@@ -53,10 +53,7 @@ def trace_file(capture: Path) -> Path:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError as e:
-        raise FidelityError(f"{path}: {e.strerror or e}") from None
+    return read_text(path, FidelityError)
 
 
 def _numastat(path: Path) -> dict[str, int]:
@@ -80,20 +77,14 @@ def _memfree_kb(path: Path) -> int:
 
 
 def _buddyinfo(path: Path) -> dict[str, list[int]]:
-    try:
-        rows = parse_buddyinfo(_read(path))
-    except ValueError as e:
-        raise FidelityError(f"{path}:{str(e).removeprefix('line ')}") from None
+    rows = parse_file(path, parse_buddyinfo, FidelityError)
     if any(len(counts) != NR_PAGE_ORDERS for _, _, counts in rows):
         raise FidelityError(f"{path}: a zone without {NR_PAGE_ORDERS} orders")
     return {f"{node}/{zone}": counts for node, zone, counts in rows}
 
 
 def _pcp_pages(path: Path, nodes: int) -> list[int]:
-    try:
-        zones = parse_zoneinfo(_read(path))
-    except ValueError as e:
-        raise FidelityError(f"{path}:{str(e).removeprefix('line ')}") from None
+    zones = parse_file(path, parse_zoneinfo, FidelityError)
     out = [0] * nodes
     for z in zones:
         if z.node < nodes:
@@ -102,10 +93,7 @@ def _pcp_pages(path: Path, nodes: int) -> list[int]:
 
 
 def _slab_active(path: Path) -> dict[str, int]:
-    try:
-        rows = parse_slabinfo(_read(path))
-    except ValueError as e:
-        raise FidelityError(f"{path}:{str(e).removeprefix('line ')}") from None
+    rows = parse_file(path, parse_slabinfo, FidelityError)
     out: dict[str, int] = {}
     for r in rows:   # Linux's kmalloc variants count as the model's one kmalloc-N
         m = KMALLOC.fullmatch(r["name"])
